@@ -1,0 +1,35 @@
+"""cbntheory: numerical checks of minimal parameter norms and bottleneck structure in CNNs.
+
+The package computes representation costs (minimal parameter norms) of linear and
+ReLU convolutional networks on the cyclic pixel group, exactly where a closed form or
+a convex program exists and as certified ``[lower, upper]`` intervals elsewhere, and
+compares them with the bounds of Wen & Jacot (ICML 2024): depth x CBN rank, the
+Jacobian bounds and the regularity corrections.  See ``docs/theory.md``.
+"""
+from __future__ import annotations
+
+from . import fourier, settings
+from .errors import (
+    CBNError,
+    InaccurateSolutionWarning,
+    InfeasibleError,
+    NotEquivariantError,
+    SolverError,
+    ValidationError,
+)
+from .results import STATUSES, NormResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CBNError",
+    "InaccurateSolutionWarning",
+    "InfeasibleError",
+    "NormResult",
+    "NotEquivariantError",
+    "STATUSES",
+    "SolverError",
+    "ValidationError",
+    "fourier",
+    "settings",
+]

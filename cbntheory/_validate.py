@@ -1,0 +1,90 @@
+"""Boundary validation: every check names the parameter, the rule and the value received."""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import ValidationError
+
+NORMALIZATIONS = ("operator", "plain")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def fail(name: str, rule: str, value: Any) -> ValidationError:
+    """Build (not raise) the standard error: ``name must <rule>; got <value>``."""
+    return ValidationError(f"{name} must {rule}; got {_describe(value)}")
+
+
+def real_array(name: str, value: Any, *, ndim: int | Sequence[int] | None = None,
+               allow_empty: bool = False) -> np.ndarray:
+    """Return ``value`` as a finite float64 array, refusing complex, NaN/inf and wrong ranks."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise fail(name, "be convertible to a numeric array", value) from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise fail(name, "be a real numeric array", arr)
+    if np.iscomplexobj(arr):
+        raise fail(name, "be real (complex values are not accepted)", arr)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            rule = f"have {' or '.join(str(a) for a in allowed)} dimensions"
+            raise fail(name, rule, arr)
+    if arr.size == 0 and not allow_empty:
+        raise fail(name, "be non-empty", arr)
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValidationError(f"{name} must be finite (no NaN or inf); got {bad} non-finite "
+                              f"entries in an array of shape {arr.shape}")
+    return arr
+
+
+def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, refusing bools, non-integers and values below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise fail(name, "be an integer", value)
+    if value < minimum:
+        raise fail(name, f"be >= {minimum}", value)
+    return int(value)
+
+
+def spatial_shape(name: str, value: Any) -> tuple[int, ...]:
+    """Return a 1D ``(d,)`` or 2D ``(d1, d2)`` spatial shape of positive ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise fail(name, "be a tuple (d,) or (d1, d2) of positive integers", value) from None
+    if len(shape) not in (1, 2):
+        raise fail(name, "have 1 or 2 axes (1D or 2D images)", value)
+    return tuple(positive_int(f"{name}[{i}]", s) for i, s in enumerate(shape))
+
+
+def normalization(name: str, value: Any) -> str:
+    """Return ``value`` if it is one of :data:`NORMALIZATIONS`."""
+    if value not in NORMALIZATIONS:
+        raise fail(name, f"be one of {NORMALIZATIONS}", value)
+    return str(value)
+
+
+def rng_seed(rng: Any) -> tuple[np.random.Generator, int | None]:
+    """Turn ``rng`` (None, int or Generator) into a Generator and the seed to record."""
+    if isinstance(rng, np.random.Generator):
+        return rng, None
+    if rng is None:
+        seed = int(np.random.SeedSequence().entropy % (2**31))
+        return np.random.default_rng(seed), seed
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng)), int(rng)
+    raise fail("rng", "be None, a non-negative integer seed or a numpy Generator", rng)

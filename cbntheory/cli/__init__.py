@@ -1,0 +1,49 @@
+"""The ``cbn`` command line.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+``func(args) -> int``.  Errors raised by cbntheory (or bad files) are printed as one
+line on stderr with a non-zero exit status, never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+#: Sub-command modules, in the order ``cbn --help`` lists them.
+COMMANDS: tuple[str, ...] = ("cost",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="cbn",
+        description="Minimal parameter norms of CNNs against depth x CBN rank bounds.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``cbn`` command; returns the exit status."""
+    from ..errors import CBNError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CBNError, ValueError, OSError) as exc:
+        print(f"cbn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cbn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Result objects shared by the solvers: the status vocabulary and :class:`NormResult`.
+
+Every solver of cbntheory returns a frozen dataclass, never a bare float.  The
+status is one of a fixed vocabulary (:data:`STATUSES`) so that tables and sweeps
+can group answers without parsing messages.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any, Mapping
+
+from .errors import InaccurateSolutionWarning, SolverError
+
+#: Interval closed to tolerance and every residual re-verified in numpy.
+OPTIMAL = "optimal"
+#: An answer exists but a re-verification or the solver itself reports reduced accuracy.
+OPTIMAL_INACCURATE = "optimal_inaccurate"
+#: The problem has no feasible point (raised as InfeasibleError at the API boundary).
+INFEASIBLE = "infeasible"
+#: The solver failed to produce a usable answer.
+SOLVER_ERROR = "solver_error"
+#: A verified feasible answer (upper bound) whose optimality is not certified.
+NOT_CERTIFIED = "not_certified"
+
+STATUSES: tuple[str, ...] = (OPTIMAL, OPTIMAL_INACCURATE, INFEASIBLE, SOLVER_ERROR, NOT_CERTIFIED)
+
+
+@dataclasses.dataclass(frozen=True)
+class NormResult:
+    """Outcome of a minimal-norm computation: a certified interval and a witness.
+
+    Attributes
+    ----------
+    value : float
+        Best parameter norm found (equal to ``upper``).
+    lower : float or None
+        Certified lower bound on the minimal norm, or None when none is available.
+    upper : float
+        Parameter norm of :attr:`network`, recomputed in numpy.
+    status : str
+        One of :data:`STATUSES`.
+    message : str
+        Human-readable account of how the interval was obtained.
+    network : Network or None
+        A network that reproduces the data to the requested tolerance and whose
+        ``param_norm()`` equals :attr:`upper`.
+    seed : int or None
+        Seed of the random generator used (restarts derive their seeds from it).
+    solver : str
+        Name of the method/solver that produced the upper bound.
+    options : Mapping
+        Solver options used.
+    residual : float
+        Relative interpolation residual of :attr:`network`, recomputed in numpy.
+    wall_time : float
+        Seconds spent.
+    exact : bool
+        True when the value is provably the exact minimum (e.g. all activation
+        patterns enumerated in the convex two-layer program).
+    info : Mapping
+        Method-specific extras (per-restart norms, duality gap, pattern counts...).
+    """
+
+    value: float
+    lower: float | None
+    upper: float
+    status: str
+    message: str
+    network: Any = None
+    seed: int | None = None
+    solver: str = ""
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    residual: float = float("nan")
+    wall_time: float = float("nan")
+    exact: bool = False
+    info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def gap(self) -> float:
+        """``upper - lower`` (``inf`` when no lower bound is known)."""
+        if self.lower is None:
+            return float("inf")
+        return float(self.upper - self.lower)
+
+    @property
+    def relative_gap(self) -> float:
+        """``(upper - lower) / max(1, |upper|)`` (``inf`` when no lower bound is known)."""
+        return self.gap / max(1.0, abs(self.upper))
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data summary (no network) suitable for JSON, tables and stores."""
+        return {
+            "value": float(self.value),
+            "lower": None if self.lower is None else float(self.lower),
+            "upper": float(self.upper),
+            "status": self.status,
+            "message": self.message,
+            "seed": self.seed,
+            "solver": self.solver,
+            "residual": float(self.residual),
+            "wall_time": float(self.wall_time),
+            "exact": bool(self.exact),
+        }
+
+
+def report_accuracy(status: str, message: str, *, strict: bool = False) -> None:
+    """Warn (or raise with ``strict=True``) when a status is not a clean ``optimal``.
+
+    Parameters
+    ----------
+    status : str
+        Status of the answer about to be returned.
+    message : str
+        Explanation to put in the warning/exception.
+    strict : bool
+        Raise :class:`~cbntheory.errors.SolverError` instead of warning.
+    """
+    if status in (OPTIMAL, NOT_CERTIFIED):
+        return
+    if strict:
+        raise SolverError(f"status {status!r}: {message}")
+    warnings.warn(f"status {status!r}: {message}", InaccurateSolutionWarning, stacklevel=3)

@@ -1,0 +1,83 @@
+"""Named numerical tolerances of cbntheory, one place for all of them.
+
+Every routine that compares floating-point numbers takes ``rtol=``/``atol=``
+arguments whose defaults come from here, so that a user can see (and a test can
+cite) the exact threshold behind every verdict.  Each constant carries the
+reason it has the value it has.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Machine epsilon of float64; the unit in which the other tolerances are expressed.
+EPS: float = float(np.finfo(np.float64).eps)
+
+#: Singular values at or below ``RANK_RTOL_FACTOR * eps * n * s_max`` count as zero,
+#: where ``n`` is the larger side of the dense operator matrix (``d * max(C_out, C_in)``)
+#: and ``s_max`` the largest singular value over all frequencies.  This is exactly the
+#: threshold ``numpy.linalg.matrix_rank`` applies to the dense operator, so the
+#: per-frequency rank never disagrees with the rank of the dense matrix.
+RANK_RTOL_FACTOR: float = 1.0
+
+#: Relative residual ``||M - M_equivariant||_F / ||M||_F`` above which a dense
+#: matrix is refused as not translation-equivariant.  A few hundred ulps: matrices
+#: assembled by hand from a kernel reach ~1e-16, anything genuinely non-equivariant
+#: is far above.
+EQUIVARIANCE_RTOL: float = 1e-10
+
+#: Largest relative imaginary part tolerated when a real kernel is recovered from
+#: frequency blocks (conjugate symmetry holds only up to round-off).
+REALNESS_RTOL: float = 1e-9
+
+#: Relative interpolation residual ``||f_theta(X) - Y|| / ||Y||`` under which a network
+#: is said to reproduce the data (the ``tol`` of :func:`cbntheory.minimal_norm`).
+FIT_RTOL: float = 1e-6
+
+#: Relative residual of the least-squares fit above which finite data are declared
+#: infeasible for an equivariant linear map: well above round-off of the per-frequency
+#: least-squares solves, well below any genuine inconsistency in test problems.
+FEASIBILITY_RTOL: float = 1e-8
+
+#: Relative disagreement between a solver's reported objective and the objective
+#: recomputed in numpy from the returned weights above which "optimal" is downgraded.
+OBJECTIVE_RTOL: float = 1e-5
+
+#: Absolute/relative accuracy requested from conic solvers (Clarabel, SCS): tight
+#: enough that re-verification in numpy passes with ``OBJECTIVE_RTOL``.
+CONIC_EPS: float = 1e-9
+
+#: Relative gap ``(upper - lower) / max(1, |upper|)`` under which a certified interval
+#: is considered closed (status "optimal" rather than "not_certified").
+GAP_RTOL: float = 1e-6
+
+#: Relative tolerance for "holds" verdicts of exact inequalities: a margin above
+#: ``-INEQUALITY_RTOL * max(1, |side|)`` is attributed to round-off.
+INEQUALITY_RTOL: float = 1e-9
+
+
+def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
+    """Absolute threshold below which a singular value counts as zero.
+
+    Parameters
+    ----------
+    s_max : float
+        Largest singular value of the operator (over all frequencies).
+    n : int
+        Larger side of the dense operator matrix, ``d * max(C_out, C_in)``.
+    rtol : float, optional
+        Relative tolerance; defaults to ``RANK_RTOL_FACTOR * EPS * n``.
+
+    Returns
+    -------
+    float
+        ``rtol * s_max``.
+
+    Examples
+    --------
+    >>> tol = rank_tolerance(2.0, 10)
+    >>> bool(abs(tol - 20 * EPS) < 1e-30)
+    True
+    """
+    if rtol is None:
+        rtol = RANK_RTOL_FACTOR * EPS * n
+    return float(rtol) * float(s_max)
