@@ -17,12 +17,18 @@ from .errors import (
     SolverError,
     ValidationError,
 )
+from .linear import LinearCost, balanced_factorization, linear_cost
+from .operators import ConvOperator
 from .results import STATUSES, NormResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CBNError",
+    "ConvOperator",
+    "LinearCost",
+    "balanced_factorization",
+    "linear_cost",
     "InaccurateSolutionWarning",
     "InfeasibleError",
     "NormResult",

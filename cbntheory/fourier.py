@@ -59,8 +59,9 @@ def cost_factor(normalization: str, spatial_shape: Sequence[int]) -> float:
     >>> cost_factor("operator", (8,)), cost_factor("plain", (8,))
     (1.0, 0.125)
     """
-    c = normalization_constant(normalization, spatial_shape)
-    return 1.0 / (spatial_size(spatial_shape) * c * c)
+    V.normalization("normalization", normalization)
+    # d c^2 is exactly 1 for the operator normalisation; avoid the round-off of 1/sqrt(d)^2.
+    return 1.0 if normalization == "operator" else 1.0 / spatial_size(spatial_shape)
 
 
 def spatial_axes(ndim: int) -> tuple[int, ...]:
