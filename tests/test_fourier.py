@@ -1,0 +1,142 @@
+"""Fourier conventions of cbntheory.fourier against brute-force index arithmetic and finite sums."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import _bruteforce as bf
+from cbntheory import fourier
+
+SHAPES = [(1,), (2,), (5,), (6,), (3, 4), (4, 4), (5, 3), (1, 6)]
+
+
+def _wrap(m, d):
+    return m if m <= d // 2 else m - d
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_signed_frequencies_and_degrees_by_hand(shape):
+    signed = fourier.signed_frequencies(shape)
+    l1 = fourier.degree(shape, "l1")
+    linf = fourier.degree(shape, "linf")
+    for p in bf.pixels(shape):
+        wrapped = [_wrap(m, d) for m, d in zip(p, shape)]
+        assert signed[p].tolist() == wrapped
+        mags = [min(m, d - m) for m, d in zip(p, shape)]
+        assert l1[p] == sum(mags)
+        assert linf[p] == max(mags)
+
+
+def test_degree_kinds_agree_in_1d_and_reject_unknown_kind():
+    assert np.array_equal(fourier.degree((7,), "l1"), fourier.degree((7,), "linf"))
+    with pytest.raises(ValueError, match="kind"):
+        fourier.degree((4,), "l2")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_conjugate_index_and_self_conjugate_mask(shape):
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(shape + (2,))
+    conj = fourier.conjugate(v, len(shape))
+    selfconj = fourier.self_conjugate_mask(shape)
+    rep = fourier.representative_mask(shape)
+    for p in bf.pixels(shape):
+        minus = tuple((-m) % d for m, d in zip(p, shape))
+        assert np.array_equal(conj[p], v[minus])
+        assert selfconj[p] == (minus == p)
+        # exactly one member of every pair {m, -m} is the representative
+        if minus == p:
+            assert rep[p]
+        else:
+            assert rep[p] != rep[minus]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_real_spectrum_is_conjugate_symmetric(shape):
+    z = np.random.default_rng(1).standard_normal(shape)
+    zhat = bf.dft(z, shape)
+    assert np.allclose(fourier.conjugate(zhat, len(shape)), zhat.conj())
+    selfconj = fourier.self_conjugate_mask(shape)
+    assert np.allclose(zhat[selfconj].imag, 0.0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_half_spectrum_weights_count_the_full_spectrum(shape):
+    half = shape[-1] // 2 + 1
+    counts: Counter = Counter()
+    for p in bf.pixels(shape):
+        if p[-1] < half:
+            counts[p] += 1
+        else:
+            counts[tuple((-m) % d for m, d in zip(p, shape))] += 1
+    w = fourier.half_spectrum_weights(shape)
+    assert w.shape == shape[:-1] + (half,)
+    for p in bf.pixels(w.shape):
+        assert w[p] == counts[p]
+    assert w.sum() == int(np.prod(shape))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_half_to_full_and_parseval(shape):
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal(shape)
+    d = int(np.prod(shape))
+    zhat = bf.dft(z, shape)
+    # Parseval with the unnormalised DFT: sum |z|^2 = (1/d) sum |zhat|^2
+    assert np.isclose(np.sum(z ** 2), np.sum(np.abs(zhat) ** 2) / d)
+    # ... and on the half-spectrum with the multiplicities
+    half = np.fft.rfftn(z)
+    w = fourier.half_spectrum_weights(shape)
+    assert np.isclose(np.sum(z ** 2), np.sum(w * np.abs(half) ** 2) / d)
+    # expanding |zhat| (invariant under m -> -m) from the half-spectrum gives the full one
+    assert np.allclose(fourier.half_to_full(np.abs(half), shape), np.abs(zhat))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_convolution_theorem_by_finite_sums(shape):
+    rng = np.random.default_rng(3)
+    kernel = rng.standard_normal((1, 1) + shape)
+    x = rng.standard_normal((1, 1) + shape)
+    for norm in ("operator", "plain"):
+        c = fourier.normalization_constant(norm, shape)
+        y = bf.convolve(kernel, x, norm)
+        lhs = bf.dft(y[0, 0], shape)
+        rhs = c * bf.dft(kernel[0, 0], shape) * bf.dft(x[0, 0], shape)
+        assert np.allclose(lhs, rhs)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_normalisation_constant_and_cost_factor(shape):
+    d = int(np.prod(shape))
+    assert np.isclose(fourier.normalization_constant("operator", shape), d ** -0.5)
+    assert fourier.normalization_constant("plain", shape) == 1.0
+    for norm in ("operator", "plain"):
+        c = fourier.normalization_constant(norm, shape)
+        assert np.isclose(fourier.cost_factor(norm, shape) * d * c * c, 1.0)
+    assert fourier.spatial_size(shape) == d
+
+
+def test_degree_counts_and_description_by_hand():
+    shape = (4, 5)
+    rng = np.random.default_rng(4)
+    k = rng.integers(0, 3, size=shape)
+    for kind in ("l1", "linf"):
+        deg = fourier.degree(shape, kind)
+        expected: Counter = Counter()
+        for p in bf.pixels(shape):
+            if k[p]:
+                expected[int(deg[p])] += int(k[p])
+        assert fourier.degree_counts(k, shape, kind) == dict(sorted(expected.items()))
+    assert fourier.describe_degrees(np.zeros(shape, int), shape) == "none"
+    one = np.zeros((8,), int)
+    one[[0, 3, 5]] = [2, 1, 1]
+    assert fourier.describe_degrees(one, (8,)) == "2 constant, 2 degree-3"
+
+
+def test_normalization_name_is_validated():
+    with pytest.raises(ValueError, match="normalization"):
+        fourier.normalization_constant("unit", (4,))
+    with pytest.raises(ValueError, match="normalization"):
+        fourier.cost_factor("Operator", (4,))
