@@ -48,6 +48,10 @@ class ConvOperator:
 
     __slots__ = ("_kernel", "_normalization", "_blocks", "_half")
 
+    #: Make numpy defer to this class, so that ``A @ array`` raises TypeError instead of
+    #: being broadcast by ``ndarray.__rmatmul__``.
+    __array_ufunc__ = None
+
     def __init__(self, kernel: Any, normalization: str = "operator") -> None:
         k = V.real_array("kernel", kernel, ndim=(3, 4))
         self._kernel = k.copy()
@@ -115,7 +119,9 @@ class ConvOperator:
         normalization : {"operator", "plain"}
         rtol : float, optional
             Largest relative residual ``||M - M_conv||_F / ||M||_F`` accepted (default
-            :data:`cbntheory.settings.EQUIVARIANCE_RTOL`).
+            :data:`cbntheory.settings.EQUIVARIANCE_RTOL`), where ``M_conv`` is the nearest
+            convolution: the orthogonal projection of ``M`` onto the convolutions, which
+            averages every diagonal, ``c W[o, i, r] = (1/d) sum_q M[(o, q + r), (i, q)]``.
 
         Raises
         ------
@@ -140,9 +146,15 @@ class ConvOperator:
                          f"({cout * d}, {cin * d})", m)
         norm = V.normalization("normalization", normalization)
         c = fourier.normalization_constant(norm, shape)
-        # Column (i, q=0) is the response to a unit impulse at pixel 0 of channel i: c * W[:, i].
-        cols = m.reshape(cout, d, cin, d)[:, :, :, 0]
-        kernel = np.moveaxis(cols, 1, 2).reshape((cout, cin) + shape) / c
+        # The convolutions form a linear subspace; the nearest one in Frobenius norm is the
+        # orthogonal projection, which averages every "diagonal" M[(o, q + r), (i, q)] over q:
+        # c * W[o, i, r] = (1/d) sum_q M[(o, q + r), (i, q)].
+        idx = fourier.frequencies(shape).reshape(d, len(shape))
+        target = (idx[None, :, :] + idx[:, None, :]) % np.asarray(shape)   # [r, q] -> q + r
+        flat = np.ravel_multi_index(tuple(target[..., a] for a in range(len(shape))), shape)
+        q = np.broadcast_to(np.arange(d)[None, :], (d, d))
+        diag = m.reshape(cout, d, cin, d)[:, flat, :, q]                     # (d_r, d_q, C_out, C_in)
+        kernel = np.moveaxis(diag.mean(axis=1), 0, -1).reshape((cout, cin) + shape) / c
         op = cls(kernel, norm)
         scale = float(np.linalg.norm(m))
         resid = float(np.linalg.norm(m - op.to_matrix())) / scale if scale > 0 else 0.0
