@@ -54,6 +54,23 @@ GAP_RTOL: float = 1e-6
 #: ``-INEQUALITY_RTOL * max(1, |side|)`` is attributed to round-off.
 INEQUALITY_RTOL: float = 1e-9
 
+# --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances -------------
+
+#: How long a store write waits for another sweep's transaction on the same SQLite file
+#: before failing: every transaction is a few rows, so 30 s means something is stuck.
+SWEEP_BUSY_TIMEOUT: float = 30.0
+
+#: Interval at which a running sweep refreshes its heartbeat row in the store.
+SWEEP_HEARTBEAT: float = 5.0
+
+#: A claim whose sweep has not refreshed its heartbeat for this long (12 missed beats)
+#: is considered abandoned (process killed on another host) and may be taken over.
+SWEEP_STALE_AFTER: float = 60.0
+
+#: How long to try to reach a Dask scheduler before failing: a live scheduler on a
+#: cluster network answers in well under a second.
+SWEEP_SCHEDULER_TIMEOUT: float = 5.0
+
 
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.
