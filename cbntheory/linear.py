@@ -222,12 +222,14 @@ def balanced_factorization(A: ConvOperator, depth: int, *, width: int | None = N
     """
     A = _as_operator(A)
     L = V.positive_int("depth", depth)
-    if L == 1:
+    if width is not None:
+        width = V.positive_int("width", width)
+    if L == 1:  # a single layer has no hidden width: the operator itself
         return [ConvOperator(A.kernel, A.normalization)]
     u, s, vh = _frequency_svd(A, rtol)
     ranks = np.count_nonzero(s, axis=-1)
     needed = max(1, int(ranks.max(initial=0)))
-    k = needed if width is None else V.positive_int("width", width)
+    k = needed if width is None else width
     if k < needed:
         worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(ranks)), ranks.shape))
         raise V.fail("width", f"be >= the largest per-frequency rank {needed} (reached at "
