@@ -90,7 +90,9 @@ class ConvOperator:
             raise V.fail("blocks", "be a numeric array of shape (*spatial, C_out, C_in) with 1 or 2 "
                          "spatial axes", b)
         if not np.all(np.isfinite(b)):
-            raise ValidationError("blocks must be finite (no NaN or inf)")
+            bad = int(b.size - np.count_nonzero(np.isfinite(b)))
+            raise ValidationError(f"blocks must be finite (no NaN or inf); got {bad} non-finite "
+                                  f"entries in an array of shape {b.shape}")
         ndim = b.ndim - 2
         spatial = b.shape[:ndim]
         c = fourier.normalization_constant(V.normalization("normalization", normalization), spatial)
