@@ -9,6 +9,7 @@ Jacobian bounds and the regularity corrections.  See ``docs/theory.md``.
 from __future__ import annotations
 
 from . import fourier, settings
+from .architecture import Architecture
 from .errors import (
     CBNError,
     InaccurateSolutionWarning,
@@ -19,11 +20,14 @@ from .errors import (
 )
 from .linear import LinearCost, balanced_factorization, linear_cost
 from .operators import ConvOperator
+from .network import Network
 from .results import STATUSES, NormResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Architecture",
+    "Network",
     "CBNError",
     "ConvOperator",
     "LinearCost",

@@ -54,6 +54,11 @@ GAP_RTOL: float = 1e-6
 #: ``-INEQUALITY_RTOL * max(1, |side|)`` is attributed to round-off.
 INEQUALITY_RTOL: float = 1e-9
 
+#: Relative deviation ``||x - mean_p x|| / ||x||`` under which an input counts as constant
+#: over pixels (translation-invariant) in ``Network.jacobian_blocks``: a few ulps of an
+#: array filled with one value per channel, far below any genuine spatial variation.
+TRANSLATION_INVARIANCE_RTOL: float = 1e-12
+
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances -------------
 
 #: How long a store write waits for another sweep's transaction on the same SQLite file
