@@ -154,3 +154,25 @@ def test_installed_entry_point(tmp_path):
                          capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.strip().count("\n") == 0 and "no such file" in bad.stderr
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_quick_start_block_and_ci_agree():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quick start", 1)[1]
+    block = re.search(r"```[a-z]*\n(.*?)```", section, re.DOTALL).group(1).strip().splitlines()
+    assert len(block) == 2
+    assert block[0].startswith("pip install . && cbn ")
+    ci_lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")]
+    assert ci_lines[-1] == block[1]
+
+
+def test_readme_python_snippet_runs():
+    text = (ROOT / "README.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert snippets
+    for code in snippets:
+        exec(compile(code, "README.md", "exec"), {"print": lambda *a, **k: None})
