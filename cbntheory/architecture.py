@@ -352,13 +352,14 @@ class Architecture:
         """Default standard deviation of the kernel entries of every layer (see :meth:`init`)."""
         stds = []
         for l in range(self.n_conv):
-            gain = 2.0 if (self.activation == "relu" and l < self.depth - 1) else 1.0
+            gain = 2.0 if (self.activation == "relu" and l > 0) else 1.0
             fan_in = self.constants[l] ** 2 * len(self._window_index[l]) * self.channels[l]
             if l > 0 and self.resample[l - 1] < -1:  # type: ignore[index]
                 fan_in /= (-self.resample[l - 1]) ** self.ndim  # type: ignore[index]
             stds.append(float(np.sqrt(gain / fan_in)))
         if self.head == "avgpool":
-            stds.append(float(np.sqrt(1.0 / self.channels[-2])))
+            gain = 2.0 if self.activation == "relu" else 1.0
+            stds.append(float(np.sqrt(gain / self.channels[-2])))
         return tuple(stds)
 
     def init(self, rng: Any = 0, scale: float | None = None) -> "Network":
@@ -380,10 +381,11 @@ class Architecture:
         Notes
         -----
         ``std_l^2 = gain / (c_l^2 K_l n_{l-1})`` with ``K_l`` the number of window taps,
-        ``gain = 2`` for ReLU hidden layers (He initialisation) and 1 otherwise, so the
-        pre-activations keep unit variance for unit-variance inputs whatever ``c``; after
-        an up-sampling by ``s`` the fan-in counts only the ``1/s^ndim`` non-zero pixels.
-        The dense head uses ``std^2 = 1/n_{L-1}``.
+        ``gain = 2`` when the layer's input is a ReLU output (layers ``2..L`` of a ReLU
+        network: He initialisation) and 1 otherwise, so every pre-activation and the
+        output keep unit variance for unit-variance inputs whatever ``c``; after an
+        up-sampling by ``s`` the fan-in counts only the ``1/s^ndim`` non-zero pixels.
+        The dense head uses ``std^2 = gain / n_{L-1}``.
 
         Examples
         --------
