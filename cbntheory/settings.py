@@ -59,6 +59,18 @@ INEQUALITY_RTOL: float = 1e-9
 #: array filled with one value per channel, far below any genuine spatial variation.
 TRANSLATION_INVARIANCE_RTOL: float = 1e-12
 
+# --- frequency structure of networks (cbntheory.structure) -------------------------------
+
+#: A singular value of a layer's frequency block ``c What_l[m]`` above this counts as kept
+#: in the weight-based CBN rank estimate: in near-minimal-norm deep networks the bottleneck
+#: layers' singular values cluster near 1 and the rest near 0 (T5), and 0.5 splits them.
+STRUCTURE_WEIGHT_THRESHOLD: float = 0.5
+
+#: Per-frequency span dimension of activations: singular values above this fraction of the
+#: layer's largest (over all frequencies) count.  Interpolating networks are trained to a
+#: relative residual ~1e-6; directions 1000x weaker than the leading one are residue.
+STRUCTURE_SPAN_RTOL: float = 1e-3
+
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances -------------
 
 #: How long a store write waits for another sweep's transaction on the same SQLite file

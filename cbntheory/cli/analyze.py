@@ -1,0 +1,85 @@
+"""``cbn analyze``: the frequency structure of a saved network (T5, T6 of docs/theory.md).
+
+Usage::
+
+    cbn analyze WEIGHTS.npz [--data X.npz] [--threshold t] [--span-rtol r]
+                [--degree l1|linf] [--json]
+
+``WEIGHTS.npz`` is a file written by ``Network.save``.  The command prints, per layer,
+the singular values of the frequency blocks ``c What_l[m]`` grouped by frequency degree
+and the number above ``--threshold`` (default
+:data:`cbntheory.settings.STRUCTURE_WEIGHT_THRESHOLD`), then the weight-based estimate
+of the CBN rank vector.  With ``--data`` (an ``.npz`` with an array ``X``, or a single
+array, of shape ``(N, n_0, *spatial)``; ``.npy`` also accepted) it adds, per layer,
+the activation energy by degree and the per-frequency span dimensions (singular values
+above ``--span-rtol`` times the layer's largest), and the activation-based estimate.
+See ``docs/structure.md`` for how to read the report.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..network import Network
+from ..structure import analyze_structure
+from ._common import load_array, load_npz, print_json
+
+
+def _load_data(path: str) -> np.ndarray:
+    if path.endswith(".npy"):
+        return load_array(path, "--data")
+    arrays = load_npz(path, "--data")
+    for key in ("X", "x"):
+        if key in arrays:
+            return arrays[key]
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    raise ValidationError(f"--data must hold an array named 'X' (or exactly one array); got "
+                          f"{path!r} with arrays {sorted(arrays)}")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``analyze`` sub-command."""
+    parser = subparsers.add_parser(
+        "analyze", help="frequency structure of a saved network (weights, activations, CBN rank)",
+        description="Singular values of every frequency block of every layer, optional "
+                    "activation energy and span dimensions per frequency on data, and an "
+                    "estimate of the CBN rank vector, grouped by frequency degree.")
+    parser.add_argument("weights", metavar="WEIGHTS.npz", help="network file (Network.save)")
+    parser.add_argument("--data", metavar="X.npz",
+                        help="inputs (N, n_0, *spatial): array 'X' of an .npz, or an .npy")
+    parser.add_argument("--threshold", type=_positive, default=None, metavar="t",
+                        help="cut on the singular values of c What_l[m] (default 0.5)")
+    parser.add_argument("--span-rtol", type=_positive, default=None, metavar="r",
+                        help="relative span threshold for activations (default 1e-3)")
+    parser.add_argument("--degree", choices=("l1", "linf"), default="l1",
+                        help="2D degree: |m1|+|m2| (l1, default) or max(|m1|,|m2|)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, analyse and print; errors propagate to the dispatcher (one line, exit 2)."""
+    net = Network.load(args.weights)
+    data = None if args.data is None else _load_data(args.data)
+    report = analyze_structure(net, data, weight_threshold=args.threshold,
+                               span_rtol=args.span_rtol)
+    if args.json:
+        print_json({"file": args.weights, **report.as_dict()})
+    else:
+        print(f"file: {args.weights}")
+        print(report.render(args.degree))
+    return 0
