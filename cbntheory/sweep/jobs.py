@@ -40,7 +40,8 @@ import platform
 import socket
 import time
 import traceback
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -268,7 +269,7 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
     try:
         result = get_kind(kind_name).fn(dict(params), int(seed))
         out: dict[str, Any] = {"ok": True, "result": result}
-    except Exception as exc:  # a failing job is data, the sweep goes on
+    except Exception as exc:  # noqa: BLE001 - a failing job is data, the sweep goes on
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                "traceback": _traceback_summary(exc)}
     out["wall_time"] = time.perf_counter() - start
@@ -277,8 +278,26 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
 
 
 # Importing the kinds registers them (kept in their own module, one concept each).
-from . import kinds as _kinds  # noqa: E402,F401  (registration side effect)
+from . import kinds as _kinds  # noqa: F401  (registration side effect)
 
-__all__ = ["JobKind", "KINDS", "Param", "ParamError", "REQUIRED", "boolean", "channel_pair",
-           "choice", "get_kind", "integer", "job_key", "kind_names", "normalize_params",
-           "number", "provenance", "register", "run_job", "shape", "text"]
+__all__ = [
+    "KINDS",
+    "REQUIRED",
+    "JobKind",
+    "Param",
+    "ParamError",
+    "boolean",
+    "channel_pair",
+    "choice",
+    "get_kind",
+    "integer",
+    "job_key",
+    "kind_names",
+    "normalize_params",
+    "number",
+    "provenance",
+    "register",
+    "run_job",
+    "shape",
+    "text",
+]

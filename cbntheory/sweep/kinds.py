@@ -30,8 +30,19 @@ from .. import fourier
 from ..linear import balanced_factorization, linear_cost
 from ..operators import ConvOperator
 from ..results import OPTIMAL, NormResult
-from .jobs import (JobKind, Param, ParamError, boolean, channel_pair, choice, integer, number,
-                   register, shape, text)
+from .jobs import (
+    JobKind,
+    Param,
+    ParamError,
+    boolean,
+    channel_pair,
+    choice,
+    integer,
+    number,
+    register,
+    shape,
+    text,
+)
 
 LINEAR_TARGETS = ("random", "lowrank", "bandlimited", "identity")
 
