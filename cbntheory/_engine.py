@@ -15,7 +15,7 @@ dense Jacobian is assembled column block by column block.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class Compiled:
 class Tape:
     """What the reverse pass needs from a forward pass."""
 
-    __slots__ = ("zh", "masks", "pooled", "pool_shape")
+    __slots__ = ("masks", "pool_shape", "pooled", "zh")
 
     def __init__(self) -> None:
         self.zh: list[np.ndarray] = []

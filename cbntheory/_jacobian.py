@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _BLOCK_BYTES = 2 ** 27
 
 
-def dense_jacobian(net: "Network", x: np.ndarray, mode: str = "auto") -> np.ndarray:
+def dense_jacobian(net: Network, x: np.ndarray, mode: str = "auto") -> np.ndarray:
     """Dense Jacobian ``(output_size, n_0 d)`` of ``net`` at one (validated) input ``x``.
 
     Parameters
@@ -100,8 +100,10 @@ def dense_jacobian(net: "Network", x: np.ndarray, mode: str = "auto") -> np.ndar
     return jac
 
 
-def layer_blocks(net: "Network", l: int) -> np.ndarray:
-    """Frequency multiplier of convolution layer ``l`` (0-based): ``c_l fftn(W_l)`` as ``(*shape_l, C_out, C_in)``.
+def layer_blocks(net: Network, l: int) -> np.ndarray:
+    """Frequency multiplier ``c_l fftn(W_l)`` of convolution ``l`` (0-based).
+
+    Returns a complex array of shape ``(*layer_shapes[l], C_out, C_in)``.
 
     Examples
     --------
@@ -121,7 +123,7 @@ def layer_blocks(net: "Network", l: int) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(spec, (0, 1), (-2, -1)))
 
 
-def jacobian_blocks(net: "Network", x: np.ndarray, rtol: float | None = None) -> np.ndarray:
+def jacobian_blocks(net: Network, x: np.ndarray, rtol: float | None = None) -> np.ndarray:
     """Frequency blocks of the Jacobian at an input constant over pixels.
 
     Parameters
@@ -173,7 +175,8 @@ def jacobian_blocks(net: "Network", x: np.ndarray, rtol: float | None = None) ->
     resid = float(np.linalg.norm(x - mean)) / scale if scale > 0 else 0.0
     if resid > rtol:
         raise ValidationError(f"x must be constant over pixels (translation-invariant) for "
-                              f"jacobian_blocks; got relative residual {resid:.3g} > rtol={rtol:.3g}")
+                              f"jacobian_blocks; got relative residual {resid:.3g} > "
+                              f"rtol={rtol:.3g}")
     v = mean.reshape(-1)
     relu = arch.activation == "relu"
     jac = None

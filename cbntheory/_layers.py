@@ -25,7 +25,7 @@ True
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def kernel_gradient(gh: np.ndarray, zh: np.ndarray, c: float, shape: Sequence[in
     ``gh`` (``(*half, C_out, N)``) and ``zh`` (``(*half, C_in, N)``) are the half spectra
     of the output cotangent and of the layer input.  Full-size: no window projection.
     """
-    ndim = len(shape)
+    len(shape)
     prod = np.matmul(gh, np.conj(np.swapaxes(zh, -1, -2)))
     prod *= c
     grad = irfft(prod, shape)

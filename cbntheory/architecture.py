@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ class Architecture:
         if len(codes) != depth - 1:
             raise V.fail("resample", f"have one entry per hidden layer (depth - 1 = {depth - 1})",
                          self.resample)
-        out = []
+        out: list[int] = []
         current = shape
         for i, r in enumerate(codes):
             name = f"resample[{i}]"
@@ -332,7 +333,7 @@ class Architecture:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Architecture":
+    def from_dict(cls, data: Mapping[str, Any]) -> Architecture:
         """Inverse of :meth:`to_dict`; unknown or missing keys raise ValidationError."""
         if not isinstance(data, Mapping):
             raise V.fail("data", "be a mapping as returned by Architecture.to_dict()", data)
@@ -362,7 +363,7 @@ class Architecture:
             stds.append(float(np.sqrt(gain / self.channels[-2])))
         return tuple(stds)
 
-    def init(self, rng: Any = 0, scale: float | None = None) -> "Network":
+    def init(self, rng: Any = 0, scale: float | None = None) -> Network:
         """A random network: Gaussian window taps, zero biases.
 
         Parameters

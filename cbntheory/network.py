@@ -23,24 +23,21 @@ True
 """
 from __future__ import annotations
 
-import json
 import os
-import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _engine as E
 from . import _jacobian as J
 from . import _layers as K
+from . import _netfile as F
 from . import _validate as V
 from .architecture import Architecture
 from .errors import ValidationError
 
-#: Identifies files written by :meth:`Network.save`.
-FILE_FORMAT = "cbntheory.Network"
-FILE_VERSION = 1
 _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
@@ -215,7 +212,7 @@ class Network:
     forward = __call__
 
     def activations(self, x: Any, *, pre: bool = False) -> list[np.ndarray]:
-        """Hidden activations ``a_1, ..., a_{L-1}`` (before resampling), each ``(N, n_l, *shape_l)``.
+        """Hidden activations ``a_1, ..., a_{L-1}`` before resampling, each ``(N, n_l, *shape_l)``.
 
         With ``pre=True`` the pre-activations ``W_l * a_{l-1} + b_l`` instead.
         """
@@ -265,7 +262,7 @@ class Network:
 
     def vjp(self, x: Any, cotangent: Any, *, dtype: Any = None,
             as_vector: bool = True) -> tuple[np.ndarray, Any]:
-        """Outputs and the parameter gradient of ``<cotangent, f_theta(x)>`` (see :meth:`pullback`)."""
+        """Outputs and the parameter gradient of ``<cotangent, f_theta(x)>`` (:meth:`pullback`)."""
         out, backward = self.pullback(x, dtype=dtype)
         return out, backward(cotangent, as_vector=as_vector)
 
@@ -333,7 +330,7 @@ class Network:
 
     @classmethod
     def from_vector(cls, architecture: Architecture, vector: Any, *,
-                    seed: int | None = None) -> "Network":
+                    seed: int | None = None) -> Network:
         """Network whose free parameters are ``vector`` (inverse of :meth:`to_vector`).
 
         Raises
@@ -394,21 +391,13 @@ class Network:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the network to a ``.npz`` file (no pickles); returns the path written.
 
-        The file holds ``format``, ``version``, ``meta`` (JSON: architecture and seed) and
-        the arrays ``kernel_<l>``, ``bias_<l>``.
+        ``.npz`` is appended when missing.  The file holds ``format``, ``version``,
+        ``meta`` (JSON: architecture and seed) and the arrays ``kernel_<l>``, ``bias_<l>``.
         """
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
-        meta = json.dumps({"architecture": self._arch.to_dict(), "seed": self._seed})
-        arrays = {f"kernel_{l}": w for l, w in enumerate(self._kernels)}
-        arrays.update({f"bias_{l}": b for l, b in enumerate(self._biases)})
-        np.savez(path, format=np.array(FILE_FORMAT), version=np.array(FILE_VERSION),
-                 meta=np.array(meta), **arrays)
-        return path
+        return F.save(path, self._arch, self._kernels, self._biases, self._seed)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Network":
+    def load(cls, path: str | os.PathLike) -> Network:
         """Read a network written by :meth:`save`.
 
         Raises
@@ -427,28 +416,5 @@ class Network:
         >>> back.seed, bool(np.array_equal(back.to_vector(), net.to_vector()))
         (5, True)
         """
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no such network file: {path}")
-        what = f"be a cbntheory network file (.npz written by Network.save) ({path})"
-        try:
-            data = np.load(path, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise V.fail("path", what, "a single .npy array")
-            with data:
-                files = {k: data[k] for k in data.files}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            if isinstance(exc, ValidationError):
-                raise
-            raise V.fail("path", what, f"unreadable file ({type(exc).__name__}: {exc})") from exc
-        if "format" not in files or str(files["format"]) != FILE_FORMAT or "meta" not in files:
-            raise V.fail("path", what, f"a .npz file with keys {sorted(files)}")
-        try:
-            meta = json.loads(str(files["meta"]))
-            arch = Architecture.from_dict(meta["architecture"])
-            kernels = [files[f"kernel_{l}"] for l in range(arch.depth)]
-            biases = [files[f"bias_{l}"] for l in range(len(arch.bias_shapes))]
-            seed = meta.get("seed")
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise V.fail("path", what, f"a file with damaged content ({exc!r})") from exc
+        arch, kernels, biases, seed = F.load(path)
         return cls(arch, kernels, biases, seed=seed)

@@ -232,7 +232,7 @@ def test_gradient_matches_finite_differences(name):
         r = out - Y
         return 0.5 * float(np.sum(r ** 2)) + float(np.sum(np.sin(out))), r + np.cos(out)
 
-    value, grad, out = net.value_and_grad(X, loss)
+    value, grad, _out = net.value_and_grad(X, loss)
     assert value == pytest.approx(loss(ref_forward(net, X))[0], rel=1e-12)
     fd = _fd_gradient(arch, net.to_vector(), lambda m: loss(m(X))[0])
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(fd).max()))
@@ -244,7 +244,7 @@ def test_gradient_arrays_projected_on_window_and_consistent_with_vector():
     rng = np.random.default_rng(14)
     X = rng.standard_normal((3,) + arch.input_shape)
     cot = rng.standard_normal((3,) + arch.output_shape)
-    out, backward = net.pullback(X)
+    _out, backward = net.pullback(X)
     kg, bg = backward(cot, as_vector=False)
     vec = backward(cot)
     for l, w in enumerate(arch.windows):
@@ -457,7 +457,8 @@ def test_bad_network_arguments_are_refused():
     with pytest.raises(ValidationError, match=r"kernels\[1\] must be finite"):
         cbn.Network(arch, [ks[0], nan], bs)
     with pytest.raises(ValidationError, match="biases must be empty"):
-        cbn.Network(cbn.Architecture((6,), (2, 1), bias=False), [np.zeros((1, 2, 6))], [np.zeros(1)])
+        cbn.Network(cbn.Architecture((6,), (2, 1), bias=False), [np.zeros((1, 2, 6))],
+                    [np.zeros(1)])
     with pytest.raises(ValidationError, match="architecture must be"):
         cbn.Network("arch", ks, bs)
 
