@@ -81,11 +81,15 @@ def adjoint_spectrum(spec: np.ndarray) -> np.ndarray:
 
 def rfft(z: np.ndarray, ndim: int) -> np.ndarray:
     """Half spectrum over the leading ``ndim`` axes."""
+    if ndim == 1:  # same transform, less argument handling than rfftn
+        return np.fft.rfft(z, axis=0)
     return np.fft.rfftn(z, axes=lead_axes(ndim))
 
 
 def irfft(zh: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """Real signal of spatial ``shape`` from its half spectrum over the leading axes."""
+    if len(shape) == 1:
+        return np.fft.irfft(zh, n=shape[0], axis=0)
     return np.fft.irfftn(zh, s=tuple(shape), axes=lead_axes(len(shape)))
 
 

@@ -143,6 +143,8 @@ ARCHS = {
                                             activation="linear"),
     "1d-down-up": cbn.Architecture((8,), (1, 3, 2, 2), kernel_size=3, resample=(2, -2)),
     "1d-avgpool": cbn.Architecture((6,), (2, 3, 3, 2), kernel_size=3, head="avgpool"),
+    # down-sampling after the first layer, up-sampling just before the pool
+    "1d-avgpool-resample": cbn.Architecture((8,), (1, 2, 2, 3), head="avgpool", resample=(2, -2)),
     "2d-full": cbn.Architecture((3, 4), (1, 2, 2)),
     "2d-k3-plain-freebias": cbn.Architecture((4, 4), (2, 2, 1), kernel_size=(3, 2),
                                              normalization="plain", penalize_bias=False),
