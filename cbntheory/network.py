@@ -35,6 +35,7 @@ from . import _jacobian as J
 from . import _layers as K
 from . import _netfile as F
 from . import _validate as V
+from . import _vector as P
 from .architecture import Architecture
 from .errors import ValidationError
 
@@ -202,7 +203,15 @@ class Network:
     def __call__(self, x: Any, *, dtype: Any = None) -> np.ndarray:
         """Outputs ``f_theta(x)`` for a batch ``x`` of shape ``(N, n_0, *spatial_shape)``.
 
-        Returns ``(N, *architecture.output_shape)`` in ``dtype`` (float64 default, or float32).
+        Returns ``(N, *architecture.output_shape)`` in ``dtype`` (float64 default, or
+        float32); raises ValidationError for wrong shapes or NaN/inf.
+
+        Examples
+        --------
+        >>> net = Architecture((8,), (1, 3, 1), kernel_size=3).init(rng=0)
+        >>> x = np.random.default_rng(0).standard_normal((2, 1, 8))
+        >>> bool(np.allclose(net(np.roll(x, 3, axis=2)), np.roll(net(x), 3, axis=2)))
+        True
         """
         dt = _dtype(dtype)
         xi = K.to_internal(self._input(x), self._arch.ndim, dt)
@@ -214,7 +223,15 @@ class Network:
     def activations(self, x: Any, *, pre: bool = False) -> list[np.ndarray]:
         """Hidden activations ``a_1, ..., a_{L-1}`` before resampling, each ``(N, n_l, *shape_l)``.
 
-        With ``pre=True`` the pre-activations ``W_l * a_{l-1} + b_l`` instead.
+        With ``pre=True`` the pre-activations ``W_l * a_{l-1} + b_l`` instead (float64).
+
+        Examples
+        --------
+        >>> net = Architecture((6,), (1, 4, 4, 1)).init(rng=0)
+        >>> x = np.ones((3, 1, 6))
+        >>> u, a = net.activations(x, pre=True), net.activations(x)
+        >>> len(a), bool(np.array_equal(a[1], np.maximum(u[1], 0)))
+        (2, True)
         """
         arch = self._arch
         xi = K.to_internal(self._input(x), arch.ndim)
@@ -256,7 +273,7 @@ class Network:
         def backward(cotangent: Any, as_vector: bool = True) -> Any:
             cot = self._output_internal(cotangent, n, dt)
             kg, bg, _ = E.backward(comp, tape, cot)  # type: ignore[arg-type]
-            return self._flatten(kg, bg) if as_vector else (kg, bg)
+            return P.pack(self._arch, kg, bg) if as_vector else (kg, bg)
 
         return self._output_public(out), backward
 
@@ -297,18 +314,6 @@ class Network:
         value, cot = loss(out)
         return float(value), backward(cot), out
 
-    def _flatten(self, kgrads: Sequence[np.ndarray], bgrads: Sequence[np.ndarray]) -> np.ndarray:
-        arch = self._arch
-        parts = []
-        for l in range(arch.depth):
-            w = kgrads[l]
-            if l < arch.n_conv:
-                w = np.reshape(w, w.shape[:2] + (-1,))[:, :, arch._window_index[l]]
-            parts.append(np.ravel(w))
-            if arch.bias:
-                parts.append(np.ravel(bgrads[l]))
-        return np.concatenate(parts)
-
     # ------------------------------------------------------------------ parameters
     def param_norm(self) -> float:
         """``sum_l ||W_l||_F^2`` (dense head included) ``+ sum_l ||b_l||^2`` if ``penalize_bias``.
@@ -326,7 +331,7 @@ class Network:
 
     def to_vector(self) -> np.ndarray:
         """Free parameters as one float64 vector, layout ``architecture.vector_layout``."""
-        return self._flatten(self._kernels, self._biases)
+        return P.pack(self._arch, self._kernels, self._biases)
 
     @classmethod
     def from_vector(cls, architecture: Architecture, vector: Any, *,
@@ -344,21 +349,10 @@ class Network:
         v = V.real_array("vector", vector, ndim=1)
         if v.shape != (arch.n_free,):
             raise V.fail("vector", f"have length architecture.n_free = {arch.n_free}", v)
-        kernels, biases = [], []
-        layout = dict(arch.vector_layout)
-        for l, shp in enumerate(arch.kernel_shapes):
-            block = v[layout[f"kernels[{l}]"]]
-            if l < arch.n_conv:
-                w = np.zeros(shp[:2] + (int(np.prod(shp[2:])),))
-                w[:, :, arch._window_index[l]] = block.reshape(shp[0], shp[1], -1)
-                w = w.reshape(shp)
-            else:
-                w = block.reshape(shp).copy()
-            kernels.append(_frozen(w))
-            if arch.bias:
-                biases.append(_frozen(v[layout[f"biases[{l}]"]].copy()))
+        kernels, biases = P.unpack(arch, v)
         net = cls.__new__(cls)
-        net._init(arch, kernels, biases, None if seed is None
+        net._init(arch, [_frozen(w) for w in kernels], [_frozen(b) for b in biases],
+                  None if seed is None
                   else V.positive_int("seed", seed, minimum=0))
         return net
 
