@@ -277,6 +277,10 @@ def activation_structure(net: Any, data: Any, *, rtol: float | None = None
     if not isinstance(net, Network):
         raise V.fail("net", "be a cbntheory.Network", net)
     x = V.real_array("data", data)
+    shape = net.architecture.input_shape
+    if x.shape[1:] != shape or x.ndim != len(shape) + 1:
+        raise V.fail("data", f"have shape (N, {', '.join(map(str, shape))}) (batch, channels "
+                     "n_0, *spatial_shape)", x)
     arrays = [("input", x)] + [("hidden", a) for a in net.activations(x)]
     if net.architecture.head is None:
         arrays.append(("output", net(x)))
