@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from . import fourier, settings
 from .architecture import Architecture
+from .bounds import (
+    BottleneckBound,
+    JacobianBound,
+    JacobianCost,
+    jacobian_bound,
+    jacobian_cost,
+    weight_bottleneck_bound,
+)
 from .errors import (
     CBNError,
     InaccurateSolutionWarning,
@@ -22,6 +30,15 @@ from .linear import LinearCost, balanced_factorization, linear_cost
 from .operators import ConvOperator
 from .network import Network
 from .results import STATUSES, NormResult
+from .structure import (
+    CBNRankEstimate,
+    StructureReport,
+    activation_structure,
+    analyze_structure,
+    estimate_cbn_rank,
+    frequency_span,
+    weight_spectra,
+)
 
 __version__ = "0.1.0"
 
@@ -42,4 +59,17 @@ __all__ = [
     "ValidationError",
     "fourier",
     "settings",
+    "BottleneckBound",
+    "JacobianBound",
+    "JacobianCost",
+    "jacobian_bound",
+    "jacobian_cost",
+    "weight_bottleneck_bound",
+    "CBNRankEstimate",
+    "StructureReport",
+    "activation_structure",
+    "analyze_structure",
+    "estimate_cbn_rank",
+    "frequency_span",
+    "weight_spectra",
 ]
