@@ -27,7 +27,7 @@ CHANNELS = 16
 DEPTH = 12
 BATCH = 64
 SUB_BATCH = 2
-REPEATS = 3
+REPEATS = 5
 
 
 def _best_time(fn, repeats=REPEATS):
