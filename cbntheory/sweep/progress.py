@@ -58,7 +58,7 @@ class Progress:
         self._last_draw = 0.0
         self._last_tenth = -1
         self._state = (0, 0, 0)
-        self._drawn = False
+        self._printed: tuple[int, int, int] | None = None
 
     def _line(self) -> str:
         done, failed, running = self._state
@@ -85,13 +85,17 @@ class Progress:
             if now - self._last_draw >= 0.1:
                 self.stream.write("\r" + self._line() + "\x1b[K")
                 self.stream.flush()
-                self._last_draw, self._drawn = now, True
+                self._last_draw = now
             return
         tenth = 10 * (done + failed) // max(self.total, 1)
         if tenth != self._last_tenth:
             self._last_tenth = tenth
-            self.stream.write(self._line() + "\n")
-            self.stream.flush()
+            self._write_line()
+
+    def _write_line(self) -> None:
+        self.stream.write(self._line() + "\n")
+        self.stream.flush()
+        self._printed = self._state
 
     def close(self) -> None:
         """Draw the final state and end the line."""
@@ -99,6 +103,6 @@ class Progress:
             return
         if self.tty:
             self.stream.write("\r" + self._line() + "\x1b[K\n")
-        else:
-            self.stream.write(self._line() + "\n")
-        self.stream.flush()
+            self.stream.flush()
+        elif self._printed != self._state:
+            self._write_line()

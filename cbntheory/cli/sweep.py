@@ -1,0 +1,105 @@
+"""``cbn sweep``: run a sweep file into an SQLite store, resumably, locally or on Dask.
+
+Exit status: 0 when every job of the file is done, 1 when some are stored as failed
+(or still held by another sweep), 2 on bad input, 130 when interrupted (Ctrl-C or
+SIGTERM; finished rows are kept, jobs in flight return to pending).  See
+``docs/sweeps.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import Any
+
+from .. import _validate as V
+from ..errors import ValidationError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``sweep`` sub-command."""
+    p = subparsers.add_parser(
+        "sweep", help="run a resumable sweep (TOML file) into an SQLite store",
+        description="Run every job of CONFIG.toml that the store does not hold yet, on a "
+                    "local process pool or a Dask cluster, committing each result as it "
+                    "finishes.  Re-running the same command resumes.")
+    p.add_argument("config", nargs="?", metavar="CONFIG.toml",
+                   help="sweep file (optional with --status)")
+    p.add_argument("--store", required=True, metavar="FILE.sqlite",
+                   help="SQLite store (created if missing; other files are refused)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: number of cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (e.g. tcp://head:8786) instead of local workers")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run again the jobs stored as failed")
+    p.add_argument("--status", action="store_true",
+                   help="print done/failed/running/pending counts and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=run)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ..sweep.config import load_config
+    from ..sweep.store import DONE, FAILED, PENDING, RUNNING, Store
+
+    config = load_config(args.config) if args.config else None
+    with Store(args.store, create=False) as store:
+        counts = store.counts()
+        total = sum(counts.values())
+        print(f"store {args.store}: {total} jobs: {counts[DONE]} done, {counts[FAILED]} "
+              f"failed, {counts[RUNNING]} running, {counts[PENDING]} pending")
+        if config is not None:
+            keys = [j.key for j in config.jobs]
+            mine = store.counts(keys)
+            missing = len(keys) - sum(mine.values())
+            print(f"{config.source}: {len(keys)} jobs: {mine[DONE]} done, {mine[FAILED]} "
+                  f"failed, {mine[RUNNING]} running, {mine[PENDING] + missing} pending")
+        now = time.time()
+        for run in store.live_runs():
+            print(f"live sweep on {run['host']} (pid {run['pid']}), started "
+                  f"{now - run['started']:.0f} s ago, last heartbeat {now - run['heartbeat']:.0f} "
+                  "s ago")
+        failed = store.rows(FAILED)
+        for row in failed[:5]:
+            print(f"failed: {row['kind']} {row['params']} seed {row['seed']}: {row['error']}")
+        if len(failed) > 5:
+            print(f"... and {len(failed) - 5} more failed jobs (cbn sweep --retry-failed)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``cbn sweep``."""
+    if args.status:
+        return _status(args)
+    if args.config is None:
+        raise ValidationError("CONFIG.toml must be given (it may be omitted only with --status)")
+    if args.workers is not None:
+        V.positive_int("--workers", args.workers)
+        if args.scheduler:
+            raise ValidationError("--workers must not be combined with --scheduler (the "
+                                  "cluster's workers run the jobs); drop one of them")
+    from ..sweep.config import describe, load_config
+    from ..sweep.executor import make_executor
+    from ..sweep.runner import run_sweep
+    from ..sweep.store import Store
+
+    config = load_config(args.config)
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # batch systems stop jobs with SIGTERM
+    try:
+        with Store(args.store) as store, make_executor(args.workers, args.scheduler) as ex:
+            print(f"{describe(config)}; store {args.store}; {ex.description}", file=sys.stderr)
+            summary = run_sweep(config, store, ex, retry_failed=args.retry_failed,
+                                progress=not args.no_progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(summary.describe())
+    if summary.interrupted:
+        return 130
+    return 0 if summary.done == summary.total else 1
