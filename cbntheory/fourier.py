@@ -48,7 +48,7 @@ def normalization_constant(normalization: str, spatial_shape: Sequence[int]) -> 
     1.0
     """
     V.normalization("normalization", normalization)
-    return 1.0 / np.sqrt(spatial_size(spatial_shape)) if normalization == "operator" else 1.0
+    return float(1.0 / np.sqrt(spatial_size(spatial_shape))) if normalization == "operator" else 1.0
 
 
 def cost_factor(normalization: str, spatial_shape: Sequence[int]) -> float:
