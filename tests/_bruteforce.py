@@ -43,7 +43,7 @@ def convolve(kernel, x, normalization="operator"):
     """``y[n, o, p] = c sum_i sum_q W[o, i, q] x[n, i, p - q]`` by loops."""
     kernel = np.asarray(kernel, dtype=float)
     x = np.asarray(x, dtype=float)
-    cout, cin = kernel.shape[:2]
+    cout = kernel.shape[0]
     shape = kernel.shape[2:]
     c = norm_constant(normalization, shape)
     y = np.zeros((x.shape[0], cout) + shape)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+import _bruteforce as bf
 import numpy as np
 import pytest
 
-import _bruteforce as bf
 from cbntheory import fourier
 
 SHAPES = [(1,), (2,), (5,), (6,), (3, 4), (4, 4), (5, 3), (1, 6)]

@@ -1,10 +1,10 @@
 """T1 (linear_cost, balanced_factorization) against dense SVDs, closed forms and invariances."""
 from __future__ import annotations
 
+import _bruteforce as bf
 import numpy as np
 import pytest
 
-import _bruteforce as bf
 from cbntheory import ConvOperator, LinearCost, ValidationError, balanced_factorization, linear_cost
 
 NORMS = ["operator", "plain"]
@@ -116,7 +116,7 @@ def test_zero_operator():
 @pytest.mark.parametrize("spatial", [(8,), (4, 6)])
 def test_planted_rank_deficiency_is_not_blown_up_at_large_depth(spatial):
     """Round-off singular values ~1e-16 would add ~1e-2 each to s^(2/L) at L = 16."""
-    first, second, W = _narrow(4, 4, spatial, width=2, seed=5)
+    W = _narrow(4, 4, spatial, width=2, seed=5)[2]
     A = ConvOperator.from_kernel(W)
     raw = np.linalg.svd(bf.blocks(W), compute_uv=False)
     assert 0 < raw[..., 2:].max() < 1e-13            # float SVD sees tiny, not zero, values
@@ -287,7 +287,7 @@ def test_width_argument():
                                               r"\(\d+,\)\); got 2"):
         balanced_factorization(A, 3, width=2)
     # the frequency named is one where the rank is actually reached
-    _, _, N = _narrow(2, 2, (6,), width=1, seed=17)   # rank 1 at every frequency
+    N = _narrow(2, 2, (6,), width=1, seed=17)[2]        # rank 1 at every frequency
     N = N + np.eye(2)[:, :, None] * 0.5                 # adds sqrt(6)/2 * I to A_0 only
     ranks = linear_cost(ConvOperator.from_kernel(N), 2).cbn_rank
     assert ranks[0] == 2 and ranks[1:].max() == 1

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
+import _bruteforce as bf
 import numpy as np
 import pytest
 
-import _bruteforce as bf
 from cbntheory import ConvOperator, NotEquivariantError, ValidationError
 
 # (C_out, C_in, *spatial): 1D and 2D, odd and even sizes, the d = 1 edge case

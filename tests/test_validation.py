@@ -4,8 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cbntheory import (CBNError, ConvOperator, NotEquivariantError, ValidationError,
-                       balanced_factorization, linear_cost)
+from cbntheory import (
+    CBNError,
+    ConvOperator,
+    NotEquivariantError,
+    ValidationError,
+    balanced_factorization,
+    linear_cost,
+)
 from cbntheory import _validate as V
 
 GOOD = np.random.default_rng(0).standard_normal((2, 3, 4))
@@ -51,7 +57,7 @@ def test_empty_kernels(shape):
 
 def test_bad_normalisation_names():
     for bad in ("unit", "Operator", None, 1):
-        _raises(lambda: ConvOperator.from_kernel(GOOD, bad), "normalization", "'operator'",
+        _raises(lambda bad=bad: ConvOperator.from_kernel(GOOD, bad), "normalization", "'operator'",
                 repr(bad))
     M = ConvOperator.from_kernel(GOOD).to_matrix()
     _raises(lambda: ConvOperator.from_matrix(M, (4,), 3, 2, "unitary"), "normalization",
@@ -119,8 +125,9 @@ def test_depth(depth):
 
 def test_operator_argument_of_the_cost_functions():
     for bad in (GOOD, None, [1.0]):
-        _raises(lambda: linear_cost(bad, 2), "A must be a cbntheory.ConvOperator")
-        _raises(lambda: balanced_factorization(bad, 2), "A must be a cbntheory.ConvOperator")
+        _raises(lambda bad=bad: linear_cost(bad, 2), "A must be a cbntheory.ConvOperator")
+        _raises(lambda bad=bad: balanced_factorization(bad, 2),
+                "A must be a cbntheory.ConvOperator")
 
 
 def test_width():
@@ -138,7 +145,7 @@ def test_rng_seed_validation():
     _, seed = V.rng_seed(None)
     assert isinstance(seed, int)
     for bad in (-1, 1.5, "seed", True):
-        _raises(lambda: V.rng_seed(bad), "rng")
+        _raises(lambda bad=bad: V.rng_seed(bad), "rng")
 
 
 def test_long_values_are_shortened_in_messages():

@@ -13,7 +13,8 @@ truncated expansion ``L R0 + R1 + R2/L`` and the CBN rank grouped by frequency d
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,14 +53,14 @@ def _gaussian_blur() -> np.ndarray:
 #: Built-in kernels: name -> (one-line description, builder).
 EXAMPLES: dict[str, tuple[str, Callable[[], np.ndarray]]] = {
     "band-limited": (
-        "1D single-channel filter on 16 pixels, 1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16): it keeps "
-        "the constant and the frequencies +-1, +-2 (CBN rank 5)", _band_limited),
+        ("1D single-channel filter on 16 pixels, 1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16): it keeps "
+         "the constant and the frequencies +-1, +-2 (CBN rank 5)"), _band_limited),
     "low-rank-mixer": (
-        "2D 8x8, 4 -> 4 channels: a fixed rank-2 channel mixer times a smooth filter that keeps "
-        "the constant and the four degree-1 frequencies (CBN rank 2 x 5 = 10)", _low_rank_mixer),
+        ("2D 8x8, 4 -> 4 channels: a fixed rank-2 channel mixer times a smooth filter that keeps "
+         "the constant and the four degree-1 frequencies (CBN rank 2 x 5 = 10)"), _low_rank_mixer),
     "gaussian-blur": (
-        "2D 8x8 single-channel periodic Gaussian blur (sigma = 1 pixel, unit gain): full rank 64, "
-        "tiny high-frequency multipliers make R1 very negative", _gaussian_blur),
+        ("2D 8x8 single-channel periodic Gaussian blur (sigma = 1 pixel, unit gain): full rank 64, "
+         "tiny high-frequency multipliers make R1 very negative"), _gaussian_blur),
 }
 
 
