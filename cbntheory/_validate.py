@@ -83,8 +83,9 @@ def rng_seed(rng: Any) -> tuple[np.random.Generator, int | None]:
     if isinstance(rng, np.random.Generator):
         return rng, None
     if rng is None:
-        seed = int(np.random.SeedSequence().entropy % (2**31))
+        entropy = np.random.SeedSequence().entropy
+        seed = int(entropy) % (2**31) if isinstance(entropy, int) else 0
         return np.random.default_rng(seed), seed
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and int(rng) >= 0:
         return np.random.default_rng(int(rng)), int(rng)
     raise fail("rng", "be None, a non-negative integer seed or a numpy Generator", rng)
