@@ -220,6 +220,9 @@ def test_both_inequalities_are_tight_at_the_balanced_factorisation(shape, cin, c
         b5 = weight_bottleneck_bound(net, x)
         assert abs(b5.margin) <= 1e-9 * max(1.0, b5.operator_mass)
         assert abs(b5.horn_gap) <= 1e-9 * max(1.0, b5.operator_mass)
+        # there the left side of T5 is the remainder of T1's expansion: R - L R0 - R1
+        remainder = (cost.value - depth * cost.r0 - cost.r1) * b2.kappa
+        assert np.isclose(b5.lhs, remainder, rtol=1e-8, atol=1e-9)
 
 
 def test_translation_invariant_input_uses_frequency_blocks():
