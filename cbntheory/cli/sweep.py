@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _raise_interrupt)  # batch systems stop jobs with SIGTERM
     try:
-        with Store(args.store) as store, make_executor(args.workers, args.scheduler) as ex:
+        # the scheduler first: an unreachable one fails fast and leaves no store behind
+        with make_executor(args.workers, args.scheduler) as ex, Store(args.store) as store:
             print(f"{describe(config)}; store {args.store}; {ex.description}", file=sys.stderr)
             summary = run_sweep(config, store, ex, retry_failed=args.retry_failed,
                                 progress=not args.no_progress)

@@ -47,11 +47,16 @@ import itertools
 import json
 import os
 import re
-import tomllib
+import sys
 from typing import Any
 
 from ..errors import ValidationError
 from .jobs import ParamError, get_kind, job_key, normalize_params
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the same parser, published as tomli before 3.11
+    import tomli as tomllib
 
 #: Keys allowed in the ``[sweep]`` table.
 SWEEP_KEYS = ("kind", "name", "seeds", "description")

@@ -28,7 +28,7 @@ import os
 import signal
 import time
 import uuid
-from typing import Any, Self
+from typing import Any
 
 from .. import _validate as V
 from .. import settings
@@ -77,7 +77,7 @@ class Executor(abc.ABC):
     def close(self) -> None:
         """Release the workers or the connection."""
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Executor:
         return self
 
     def __exit__(self, *exc: object) -> None:

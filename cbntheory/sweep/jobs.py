@@ -278,7 +278,7 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
 
 
 # Importing the kinds registers them (kept in their own module, one concept each).
-from . import kinds as _kinds  # noqa: F401  (registration side effect)
+from . import kinds as _kinds  # noqa: E402, F401  (registration side effect)
 
 __all__ = [
     "KINDS",

@@ -51,7 +51,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any, Self
+from typing import Any
 
 from .. import settings
 from ..errors import CBNError
@@ -131,8 +131,10 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def check_file(path: str, *, create: bool) -> None:
+def check_file(path: str, *, create: bool) -> bool:
     """Refuse, by reading the header only, any existing file that is not a store of this schema.
+
+    Returns True when the file is missing or empty (a new store may be created there).
 
     Raises
     ------
@@ -143,7 +145,7 @@ def check_file(path: str, *, create: bool) -> None:
     if not os.path.exists(path):
         if not create:
             raise StoreError(f"store must be an existing sweep store; got {path!r} (no such file)")
-        return
+        return True
     if os.path.isdir(path):
         raise StoreError(f"store must be a file; got {path!r} (a directory)")
     with open(path, "rb") as fh:
@@ -151,7 +153,7 @@ def check_file(path: str, *, create: bool) -> None:
     if not header:
         if not create:
             raise StoreError(f"store must be a sweep store; got {path!r} (an empty file)")
-        return
+        return True
     if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
         raise StoreError(f"refusing {path!r}: it is not an SQLite database, so not a cbntheory "
                          "sweep store (it was not modified); choose another --store file")
@@ -165,6 +167,7 @@ def check_file(path: str, *, create: bool) -> None:
         raise StoreError(f"refusing {path!r}: it is a cbntheory sweep store of schema version "
                          f"{version}, this cbntheory reads version {SCHEMA_VERSION}; it was not "
                          "modified (use the matching cbntheory or a new --store file)")
+    return False
 
 
 class Store:
@@ -189,12 +192,12 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True,
                  busy_timeout: float | None = None) -> None:
         self.path = os.fspath(path)
-        check_file(self.path, create=create)
+        fresh = check_file(self.path, create=create)
         timeout = settings.SWEEP_BUSY_TIMEOUT if busy_timeout is None else float(busy_timeout)
         self.host = socket.gethostname()
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
-            self._init_or_verify()
+            self._init_or_verify(fresh)
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
                 raise StoreError(f"store {self.path!r} cannot use WAL journaling (got {mode!r})")
@@ -207,11 +210,11 @@ class Store:
     def _meta(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT key, value FROM cbntheory_store").fetchall())
 
-    def _init_or_verify(self) -> None:
+    def _init_or_verify(self, fresh: bool) -> None:
         c = self._conn
         with self._transaction(immediate=False):
             empty = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        if empty:
+        if fresh and empty:  # (another process may be creating it too: re-check under lock)
             with self._transaction():
                 if c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
                     self._create()
@@ -252,7 +255,7 @@ class Store:
         """Close the connection (idempotent)."""
         self._conn.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
