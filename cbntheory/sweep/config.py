@@ -92,7 +92,8 @@ class SweepConfig:
         Default seeds (``[[jobs]]`` entries may override them).
     jobs : tuple of Job
     config_hash : str
-        SHA-256 of the kind and the job keys: equal for files describing the same jobs.
+        SHA-256 of the kind and the sorted job keys: equal for files describing the same
+        set of jobs, however written.
     source : str
         File name (or ``"<config>"``) used in messages.
     """
@@ -331,7 +332,7 @@ def parse_config(text: str, source: str = "<config>") -> SweepConfig:
         for seed in job_seeds:
             key = job_key(kind, normal, seed)
             jobs.setdefault(key, Job(key, kind, normal, seed))
-    digest = hashlib.sha256(json.dumps([kind] + list(jobs)).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([kind] + sorted(jobs)).encode()).hexdigest()
     return SweepConfig(name, kind, seeds, tuple(jobs.values()), digest, source)
 
 
