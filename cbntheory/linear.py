@@ -56,7 +56,7 @@ class LinearCost:
     spatial_shape: tuple[int, ...]
 
     def expansion(self, depth: int | None = None) -> float:
-        """Truncated large-depth expansion ``L r0 + r1 + r2 / L`` (default ``L`` = :attr:`depth`)."""
+        """Truncated expansion ``L r0 + r1 + r2 / L`` (default ``L`` = :attr:`depth`)."""
         L = self.depth if depth is None else V.positive_int("depth", depth)
         return L * self.r0 + self.r1 + self.r2 / L
 

@@ -19,7 +19,8 @@ True
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,14 +63,14 @@ class ConvOperator:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_kernel(cls, kernel: Any, normalization: str = "operator") -> "ConvOperator":
+    def from_kernel(cls, kernel: Any, normalization: str = "operator") -> ConvOperator:
         """Operator of the kernel ``(C_out, C_in, *spatial)``; see the class docstring."""
         return cls(kernel, normalization)
 
     @classmethod
     def from_blocks(cls, blocks: Any, normalization: str = "operator", *,
-                    rtol: float | None = None) -> "ConvOperator":
-        """Operator with the given frequency multiplier ``A_m`` (complex, ``(*spatial, C_out, C_in)``).
+                    rtol: float | None = None) -> ConvOperator:
+        """Operator with the frequency multiplier ``A_m`` (complex, ``(*spatial, C_out, C_in)``).
 
         Raises
         ------
@@ -87,8 +88,8 @@ class ConvOperator:
         """
         b = np.asarray(blocks)
         if b.ndim not in (3, 4) or not np.issubdtype(b.dtype, np.number):
-            raise V.fail("blocks", "be a numeric array of shape (*spatial, C_out, C_in) with 1 or 2 "
-                         "spatial axes", b)
+            raise V.fail("blocks", "be a numeric array of shape (*spatial, C_out, C_in) with 1 or "
+                         "2 spatial axes", b)
         if not np.all(np.isfinite(b)):
             bad = int(b.size - np.count_nonzero(np.isfinite(b)))
             raise ValidationError(f"blocks must be finite (no NaN or inf); got {bad} non-finite "
@@ -110,7 +111,7 @@ class ConvOperator:
     @classmethod
     def from_matrix(cls, matrix: Any, spatial_shape: Sequence[int], in_channels: int,
                     out_channels: int, normalization: str = "operator", *,
-                    rtol: float | None = None) -> "ConvOperator":
+                    rtol: float | None = None) -> ConvOperator:
         """Operator of a dense matrix acting on signals flattened in C order from ``(C, *spatial)``.
 
         Parameters
@@ -155,7 +156,7 @@ class ConvOperator:
         target = (idx[None, :, :] + idx[:, None, :]) % np.asarray(shape)   # [r, q] -> q + r
         flat = np.ravel_multi_index(tuple(target[..., a] for a in range(len(shape))), shape)
         q = np.broadcast_to(np.arange(d)[None, :], (d, d))
-        diag = m.reshape(cout, d, cin, d)[:, flat, :, q]                     # (d_r, d_q, C_out, C_in)
+        diag = m.reshape(cout, d, cin, d)[:, flat, :, q]          # (d_r, d_q, C_out, C_in)
         kernel = np.moveaxis(diag.mean(axis=1), 0, -1).reshape((cout, cin) + shape) / c
         op = cls(kernel, norm)
         scale = float(np.linalg.norm(m))
@@ -214,7 +215,7 @@ class ConvOperator:
 
     @property
     def blocks(self) -> np.ndarray:
-        """Frequency multiplier ``A_m = c * fftn(kernel)[m]``, complex ``(*spatial, C_out, C_in)``."""
+        """Frequency multiplier ``A_m = c fftn(kernel)[m]``, complex ``(*spatial, C_out, C_in)``."""
         if self._blocks is None:
             axes = fourier.spatial_axes(self.ndim)
             self._blocks = self._to_blocks(np.fft.fftn(self._kernel, axes=axes))
@@ -222,7 +223,11 @@ class ConvOperator:
         return self._blocks
 
     def half_blocks(self) -> np.ndarray:
-        """Blocks on the ``rfftn`` half-spectrum (weights: :func:`cbntheory.fourier.half_spectrum_weights`)."""
+        """Blocks on the ``rfftn`` half-spectrum.
+
+        Sums over all frequencies are weighted sums over these bins, with the weights of
+        :func:`cbntheory.fourier.half_spectrum_weights`.
+        """
         if self._half is None:
             axes = fourier.spatial_axes(self.ndim)
             self._half = self._to_blocks(np.fft.rfftn(self._kernel, axes=axes))
@@ -236,7 +241,10 @@ class ConvOperator:
         return fourier.half_to_full(half, self.spatial_shape)
 
     def to_matrix(self) -> np.ndarray:
-        """Dense matrix ``(C_out d, C_in d)`` on signals flattened in C order from ``(C, *spatial)``."""
+        """Dense matrix ``(C_out d, C_in d)`` of the operator (built only on request).
+
+        It acts on signals flattened in C order from ``(C, *spatial)``.
+        """
         shape = self.spatial_shape
         d = self.size
         # M[(o, p), (i, q)] = c * W[o, i, p - q]: gather the kernel at every difference p - q.
@@ -265,7 +273,7 @@ class ConvOperator:
         """Squared Frobenius norm of the kernel, ``sum W^2``."""
         return float(np.sum(self._kernel ** 2))
 
-    def __matmul__(self, other: "ConvOperator") -> "ConvOperator":
+    def __matmul__(self, other: ConvOperator) -> ConvOperator:
         """Composition ``self @ other``: apply ``other`` first."""
         if not isinstance(other, ConvOperator):
             return NotImplemented

@@ -64,7 +64,7 @@ def main(quick: bool = True) -> CheckReport:
                 product = mats[0]
                 for W in mats[1:]:
                     product = W @ product
-                resid = np.linalg.norm(product - M) / np.linalg.norm(M)
+                resid = float(np.linalg.norm(product - M) / np.linalg.norm(M))
                 rows.append(compare_leq(f"{case}: W_L ... W_1 = A (rel. residual)", resid, 0.0,
                                         rtol=1e-9, depth=L))
                 s = np.linalg.svd(M, compute_uv=False)

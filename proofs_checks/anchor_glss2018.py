@@ -49,7 +49,7 @@ def _filters(quick: bool, rng: np.random.Generator):
 
 
 def _rescaled_norms(layers, rng, count):
-    """Per-frequency positive rescalings of the layers with product one, kept conjugate-symmetric."""
+    """Per-frequency positive rescalings of the layers with product one (conjugate-symmetric)."""
     L = len(layers)
     shape = layers[0].spatial_shape
     for _ in range(count):

@@ -104,7 +104,8 @@ def main(quick: bool = True) -> CheckReport:
                 product = layers[0]
                 for layer in layers[1:]:
                     product = layer @ product
-                resid = np.linalg.norm(product.to_matrix() - target) / np.linalg.norm(target)
+                resid = float(np.linalg.norm(product.to_matrix() - target)
+                              / np.linalg.norm(target))
                 rows.append(compare_leq(f"{case}: factorisation reproduces A (rel. residual)",
                                         resid, 0.0, rtol=1e-9, depth=L))
                 if L >= 2:

@@ -73,7 +73,7 @@ def dft(z, shape):
 
 
 def blocks(kernel, normalization="operator"):
-    """Frequency multiplier ``A_m = c What[m]``, shape ``(*spatial, C_out, C_in)``, by finite sums."""
+    """Frequency multiplier ``A_m = c What[m]``, ``(*spatial, C_out, C_in)``, by finite sums."""
     kernel = np.asarray(kernel, dtype=float)
     shape = kernel.shape[2:]
     c = norm_constant(normalization, shape)

@@ -139,7 +139,8 @@ def test_r0_r1_r2_describe_the_large_depth_behaviour(shape):
     A = ConvOperator.from_kernel(0.7 * _kernel(shape, 6))
     s = bf.dense_singular_values(bf.dense_matrix(A.kernel))
     s = s[s > 0]
-    r3 = (4.0 / 3.0) * np.sum(np.log(s) ** 3)   # next term of L s^(2/L) = sum (2 log s)^k / (k! L^(k-1))
+    # next coefficient of L s^(2/L) = sum_k (2 log s)^k / (k! L^(k-1))
+    r3 = (4.0 / 3.0) * np.sum(np.log(s) ** 3)
     r0, r1, r2 = linear_cost(A, 1).r0, linear_cost(A, 1).r1, linear_cost(A, 1).r2
     errors = []
     for L in (50, 100, 200, 400, 800):
@@ -296,7 +297,7 @@ def test_width_argument():
 
 
 def test_another_factorisation_through_the_same_width_costs_more():
-    """Inserting an invertible real convolution G and its inverse keeps the product, not the cost."""
+    """Inserting an invertible convolution G and its inverse keeps the product, not the cost."""
     A = ConvOperator.from_kernel(_kernel((2, 3, 6), 18))
     layers = balanced_factorization(A, 2)
     optimum = linear_cost(A, 2).value

@@ -1,4 +1,4 @@
-"""Bad input at the boundary: every error is a ValueError naming the argument, the rule and the value."""
+"""Bad input at the boundary: every error is a ValueError naming argument, rule and value."""
 from __future__ import annotations
 
 import numpy as np
