@@ -325,3 +325,21 @@ def test_arguments_are_validated():
     for depth in (1, 2):
         with pytest.raises(ValidationError, match="width"):
             balanced_factorization(A, depth, width=0)
+
+
+# ----------------------------------------------------------------------- proofs_checks scripts
+@pytest.mark.parametrize("script,label", [("t1_linear_cost", "T1"),
+                                          ("anchor_glss2018", "GLSS2018"),
+                                          ("anchor_deep_linear_fc", "deep-linear-FC")])
+def test_t1_proof_check_scripts_hold(script, label):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "proofs_checks" / f"{script}.py"
+    spec = importlib.util.spec_from_file_location(f"_check_{script}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = module.main(quick=True)
+    assert (report.label, report.kind, report.verdict) == (label, "exact", "holds")
+    assert len(report.rows) > 50
+    assert all(row["verdict"] == "holds" for row in report.rows)
