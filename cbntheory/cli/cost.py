@@ -13,6 +13,7 @@ truncated expansion ``L R0 + R1 + R2/L`` and the CBN rank grouped by frequency d
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,10 @@ EXAMPLES: dict[str, tuple[str, Callable[[], np.ndarray]]] = {
 
 def _example_help() -> str:
     lines = ["built-in examples (--example NAME):"]
-    lines += [f"  {name}: {text}" for name, (text, _) in EXAMPLES.items()]
+    for name, (text, _) in EXAMPLES.items():
+        lines.append(f"  {name}")
+        lines += textwrap.wrap(text, width=78, initial_indent="      ",
+                               subsequent_indent="      ")
     return "\n".join(lines)
 
 
