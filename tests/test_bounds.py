@@ -247,6 +247,19 @@ def test_translation_invariant_input_uses_frequency_blocks():
     assert not jacobian_bound(net, x2).per_frequency
 
 
+def test_large_network_at_constant_input_skips_the_dense_crosscheck():
+    """32x32 images, 3 channels: the dense Jacobian (3072^2 entries) is never decomposed."""
+    rng = np.random.default_rng(8)
+    A = cbn.ConvOperator.from_kernel(rng.standard_normal((3, 3, 32, 32)))
+    layers = cbn.balanced_factorization(A, 3)
+    arch = cbn.Architecture((32, 32), (3, 3, 3, 3), activation="linear", bias=False)
+    net = cbn.Network(arch, [op.kernel for op in layers], [])
+    assert arch.input_size * arch.output_size > cbn.bounds.DENSE_CROSSCHECK_MAX
+    b = jacobian_bound(net, np.ones(arch.input_shape))
+    assert b.per_frequency and b.crosscheck is None
+    assert np.isclose(b.lhs, cbn.linear_cost(A, 3).value, rtol=1e-9)
+
+
 # --------------------------------------------------------------------------- array level
 
 
