@@ -8,7 +8,9 @@
    ``executor.capacity`` jobs submitted;
 3. each outcome is committed in its own transaction as soon as it arrives: a killed
    process loses only the jobs in flight, whose claims a later run takes over;
-4. a heartbeat row tells other sweeps this one is alive;
+4. a heartbeat row tells other sweeps this one is alive; when only jobs held by other
+   live sweeps are left, it waits for them (and takes over the claims of a sweep that
+   dies), so that every sweep started on a store returns only when its jobs are finished;
 5. Ctrl-C (KeyboardInterrupt) stops the workers, returns the in-flight claims to
    ``pending`` and keeps every committed row.
 
@@ -39,6 +41,9 @@ from .config import Job, SweepConfig
 from .executor import Executor
 from .progress import Progress
 from .store import BUSY, CLAIMED, DONE, FAILED, PENDING, RUNNING, Store
+
+#: Seconds between checks of jobs held by other sweeps once nothing else is left.
+_POLL = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +138,7 @@ def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
     inflight: dict[Any, Job] = {}
     deferred: list[Job] = []
     ran = lost = released = 0
-    interrupted = rechecked = False
+    interrupted = False
     last_beat = time.monotonic()
     try:
         progress.update(done, failed, 0)
@@ -147,11 +152,18 @@ def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
                 elif state == BUSY:
                     deferred.append(job)
             if not inflight:
-                if deferred and not rechecked:  # once more: their sweeps may have died
-                    todo.extend(deferred)
-                    deferred, rechecked = [], True
-                    continue
-                break
+                if not deferred:
+                    break
+                # only jobs held by other live sweeps are left: wait for them, taking
+                # over the claims of any sweep that dies meanwhile
+                progress.update(done, failed, len(deferred))
+                time.sleep(min(_POLL, beat_every))
+                if time.monotonic() - last_beat >= beat_every:
+                    store.heartbeat(run_id)
+                    last_beat = time.monotonic()
+                todo.extend(deferred)
+                deferred = []
+                continue
             timeout = max(0.05, beat_every - (time.monotonic() - last_beat))
             for future in executor.wait(list(inflight), timeout):
                 job = inflight.pop(future)
@@ -164,7 +176,7 @@ def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
                         failed += 1
                 else:
                     lost += 1
-                progress.update(done, failed, len(inflight))
+                progress.update(done, failed, len(inflight) + len(deferred))
             if time.monotonic() - last_beat >= beat_every:
                 store.heartbeat(run_id)
                 last_beat = time.monotonic()
