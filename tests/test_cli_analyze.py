@@ -46,7 +46,7 @@ def test_text_report_lists_every_layer_and_the_estimate(capsys, files):
     for l in range(1, 5):
         assert f"layer {l} (conv 1->1 on (8,))" in out
     # layer 1 has multiplier 2 at all 8 frequencies; the projections keep 3 of them
-    assert "layer 1 (conv 1->1 on (8,)): singular values > 0.5: 1 constant, 2 degree-1, " \
+    assert "layer 1 (conv 1->1 on (8,)): singular values > 0.2: 1 constant, 2 degree-1, " \
            "2 degree-2, 2 degree-3, 1 degree-4" in out
     assert "CBN rank estimate (weights): 3 = 1 constant, 2 degree-1" in out
     assert "activations" not in out

@@ -124,7 +124,7 @@ def test_weight_estimate_reads_the_lower_median_of_middle_layers():
     d = 8
     rng = np.random.default_rng(1)
     keep = {(0,): [1.0, 1.0], (1,): [1.0], (3,): [1.0]}         # k = 2 at 0, 1 at +-1, +-3
-    noise = {(2,): [0.2]}                                       # below the 0.5 cut
+    noise = {(2,): [0.05]}                                      # below the 0.2 cut
     middle = [planted_kernel((d,), 3, 3, {**keep, **noise}, rng) for _ in range(3)]
     # one middle layer carries an extra singular value 0.9 at m = 2: the median ignores it
     middle[1] = planted_kernel((d,), 3, 3, {**keep, (2,): [0.9]}, rng)
@@ -135,11 +135,11 @@ def test_weight_estimate_reads_the_lower_median_of_middle_layers():
     expected = np.zeros(d, dtype=int)
     expected[[0, 1, 7, 3, 5]] = [2, 1, 1, 1, 1]
     assert est.k.tolist() == expected.tolist()
-    assert est.method == "weights" and est.layers == (2, 3, 4) and est.threshold == 0.5
+    assert est.method == "weights" and est.layers == (2, 3, 4) and est.threshold == 0.2
     assert est.total == 6 and est.describe() == "2 constant, 2 degree-1, 2 degree-3"
-    # a threshold above 1 keeps nothing, one below 0.2 also keeps the noise at m = +-2
+    # a threshold above 1 keeps nothing, one below 0.05 also keeps the noise at m = +-2
     assert estimate_cbn_rank(net, threshold=1.5).total == 0
-    assert estimate_cbn_rank(net, threshold=0.1).k[[2, 6]].tolist() == [1, 1]
+    assert estimate_cbn_rank(net, threshold=0.01).k[[2, 6]].tolist() == [1, 1]
 
 
 def test_weight_estimate_uses_the_smallest_resolution_with_resampling():

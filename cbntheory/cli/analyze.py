@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data", metavar="X.npz",
                         help="inputs (N, n_0, *spatial): array 'X' of an .npz, or an .npy")
     parser.add_argument("--threshold", type=_positive, default=None, metavar="t",
-                        help="cut on the singular values of c What_l[m] (default 0.5)")
+                        help="cut on the singular values of c What_l[m] (default 0.2)")
     parser.add_argument("--span-rtol", type=_positive, default=None, metavar="r",
                         help="relative span threshold for activations (default 1e-3)")
     parser.add_argument("--degree", choices=("l1", "linf"), default="l1",
