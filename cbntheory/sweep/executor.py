@@ -26,6 +26,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import uuid
 from typing import Any
@@ -210,6 +211,7 @@ class DaskExecutor(Executor):
                 "`dask scheduler` and that this host can reach it") from None
         self.description = f"dask: {self.address}"
         self._futures: set[Any] = set()
+        self._finished = threading.Event()  # set by the client's thread when a future ends
         self._capacity = (0.0, 1)
 
     @property
@@ -226,15 +228,18 @@ class DaskExecutor(Executor):
         future = self.client.submit(run_job, job.kind, job.params, job.seed, key=key,
                                     pure=False)
         self._futures.add(future)
+        future.add_done_callback(lambda _: self._finished.set())
         return future
 
     def wait(self, futures: list[Any], timeout: float) -> set[Any]:
-        try:
-            done, _ = self._distributed.wait(futures, timeout=timeout,
-                                             return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return set()
-        return set(done)
+        # (distributed.wait would need this client to be the process-wide default one)
+        done = {f for f in futures if f.done()}
+        if not done:
+            self._finished.clear()
+            done = {f for f in futures if f.done()}  # one may have ended before the clear
+            if not done and self._finished.wait(timeout):
+                done = {f for f in futures if f.done()}
+        return done
 
     def outcome(self, future: Any) -> dict[str, Any]:
         self._futures.discard(future)
