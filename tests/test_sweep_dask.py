@@ -29,7 +29,9 @@ def cluster(tmp_path_factory):
     try:
         cl = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, local_directory=str(tmp_path_factory.mktemp("dask")))
+            # port 0: a random free port (the default 8787 may be taken, which dask warns about)
+            dashboard_address="127.0.0.1:0",
+            local_directory=str(tmp_path_factory.mktemp("dask")))
     finally:
         if old is None:
             del os.environ["PYTHONPATH"]
