@@ -8,7 +8,7 @@ Jacobian bounds and the regularity corrections.  See ``docs/theory.md``.
 """
 from __future__ import annotations
 
-from . import fourier, settings
+from . import fourier, settings, symbolic
 from .architecture import Architecture
 from .bounds import (
     BottleneckBound,
@@ -59,6 +59,7 @@ __all__ = [
     "ValidationError",
     "fourier",
     "settings",
+    "symbolic",
     "BottleneckBound",
     "JacobianBound",
     "JacobianCost",
