@@ -37,6 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (``cbn ... | head``): not an error of ours.  Point stdout at
+        # devnull so that the interpreter's final flush does not complain again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CBNError, ValueError, OSError) as exc:
         print(f"cbn {args.command}: error: {exc}", file=sys.stderr)
         return 2

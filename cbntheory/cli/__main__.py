@@ -1,0 +1,6 @@
+"""``python -m cbntheory.cli`` runs the ``cbn`` command."""
+import sys
+
+from . import main
+
+sys.exit(main())
