@@ -1,0 +1,285 @@
+"""Measuring the representation cost ``R(f; Omega, L)`` of a target, depth by depth.
+
+:func:`bound_table` measures a certified interval ``[lower, upper]`` at every depth and
+returns a :class:`cbntheory.tables.BoundTable`; :func:`measure_depth` does one depth:
+
+* a linear target on the whole space (``Target.operator()``, activation ``"linear"``):
+  the closed form T1, ``lower = upper``, re-verified by composing the balanced
+  factorisation (:func:`linear_row`);
+* a target given by finite data: :func:`cbntheory.minimal_norm` on
+  ``Target.architecture(L)`` (an upper bound with a verified network, and a lower bound
+  where the solver certifies one), joined at ``L = 2`` with the head ``"avgpool"`` by
+  the exact convex program :func:`cbntheory.convex.two_layer_min_norm`
+  (:func:`data_rows`).
+
+A failing solve never raises: its row carries the status (``solver_error``,
+``infeasible``) and the exception's message; warnings go into the message; a depth the
+architecture refuses, or one reached after the ``deadline``, is ``"skipped"``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from cbntheory.operators import ConvOperator
+>>> d = 8
+>>> p = np.arange(d)
+>>> A = ConvOperator((2 + np.cos(2 * np.pi * p / d)).reshape(1, 1, d))
+>>> table = operator_table("bump-filter", A, depths=[1, 2, 4, 8])
+>>> [row.status for row in table.rows]
+['optimal', 'optimal', 'optimal', 'optimal']
+>>> s = np.abs(np.fft.fft(2 + np.cos(2 * np.pi * p / d))) / np.sqrt(d)
+>>> bool(np.isclose(table.rows[-1].upper, 8 * np.sum(s[s > 1e-12] ** (2 / 8))))
+True
+>>> table.rank_j, table.fit.depths
+(3, (4, 8))
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _validate as V
+from . import settings
+from .errors import InfeasibleError
+from .results import (
+    INFEASIBLE,
+    NOT_CERTIFIED,
+    OPTIMAL,
+    OPTIMAL_INACCURATE,
+    SOLVER_ERROR,
+)
+from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
+
+
+def _failed_row(depth: int, exc: BaseException, seed: int | None, start: float) -> DepthRow:
+    status = INFEASIBLE if isinstance(exc, InfeasibleError) else SOLVER_ERROR
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return DepthRow(depth, None, None, status, f"{type(exc).__name__}: {text}", "", seed,
+                    time.perf_counter() - start)
+
+
+def _with_warnings(fn: Callable[[], DepthRow]) -> DepthRow:
+    """Run ``fn`` recording warnings into the row's message instead of emitting them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        row = fn()
+    if caught:
+        notes = "; ".join(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
+        row = dataclasses.replace(row, message=f"{row.message} [warnings: {notes}]".strip())
+    return row
+
+
+def linear_row(A: Any, depth: int) -> DepthRow:
+    """Exact row of a linear target on the whole space (T1), re-verified.
+
+    The value is :func:`cbntheory.linear_cost`; the balanced factorisation is composed
+    and compared with ``A`` (relative kernel residual), and its parameter norm with the
+    value; a disagreement beyond :data:`cbntheory.settings.OBJECTIVE_RTOL` downgrades
+    the status to ``optimal_inaccurate``.
+    """
+    from .linear import balanced_factorization, linear_cost
+
+    start = time.perf_counter()
+    cost = linear_cost(A, depth)
+    layers = balanced_factorization(A, depth)
+    product = layers[0]
+    for layer in layers[1:]:
+        product = layer @ product
+    scale = max(float(np.linalg.norm(A.kernel)), np.finfo(float).tiny)
+    residual = float(np.linalg.norm(product.kernel - A.kernel)) / scale
+    norm = float(sum(layer.param_norm() for layer in layers))
+    gap = abs(norm - cost.value) / max(1.0, abs(cost.value))
+    ok = residual <= settings.FIT_RTOL and gap <= settings.OBJECTIVE_RTOL
+    status = OPTIMAL if ok else OPTIMAL_INACCURATE
+    msg = (f"closed form (T1); balanced factorisation reproduces the target to "
+           f"{residual:.1e} and its norm to {gap:.1e} (relative)")
+    return DepthRow(depth, cost.value, cost.value, status, msg, "closed_form_T1", None,
+                    time.perf_counter() - start, residual)
+
+
+def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
+    """Join several measurements of one depth: best lower, best upper, joint status."""
+    good = [r for r in rows if r.upper is not None]
+    if not good:
+        return rows[0]
+    best = min(good, key=lambda r: r.upper)  # type: ignore[arg-type, return-value]
+    lowers = [r.lower for r in good if r.lower is not None]
+    lower = max(lowers) if lowers else None
+    upper = best.upper
+    assert upper is not None
+    if lower is not None and lower > upper:  # a lower bound above a verified norm: keep both
+        status = OPTIMAL_INACCURATE
+    elif lower is not None and (upper - lower) <= settings.GAP_RTOL * max(1.0, abs(upper)):
+        status = OPTIMAL
+    else:
+        status = best.status if best.status != OPTIMAL else NOT_CERTIFIED
+    message = " | ".join(f"{r.solver or 'solver'}: {r.message}" for r in rows)
+    solver = "+".join(r.solver for r in rows if r.solver)
+    wall = float(sum(r.wall_time for r in rows if math.isfinite(r.wall_time)))
+    return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall, best.residual)
+
+
+def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
+              convex: bool = True) -> DepthRow:
+    """Interval of ``R(f; Omega, L)`` on finite data ``(X, Y)`` for architecture ``arch``.
+
+    Upper bound (and lower bound where the solver certifies one) from
+    :func:`cbntheory.minimal_norm`; at depth 2 with the ``"avgpool"`` head and ReLU
+    (``convex=True``) also the exact convex program
+    :func:`cbntheory.convex.two_layer_min_norm`; the two are joined by
+    :func:`_combine`.  Exceptions become rows with status ``solver_error`` or
+    ``infeasible``; warnings go into the message.
+    """
+    from . import minimal_norm  # type: ignore[attr-defined]
+
+    def solve_deep() -> DepthRow:
+        start = time.perf_counter()
+        try:
+            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts)
+        except Exception as exc:  # a failing solver is a row, never a crash
+            return _failed_row(depth, exc, seed, start)
+        return DepthRow.from_result(depth, res)
+
+    def solve_convex() -> DepthRow:
+        from .convex import two_layer_min_norm
+
+        start = time.perf_counter()
+        try:
+            res = two_layer_min_norm(arch, X, Y)
+        except Exception as exc:
+            return _failed_row(depth, exc, None, start)
+        return DepthRow.from_result(depth, res)
+
+    rows = [_with_warnings(solve_deep)]
+    if (convex and arch.depth == 2 and arch.head == "avgpool" and arch.activation == "relu"
+            and not any(r != 1 for r in (arch.resample or ()))):
+        rows.append(_with_warnings(solve_convex))
+    return _combine(depth, rows)
+
+
+def _target_facts(target: Any, quick: bool) -> dict[str, Any]:
+    """Rank_J, Rank_CBN, R0, the regularity bound and R2 of a target."""
+    facts: dict[str, Any] = {"rank_j": target.rank_j, "rank_cbn": target.rank_cbn,
+                             "r0": None, "r1_bound": None, "r2": None}
+    op = target.operator() if target.kind == "operator" else None
+    if op is not None and target.activation == "linear":
+        from .linear import linear_cost
+
+        cost = linear_cost(op, 2)
+        facts.update(r0=cost.r0, r1_bound=cost.r1, r2=cost.r2)
+        facts["rank_j"] = int(round(cost.r0)) if facts["rank_j"] is None else facts["rank_j"]
+        facts["rank_cbn"] = (int(round(cost.r0)) if facts["rank_cbn"] is None
+                             else facts["rank_cbn"])
+    elif facts["rank_j"] is not None:
+        facts["r0"] = float(facts["rank_j"])
+    return facts
+
+
+def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
+                  restarts: int = 1) -> DepthRow:
+    """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
+
+    Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
+    target's data and ``target.architecture(depth, quick=quick)`` go to
+    :func:`data_rows`.  Never raises for a solver failure (the row says so); an
+    architecture that refuses the depth gives a ``"skipped"`` row.
+    """
+    start = time.perf_counter()
+    op = target.operator() if target.kind == "operator" else None
+    if op is not None and target.activation == "linear":
+        try:
+            return linear_row(op, depth)
+        except Exception as exc:
+            return _failed_row(depth, exc, None, start)
+    try:
+        arch = target.architecture(depth, quick=quick)
+    except ValueError as exc:
+        return DepthRow(depth, None, None, SKIPPED, f"architecture refused depth {depth}: {exc}")
+    data = target.data(quick=quick)
+    if data is None:
+        return DepthRow(depth, None, None, SOLVER_ERROR,
+                        f"target {target.name!r} has neither a linear operator nor data")
+    X, Y = data
+    return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts)
+
+
+def _resolve(target: Any) -> Any:
+    if isinstance(target, str):
+        from . import targets
+
+        return targets.get(target)
+    return target
+
+
+def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: int = 0,
+                restarts: int = 1, deadline: float | None = None,
+                on_row: Callable[[DepthRow], None] | None = None) -> BoundTable:
+    """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
+
+    Parameters
+    ----------
+    target : str or Target
+        A name of :func:`cbntheory.targets.names` or a Target.
+    depths : str or sequence of int
+        See :func:`parse_depths` (default ``"1-16"``).
+    quick : bool
+        Use the target's small data and architectures (``Target.data(quick=True)``).
+    rng : int
+        Seed passed to every solve (recorded per row).
+    restarts : int
+        Restarts of :func:`cbntheory.minimal_norm`.
+    deadline : float, optional
+        A ``time.monotonic()`` instant after which remaining depths are ``"skipped"``.
+    on_row : callable, optional
+        Called with every row as soon as it is measured (progress display).
+
+    Returns
+    -------
+    BoundTable
+
+    Raises
+    ------
+    ValidationError
+        Unknown target name (the message lists the valid ones) or bad depths.
+    """
+    t = _resolve(target)
+    Ls = parse_depths(depths)
+    _, seed = V.rng_seed(rng)
+    seed = 0 if seed is None else seed
+    restarts = V.positive_int("restarts", restarts)
+    facts = _target_facts(t, quick)
+    rows = []
+    for L in Ls:
+        if deadline is not None and time.monotonic() > deadline:
+            row = DepthRow(L, None, None, SKIPPED, "time budget exhausted before this depth")
+        else:
+            row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    fit = fit_slope([r.depth for r in rows], [r.upper for r in rows])
+    info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
+            "spatial_shape": list(t.spatial_shape), "head": t.head}
+    return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
+                      facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
+                      tuple(rows), fit, info)
+
+
+def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
+                   description: str = "") -> BoundTable:
+    """Exact table (T1) of a linear map ``A`` (a ConvOperator) given directly, not by name."""
+    from .linear import linear_cost
+
+    Ls = parse_depths(depths)
+    cost = linear_cost(A, 2)
+    rows = tuple(linear_row(A, L) for L in Ls)
+    rank = int(round(cost.r0))
+    fit = fit_slope(Ls, [r.upper for r in rows])
+    return BoundTable(name, title or name, description, "operator", "linear", rank, rank,
+                      cost.r0, cost.r1, cost.r2, rows, fit,
+                      {"spatial_shape": list(A.spatial_shape)})
