@@ -67,6 +67,22 @@ def test_retry_failed_reruns_only_failed_jobs(tmp_path, pool):
     assert h.log_counts(log) == {(1.0, 0): 1, (2.0, 0): 1, (7.0, 0): 2}
 
 
+def test_a_worker_that_dies_fails_its_jobs_without_stopping_the_sweep(tmp_path):
+    cfg = load_config(h.echo_config(tmp_path / "e.toml", [1, 2, 3, 4], sleep=0.05,
+                                    extra="[[jobs]]\nx = 9.0\ncrash = true\n"))
+    path = tmp_path / "s.sqlite"
+    with LocalExecutor(workers=1) as ex, Store(path) as store:
+        first = run_sweep(cfg, store, ex, progress=False)
+        assert first.done + first.failed == 5 and first.pending == first.running == 0
+        rows = {r["params"]["x"]: r for r in store.rows(None)}
+        assert rows[9.0]["status"] == "failed" and "worker process died" in rows[9.0]["error"]
+        for x in (1.0, 2.0, 3.0, 4.0):   # done, or lost with the pool (same message)
+            assert rows[x]["status"] == "done" or "worker process died" in rows[x]["error"]
+        # the pool is rebuilt: retrying runs the innocent jobs (listed first) to completion
+        again = run_sweep(cfg, store, ex, retry_failed=True, progress=False)
+        assert again.done == 4 and again.failed == 1
+
+
 def test_linear_cost_jobs_against_dense_svd_and_closed_forms(tmp_path, pool):
     cfg = parse_config("""
 [sweep]

@@ -167,7 +167,7 @@ def key_lines(text: str) -> dict[tuple, int]:
         elif depth == 0:
             header = _HEADER_RE.match(raw)
             if header:
-                path = _split_key(header.group(2))
+                path: tuple = _split_key(header.group(2))
                 if header.group(1) == "[[":
                     counts[path] = counts.get(path, -1) + 1
                     path = path + (counts[path],)

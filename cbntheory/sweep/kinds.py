@@ -132,11 +132,14 @@ def echo_job(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Testing only: ``value = x + seed`` after ``sleep`` seconds.
 
     ``log``: append ``"<x> <seed> <pid>"`` to this file when the job starts (to count
-    executions); ``fail``: raise; ``fail_while``: raise while this file exists.
+    executions); ``fail``: raise; ``fail_while``: raise while this file exists;
+    ``crash``: end the worker process abruptly (as a segfault or the OOM killer would).
     """
     if params["log"]:
         with open(params["log"], "a") as fh:
             fh.write(f"{params['x']!r} {seed} {os.getpid()}\n")
+    if params["crash"]:
+        os._exit(70)
     if params["sleep"]:
         time.sleep(params["sleep"])
     if params["fail"] or (params["fail_while"] and os.path.exists(params["fail_while"])):
@@ -162,6 +165,7 @@ register(JobKind(
     {"x": Param(0.0, number(None), "value returned (plus the seed)"),
      "sleep": Param(0.0, number(0.0), "seconds to sleep"),
      "fail": Param(False, boolean, "raise instead of returning"),
+     "crash": Param(False, boolean, "kill the worker process (never use in-process)"),
      "fail_while": Param("", text, "raise while this file exists"),
      "log": Param("", text, "file to which the job appends a line when it starts")},
     "testing only: returns x + seed", testing=True))

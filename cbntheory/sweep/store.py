@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -54,65 +53,29 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import settings
-from ..errors import CBNError
-
-#: Stored in the SQLite header (``PRAGMA application_id``): the bytes "CBNS".
-APPLICATION_ID = 0x43424E53
-#: Version of the layout below; a store with another version is refused, never migrated silently.
-SCHEMA_VERSION = 1
-APPLICATION = "cbntheory.sweep"
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
-JOB_STATES = (PENDING, RUNNING, DONE, FAILED)
-CLAIMED, BUSY, MISSING = "claimed", "busy", "missing"
-
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_SCHEMA = (
-    "CREATE TABLE cbntheory_store (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL,
-        started REAL NOT NULL, heartbeat REAL NOT NULL, finished REAL,
-        source TEXT, config_hash TEXT, executor TEXT, package_version TEXT)""",
-    """CREATE TABLE jobs (
-        job_key TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,
-        seed INTEGER NOT NULL, sweep TEXT, config_hash TEXT,
-        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
-        run_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, claimed_at REAL, finished_at REAL,
-        value REAL, lower REAL, upper REAL, result_status TEXT, message TEXT,
-        residual REAL, wall_time REAL, result TEXT, error TEXT, traceback TEXT,
-        provenance TEXT)""",
-    "CREATE INDEX jobs_by_status ON jobs (status)",
+from .schema import (
+    APPLICATION,
+    APPLICATION_ID,
+    BUSY,
+    CLAIMED,
+    DONE,
+    FAILED,
+    JOB_STATES,
+    JSON_COLUMNS,
+    MISSING,
+    PENDING,
+    RUNNING,
+    SCHEMA,
+    SCHEMA_VERSION,
+    StoreError,
+    check_file,
+    dumps,
+    real_or_none,
 )
-_JSON_COLUMNS = ("params", "result", "provenance")
 
-
-class StoreError(CBNError):
-    """The store file is missing, is not a cbntheory sweep store, or has another schema."""
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-able copy: numpy scalars/arrays to Python, NaN to None, infinities to strings."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return _plain(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(_plain(obj), sort_keys=True, allow_nan=False)
-
-
-def _real(value: Any) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
+__all__ = ["APPLICATION", "APPLICATION_ID", "BUSY", "CLAIMED", "DONE", "FAILED", "JOB_STATES",
+           "MISSING", "PENDING", "RUNNING", "SCHEMA_VERSION", "Store", "StoreError",
+           "check_file", "read_rows"]
 
 def _pid_alive(pid: int) -> bool:
     """Whether process ``pid`` of this host is running (zombies count as dead)."""
@@ -129,45 +92,6 @@ def _pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
-
-
-def check_file(path: str, *, create: bool) -> bool:
-    """Refuse, by reading the header only, any existing file that is not a store of this schema.
-
-    Returns True when the file is missing or empty (a new store may be created there).
-
-    Raises
-    ------
-    StoreError
-        Missing file (when ``create`` is False), a directory, a non-SQLite file, an
-        SQLite database of another application, or another schema version.
-    """
-    if not os.path.exists(path):
-        if not create:
-            raise StoreError(f"store must be an existing sweep store; got {path!r} (no such file)")
-        return True
-    if os.path.isdir(path):
-        raise StoreError(f"store must be a file; got {path!r} (a directory)")
-    with open(path, "rb") as fh:
-        header = fh.read(100)
-    if not header:
-        if not create:
-            raise StoreError(f"store must be a sweep store; got {path!r} (an empty file)")
-        return True
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise StoreError(f"refusing {path!r}: it is not an SQLite database, so not a cbntheory "
-                         "sweep store (it was not modified); choose another --store file")
-    app_id = int.from_bytes(header[68:72], "big")
-    if app_id != APPLICATION_ID:
-        raise StoreError(f"refusing {path!r}: it is an SQLite database of another application "
-                         f"(application_id {app_id:#x}, a cbntheory store has "
-                         f"{APPLICATION_ID:#x}); it was not modified")
-    version = int.from_bytes(header[60:64], "big")
-    if version != SCHEMA_VERSION:
-        raise StoreError(f"refusing {path!r}: it is a cbntheory sweep store of schema version "
-                         f"{version}, this cbntheory reads version {SCHEMA_VERSION}; it was not "
-                         "modified (use the matching cbntheory or a new --store file)")
-    return False
 
 
 class Store:
@@ -235,7 +159,7 @@ class Store:
         c = self._conn
         c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        for statement in _SCHEMA:
+        for statement in SCHEMA:
             c.execute(statement)
         c.executemany("INSERT INTO cbntheory_store VALUES (?, ?)", [
             ("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION)),
@@ -268,7 +192,7 @@ class Store:
         One transaction; existing rows (whatever their status) are left alone.  Returns
         the number of rows added.
         """
-        rows = [(j.key, j.kind, _dumps(j.params), int(j.seed), sweep, config_hash)
+        rows = [(j.key, j.kind, dumps(j.params), int(j.seed), sweep, config_hash)
                 for j in jobs]
         with self._transaction() as c:
             before = c.total_changes
@@ -352,11 +276,11 @@ class Store:
         ok = bool(outcome.get("ok"))
         values = (
             DONE if ok else FAILED, time.time(),
-            _real(result.get("value")), _real(result.get("lower")), _real(result.get("upper")),
-            result.get("status"), result.get("message"), _real(result.get("residual")),
-            _real(outcome.get("wall_time")), _dumps(result) if ok else None,
+            *(real_or_none(result.get(k)) for k in ("value", "lower", "upper")),
+            result.get("status"), result.get("message"), real_or_none(result.get("residual")),
+            real_or_none(outcome.get("wall_time")), dumps(result) if ok else None,
             outcome.get("error"), outcome.get("traceback"),
-            _dumps(outcome.get("provenance") or {}), key, run_id)
+            dumps(outcome.get("provenance") or {}), key, run_id)
         cur = self._conn.execute(
             "UPDATE jobs SET status = ?, finished_at = ?, value = ?, lower = ?, upper = ?, "
             "result_status = ?, message = ?, residual = ?, wall_time = ?, result = ?, "
@@ -419,7 +343,7 @@ class Store:
         out = []
         for row in cur:
             record = dict(zip(names, row))
-            for column in _JSON_COLUMNS:
+            for column in JSON_COLUMNS:
                 if record[column] is not None:
                     record[column] = json.loads(record[column])
             out.append(record)
