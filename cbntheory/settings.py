@@ -59,6 +59,39 @@ INEQUALITY_RTOL: float = 1e-9
 #: array filled with one value per channel, far below any genuine spatial variation.
 TRANSLATION_INVARIANCE_RTOL: float = 1e-12
 
+# --- convex two-layer programs (cbntheory.conic, cbntheory.patterns, cbntheory.convex) ---
+
+#: Conic solvers tried in this order when none is named: the interior-point Clarabel
+#: reaches CONIC_EPS reliably; the first-order SCS is the fallback when Clarabel fails.
+CONIC_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS")
+
+#: Iteration cap of SCS: first-order, it needs many iterations to reach CONIC_EPS.
+SCS_MAX_ITERS: int = 200_000
+
+#: Two patch vectors whose unit directions differ by less than this (up to sign) define
+#: the same hyperplane: integer data give exact duplicates (~1e-16), generic data ~1.
+PATTERN_PARALLEL_ATOL: float = 1e-10
+
+#: ``|<ray, h>| <= PATTERN_ZERO_ATOL`` (unit vectors) puts a ray on the hyperplane of h:
+#: exact incidences of degenerate (integer) data sit at round-off, ~1e-15.
+PATTERN_ZERO_ATOL: float = 1e-9
+
+#: ``r - 1`` unit normals whose smallest singular value is below this are dependent and
+#: define no ray (their null space has dimension >= 2).
+PATTERN_RANK_ATOL: float = 1e-9
+
+#: Default cap on the number of enumerated activation patterns: beyond a few thousand
+#: the group-lasso program (patterns x hyperplanes cone rows) takes minutes.
+MAX_PATTERNS: int = 5000
+
+#: Cap on the (r-1)-subsets of hyperplanes examined by the ray enumeration (the work of
+#: the enumeration): refuse rather than hang.
+MAX_RAY_SUBSETS: int = 2_000_000
+
+#: Blocks of the group-lasso solution with norm below this fraction of the largest block
+#: are interior-point residue (~CONIC_EPS) and get no hidden channel.
+ACTIVE_BLOCK_RTOL: float = 1e-7
+
 # --- frequency structure of networks (cbntheory.structure) -------------------------------
 
 #: A singular value of a layer's frequency block ``c What_l[m]`` above this counts as kept
