@@ -8,7 +8,7 @@ Jacobian bounds and the regularity corrections.  See ``docs/theory.md``.
 """
 from __future__ import annotations
 
-from . import fourier, settings, symbolic
+from . import convex, fourier, settings, symbolic
 from .architecture import Architecture
 from .bounds import (
     BottleneckBound,
@@ -57,6 +57,7 @@ __all__ = [
     "STATUSES",
     "SolverError",
     "ValidationError",
+    "convex",
     "fourier",
     "settings",
     "symbolic",
