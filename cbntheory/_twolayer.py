@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import optim, settings
+from . import settings
 from .architecture import Architecture
 from .network import Network
 from .patterns import Arrangement, tap_offsets
@@ -156,6 +156,8 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
     sign convention is not relied upon).  Returns ``lower`` (float or None), ``kappa``
     and ``dual_value``.
     """
+    from . import optim  # scipy.optimize is imported on first use, not with the package
+
     best: dict[str, Any] = {"lower": None, "kappa": float("inf"), "dual_value": None}
     L0 = np.asarray(duals, dtype=float)
     if not np.all(np.isfinite(L0)):

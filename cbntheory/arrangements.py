@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from . import optim, settings
+from . import settings
 from .errors import ValidationError
 
 __all__ = ["TooManyCellsError", "closure_certificate", "enumerate_cells", "enumerate_cells_lp",
@@ -228,6 +228,8 @@ def enumerate_cells_lp(normals: np.ndarray, *, max_cells: int | None = None
     ``<h,u> = 0`` is feasible (:func:`cbntheory.optim.strict_cone_point`).  Each cell
     keeps an interior witness, which decides the side of the cells that are not split.
     """
+    from . import optim  # scipy.optimize is imported on first use, not with the package
+
     cap = settings.MAX_PATTERNS if max_cells is None else int(max_cells)
     h = np.asarray(normals, dtype=float)
     m, r = h.shape

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _validate as V
-from . import conic, settings
+from . import settings
 from ._twolayer import (
     Neurons,
     block_directions,
@@ -54,6 +54,9 @@ from .results import (
     NormResult,
     report_accuracy,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import conic
 
 __all__ = ["TooManyCellsError", "two_layer_min_norm"]
 
@@ -138,6 +141,7 @@ class _Problem:
 
     def evaluate(self, sol: conic.ConicSolution) -> dict[str, Any]:
         """Network of a solution, verified; ``rank`` 0 = fits and (one output) norm matches."""
+        from . import conic  # cvxpy is imported on first use, not with the package
         pos, neg, bias = sol.values["pos"], sol.values["neg"], sol.values["bias"]
         n_out = self.Y.shape[1]
         y_scale = float(np.linalg.norm(self.Y)) or 1.0  # zero labels: absolute threshold
@@ -313,6 +317,8 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
             info["certificate_patterns"] = binfo
         except TooManyCellsError as exc:
             info["certificate_patterns"] = f"no certificate: {exc}"
+    from . import conic  # cvxpy is imported on first use, not with the package
+
     order = conic.solver_order(solver)
     best: dict[str, Any] | None = None
     tried: list[str] = []
