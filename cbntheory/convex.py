@@ -184,8 +184,9 @@ class _Problem:
                 bound = b
         lower = bound["lower"]
         gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
-        # an inaccurate solver answer whose certificate does not close is worth a fallback
-        doubt = sol.status != OPTIMAL and self.bound_cells is not None and n_out == 1 and (
+        # an inaccurate answer whose certificate does not close (all patterns in the
+        # program, so the gap is the solver's) is worth trying the next solver
+        doubt = sol.status != OPTIMAL and self.bound_cells is self.cells and n_out == 1 and (
             gap > settings.GAP_RTOL)
         return {"sol": sol, "net": net, "neurons": neurons, "upper": upper, "fit": fit,
                 "notes": notes, "rank": len(notes) + doubt, "bound": bound, "gap": gap}
