@@ -8,7 +8,7 @@ Jacobian bounds and the regularity corrections.  See ``docs/theory.md``.
 """
 from __future__ import annotations
 
-from . import convex, fourier, settings, symbolic
+from . import convex, fourier, settings, symbolic, targets
 from .architecture import Architecture
 from .bounds import (
     BottleneckBound,
@@ -61,6 +61,7 @@ __all__ = [
     "fourier",
     "settings",
     "symbolic",
+    "targets",
     "BottleneckBound",
     "JacobianBound",
     "JacobianCost",
