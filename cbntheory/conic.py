@@ -121,7 +121,12 @@ def solver_order(solver: str | Sequence[str] | None) -> tuple[str, ...]:
     """Solver names to try, in order: ``solver`` (upper-cased) or the default fallback order."""
     if solver is None:
         return tuple(settings.CONIC_SOLVERS)
-    names = (solver,) if isinstance(solver, str) else tuple(solver)
+    if isinstance(solver, str):
+        names: tuple = (solver,)
+    elif isinstance(solver, (list, tuple)):
+        names = tuple(solver)
+    else:
+        names = ()
     if not names or not all(isinstance(s, str) for s in names):
         raise V.fail("solver", "be None, a solver name such as 'CLARABEL' or 'SCS', or a "
                      "sequence of names", solver)
