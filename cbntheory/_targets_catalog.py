@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _targets_signals as S
 from . import fourier
+from .construction import orbit_construction, pool_construction
 from .operators import ConvOperator
 
 Spec = dict[str, Any]
@@ -165,7 +166,7 @@ def invariant_pool() -> Spec:
             "gives norm (L - 2) + 2 ||W_1|| = L + 2 sqrt(2 d) - 2."),
         spatial_shape=(d,), kind="data", activation="relu", head="avgpool",
         rank_j=1, rank_cbn=1, cbn_vector=_indicator((d,), [(0,)]),
-        default_width=4, quick_width=2, _data=data)
+        default_width=4, quick_width=2, _data=data, _construction=pool_construction)
 
 
 def _orbit_spec(name: str, title: str, description: str, signal: np.ndarray,
@@ -180,7 +181,7 @@ def _orbit_spec(name: str, title: str, description: str, signal: np.ndarray,
     return dict(name=name, title=title, description=description, spatial_shape=shape,
                 kind="data", activation="relu", head=None, rank_j=rank_j,
                 rank_cbn=int(vec.sum()), cbn_vector=vec, default_width=4, quick_width=2,
-                _data=data)
+                _data=data, _construction=lambda arch: orbit_construction(arch, signal, freqs))
 
 
 _ORBIT_ARGUMENT = (

@@ -45,7 +45,7 @@ from .errors import ValidationError
 from .operators import ConvOperator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .network import Network
+    from .construction import CBNConstruction
 
 KINDS = ("operator", "data")
 
@@ -103,7 +103,7 @@ class Target:
         default=None, repr=False, compare=False)
     _data: Callable[[bool], tuple[np.ndarray, np.ndarray]] | None = dataclasses.field(
         default=None, repr=False, compare=False)
-    _construction: Callable[[Architecture], Network] | None = dataclasses.field(
+    _construction: Callable[[Architecture], CBNConstruction] | None = dataclasses.field(
         default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -162,12 +162,13 @@ class Target:
                             bias=not linear, head=self.head)
 
     def construction(self, depth: int, *, width: int | None = None,
-                     quick: bool = False) -> Network | None:
-        """The explicit CBN network of depth ``depth`` (see :mod:`cbntheory.construction`).
+                     quick: bool = False) -> CBNConstruction | None:
+        """The explicit CBN construction of depth ``depth`` (:mod:`cbntheory.construction`).
 
-        It reproduces the data, and its ``param_norm()`` is a certified upper bound of
-        ``R(f; Omega, L)`` of the form ``L * rank_cbn + C(g, h)``.  None when no
-        construction is implemented for this target.
+        Its ``.network`` (of :meth:`architecture` with the same arguments) reproduces the
+        data, and its ``.norm`` is a certified upper bound of ``R(f; Omega, L)`` of the
+        form ``L * rank_cbn + C(g, h)``.  None when no construction is implemented for
+        this target (the linear ones: T1's balanced factorisation is exact).
         """
         if self._construction is None:
             return None
