@@ -1,4 +1,4 @@
-"""Explicit CBN constructions: networks ``h o (projections) o g`` that certify ``R <= L Rank_CBN + C``.
+"""Explicit CBN constructions: networks ``h o (projections) o g`` certifying ``R <= L K + C``.
 
 The upper side of the sandwich ``Rank_J <= R0 <= Rank_CBN`` (THEORY T3, [WJ2024]) comes
 from a construction: a first part ``g`` maps the data to a non-negative equivariant
@@ -207,7 +207,7 @@ def orbit_construction(arch: Architecture, signal: Any,
     g0 = raw + beta
     theta, v, _ = _decoder(x0, g0, L, K, beta, norm)
     pk = np.array(P.kernel)
-    vnorm2 = float(np.sum(v ** 2)) * 1.0
+    vnorm2 = float(np.sum(v ** 2))
     head = K + beta ** 2 + theta ** 2 if L >= 3 else K + (beta - theta) ** 2
     a = (vnorm2 / head) ** 0.25
     v = v[None, None]
