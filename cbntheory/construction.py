@@ -214,7 +214,8 @@ def orbit_construction(arch: Architecture, signal: Any,
     if L == 2:
         kernels = [a * pk, v / a]
         biases = [np.array([a * (beta - theta)]), np.zeros(1)]
-        layers = ("g and threshold: a (P x + beta - theta), ReLU", "decoder V / a")
+        layers: tuple[str, ...] = ("g and threshold: a (P x + beta - theta), ReLU",
+                                   "decoder V / a")
     else:
         kernels = [a * pk] + [pk] * (L - 2) + [v / a]
         biases = ([np.array([a * beta])] + [np.zeros(1)] * (L - 3)
