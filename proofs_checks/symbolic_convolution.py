@@ -48,9 +48,9 @@ def _identity_rows(shape, channels, rng) -> list[dict]:
     rhs_exact = [S.reduce_cyclotomic(e.subs(point), conv.zeta, conv.order) for e in conv.rhs]
     lhs_num, rhs_num = conv.evaluate({k: float(v) for k, v in point.items()})
     agree = all(sympy.expand(a - b) == 0 for a, b in zip(lhs_exact, rhs_exact))
+    norm_l, norm_r = float(np.linalg.norm(lhs_num)), float(np.linalg.norm(rhs_num))
     rows.append(_exactly(compare_equal(f"convolution theorem {case}: ||(W*z)^|| vs "
-                                       f"||c What zhat|| at an integer point",
-                                       np.linalg.norm(lhs_num), np.linalg.norm(rhs_num),
+                                       f"||c What zhat|| at an integer point", norm_l, norm_r,
                                        exact_at_point=agree),
                          conv.proved and agree,
                          "0" if conv.proved else str(list(conv.residual))))
