@@ -94,7 +94,8 @@ def _rays(h: np.ndarray, budget: list[int]) -> tuple[np.ndarray, np.ndarray]:
             f"{settings.MAX_RAY_SUBSETS} (settings.MAX_RAY_SUBSETS); a generic arrangement "
             f"of that size has {generic_cell_count(m, r)} patterns. Use patterns='sample' "
             "with n_patterns=..., fewer samples or a smaller kernel")
-    signs: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+    rows_all: list[np.ndarray] = []
+    dirs_all: list[np.ndarray] = []
     combos = itertools.combinations(range(m), r - 1)
     while True:
         chunk = np.array(list(itertools.islice(combos, _CHUNK)), dtype=np.intp)
@@ -107,15 +108,19 @@ def _rays(h: np.ndarray, budget: list[int]) -> tuple[np.ndarray, np.ndarray]:
         vals = rays @ h.T
         sgn = np.sign(vals).astype(np.int8)
         sgn[np.abs(vals) <= settings.PATTERN_ZERO_ATOL] = 0
-        for row, ray in zip(sgn, rays):
-            key = row.tobytes()
-            if key not in signs:
-                signs[key] = (row, ray)
-                signs[(-row).tobytes()] = (-row, -ray)
-    if not signs:
+        rows_all += [sgn, -sgn]
+        dirs_all += [rays, -rays]
+    if not rows_all:
         return np.zeros((0, m), np.int8), np.zeros((0, r))
-    rows, dirs = zip(*signs.values())
-    return np.array(rows), np.array(dirs)
+    rows, dirs = np.concatenate(rows_all), np.concatenate(dirs_all)
+    _, first = np.unique(_as_keys(rows), return_index=True)
+    return rows[first], dirs[first]
+
+
+def _as_keys(rows: np.ndarray) -> np.ndarray:
+    """One hashable/sortable item per int8 row (a void view), for fast unique."""
+    rows = np.ascontiguousarray(rows, dtype=np.int8)
+    return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
 
 
 def _cells(h: np.ndarray, budget: list[int], cap: int) -> np.ndarray:
@@ -133,13 +138,16 @@ def _cells(h: np.ndarray, budget: list[int], cap: int) -> np.ndarray:
         rows = ray_signs[generic]
         zero_pos = np.nonzero(rows == 0)[1].reshape(len(rows), r - 1)
         combos = np.array(list(itertools.product((-1, 1), repeat=r - 1)), dtype=np.int8)
-        for start in range(0, len(rows), _CHUNK):
-            blk, zp = rows[start:start + _CHUNK], zero_pos[start:start + _CHUNK]
+        step = max(1, _CHUNK // len(combos))
+        for start in range(0, len(rows), step):
+            blk, zp = rows[start:start + step], zero_pos[start:start + step]
             exp = np.repeat(blk[:, None, :], len(combos), axis=1)
             idx = np.arange(len(blk))[:, None, None]
             exp[idx, np.arange(len(combos))[None, :, None], zp[:, None, :]] = combos[None]
-            for row in np.unique(exp.reshape(-1, m), axis=0):
-                found.setdefault(row.tobytes(), row)
+            exp = exp.reshape(-1, m)
+            keys, first = np.unique(_as_keys(exp), return_index=True)
+            for key, i in zip(keys.tolist(), first.tolist()):
+                found.setdefault(key, exp[i])
             if len(found) > cap:
                 raise TooManyCellsError(
                     f"the arrangement of {m} distinct hyperplanes in R^{r} has more than {cap} "
@@ -153,7 +161,7 @@ def _cells(h: np.ndarray, budget: list[int], cap: int) -> np.ndarray:
         for sub in _cells(local, budget, cap):
             full = row.copy()
             full[zero] = sub
-            found.setdefault(full.tobytes(), full)
+            found.setdefault(_as_keys(full[None])[0].tobytes(), full)
         if len(found) > cap:
             raise TooManyCellsError(
                 f"the arrangement of {m} distinct hyperplanes in R^{r} has more than {cap} "
