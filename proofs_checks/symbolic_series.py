@@ -55,7 +55,7 @@ def main(quick: bool = True) -> CheckReport:
             remainder = abs(excess - (r1 + r2 / L))
             bound = L * float(np.sum(np.expm1(a / L) - a / L - (a / L) ** 2 / 2))
             rows.append(compare_leq(f"sample {j} L={L}: |cost - (L R0 + R1 + R2/L)| <= "
-                                    f"exponential tail bound", remainder, bound, rtol=1e-12,
+                                    f"exponential tail bound", remainder, bound,
                                     depth=L, cost=cost, bound_times_L2=bound * L**2))
     return summarize(
         "SYM-series", "L s^(2/L) = L + 2 log s + (2/L)(log s)^2 + O(1/L^2): R0 = rank, "
