@@ -62,7 +62,8 @@ def main(quick: bool = True) -> CheckReport:
         "R1 = 2 log|A|_+, R2 = 2 sum (log s_i)^2", "exact", rows,
         message="sympy series in t = 1/L compared exactly with the exponential series; "
                 "sympy coefficients against numpy twins; remainder against the exponential "
-                "tail bound at growing depth")
+                "tail bound at growing depth; tolerance rtol = "
+                f"{cbn.settings.INEQUALITY_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -429,3 +429,16 @@ def test_depth_coefficients_match_linear_cost():
     svals = np.linalg.svd(A.blocks, compute_uv=False)     # per frequency, numpy
     r = np.sum([S.depth_coefficients_numeric(sv) for sv in svals], axis=0)
     assert np.allclose([cost.r0, cost.r1, cost.r2], r[:3])
+
+
+def test_symbolic_modules_import_sympy_lazily():
+    import ast
+    from pathlib import Path
+
+    folder = Path(S.__file__).parent
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:                      # module level only
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "sympy" for n in names), path.name
