@@ -96,6 +96,8 @@ def test_missing_store_for_reading_and_directories(tmp_path):
     assert not (tmp_path / "absent.sqlite").exists()
     with pytest.raises(StoreError, match="directory"):
         Store(tmp_path)
+    with pytest.raises(StoreError, match="cannot be opened"):
+        Store(tmp_path / "no" / "such" / "dir" / "s.sqlite")
 
 
 def test_new_store_header_and_tables_seen_by_plain_sqlite(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sqlite3
 import sys
 import time
 from typing import Any
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sweep.config import describe, load_config
     from ..sweep.executor import make_executor
     from ..sweep.runner import run_sweep
-    from ..sweep.store import Store
+    from ..sweep.store import Store, StoreError
 
     config = load_config(args.config)
     previous = signal.getsignal(signal.SIGTERM)
@@ -98,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{describe(config)}; store {args.store}; {ex.description}", file=sys.stderr)
             summary = run_sweep(config, store, ex, retry_failed=args.retry_failed,
                                 progress=not args.no_progress)
+    except sqlite3.Error as exc:  # e.g. disk full, or locked longer than the busy timeout
+        raise StoreError(f"store {args.store}: {exc} (finished rows are kept; rerun to "
+                         "resume)") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(summary.describe())

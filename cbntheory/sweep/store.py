@@ -119,13 +119,20 @@ class Store:
         fresh = check_file(self.path, create=create)
         timeout = settings.SWEEP_BUSY_TIMEOUT if busy_timeout is None else float(busy_timeout)
         self.host = socket.gethostname()
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path!r} cannot be opened ({exc}); does its "
+                             "directory exist and is it writable?") from None
         try:
             self._init_or_verify(fresh)
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
                 raise StoreError(f"store {self.path!r} cannot use WAL journaling (got {mode!r})")
             self._conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"store {self.path!r}: {exc}") from None
         except BaseException:
             self._conn.close()
             raise
