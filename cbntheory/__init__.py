@@ -18,6 +18,7 @@ from .bounds import (
     jacobian_cost,
     weight_bottleneck_bound,
 )
+from .data_bounds import LipschitzBound, lipschitz_lower_bound
 from .errors import (
     CBNError,
     InaccurateSolutionWarning,
@@ -68,6 +69,8 @@ __all__ = [
     "jacobian_bound",
     "jacobian_cost",
     "weight_bottleneck_bound",
+    "LipschitzBound",
+    "lipschitz_lower_bound",
     "CBNRankEstimate",
     "StructureReport",
     "activation_structure",
