@@ -45,8 +45,10 @@ def main(quick: bool = True) -> CheckReport:
     rows = []
     for name in TARGETS:
         t = targets.get(name)
-        X, Y = t.data(quick=quick)
+        data = t.data(quick=quick)
         ref = t.construction(3)
+        assert data is not None
+        X, Y = data
         assert ref is not None and t.rank_cbn is not None and t.cbn_vector is not None
         for L in depths:
             con = t.construction(L)
