@@ -11,9 +11,9 @@ when running from a source checkout.
 
 Examples
 --------
->>> entry = find("t3")[0]
+>>> entry = find("t3-construction")[0]
 >>> entry.module, entry.kind
-('t3_cbn_sandwich', 'conjectural')
+('t3_construction', 'exact')
 >>> [e.label for e in find("GLSS2018")]
 ['GLSS2018']
 """
