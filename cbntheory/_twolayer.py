@@ -39,12 +39,13 @@ def active_blocks(semi: np.ndarray, features: np.ndarray, y_scale: float) -> np.
     return (semi > settings.ACTIVE_BLOCK_RTOL * scale) & (semi > 0)
 
 
-def neurons_from_blocks(pos: np.ndarray, neg: np.ndarray, bias: np.ndarray, cells: np.ndarray,
+def neurons_from_blocks(pos: np.ndarray, neg: np.ndarray, bias: np.ndarray, all_on: np.ndarray,
                         features: np.ndarray, y_scale: float, norm_dims: int,
                         fold_constants: bool, merge: bool) -> Neurons:
     """One hidden channel per active block (per cluster of parallel blocks when ``merge``).
 
-    ``pos``/``neg`` have shape ``(n_out, P, r)``.  A block ``a`` with seminorm
+    ``pos``/``neg`` have shape ``(n_out, P, r)``; ``all_on`` (``(P,)``) marks the pattern
+    in which every patch is active.  A block ``a`` with seminorm
     ``t = ||a_w||`` becomes the channel ``u = a / sqrt(t)`` with output weight
     ``+-sqrt(t)``, so that ``||u_w||^2 + v^2 = 2 t``.  Inactive blocks
     (:func:`active_blocks`) are dropped, except that (``fold_constants``:
@@ -58,7 +59,6 @@ def neurons_from_blocks(pos: np.ndarray, neg: np.ndarray, bias: np.ndarray, cell
     blocks = np.stack([pos, neg], axis=0)  # (2, n_out, P, r), both inside the cones
     semi = np.linalg.norm(blocks[..., :norm_dims], axis=-1)
     active = active_blocks(semi, features, y_scale)
-    all_on = np.all(cells > 0, axis=1) if cells.shape[1] else np.ones(P, dtype=bool)
     us: list[np.ndarray] = []
     vs: list[np.ndarray] = []
     for p in range(P):

@@ -145,7 +145,8 @@ class _Problem:
         pos, neg, bias = sol.values["pos"], sol.values["neg"], sol.values["bias"]
         n_out = self.Y.shape[1]
         y_scale = float(np.linalg.norm(self.Y)) or 1.0  # zero labels: absolute threshold
-        neurons = neurons_from_blocks(pos, neg, bias, self.cells, self.F, y_scale,
+        all_on = np.all(self.arr.active(self.cells) | (self.arr.index < 0)[None], axis=(1, 2))
+        neurons = neurons_from_blocks(pos, neg, bias, all_on, self.F, y_scale,
                                       self.norm_dims, fold_constants=self.free_hidden,
                                       merge=n_out > 1)
         net, upper, fit = self._network(neurons)
