@@ -24,6 +24,7 @@ from ..architecture import Architecture
 from ..data_bounds import lipschitz_lower_bound
 from ..linear import linear_cost
 from ..network import Network
+from ..operators import ConvOperator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,22 @@ class Interval:
                 "lower_from": self.lower_source, "upper_from": self.upper_source,
                 "solver_upper": self.solver_upper, "solver_status": self.solver_status,
                 "construction": self.construction}
+
+
+def operator_of(target: Any) -> ConvOperator:
+    """``target.operator()``, which must exist (kind "operator")."""
+    op = target.operator()
+    if op is None:
+        raise ValueError(f"target {target.name!r} is not a linear operator")
+    return op
+
+
+def data_of(target: Any, quick: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``target.data(quick)``, which must exist (kind "data")."""
+    data = target.data(quick=quick)
+    if data is None:
+        raise ValueError(f"target {target.name!r} has no finite data")
+    return data
 
 
 def direct_norm(net: Network) -> float:
@@ -96,9 +113,9 @@ def interval(target: Any, depth: int, *, quick: bool = True, width: int | None =
     down-sampling); the construction is used only for the target's own architecture.
     """
     if target.kind == "operator":
-        value = float(linear_cost(target.operator(), depth).value)
+        value = float(linear_cost(operator_of(target), depth).value)
         return Interval(depth, value, value, "T1 closed form", "T1 closed form")
-    X, Y = target.data(quick=quick)
+    X, Y = data_of(target, quick)
     own = target.architecture(depth, width=width, quick=quick)
     arch = own if arch is None else arch
     lows = [(lipschitz_lower_bound(arch, X, Y).value, "Lipschitz bound")]

@@ -30,7 +30,7 @@ from .. import targets
 from ..checks import CONJECTURAL, CheckReport, compare_leq, interval_row, summarize
 from ..data_bounds import lipschitz_constant
 from ..linear import linear_cost
-from ._measure import interval, slope
+from ._measure import data_of, interval, operator_of, slope
 
 QUICK = {"bandlimited_1d": (1, 2, 4, 8, 16, 64), "mixer_1d": (1, 2, 4, 8, 16, 64),
          "invariant_pool": (2, 3), "shift_autoencoder_1d": (2, 3)}
@@ -44,9 +44,9 @@ FULL = {"bandlimited_1d": (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 256),
 def _r0_interval(t, quick: bool) -> tuple[float, float, str]:
     """Certified ``[R0_low, R0_high]`` and how it was obtained."""
     if t.kind == "operator":
-        r0 = float(linear_cost(t.operator(), 2).r0)
+        r0 = float(linear_cost(operator_of(t), 2).r0)
         return r0, r0, "T1: R0 = sum_m rank A_m"
-    X, Y = t.data(quick=quick)
+    X, Y = data_of(t, quick)
     lam, _ = lipschitz_constant(X, Y)
     low = 1.0 if lam > 0 else 0.0
     con = t.construction(3, quick=quick)

@@ -26,11 +26,11 @@ from .. import targets
 from ..checks import CONJECTURAL, CheckReport, compare_leq, interval_row, summarize
 from ..data_bounds import lipschitz_lower_bound
 from ..linear import linear_cost
-from ._measure import interval
+from ._measure import data_of, interval, operator_of
 
 
 def _dense_singular_values(t) -> np.ndarray:
-    s = np.linalg.svd(t.operator().to_matrix(), compute_uv=False)
+    s = np.linalg.svd(operator_of(t).to_matrix(), compute_uv=False)
     return s[s > s.max() * max(s.size, 1) * np.finfo(float).eps * 10]
 
 
@@ -40,7 +40,7 @@ def _linear_rows(name: str, depths: tuple[int, ...]) -> list[dict]:
     r0, r1, r2 = float(s.size), float(2 * np.sum(np.log(s))), float(2 * np.sum(np.log(s) ** 2))
     rows = []
     for L in depths:
-        R = float(linear_cost(t.operator(), L).value)
+        R = float(linear_cost(operator_of(t), L).value)
         excess = R - L * r0
         a = 2 * np.abs(np.log(s)) / L
         tail = float(L * np.sum(np.exp(a) - 1 - a - a ** 2 / 2))
@@ -69,7 +69,7 @@ def main(quick: bool = True) -> CheckReport:
                  else ("bandlimited_1d", "bandlimited_2d", "mixer_1d", "mixer_2d")):
         rows.extend(_linear_rows(name, lin_depths))
     t = targets.get("invariant_pool")
-    X, Y = t.data(quick=quick)
+    X, Y = data_of(t, quick)
     for L in ((2, 3) if quick else (2, 3, 4, 6, 8)):
         m = interval(t, L, quick=quick)
         lip = lipschitz_lower_bound(t.architecture(L, quick=quick), X, Y)
