@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import time
 import warnings
@@ -52,6 +53,7 @@ from .results import (
     OPTIMAL,
     OPTIMAL_INACCURATE,
     SOLVER_ERROR,
+    NormResult,
 )
 from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
 
@@ -104,46 +106,108 @@ def linear_row(A: Any, depth: int) -> DepthRow:
 
 def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     """Join several measurements of one depth: best lower, best upper, joint status."""
-    good = [r for r in rows if r.upper is not None]
-    if not good:
-        return rows[0]
-    best = min(good, key=lambda r: r.upper)  # type: ignore[arg-type, return-value]
-    lowers = [r.lower for r in good if r.lower is not None]
+    lowers = [r.lower for r in rows if r.lower is not None]
     lower = max(lowers) if lowers else None
-    upper = best.upper
-    assert upper is not None
-    if lower is not None and lower > upper:  # a lower bound above a verified norm: keep both
-        status = OPTIMAL_INACCURATE
-    elif lower is not None and (upper - lower) <= settings.GAP_RTOL * max(1.0, abs(upper)):
-        status = OPTIMAL
-    else:
-        status = best.status if best.status != OPTIMAL else NOT_CERTIFIED
+    good = [r for r in rows if r.upper is not None]
     message = " | ".join(f"{r.solver or 'solver'}: {r.message}" for r in rows)
     solver = "+".join(r.solver for r in rows if r.solver)
     wall = float(sum(r.wall_time for r in rows if math.isfinite(r.wall_time)))
-    return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall, best.residual)
+    if not good:
+        failed = next((r for r in rows if r.status in (SOLVER_ERROR, INFEASIBLE)), rows[-1])
+        return DepthRow(depth, lower, None, failed.status, message, solver, failed.seed, wall)
+    best = min(good, key=lambda r: float(r.upper))  # type: ignore[arg-type]
+    upper = float(best.upper)  # type: ignore[arg-type]
+    if lower is not None and lower > upper * (1 + settings.GAP_RTOL):
+        status = OPTIMAL_INACCURATE  # a lower bound above a verified norm: show both
+    elif lower is not None and (upper - lower) <= settings.GAP_RTOL * max(1.0, abs(upper)):
+        status = OPTIMAL
+    else:
+        status = NOT_CERTIFIED if best.status in (OPTIMAL, NOT_CERTIFIED) else best.status
+    return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
+                    best.residual, best.network)
+
+
+def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
+    """Row of a solver result whose network is re-checked here (fit and norm recomputed)."""
+    net = res.network
+    lower = None if res.lower is None or not math.isfinite(res.lower) else float(res.lower)
+    if net is None:
+        return DepthRow(depth, lower, None, res.status if res.status != OPTIMAL else SOLVER_ERROR,
+                        f"no network returned: {res.message}", res.solver, res.seed,
+                        float(res.wall_time))
+    scale = max(float(np.linalg.norm(Y)), np.finfo(float).tiny)
+    residual = float(np.linalg.norm(net(X) - Y)) / scale
+    if not residual <= settings.FIT_RTOL * (1 + 1e-6):
+        return DepthRow(depth, lower, None, SOLVER_ERROR,
+                        f"network rejected: relative residual {residual:.1e} > "
+                        f"{settings.FIT_RTOL:g} ({res.status}: {res.message})", res.solver,
+                        res.seed, float(res.wall_time), residual)
+    status = res.status if not (lower is None and res.status == OPTIMAL) else NOT_CERTIFIED
+    return DepthRow(depth, lower, float(net.param_norm()), status, res.message, res.solver,
+                    res.seed, float(res.wall_time), residual, net)
+
+
+def _solver_kwargs(fn: Any, time_limit: float | None) -> dict[str, Any]:
+    """``time_limit=`` when the solver accepts it (and one is given)."""
+    if time_limit is None:
+        return {}
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"time_limit": float(time_limit)} if "time_limit" in params else {}
 
 
 def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
-              convex: bool = True) -> DepthRow:
+              convex: bool = True, construction: Any = None,
+              time_limit: float | None = None) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` on finite data ``(X, Y)`` for architecture ``arch``.
 
-    Upper bound (and lower bound where the solver certifies one) from
-    :func:`cbntheory.minimal_norm`; at depth 2 with the ``"avgpool"`` head and ReLU
-    (``convex=True``) also the exact convex program
-    :func:`cbntheory.convex.two_layer_min_norm`; the two are joined by
-    :func:`_combine`.  Exceptions become rows with status ``solver_error`` or
+    Lower bounds: the Lipschitz bound :func:`cbntheory.data_bounds.lipschitz_lower_bound`
+    and any bound the solvers certify.  Upper bounds: the norm of every network that
+    reproduces the data (re-checked here to ``FIT_RTOL``, norm recomputed): the CBN
+    ``construction`` when given (an object with ``.network``), :func:`cbntheory.minimal_norm`
+    (with ``time_limit`` seconds when it accepts one) and, at depth 2 with the head
+    ``"avgpool"`` and ReLU (``convex=True``), the exact convex program
+    :func:`cbntheory.convex.two_layer_min_norm`.  The best of each side is kept
+    (:func:`_combine`).  Exceptions become rows with status ``solver_error`` or
     ``infeasible``; warnings go into the message.
     """
-    from . import minimal_norm  # type: ignore[attr-defined]
+    from .data_bounds import lipschitz_lower_bound
 
-    def solve_deep() -> DepthRow:
+    def lipschitz() -> DepthRow:
         start = time.perf_counter()
         try:
-            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts)
+            b = lipschitz_lower_bound(arch, X, Y)
+        except Exception as exc:
+            return _failed_row(depth, exc, None, start)
+        return DepthRow(depth, b.value, None, NOT_CERTIFIED,
+                        f"Lipschitz lower bound L (kappa Lambda^2)^(1/L), Lambda = "
+                        f"{b.lipschitz:.6g}", "lipschitz_bound", None,
+                        time.perf_counter() - start)
+
+    def built() -> DepthRow:
+        start = time.perf_counter()
+        res = NormResult(float(construction.network.param_norm()), None,
+                         float(construction.network.param_norm()), NOT_CERTIFIED,
+                         "explicit CBN construction (T3)", construction.network,
+                         solver="cbn_construction", wall_time=time.perf_counter() - start)
+        return _verified(depth, res, X, Y)
+
+    def solve_deep() -> DepthRow:
+        import cbntheory
+
+        start = time.perf_counter()
+        minimal_norm = getattr(cbntheory, "minimal_norm", None)
+        if minimal_norm is None:
+            return DepthRow(depth, None, None, SKIPPED, "cbntheory.minimal_norm is not "
+                            "available in this version", "minimal_norm", seed)
+        try:
+            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts,
+                               **_solver_kwargs(minimal_norm, time_limit))
         except Exception as exc:  # a failing solver is a row, never a crash
             return _failed_row(depth, exc, seed, start)
-        return DepthRow.from_result(depth, res)
+        return _verified(depth, res, X, Y)
 
     def solve_convex() -> DepthRow:
         from .convex import two_layer_min_norm
@@ -153,41 +217,58 @@ def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts:
             res = two_layer_min_norm(arch, X, Y)
         except Exception as exc:
             return _failed_row(depth, exc, None, start)
-        return DepthRow.from_result(depth, res)
+        return _verified(depth, res, X, Y)
 
-    rows = [_with_warnings(solve_deep)]
+    rows = [_with_warnings(lipschitz)]
+    if construction is not None:
+        rows.append(_with_warnings(built))
     if (convex and arch.depth == 2 and arch.head == "avgpool" and arch.activation == "relu"
             and not any(r != 1 for r in (arch.resample or ()))):
         rows.append(_with_warnings(solve_convex))
+    rows.append(_with_warnings(solve_deep))
     return _combine(depth, rows)
 
 
 def _target_facts(target: Any, quick: bool) -> dict[str, Any]:
-    """Rank_J, Rank_CBN, R0, the regularity bound and R2 of a target."""
+    """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target."""
     facts: dict[str, Any] = {"rank_j": target.rank_j, "rank_cbn": target.rank_cbn,
-                             "r0": None, "r1_bound": None, "r2": None}
+                             "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
     op = target.operator() if target.kind == "operator" else None
     if op is not None and target.activation == "linear":
         from .linear import linear_cost
 
         cost = linear_cost(op, 2)
-        facts.update(r0=cost.r0, r1_bound=cost.r1, r2=cost.r2)
+        facts.update(r0=cost.r0, r1_bound=cost.r1, r2=cost.r2,
+                     r1_source="T1/T2: R1 = 2 log|A|_+ exactly")
         facts["rank_j"] = int(round(cost.r0)) if facts["rank_j"] is None else facts["rank_j"]
         facts["rank_cbn"] = (int(round(cost.r0)) if facts["rank_cbn"] is None
                              else facts["rank_cbn"])
-    elif facts["rank_j"] is not None:
+        return facts
+    if facts["rank_j"] is not None:
         facts["r0"] = float(facts["rank_j"])
+    data = target.data(quick=quick)
+    if facts["rank_j"] == 1 and data is not None:
+        from .data_bounds import lipschitz_lower_bound
+
+        try:
+            b = lipschitz_lower_bound(target.architecture(2, quick=quick), *data)
+        except ValueError:
+            return facts
+        if b.lipschitz > 0:
+            facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
+            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(kappa Lambda^2) for "
+                                  "every L (data_bounds)")
     return facts
 
 
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
-                  restarts: int = 1) -> DepthRow:
+                  restarts: int = 1, time_limit: float | None = None) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
 
     Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
-    target's data and ``target.architecture(depth, quick=quick)`` go to
-    :func:`data_rows`.  Never raises for a solver failure (the row says so); an
-    architecture that refuses the depth gives a ``"skipped"`` row.
+    target's data, ``target.architecture(depth, quick=quick)`` and its CBN construction
+    (when it has one) go to :func:`data_rows`.  Never raises for a solver failure (the
+    row says so); an architecture that refuses the depth gives a ``"skipped"`` row.
     """
     start = time.perf_counter()
     op = target.operator() if target.kind == "operator" else None
@@ -204,8 +285,13 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
     if data is None:
         return DepthRow(depth, None, None, SOLVER_ERROR,
                         f"target {target.name!r} has neither a linear operator nor data")
+    try:
+        built = target.construction(depth, quick=quick)
+    except Exception:  # no construction at this depth: the other bounds still apply
+        built = None
     X, Y = data
-    return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts)
+    return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
+                     time_limit=time_limit)
 
 
 def _resolve(target: Any) -> Any:
@@ -218,6 +304,7 @@ def _resolve(target: Any) -> Any:
 
 def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: int = 0,
                 restarts: int = 1, deadline: float | None = None,
+                time_limit: float | None = None,
                 on_row: Callable[[DepthRow], None] | None = None) -> BoundTable:
     """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
 
@@ -235,6 +322,8 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         Restarts of :func:`cbntheory.minimal_norm`.
     deadline : float, optional
         A ``time.monotonic()`` instant after which remaining depths are ``"skipped"``.
+    time_limit : float, optional
+        Seconds given to every numerical solve (when the solver accepts a limit).
     on_row : callable, optional
         Called with every row as soon as it is measured (progress display).
 
@@ -258,13 +347,15 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         if deadline is not None and time.monotonic() > deadline:
             row = DepthRow(L, None, None, SKIPPED, "time budget exhausted before this depth")
         else:
-            row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts)
+            row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts,
+                                time_limit=time_limit)
         rows.append(row)
         if on_row is not None:
             on_row(row)
     fit = fit_slope([r.depth for r in rows], [r.upper for r in rows])
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
-            "spatial_shape": list(t.spatial_shape), "head": t.head}
+            "spatial_shape": list(t.spatial_shape), "head": t.head,
+            "regularity_bound": facts["r1_source"], "time_limit": time_limit}
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
                       facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
                       tuple(rows), fit, info)

@@ -78,6 +78,8 @@ class DepthRow:
         Seconds.
     residual : float
         Relative interpolation/reproduction residual of the witness network (NaN if none).
+    network : Network or None
+        The witness network of ``upper`` when the measurement kept it (not rendered).
     """
 
     depth: int
@@ -89,6 +91,7 @@ class DepthRow:
     seed: int | None = None
     wall_time: float = float("nan")
     residual: float = float("nan")
+    network: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_result(cls, depth: int, result: NormResult) -> DepthRow:
@@ -99,7 +102,7 @@ class DepthRow:
         if lower is None and status == OPTIMAL:  # an "optimal" without a lower bound
             status = NOT_CERTIFIED
         return cls(depth, lower, upper, status, result.message, result.solver, result.seed,
-                   float(result.wall_time), float(result.residual))
+                   float(result.wall_time), float(result.residual), result.network)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,10 +305,24 @@ def parse_depths(spec: Any) -> tuple[int, ...]:
 # ---------------------------------------------------------------------- from a sweep store
 def _store_group(row: Mapping[str, Any]) -> tuple[str, str]:
     params = {k: v for k, v in (row.get("params") or {}).items() if k != "depth"}
-    label = params.get("target", row["kind"])
-    detail = ", ".join(f"{k}={v}" for k, v in sorted(params.items())
-                       if v is not None and k != "target")
-    return str(label), f"{row['kind']}: {detail}, seed={row['seed']}"
+    params["seed"] = row.get("seed")
+    label = params.pop("target", row["kind"])
+    detail = ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if v is not None)
+    return str(label), f"{row['kind']}: {detail}"
+
+
+def _unique_names(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """``target`` alone when it names one group, else ``target[the differing parameters]``."""
+    names = {}
+    for label, detail in keys:
+        same = [d.split(": ", 1)[-1].split(", ") for lab, d in keys if lab == label]
+        if len(same) == 1:
+            names[(label, detail)] = label
+            continue
+        mine = detail.split(": ", 1)[-1].split(", ")
+        differ = [part for part in mine if not all(part in other for other in same)]
+        names[(label, detail)] = f"{label}[{', '.join(differ)}]"
+    return names
 
 
 def _number(value: Any) -> float:
@@ -315,10 +332,13 @@ def _number(value: Any) -> float:
 def _store_depth_row(row: Mapping[str, Any]) -> DepthRow:
     result = row.get("result") or {}
     depth = int((row.get("params") or {}).get("depth", result.get("depth", 0)) or 0)
+    if row.get("status") in ("pending", "running"):
+        return DepthRow(depth, None, None, SKIPPED, f"job {row.get('status')} in the store "
+                        "(sweep not finished)", "", row.get("seed"))
     if row.get("status") != "done":
-        text = row.get("error") or f"job {row.get('status')}"
-        return DepthRow(depth, None, None, SOLVER_ERROR, str(text).splitlines()[-1],
-                        "", row.get("seed"))
+        text = str(row.get("error") or f"job {row.get('status')}").strip() or "job failed"
+        return DepthRow(depth, None, None, SOLVER_ERROR, text.splitlines()[-1], "",
+                        row.get("seed"))
     status = row.get("result_status") or NOT_CERTIFIED
     if status not in ROW_STATUSES:
         status = NOT_CERTIFIED
@@ -349,6 +369,7 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
             continue
         groups.setdefault(key, []).append(row)
     tables = []
+    names = _unique_names(sorted(groups))
     for (label, detail), members in sorted(groups.items()):
         depth_rows = sorted((_store_depth_row(r) for r in members), key=lambda r: r.depth)
         results = [r.get("result") or {} for r in members]
@@ -359,7 +380,7 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
         fit = fit_slope([r.depth for r in depth_rows], [r.upper for r in depth_rows])
         kind = members[0].get("kind", "")
         linear = kind == "linear_cost"
-        tables.append(BoundTable(label, f"{label} ({detail})", f"sweep store rows, {detail}",
+        tables.append(BoundTable(names[(label, detail)], detail, f"sweep store rows of {detail}",
                                  "operator" if linear else "data",
                                  "linear" if linear else "", rank, rank,
                                  None if r0 is None else float(r0),

@@ -1,0 +1,143 @@
+"""``cbn table``: bound tables of built-in targets, or of the rows of a sweep store.
+
+Usage::
+
+    cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
+              [--quick] [--seed S] [--restarts K] [--no-progress]
+    cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE]
+
+For every target (``cbn table --list`` names them) and depth, the certified interval
+``[lower, upper]`` of ``R(f; Omega, L)`` with its status, ``R/L``, ``L Rank_J``,
+``L Rank_CBN``, ``R - L R0`` against the T2/T4 regularity bound (T1's ``R1 + R2/L``
+for linear targets), and the fitted slope of ``R`` against ``L`` next to ``Rank_J``
+and ``Rank_CBN``; see ``docs/report.md`` for the columns and formats.  With
+``--from``, the tables come from a sweep store (``cbn sweep``) instead of new solves;
+TARGETs then select groups by their ``target`` parameter.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from typing import Any
+
+from ..errors import ValidationError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``table`` sub-command."""
+    parser = subparsers.add_parser(
+        "table", help="bound tables: R(f; L) against L Rank_J, L Rank_CBN and regularity bounds",
+        description="Measure R(f; Omega, L) of built-in targets over depths (or read a sweep "
+                    "store) and print the bound tables as Markdown, LaTeX (booktabs), CSV or "
+                    "JSON, with provenance (versions, seeds, tolerances, statuses).")
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="built-in target names (see --list); with --from, filters")
+    parser.add_argument("--depths", default="1-16", metavar="SPEC",
+                        help="depths, e.g. 1-16 (default), 1,2,4,8 or 1-4,8,16")
+    parser.add_argument("--format", choices=("md", "tex", "csv", "json"), default="md",
+                        help="output format (default md)")
+    parser.add_argument("--from", dest="store", metavar="STORE.sqlite", default=None,
+                        help="render the done rows of a sweep store instead of solving")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="write to FILE instead of standard output")
+    parser.add_argument("--quick", action="store_true",
+                        help="small data and architectures (the targets' quick mode)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every solve (default 0)")
+    parser.add_argument("--restarts", type=int, default=1,
+                        help="restarts of the numerical solver (default 1)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar on standard error")
+    parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
+    parser.set_defaults(func=run)
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file in the same directory)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".cbn-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _list_targets() -> int:
+    from .. import targets
+
+    for name in targets.names():
+        t = targets.get(name)
+        print(f"{name:24s} {t.title}")
+    return 0
+
+
+def _measure(args: argparse.Namespace) -> list[Any]:
+    from .. import targets
+    from ..measure import bound_table
+    from ..sweep.progress import Progress
+    from ..tables import parse_depths
+
+    if not args.targets:
+        raise ValidationError("cbn table needs at least one TARGET (or --from STORE); valid "
+                              f"targets: {', '.join(targets.names())}")
+    chosen = [targets.get(name) for name in args.targets]  # unknown names list the valid ones
+    depths = parse_depths(args.depths)
+    bar = Progress(len(chosen) * len(depths), label="table",
+                   enabled=not args.no_progress)
+    counts = {"done": 0, "failed": 0}
+
+    def on_row(row: Any) -> None:
+        counts["done" if row.upper is not None else "failed"] += 1
+        bar.update(counts["done"], counts["failed"], 0)
+
+    tables = []
+    try:
+        for target in chosen:
+            tables.append(bound_table(target, depths, quick=args.quick, rng=args.seed,
+                                      restarts=args.restarts, on_row=on_row))
+    finally:
+        bar.close()
+    return tables
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces these tables (recorded in the provenance)."""
+    parts = ["cbn table", *args.targets, "--format", args.format]
+    if args.store is not None:
+        return " ".join(parts + ["--from", args.store])
+    parts += ["--depths", args.depths, "--seed", str(args.seed), "--restarts", str(args.restarts)]
+    return " ".join(parts + (["--quick"] if args.quick else []))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the tables and print or write them; errors go to the dispatcher (exit 2)."""
+    from ..render import render
+    from ..tables import provenance, tables_from_store
+
+    if args.list:
+        return _list_targets()
+    command = _command(args)
+    if args.store is not None:
+        from ..sweep.store import read_rows
+
+        tables = tables_from_store(read_rows(args.store, None), args.targets or None)
+        if not tables:
+            raise ValidationError(f"--from {args.store!r} holds no rows"
+                                  + (f" for targets {args.targets}" if args.targets else ""))
+        prov = provenance(source=f"sweep store {args.store}", command=command)
+    else:
+        tables = _measure(args)
+        prov = provenance(command=command, quick=args.quick, seed=args.seed,
+                          restarts=args.restarts)
+    text = render(tables, args.format, prov=prov)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write_text(args.out, text)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
