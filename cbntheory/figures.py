@@ -40,6 +40,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from . import _validate as V
 from . import fourier, settings
@@ -128,7 +129,7 @@ def cost_figure(table: Any) -> Figure:
         ax.plot(grid, table.r0 + table.r1_bound / grid + table.r2 / grid ** 2, color="0.5",
                 linewidth=1, label="T1: R0 + R1/L + R2/L²")
     ax.set_xlabel("depth L")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("R(f; L) / L")
     ax.set_title(f"{table.target}: minimal norm per layer", fontsize=10)
     if not rows:
