@@ -117,6 +117,7 @@ def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
         return DepthRow(depth, lower, None, failed.status, message, solver, failed.seed, wall)
     best = min(good, key=lambda r: float(r.upper))  # type: ignore[arg-type]
     upper = float(best.upper)  # type: ignore[arg-type]
+    message = f"upper bound from {best.solver or 'solver'}; {message}"
     if lower is not None and lower > upper * (1 + settings.GAP_RTOL):
         status = OPTIMAL_INACCURATE  # a lower bound above a verified norm: show both
     elif lower is not None and (upper - lower) <= settings.GAP_RTOL * max(1.0, abs(upper)):
