@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 #: Sub-command modules, in the order ``cbn --help`` lists them.
-COMMANDS: tuple[str, ...] = ("cost", "analyze", "sweep", "table", "convex", "check")
+COMMANDS: tuple[str, ...] = ("cost", "analyze", "sweep", "table", "convex", "check", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
