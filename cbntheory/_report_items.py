@@ -42,8 +42,8 @@ def _provenance(run: Any) -> dict[str, Any]:
 def run_table(run: Any, item: Any, name: str) -> None:
     """Bound table of one target, in the four formats; the combined tables are rewritten."""
     from . import targets
-    from .measure import bound_table
     from .render import FORMATS, render
+    from .tabulate import bound_table
 
     target = targets.get(name)
     linear = target.kind == "operator"
@@ -53,7 +53,8 @@ def run_table(run: Any, item: Any, name: str) -> None:
         run.state.bar.show(f"{item.key}: L = {row.depth} {row.status}", sub=True)
 
     table = bound_table(target, depths, quick=run.plan.quick_data, rng=run.seed,
-                        time_limit=run.plan.time_limit, deadline=run.deadline, on_row=on_row)
+                        time_limit=run.plan.time_limit, deadline=run.deadline, on_row=on_row,
+                        executor=None if linear else run.pool())
     run.state.tables[name] = table
     prov = _provenance(run)
     for fmt in FORMATS:
@@ -167,16 +168,15 @@ def _comparison_markdown(comparisons: list[Any]) -> str:
 
 def run_downsampling(run: Any, item: Any) -> None:
     """T7 comparison for the plan's (target, stride) pairs: table and figure."""
-    from . import targets
     from .downsampling import downsampling_comparison
     from .figures import downsampling_figure
 
     for name, stride in run.plan.downsampling:
         run.state.bar.show(f"{item.key}: {name}, stride {stride}", sub=True)
         comp = downsampling_comparison(
-            targets.get(name), stride, run.plan.downsampling_depths,
-            quick=run.plan.quick_data, seed=run.seed, time_limit=run.plan.time_limit,
-            deadline=run.deadline)
+            name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
+            seed=run.seed, time_limit=run.plan.time_limit, deadline=run.deadline,
+            executor=run.pool())
         run.state.comparisons.append(comp)
         run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
         rows = [{"target": c.target, "stride": c.stride, "aliasing": c.aliasing,

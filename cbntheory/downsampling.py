@@ -8,7 +8,7 @@ leading cost ``R0``.  :func:`aliasing` decides which case a (target, stride) pai
 :func:`downsampling_comparison` measures ``R(f; Omega, L)`` at every depth with the
 target's own architecture and with the middle layers down-sampled (resample codes
 ``(s, 1, ..., 1, -s)``: down after the first hidden layer, zero-insertion up-sampling
-before the last layer), using :func:`cbntheory.measure.data_rows`.
+before the last layer), using :func:`cbntheory.tabulate.run_jobs`.
 
 Examples
 --------
@@ -20,14 +20,14 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
 
 from . import _validate as V
-from .tables import SKIPPED, DepthRow
+from .tables import DepthRow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,48 +120,41 @@ class DownsamplingComparison:
 
 def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3, 4), *,
                             quick: bool = False, seed: int = 0, restarts: int = 1,
-                            time_limit: float | None = None,
-                            deadline: float | None = None) -> DownsamplingComparison:
+                            time_limit: float | None = None, deadline: float | None = None,
+                            executor: Executor | None = None) -> DownsamplingComparison:
     """Measure ``R(f; Omega, L)`` with the target's architecture and with down-sampling.
 
     Parameters
     ----------
-    target : Target
-        A data target with a CBN vector (:mod:`cbntheory.targets`).
+    target : str or Target
+        A built-in data target with a CBN vector (:mod:`cbntheory.targets`).
     stride : int
         Down-sampling factor; must divide every image axis.
     depths : sequence of int
         Depths ``>= 3``.
-    quick, seed, restarts, time_limit
-        As in :func:`cbntheory.measure.bound_table`.
+    quick, seed, restarts, time_limit, executor
+        As in :func:`cbntheory.tabulate.bound_table` (the solves of every depth and both
+        architectures run in parallel on the executor).
     deadline : float, optional
         ``time.monotonic()`` instant after which remaining solves are ``"skipped"``.
 
     Returns
     -------
     DownsamplingComparison
+        The plain rows use the target's own architecture (with its CBN construction as
+        an upper bound); the down-sampled rows only the Lipschitz bound and the solver.
     """
-    from .measure import data_rows
+    from . import targets
+    from .tabulate import run_jobs
 
-    if target.cbn_vector is None or target.data(quick=quick) is None:
-        raise V.fail("target", "be a data target with a CBN vector", target.name)
-    info = aliasing(target.cbn_vector, stride)
-    X, Y = target.data(quick=quick)
-    plain: list[DepthRow] = []
-    down: list[DepthRow] = []
-    for L in depths:
-        arch = target.architecture(L, quick=quick)
-        for rows, a in ((plain, arch), (down, downsampled(arch, stride))):
-            if deadline is not None and time.monotonic() > deadline:
-                rows.append(DepthRow(L, None, None, SKIPPED, "time budget exhausted"))
-                continue
-            built = None
-            if a is arch:  # the explicit construction exists for the target's own family
-                try:
-                    built = target.construction(L, quick=quick)
-                except Exception:
-                    built = None
-            rows.append(data_rows(a, X, Y, L, seed=seed, restarts=restarts,
-                                  construction=built, time_limit=time_limit))
-    return DownsamplingComparison(target.name, info.stride, info.describe(), info.collide,
-                                  tuple(plain), tuple(down), target.rank_cbn)
+    t = targets.get(target) if isinstance(target, str) else target
+    if t.cbn_vector is None or t.data(quick=quick) is None:
+        raise V.fail("target", "be a data target with a CBN vector", t.name)
+    info = aliasing(t.cbn_vector, stride)
+    Ls = [V.positive_int("depths[i]", L, minimum=3) for L in depths]
+    base = dict(name=t.name, quick=quick, seed=seed, restarts=restarts, time_limit=time_limit,
+                deadline=deadline)
+    jobs = [dict(base, depth=L, stride=s) for L in Ls for s in (None, info.stride)]
+    rows = run_jobs(jobs, executor)
+    return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,
+                                  tuple(rows[0::2]), tuple(rows[1::2]), t.rank_cbn)

@@ -1,36 +1,30 @@
-"""Measuring the representation cost ``R(f; Omega, L)`` of a target, depth by depth.
+"""Measuring the representation cost ``R(f; Omega, L)`` at one depth, as ``[lower, upper]``.
 
-:func:`bound_table` measures a certified interval ``[lower, upper]`` at every depth and
-returns a :class:`cbntheory.tables.BoundTable`; :func:`measure_depth` does one depth:
+:func:`measure_depth` does one depth of a :class:`cbntheory.targets.Target`
+(:mod:`cbntheory.tabulate` runs it over depths):
 
 * a linear target on the whole space (``Target.operator()``, activation ``"linear"``):
   the closed form T1, ``lower = upper``, re-verified by composing the balanced
   factorisation (:func:`linear_row`);
-* a target given by finite data: :func:`cbntheory.minimal_norm` on
-  ``Target.architecture(L)`` (an upper bound with a verified network, and a lower bound
-  where the solver certifies one), joined at ``L = 2`` with the head ``"avgpool"`` by
-  the exact convex program :func:`cbntheory.convex.two_layer_min_norm`
-  (:func:`data_rows`).
+* a target given by finite data (:func:`data_rows`): the Lipschitz lower bound
+  (:mod:`cbntheory.data_bounds`), the explicit CBN construction of the target where it
+  has one, :func:`cbntheory.minimal_norm`, and at ``L = 2`` with the head ``"avgpool"``
+  the exact convex program :func:`cbntheory.convex.two_layer_min_norm`; every network
+  is re-checked here (fit to ``FIT_RTOL``, norm recomputed) and the best bound of each
+  side is kept.
 
 A failing solve never raises: its row carries the status (``solver_error``,
 ``infeasible``) and the exception's message; warnings go into the message; a depth the
-architecture refuses, or one reached after the ``deadline``, is ``"skipped"``.
+architecture refuses is ``"skipped"``.
 
 Examples
 --------
 >>> import numpy as np
 >>> from cbntheory.operators import ConvOperator
->>> d = 8
->>> p = np.arange(d)
->>> A = ConvOperator((2 + np.cos(2 * np.pi * p / d)).reshape(1, 1, d))
->>> table = operator_table("bump-filter", A, depths=[1, 2, 4, 8])
->>> [row.status for row in table.rows]
-['optimal', 'optimal', 'optimal', 'optimal']
->>> s = np.abs(np.fft.fft(2 + np.cos(2 * np.pi * p / d))) / np.sqrt(d)
->>> bool(np.isclose(table.rows[-1].upper, 8 * np.sum(s[s > 1e-12] ** (2 / 8))))
-True
->>> table.rank_j, table.fit.depths
-(3, (4, 8))
+>>> A = ConvOperator(np.array([[[2.0, 1.0, 0.0, 1.0]]]))   # multipliers 2, 1, 0, 1 (c = 1/2)
+>>> row = linear_row(A, 2)
+>>> row.status, bool(np.isclose(row.upper, 2 * (2 + 1 + 1)))
+('optimal', True)
 """
 from __future__ import annotations
 
@@ -44,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as V
 from . import settings
 from .errors import InfeasibleError
 from .results import (
@@ -55,7 +48,7 @@ from .results import (
     SOLVER_ERROR,
     NormResult,
 )
-from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
+from .tables import SKIPPED, DepthRow
 
 
 def _failed_row(depth: int, exc: BaseException, seed: int | None, start: float) -> DepthRow:
@@ -230,38 +223,6 @@ def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts:
     return _combine(depth, rows)
 
 
-def _target_facts(target: Any, quick: bool) -> dict[str, Any]:
-    """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target."""
-    facts: dict[str, Any] = {"rank_j": target.rank_j, "rank_cbn": target.rank_cbn,
-                             "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
-    op = target.operator() if target.kind == "operator" else None
-    if op is not None and target.activation == "linear":
-        from .linear import linear_cost
-
-        cost = linear_cost(op, 2)
-        facts.update(r0=cost.r0, r1_bound=cost.r1, r2=cost.r2,
-                     r1_source="T1/T2: R1 = 2 log|A|_+ exactly")
-        facts["rank_j"] = int(round(cost.r0)) if facts["rank_j"] is None else facts["rank_j"]
-        facts["rank_cbn"] = (int(round(cost.r0)) if facts["rank_cbn"] is None
-                             else facts["rank_cbn"])
-        return facts
-    if facts["rank_j"] is not None:
-        facts["r0"] = float(facts["rank_j"])
-    data = target.data(quick=quick)
-    if facts["rank_j"] == 1 and data is not None:
-        from .data_bounds import lipschitz_lower_bound
-
-        try:
-            b = lipschitz_lower_bound(target.architecture(2, quick=quick), *data)
-        except ValueError:
-            return facts
-        if b.lipschitz > 0:
-            facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
-            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(kappa Lambda^2) for "
-                                  "every L (data_bounds)")
-    return facts
-
-
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
@@ -293,85 +254,3 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
     X, Y = data
     return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
                      time_limit=time_limit)
-
-
-def _resolve(target: Any) -> Any:
-    if isinstance(target, str):
-        from . import targets
-
-        return targets.get(target)
-    return target
-
-
-def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: int = 0,
-                restarts: int = 1, deadline: float | None = None,
-                time_limit: float | None = None,
-                on_row: Callable[[DepthRow], None] | None = None) -> BoundTable:
-    """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
-
-    Parameters
-    ----------
-    target : str or Target
-        A name of :func:`cbntheory.targets.names` or a Target.
-    depths : str or sequence of int
-        See :func:`parse_depths` (default ``"1-16"``).
-    quick : bool
-        Use the target's small data and architectures (``Target.data(quick=True)``).
-    rng : int
-        Seed passed to every solve (recorded per row).
-    restarts : int
-        Restarts of :func:`cbntheory.minimal_norm`.
-    deadline : float, optional
-        A ``time.monotonic()`` instant after which remaining depths are ``"skipped"``.
-    time_limit : float, optional
-        Seconds given to every numerical solve (when the solver accepts a limit).
-    on_row : callable, optional
-        Called with every row as soon as it is measured (progress display).
-
-    Returns
-    -------
-    BoundTable
-
-    Raises
-    ------
-    ValidationError
-        Unknown target name (the message lists the valid ones) or bad depths.
-    """
-    t = _resolve(target)
-    Ls = parse_depths(depths)
-    _, seed = V.rng_seed(rng)
-    seed = 0 if seed is None else seed
-    restarts = V.positive_int("restarts", restarts)
-    facts = _target_facts(t, quick)
-    rows = []
-    for L in Ls:
-        if deadline is not None and time.monotonic() > deadline:
-            row = DepthRow(L, None, None, SKIPPED, "time budget exhausted before this depth")
-        else:
-            row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts,
-                                time_limit=time_limit)
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-    fit = fit_slope([r.depth for r in rows], [r.upper for r in rows])
-    info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
-            "spatial_shape": list(t.spatial_shape), "head": t.head,
-            "regularity_bound": facts["r1_source"], "time_limit": time_limit}
-    return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
-                      facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
-                      tuple(rows), fit, info)
-
-
-def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
-                   description: str = "") -> BoundTable:
-    """Exact table (T1) of a linear map ``A`` (a ConvOperator) given directly, not by name."""
-    from .linear import linear_cost
-
-    Ls = parse_depths(depths)
-    cost = linear_cost(A, 2)
-    rows = tuple(linear_row(A, L) for L in Ls)
-    rank = int(round(cost.r0))
-    fit = fit_slope(Ls, [r.upper for r in rows])
-    return BoundTable(name, title or name, description, "operator", "linear", rank, rank,
-                      cost.r0, cost.r1, cost.r2, rows, fit,
-                      {"spatial_shape": list(A.spatial_shape)})

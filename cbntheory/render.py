@@ -18,7 +18,7 @@ Examples
 --------
 >>> import csv, io, json
 >>> import numpy as np
->>> from cbntheory.measure import operator_table
+>>> from cbntheory.tabulate import operator_table
 >>> from cbntheory.operators import ConvOperator
 >>> A = ConvOperator(np.array([[[2.0, 1.0, 0.0, 1.0]]]))
 >>> table = operator_table("toy", A, depths=[1, 2, 3, 4])

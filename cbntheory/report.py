@@ -66,6 +66,9 @@ class Plan:
         Use the targets' small samples (``Target.data(quick=True)``) and widths.
     check_quick : bool
         Run the checks in their quick mode.
+    workers : int
+        Processes solving the depths of a data target (and the T7 solves) in parallel;
+        1 solves in this process.
     """
 
     name: str
@@ -79,6 +82,7 @@ class Plan:
     downsampling_depths: tuple[int, ...]
     quick_data: bool = True
     check_quick: bool = True
+    workers: int = 2
 
 
 PLANS: dict[str, Plan] = {
@@ -186,6 +190,7 @@ class ReportRun:
         self.deadline = self.start + plan.budget
         self.items: list[Item] = []
         self.state = IX.State(plan_name=plan.name, seed=seed)
+        self.executor: Any = None
 
     # ------------------------------------------------------------------ files
     def write(self, rel: str, text: str, item: Item | None = None) -> str:
@@ -265,6 +270,21 @@ class ReportRun:
         bar.show(f"{item.key}: {item.status}", advance=1)
         self.write_index()
 
+    def pool(self) -> Any:
+        """The process pool of the numerical solves (created on first use), or None."""
+        if self.executor is None and self.plan.workers > 1:
+            import concurrent.futures as cf
+            import multiprocessing
+
+            ctx: Any
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["cbntheory.tabulate"])
+            else:  # pragma: no cover - Windows, macOS without forkserver
+                ctx = multiprocessing.get_context("spawn")
+            self.executor = cf.ProcessPoolExecutor(self.plan.workers, mp_context=ctx)
+        return self.executor
+
     def run(self) -> ReportResult:
         self.plan_items()
         self.write_index()
@@ -274,6 +294,8 @@ class ReportRun:
             for item in self.items:
                 self.run_item(item, bar)
         finally:
+            if self.executor is not None:
+                self.executor.shutdown(wait=True, cancel_futures=True)
             bar.close()
             self.state.finished = True
             self.write_index()

@@ -2,7 +2,8 @@
 
 A :class:`BoundTable` holds, for one target and a list of depths, the certified
 interval ``[lower, upper]`` of the representation cost at every depth (one
-:class:`DepthRow` each, measured by :mod:`cbntheory.measure`) and the bounds of
+:class:`DepthRow` each, measured by :mod:`cbntheory.measure` and
+:func:`cbntheory.tabulate.bound_table`) and the bounds of
 docs/theory.md it is read against:
 
 * ``L Rank_J`` and ``L Rank_CBN`` (T2 and T3: ``Rank_J <= R0 <= Rank_CBN``);

@@ -19,7 +19,7 @@ from cbntheory.figures import (
     spectra_grid,
     weight_spectra_figure,
 )
-from cbntheory.measure import operator_table
+from cbntheory.tabulate import operator_table
 from cbntheory.tables import DepthRow
 
 

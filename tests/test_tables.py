@@ -14,7 +14,8 @@ import pytest
 
 import cbntheory as cbn
 from cbntheory.cli import main
-from cbntheory.measure import bound_table, data_rows, operator_table
+from cbntheory.measure import data_rows
+from cbntheory.tabulate import bound_table, operator_table
 from cbntheory.render import CSV_FIELDS, render
 from cbntheory.tables import BoundTable, DepthRow, fit_slope, parse_depths, tables_from_store
 

@@ -78,7 +78,7 @@ def _list_targets() -> int:
 
 def _measure(args: argparse.Namespace) -> list[Any]:
     from .. import targets
-    from ..measure import bound_table
+    from ..tabulate import bound_table
     from ..sweep.progress import Progress
     from ..tables import parse_depths
 
