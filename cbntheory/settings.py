@@ -123,6 +123,31 @@ SWEEP_STALE_AFTER: float = 60.0
 SWEEP_SCHEDULER_TIMEOUT: float = 5.0
 
 
+#: Singular values of a least-norm map fitted to floating-point data at or below
+#: ``DATA_RANK_RTOL * s_max`` count as zero in the minimal-norm certificates: data
+#: rounded to float64 cannot determine them (the least-squares solve alone perturbs
+#: them by ~eps * cond(X)), yet at depth L each would add L s^(2/L) to the cost.
+DATA_RANK_RTOL: float = 1e-10
+
+#: The augmented-Lagrangian solver aims at a relative residual of ``AL_FEAS_FACTOR * tol``
+#: so that the returned network meets ``tol`` with margin and its norm is accurate to
+#: about the same relative order.
+AL_FEAS_FACTOR: float = 1e-3
+
+#: Relative change of the objective over one multiplier update under which the
+#: augmented Lagrangian has settled (well below GAP_RTOL, so a converged run can close
+#: a certified interval).
+AL_OBJ_RTOL: float = 1e-10
+
+#: Initial penalty of the augmented Lagrangian relative to max(1, ||theta||^2): large
+#: enough that the residual barrier keeps weak directions from collapsing (see
+#: cbntheory.optim.minimize_norm_subject_to), small enough to keep L-BFGS well conditioned.
+AL_RHO: float = 1000.0
+
+#: L-BFGS-B iteration budget per restart of the numerical minimal-norm solver.
+AL_MAX_ITER: int = 50_000
+
+
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.
 
