@@ -28,6 +28,7 @@ from .errors import (
     ValidationError,
 )
 from .linear import LinearCost, balanced_factorization, linear_cost
+from .minimal_norm import minimal_norm
 from .operators import ConvOperator
 from .network import Network
 from .results import STATUSES, NormResult
@@ -51,6 +52,7 @@ __all__ = [
     "LinearCost",
     "balanced_factorization",
     "linear_cost",
+    "minimal_norm",
     "InaccurateSolutionWarning",
     "InfeasibleError",
     "NormResult",

@@ -1,0 +1,271 @@
+"""``cbn.minimal_norm``: the minimal parameter norm of a network class, as a certified interval.
+
+The dispatcher validates the question (an architecture and either finite data
+``(X, Y)`` or a whole-space target operator), hands it to the solver of the
+architecture's case and then checks every answer in numpy, whatever the case:
+
+* each candidate network is run forward on the data; its relative residual must be
+  at most ``tol``;
+* its ``param_norm()`` is recomputed and becomes the upper bound (a claimed objective
+  that disagrees by more than ``settings.OBJECTIVE_RTOL`` downgrades the status);
+* the interval ``[lower, upper]`` is compared with ``settings.GAP_RTOL``.
+
+Cases are looked up by activation in :data:`CASES` (module paths with a
+``solve(problem) -> Outcome`` function; see :mod:`cbntheory._problem`).  An
+activation without a registered case still gets a numerical upper bound and no lower
+bound.  See ``docs/solvers.md`` for how each case is solved and certified.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import numbers
+import time
+from typing import Any
+
+import numpy as np
+
+from . import _validate as V
+from . import settings
+from ._problem import METHODS, Candidate, Outcome, Problem, numerical_candidate
+from .architecture import Architecture
+from .errors import ValidationError
+from .operators import ConvOperator
+from .results import (
+    NOT_CERTIFIED,
+    OPTIMAL,
+    OPTIMAL_INACCURATE,
+    SOLVER_ERROR,
+    NormResult,
+    report_accuracy,
+)
+
+__all__ = ["CASES", "minimal_norm", "register_case"]
+
+#: Solver module of each activation; each defines ``solve(problem) -> Outcome``.
+CASES: dict[str, str] = {"linear": "cbntheory.solve_linear"}
+
+
+def register_case(activation: str, module: str) -> None:
+    """Route architectures with ``activation`` to ``module.solve`` (a dotted module path)."""
+    if not isinstance(activation, str) or not isinstance(module, str):
+        raise V.fail("activation, module", "be strings", (activation, module))
+    CASES[activation] = module
+
+
+def _impulses(arch: Architecture) -> np.ndarray:
+    n0 = arch.channels[0]
+    X = np.zeros((n0,) + arch.input_shape)
+    for j in range(n0):
+        X[(j, j) + (0,) * arch.ndim] = 1.0
+    if arch.bias:  # an affine map is pinned down by its value at 0 as well
+        X = np.concatenate([X, np.zeros((1,) + arch.input_shape)])
+    return X
+
+
+def _problem(arch: Any, data: Any, target: Any, rng: Any, restarts: Any, tol: Any,
+             strict: Any, method: Any, time_limit: Any, options: dict[str, Any]) -> Problem:
+    if not isinstance(arch, Architecture):
+        raise V.fail("arch", "be a cbntheory.Architecture", arch)
+    if (data is None) == (target is None):
+        raise ValidationError("minimal_norm needs exactly one of data=(X, Y) (a finite domain) "
+                              "or target=ConvOperator (the whole space); got "
+                              f"{'both' if data is not None else 'neither'}")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+        raise V.fail("tol", "be a number in (0, 1) (relative residual)", tol)
+    restarts = V.positive_int("restarts", restarts)
+    if method not in METHODS:
+        raise V.fail("method", f"be one of {METHODS}", method)
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
+            time_limit, numbers.Real) or not time_limit > 0):
+        raise V.fail("time_limit", "be None or a positive number of seconds", time_limit)
+    if not isinstance(strict, bool):
+        raise V.fail("strict", "be True or False", strict)
+    gen, seed = V.rng_seed(rng)
+    if seed is None:
+        seed = int(gen.integers(2**31))
+    op = None
+    if target is not None:
+        if not isinstance(target, ConvOperator):
+            raise V.fail("target", "be a cbntheory.ConvOperator (the whole-space map)", target)
+        if arch.activation != "linear":
+            raise V.fail("target", f"be given only for linear architectures (activation "
+                         f"{arch.activation!r}: pass data=(X, Y) instead)", target)
+        if arch.head is not None:
+            raise V.fail("target", "be paired with head=None (a convolution maps images to "
+                         "images)", target)
+        if target.spatial_shape != arch.spatial_shape:
+            raise V.fail("target.spatial_shape", f"equal arch.spatial_shape = "
+                         f"{arch.spatial_shape}", target.spatial_shape)
+        if (target.in_channels, target.out_channels) != (arch.channels[0], arch.channels[-1]):
+            raise V.fail("target", f"map {arch.channels[0]} to {arch.channels[-1]} channels "
+                         "(arch.channels[0] -> arch.channels[-1])",
+                         f"{target.in_channels} -> {target.out_channels} channels")
+        op = (target if target.normalization == arch.normalization
+              else ConvOperator.from_blocks(target.blocks, arch.normalization))
+        X = _impulses(arch)
+        Y = op.apply(X)
+    else:
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            raise V.fail("data", "be a pair (X, Y) of arrays", data)
+        X = V.real_array("X", data[0])
+        Y = V.real_array("Y", data[1])
+        if X.ndim != arch.ndim + 2 or X.shape[1:] != arch.input_shape:
+            raise V.fail("X", f"have shape (N, {', '.join(map(str, arch.input_shape))}) for "
+                         f"this architecture (channels[0] = {arch.channels[0]}, spatial_shape "
+                         f"= {arch.spatial_shape})", X)
+        want = (X.shape[0],) + arch.output_shape
+        if Y.shape != want:
+            raise V.fail("Y", f"have shape {want} (N = {X.shape[0]} samples of the output "
+                         f"shape {arch.output_shape})", Y)
+    return Problem(arch, X, Y, op, float(tol), seed, restarts, str(method),
+                   None if time_limit is None else float(time_limit), strict, dict(options))
+
+
+def _case(problem: Problem) -> Outcome:
+    name = CASES.get(problem.arch.activation)
+    if name is None:
+        cand = numerical_candidate(problem)
+        return Outcome((cand,), None, f"no certified lower bound is implemented for "
+                       f"activation {problem.arch.activation!r}")
+    return importlib.import_module(name).solve(problem)
+
+
+def _verify(problem: Problem, cand: Candidate) -> dict[str, Any]:
+    net = cand.network
+    norm = float(net.param_norm())
+    resid = problem.residual(net)
+    ok = bool(np.isfinite(resid) and resid <= problem.tol)
+    claim_ok = (cand.claimed is None or abs(cand.claimed - norm)
+                <= settings.OBJECTIVE_RTOL * max(1.0, abs(norm)))
+    return {"candidate": cand, "norm": norm, "residual": resid, "fits": ok,
+            "claim_ok": claim_ok}
+
+
+def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rng: Any = 0,
+                 restarts: int = 1, tol: float = settings.FIT_RTOL, strict: bool = False,
+                 method: str = "auto", time_limit: float | None = None,
+                 **options: Any) -> NormResult:
+    """Minimal parameter norm of the networks of ``arch`` reproducing a target: ``[lower, upper]``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        The network class (widths, kernel size, activation, biases, normalisation).
+    data : tuple (X, Y), optional
+        Finite domain: ``X`` of shape ``(N, n_0, *spatial)`` and ``Y`` of shape
+        ``(N, *arch.output_shape)``.
+    target : ConvOperator, optional
+        Whole-space target of a linear architecture (exactly one of ``data``/``target``).
+    rng : int, numpy.random.Generator or None
+        Seed of the random starts (recorded in the result).
+    restarts : int
+        Random starts of the numerical solver.
+    tol : float
+        Relative residual ``||f(X) - Y|| / ||Y||`` the returned network must reach.
+    strict : bool
+        Raise :class:`~cbntheory.errors.SolverError` instead of warning when the answer
+        is downgraded to ``"optimal_inaccurate"`` or ``"solver_error"``.
+    method : {"auto", "closed_form", "convex", "numerical"}
+        "auto" takes the exact route where one exists and the numerical solver
+        elsewhere; the others force a route (linear case: "convex" is the per-frequency
+        nuclear-norm program, depth 2).
+    time_limit : float, optional
+        Seconds for the numerical solver (all restarts).
+    **options
+        Case options: ``rank_rtol`` (singular values of the least-norm map below
+        ``rank_rtol * s_max`` count as zero; default ``settings.DATA_RANK_RTOL`` for data),
+        ``solver`` (conic solver name or order), ``init`` ("auto", "orthogonal",
+        "gaussian"), ``max_iter`` (L-BFGS-B iterations per restart).
+
+    Returns
+    -------
+    NormResult
+        ``upper = value = network.param_norm()`` of a network reproducing the data to
+        ``tol``; ``lower`` a certified lower bound (None if unknown); ``status``
+        "optimal" when the interval closes to ``settings.GAP_RTOL``, "not_certified" when
+        it does not, "optimal_inaccurate"/"solver_error" when verification fails (with a
+        warning).  ``message`` says how each bound was obtained; ``info`` carries the
+        per-restart records and the residuals of every candidate.
+
+    Raises
+    ------
+    InfeasibleError
+        No network of the architecture can reproduce the data (for linear architectures:
+        the least-squares residual of the best equivariant map, the frequency, or the
+        width that makes it impossible is named).
+    ValidationError
+        Inconsistent shapes, NaN/inf, unknown options.
+    SolverError
+        With ``strict=True`` when the answer does not verify.
+
+    Notes
+    -----
+    The minimal norm is ``R(f; Omega, L) = inf { ||theta||^2 : f_theta = f on Omega }``
+    (THEORY, section 1).  The lower bound certifies: no network of the class that
+    reproduces the data *exactly* has a smaller norm.
+
+    Examples
+    --------
+    A depth-3 linear CNN computing a random operator costs exactly its T1 value:
+
+    >>> import numpy as np
+    >>> import cbntheory as cbn
+    >>> A = cbn.ConvOperator.from_kernel(np.random.default_rng(0).standard_normal((2, 2, 8)))
+    >>> arch = cbn.Architecture((8,), (2, 2, 2, 2), activation="linear", bias=False)
+    >>> res = cbn.minimal_norm(arch, target=A)
+    >>> res.status, bool(np.isclose(res.value, cbn.linear_cost(A, 3).value))
+    ('optimal', True)
+    """
+    start = time.perf_counter()
+    problem = _problem(arch, data, target, rng, restarts, tol, strict, method, time_limit,
+                       options)
+    outcome = _case(problem)
+    checks = [_verify(problem, c) for c in outcome.candidates]
+    fitting = [c for c in checks if c["fits"]]
+    best = (min(fitting, key=lambda c: c["norm"]) if fitting
+            else min(checks, key=lambda c: c["residual"]))
+    cand: Candidate = best["candidate"]
+    upper, resid = best["norm"], best["residual"]
+    lower = outcome.lower
+    notes = []
+    if not best["fits"]:
+        status = OPTIMAL_INACCURATE if cand.converged else SOLVER_ERROR
+        notes.append(f"the network does not reproduce the data: relative residual "
+                     f"{resid:.3e} > tol = {problem.tol:.1e}")
+    elif lower is None:
+        status = NOT_CERTIFIED
+    else:
+        slack = settings.GAP_RTOL * max(1.0, abs(upper))
+        if upper < lower - slack:
+            status = OPTIMAL_INACCURATE
+            notes.append(f"the network's norm {upper:.10g} is below the certified lower bound "
+                         f"{lower:.10g}: it reproduces the data only to {resid:.1e}, and the "
+                         "minimal norm is ill-conditioned at that accuracy")
+        elif upper - lower <= slack:
+            status = OPTIMAL
+        else:
+            status = NOT_CERTIFIED
+    if best["fits"] and not best["claim_ok"]:
+        status = OPTIMAL_INACCURATE
+        notes.append(f"{cand.solver} reported norm {cand.claimed:.10g} but the network's "
+                     f"recomputed norm is {upper:.10g}")
+    gap = math.inf if lower is None else upper - lower
+    message = (f"upper bound {upper:.10g}: {cand.how}; residual {resid:.2e}. "
+               f"Lower bound: {outcome.lower_how}"
+               + ("" if lower is None else f" = {lower:.10g}; gap {gap:.3e}") + ". "
+               + " ".join(n[0].upper() + n[1:] + "." for n in notes)).strip()
+    if status != OPTIMAL:
+        report_accuracy(status, message, strict=strict)
+    info = dict(outcome.info)
+    info["candidates"] = tuple({"how": c["candidate"].how, "solver": c["candidate"].solver,
+                                "norm": c["norm"], "residual": c["residual"],
+                                "fits": c["fits"]} for c in checks)
+    info.update(cand.info)
+    exact = status == OPTIMAL and any(c["candidate"].exact and c["fits"] for c in checks)
+    options_used = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
+                    "time_limit": problem.time_limit, **problem.options, **cand.options}
+    return NormResult(value=upper, lower=lower, upper=upper, status=status, message=message,
+                      network=cand.network, seed=problem.seed, solver=cand.solver,
+                      options=options_used, residual=resid,
+                      wall_time=time.perf_counter() - start, exact=exact, info=info)
