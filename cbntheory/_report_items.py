@@ -18,14 +18,22 @@ def run_check(run: Any, item: Any, entry: Any) -> None:
     """One proof check (never raises: an exception becomes the verdict ``error``)."""
     from . import proofs
 
-    result = proofs.run(entry, quick=run.plan.check_quick)
+    future = run.check_futures.get(entry.module)
+    result = None
+    if future is not None:
+        try:
+            result = future.result()
+        except Exception as exc:  # the worker died: run the check here instead
+            item.message = f"pool failed ({type(exc).__name__}); run in the main process. "
+    if result is None:
+        result = proofs.run(entry, quick=run.plan.check_quick)
     run.state.check_runs.append(result)
     item.status = result.verdict
     rep = result.report
     if rep is None:
-        item.message = f"not checked: {result.error}"
+        item.message += f"not checked: {result.error}"
     else:
-        item.message = f"{rep.kind}, smallest margin {rep.margin:.3g}, {len(rep.rows)} rows"
+        item.message += f"{rep.kind}, smallest margin {rep.margin:.3g}, {len(rep.rows)} rows"
     run.write("checks.md", checks_markdown(run.state.check_runs), item)
     text = json.dumps(_plain([r.as_dict() for r in run.state.check_runs]), indent=1,
                       allow_nan=False)

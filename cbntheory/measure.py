@@ -103,7 +103,7 @@ def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     lower = max(lowers) if lowers else None
     good = [r for r in rows if r.upper is not None]
     message = " | ".join(f"{r.solver or 'solver'}: {r.message}" for r in rows)
-    solver = "+".join(r.solver for r in rows if r.solver)
+    solver = "; ".join(r.solver for r in rows if r.solver)
     wall = float(sum(r.wall_time for r in rows if math.isfinite(r.wall_time)))
     if not good:
         failed = next((r for r in rows if r.status in (SOLVER_ERROR, INFEASIBLE)), rows[-1])

@@ -91,7 +91,7 @@ def _plain(obj: Any) -> Any:
 
 def table_provenance(table: BoundTable) -> dict[str, Any]:
     """Per-table provenance: seeds, solvers, statuses and the measurement options."""
-    solvers = sorted({part for row in table.rows for part in row.solver.split("+") if part})
+    solvers = sorted({part for row in table.rows for part in row.solver.split("; ") if part})
     return {"seeds": table.seeds(), "solvers": solvers, "statuses": table.status_counts(),
             **dict(table.info)}
 

@@ -191,6 +191,7 @@ class ReportRun:
         self.items: list[Item] = []
         self.state = IX.State(plan_name=plan.name, seed=seed)
         self.executor: Any = None
+        self.check_futures: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ files
     def write(self, rel: str, text: str, item: Item | None = None) -> str:
@@ -285,12 +286,27 @@ class ReportRun:
             self.executor = cf.ProcessPoolExecutor(self.plan.workers, mp_context=ctx)
         return self.executor
 
+    def submit_checks(self) -> None:
+        """Start every check on the pool at once (their items then wait for the results)."""
+        from . import proofs
+
+        pool = self.pool()
+        if pool is None:
+            return
+        for entry in proofs.available():
+            try:
+                self.check_futures[entry.module] = pool.submit(proofs.run, entry,
+                                                               self.plan.check_quick)
+            except Exception:  # a broken pool: the item runs the check here instead
+                break
+
     def run(self) -> ReportResult:
         self.plan_items()
         self.write_index()
         bar = _Bar(len(self.items), self.stream, self.progress)
         self.state.bar = bar
         try:
+            self.submit_checks()
             for item in self.items:
                 self.run_item(item, bar)
         finally:

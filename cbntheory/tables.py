@@ -27,7 +27,7 @@ Examples
 ...                    fit_slope([2, 4, 8, 16], [r.upper for r in rows]))
 >>> rec = table.records()[-1]
 >>> rec["l_rank_cbn"], rec["excess"], round(table.fit.slope, 12), table.fit.depths
-(80, 1.0, 3.0, (8, 16))
+(80, 1.0, 3.0, (4, 8, 16))
 """
 from __future__ import annotations
 
@@ -114,7 +114,8 @@ class SlopeFit:
     ----------
     slope, intercept : float
     depths : tuple of int
-        The depths used: the larger half of the depths with an upper bound (at least 2).
+        The depths used: the larger half of the depths with an upper bound, at least three
+        of them (two when only two exist).
     rms : float
         Root-mean-square residual of the fit.
     """
@@ -132,7 +133,7 @@ class SlopeFit:
 
 
 def fit_slope(depths: Sequence[int], values: Sequence[float | None]) -> SlopeFit | None:
-    """Fit ``R ~ slope L + intercept`` on the larger half of the depths with a value.
+    """Fit ``R ~ slope L + intercept`` on the larger half (at least 3) of the depths with a value.
 
     Parameters
     ----------
@@ -149,19 +150,20 @@ def fit_slope(depths: Sequence[int], values: Sequence[float | None]) -> SlopeFit
     -----
     With ``R = L R0 + R1 + R2/L + o(1/L)``, the slope over depths ``L_1 < ... < L_n``
     tends to ``R0`` as the depths grow; the larger half (``L >= `` the median of the
-    depths with values) keeps the ``R2/L`` term small.
+    depths with values) keeps the ``R2/L`` term small, and at least three depths keep
+    one noisy upper bound from deciding the slope alone.
 
     Examples
     --------
-    >>> fit = fit_slope([1, 2, 3, 4], [5.0, None, 11.0, 14.0])
+    >>> fit = fit_slope([1, 2, 3, 4, 5], [5.0, None, 11.0, 14.0, 17.0])
     >>> fit.depths, round(fit.slope, 12)
-    ((3, 4), 3.0)
+    ((3, 4, 5), 3.0)
     """
     pairs = sorted((int(L), float(v)) for L, v in zip(depths, values)
                    if v is not None and math.isfinite(v))
     if len(pairs) < 2:
         return None
-    keep = pairs[len(pairs) // 2:] if len(pairs) >= 4 else pairs[-2:]
+    keep = pairs[min(len(pairs) // 2, max(len(pairs) - 3, 0)):]
     L = np.array([p[0] for p in keep], dtype=float)
     R = np.array([p[1] for p in keep])
     slope, intercept = np.polyfit(L, R, 1)

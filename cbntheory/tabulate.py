@@ -23,7 +23,7 @@ Examples
 >>> bool(np.isclose(table.rows[-1].upper, 8 * np.sum(s[s > 1e-12] ** (2 / 8))))
 True
 >>> table.rank_j, table.fit.depths
-(3, (4, 8))
+(3, (2, 4, 8))
 """
 from __future__ import annotations
 
@@ -192,6 +192,14 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     seed = 0 if seed is None else seed
     restarts = V.positive_int("restarts", restarts)
     facts = target_facts(t, quick)
+    refused = []
+    if t.kind == "data":
+        for L in Ls:
+            try:
+                t.architecture(L, quick=quick)
+            except ValueError:
+                refused.append(L)
+        Ls = tuple(L for L in Ls if L not in refused)
     named = _is_builtin(t)
     if named and (executor is not None or deadline is not None):
         jobs = [dict(name=t.name, depth=L, quick=quick, seed=seed, restarts=restarts,
@@ -210,6 +218,8 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
             "regularity_bound": facts["r1_source"], "time_limit": time_limit}
+    if refused:
+        info["depths_refused_by_the_architecture"] = refused
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
                       facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
                       tuple(rows), fit, info)
