@@ -67,8 +67,10 @@ class Plan:
     check_quick : bool
         Run the checks in their quick mode.
     workers : int
-        Processes solving the depths of a data target (and the T7 solves) in parallel;
-        1 solves in this process.
+        Processes running the checks and the solves of the data targets in parallel; 1
+        runs everything in this process.
+    checks : tuple of str or None
+        Names of the checks to run (labels or modules, see ``cbn check``); None: all.
     """
 
     name: str
@@ -83,6 +85,7 @@ class Plan:
     quick_data: bool = True
     check_quick: bool = True
     workers: int = 2
+    checks: tuple[str, ...] | None = None
 
 
 PLANS: dict[str, Plan] = {
@@ -231,10 +234,21 @@ class ReportRun:
     def add(self, key: str, section: str, title: str, fn: Callable[[Item], None]) -> None:
         self.items.append(Item(key, section, title, fn))
 
-    def plan_items(self) -> None:
-        from . import proofs, targets
+    def check_entries(self) -> list[Any]:
+        """The checks of the plan (all available ones by default)."""
+        from . import proofs
 
-        for entry in proofs.available():
+        if self.plan.checks is None:
+            return proofs.available()
+        out: list[Any] = []
+        for name in self.plan.checks:
+            out += [e for e in proofs.find(name) if e not in out]
+        return out
+
+    def plan_items(self) -> None:
+        from . import targets
+
+        for entry in self.check_entries():
             self.add(f"check {entry.label}", "checks", entry.title,
                      functools.partial(RI.run_check, self, entry=entry))
         names = [n for n in targets.names() if targets.get(n).kind == "operator"]
@@ -293,7 +307,7 @@ class ReportRun:
         pool = self.pool()
         if pool is None:
             return
-        for entry in proofs.available():
+        for entry in self.check_entries():
             try:
                 self.check_futures[entry.module] = pool.submit(proofs.run, entry,
                                                                self.plan.check_quick)
