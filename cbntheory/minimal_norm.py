@@ -11,12 +11,15 @@ architecture's case and then checks every answer in numpy, whatever the case:
 * the interval ``[lower, upper]`` is compared with ``settings.GAP_RTOL``.
 
 Cases are looked up by activation in :data:`CASES` (module paths with a
-``solve(problem) -> Outcome`` function; see :mod:`cbntheory._problem`).  An
+``solve(problem) -> Outcome`` function; see :mod:`cbntheory._problem`; a case may
+also return a finished :class:`~cbntheory.results.NormResult`, whose network is then
+re-verified).  An
 activation without a registered case still gets a numerical upper bound and no lower
 bound.  See ``docs/solvers.md`` for how each case is solved and certified.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import numbers
@@ -142,6 +145,27 @@ def _verify(problem: Problem, cand: Candidate) -> dict[str, Any]:
             "claim_ok": claim_ok}
 
 
+def _recheck(problem: Problem, res: NormResult) -> NormResult:
+    """Re-verify a finished :class:`NormResult` (residual and norm of its network)."""
+    if res.network is None:
+        return res
+    norm = float(res.network.param_norm())
+    resid = problem.residual(res.network)
+    problems = []
+    if abs(norm - res.upper) > settings.OBJECTIVE_RTOL * max(1.0, abs(norm)):
+        problems.append(f"reported upper bound {res.upper:.10g} but the network's norm is "
+                        f"{norm:.10g}")
+    if not resid <= problem.tol:
+        problems.append(f"the network's relative residual is {resid:.3e} > tol = "
+                        f"{problem.tol:.1e}")
+    if not problems or res.status not in (OPTIMAL, NOT_CERTIFIED):
+        return res
+    message = res.message + " Re-verification: " + "; ".join(problems) + "."
+    report_accuracy(OPTIMAL_INACCURATE, message, strict=problem.strict)
+    return dataclasses.replace(res, status=OPTIMAL_INACCURATE, message=message,
+                               value=norm, upper=norm, residual=resid)
+
+
 def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rng: Any = 0,
                  restarts: int = 1, tol: float = settings.FIT_RTOL, strict: bool = False,
                  method: str = "auto", time_limit: float | None = None,
@@ -221,6 +245,8 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
     problem = _problem(arch, data, target, rng, restarts, tol, strict, method, time_limit,
                        options)
     outcome = _case(problem)
+    if isinstance(outcome, NormResult):  # a case that assembles its own result
+        return _recheck(problem, outcome)
     checks = [_verify(problem, c) for c in outcome.candidates]
     fitting = [c for c in checks if c["fits"]]
     best = (min(fitting, key=lambda c: c["norm"]) if fitting

@@ -404,15 +404,19 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     def finish(status: str, converged: bool, message: str, mu: float,
                interrupted: bool = False) -> ConstrainedResult:
         xb = state["x"]
-        r, _ = evaluate(xb)
+        try:
+            rb = float(np.linalg.norm(evaluate(xb)[0]))
+        except KeyboardInterrupt:  # a second Ctrl-C: report without the residual
+            rb = float("nan")
         return ConstrainedResult(
-            x=xb, objective=objective(xb), residual=float(np.linalg.norm(r)), status=status,
+            x=xb, objective=objective(xb), residual=rb, status=status,
             converged=converged, message=message, n_outer=len(history),
             n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=mu,
             history=tuple(history), interrupted=interrupted,
             wall_time=time.perf_counter() - track.start, perturbations=perturbations)
 
     mu = float("nan")
+    fitting = True
     try:
         # phase 1: least squares fit of the constraint
         def fit(z: np.ndarray) -> tuple[float, np.ndarray]:
@@ -437,6 +441,7 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
 
             x = track.lbfgs(fit, x, gtol=0.0, maxcor=maxcor, stop=stop)
         state["x"] = x
+        fitting = False
         r, _ = evaluate(x)
         rn = float(np.linalg.norm(r))
         f = objective(x)
@@ -495,11 +500,13 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
                 mu *= 10.0
             gtol = max(gtol * 0.1, 1e-12 * max(1.0, float(np.max(np.abs(2 * w * x)))))
     except KeyboardInterrupt:
-        r, _ = evaluate(state["x"])
-        feasible = float(np.linalg.norm(r)) <= feas_tol
-        return finish("optimal_inaccurate" if feasible else "solver_error", False,
-                      "interrupted (KeyboardInterrupt); returning the last accepted point", mu,
-                      interrupted=True)
+        if fitting and track.last is not None:  # in phase 1 the latest iterate is the best
+            state["x"] = track.last
+        out = finish("solver_error", False, "interrupted (KeyboardInterrupt); returning the "
+                     "last accepted point", mu, interrupted=True)
+        if out.residual <= accept:
+            out = dataclasses.replace(out, status="optimal_inaccurate")
+        return out
     why = ("time limit" if track.deadline is not None and time.perf_counter() > track.deadline
            else "iteration budget" if track.iterations >= track.max_iter else
            f"{max_outer} multiplier updates")

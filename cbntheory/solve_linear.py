@@ -162,8 +162,11 @@ def solve(problem: Problem) -> Outcome:
     penalised_data = affine and not free_bias
     # ---- depth 1: a convex least-norm problem, exact for every window and bias setting
     if L == 1 and problem.method in ("auto", "closed_form") and (penalised_data or not full):
-        kernel, bias = (bias_least_norm(problem.X, problem.Y, arch.normalization)
-                        if full else taps_least_norm(arch, problem.X, problem.Y)[:2])
+        if full:
+            op, bias = bias_least_norm(problem.X, problem.Y, arch.normalization)
+            kernel = op.kernel
+        else:
+            kernel, bias, _ = taps_least_norm(arch, problem.X, problem.Y)
         net = Network(arch, [kernel], [bias] if arch.bias else [])
         value = net.param_norm()
         cand = Candidate(net, "least-norm solution of the depth-1 (convex) problem", CLOSED,
