@@ -80,7 +80,8 @@ def fits(net: Network, X: np.ndarray, Y: np.ndarray) -> bool:
 
 
 def solve(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, seed: int = 0,
-          restarts: int = 1) -> tuple[float | None, float | None, str, Network | None]:
+          restarts: int = 1, time_limit: float | None = None
+          ) -> tuple[float | None, float | None, str, Network | None]:
     """``(upper, lower, status, network)`` from ``cbn.minimal_norm`` (re-verified here).
 
     ``upper`` is None when the solver is missing, fails, or returns a network that does
@@ -94,7 +95,8 @@ def solve(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, seed: int = 0,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts)
+            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts,
+                               time_limit=time_limit)
         except Exception as exc:  # noqa: BLE001 - a failed solve certifies nothing
             return None, None, f"failed: {type(exc).__name__}: {exc}"[:200], None
     net = res.network
@@ -106,7 +108,7 @@ def solve(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, seed: int = 0,
 
 def interval(target: Any, depth: int, *, quick: bool = True, width: int | None = None,
              arch: Architecture | None = None, use_solver: bool = True,
-             seed: int = 0) -> Interval:
+             seed: int = 0, time_limit: float | None = None) -> Interval:
     """Certified interval of ``R(f; Omega, L)`` for a built-in target at ``depth``.
 
     ``arch`` overrides ``target.architecture(depth, width=width, quick=quick)`` (e.g. with
@@ -126,7 +128,8 @@ def interval(target: Any, depth: int, *, quick: bool = True, width: int | None =
         if fits(con.network, X, Y):
             con_norm = direct_norm(con.network)
             ups.append((con_norm, "CBN construction"))
-    s_up, s_low, status, net = (solve(arch, X, Y, seed=seed) if use_solver
+    s_up, s_low, status, net = (solve(arch, X, Y, seed=seed, time_limit=time_limit)
+                                if use_solver
                                 else (None, None, "not run", None))
     if s_up is not None:
         ups.append((s_up, "minimal_norm"))
