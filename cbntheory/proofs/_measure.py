@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import settings
 from ..architecture import Architecture
+from ..checks import CONSISTENT, NOT_CERTIFIED, VIOLATED
 from ..data_bounds import lipschitz_lower_bound
 from ..linear import linear_cost
 from ..network import Network
@@ -148,3 +149,29 @@ def slope(depths: Sequence[int], values: Sequence[float | None]) -> float | None
     L = np.array([p[0] for p in pts], dtype=float)
     R = np.array([p[1] for p in pts], dtype=float)
     return float(np.polyfit(L, R, 1)[0])
+
+
+def at_least_row(case: str, lower: float, upper: float, claim: float,
+                 **extra: Any) -> dict[str, Any]:
+    """Row for the one-sided claim ``value >= claim`` judged on a certified ``[lower, upper]``.
+
+    ``consistent`` when ``lower >= claim``, ``violated`` when ``upper < claim``, else
+    ``not_certified`` (slack ``GAP_RTOL`` relative to the finite sides).
+    """
+    scale = max(1.0, *(abs(v) for v in (lower, upper, claim) if np.isfinite(v)))
+    slack = settings.GAP_RTOL * scale
+    if upper < claim - slack:
+        verdict = VIOLATED
+    elif lower >= claim - slack:
+        verdict = CONSISTENT
+    else:
+        verdict = NOT_CERTIFIED
+    return {"case": case, "lhs": float(lower), "rhs": float(upper), "claim_low": float(claim),
+            "claim_high": float("inf"), "margin": float(upper - claim), "verdict": verdict,
+            **extra}
+
+
+def unchecked_row(case: str, **extra: Any) -> dict[str, Any]:
+    """A ``not_certified`` row for a case that could not be measured (reason in ``case``)."""
+    return {"case": case, "lhs": float("nan"), "rhs": float("nan"), "margin": 0.0,
+            "verdict": NOT_CERTIFIED, **extra}
