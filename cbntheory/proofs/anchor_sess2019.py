@@ -1,4 +1,4 @@
-"""Anchor [SESS2019] (exact): univariate two-layer ReLU min-norm, ``max(int |f''|, |f'(-inf) + f'(inf)|)``.
+"""Anchor [SESS2019] (exact): univariate 2-layer ReLU: min norm = max(int|f''|, |f'(-inf)+f'(inf)|).
 
 Savarese, Evron, Soudry & Srebro (COLT 2019): with free biases, the minimal
 ``sum_j (w_j^2 + v_j^2) / 2`` over infinitely wide networks ``x -> sum_j v_j relu(w_j x +
