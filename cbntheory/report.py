@@ -96,10 +96,10 @@ PLANS: dict[str, Plan] = {
     "default": Plan("default", "1-16", "1-8",
                     ("shift_autoencoder_1d", "invariant_pool", "shape_pattern_1d",
                      "shift_autoencoder_2d", "digits_classifier", "digits_autoencoder"),
-                    time_limit=20.0, budget=480.0, bottleneck=("shift_autoencoder_1d", 8),
+                    time_limit=12.0, budget=420.0, bottleneck=("shift_autoencoder_1d", 8),
                     downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6),
                                   ("shape_pattern_1d", 2)),
-                    downsampling_depths=(3, 4, 6)),
+                    downsampling_depths=(3, 4), quick_data=False),
 }
 
 
