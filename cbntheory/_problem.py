@@ -48,6 +48,9 @@ class Problem:
     strict : bool
     options : Mapping
         Case-specific options (``rank_rtol``, ``solver``, ``init``, ``max_iter``...).
+    network_target : Network or None
+        A target network sampled at the inputs ``X`` (then ``Y = network_target(X)``);
+        used by the ReLU case for warm starts and the conditional T2 bound.
     """
 
     arch: Architecture
@@ -61,6 +64,7 @@ class Problem:
     time_limit: float | None
     strict: bool
     options: Mapping[str, Any]
+    network_target: Network | None = None
 
     @property
     def kind(self) -> str:

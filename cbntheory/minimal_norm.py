@@ -33,6 +33,7 @@ from . import settings
 from ._problem import METHODS, Candidate, Outcome, Problem, numerical_candidate
 from .architecture import Architecture
 from .errors import ValidationError
+from .network import Network
 from .operators import ConvOperator
 from .results import (
     NOT_CERTIFIED,
@@ -46,7 +47,7 @@ from .results import (
 __all__ = ["CASES", "minimal_norm", "register_case"]
 
 #: Solver module of each activation; each defines ``solve(problem) -> Outcome``.
-CASES: dict[str, str] = {"linear": "cbntheory.solve_linear"}
+CASES: dict[str, str] = {"linear": "cbntheory.solve_linear", "relu": "cbntheory.solve_relu"}
 
 
 def register_case(activation: str, module: str) -> None:
@@ -70,6 +71,10 @@ def _problem(arch: Any, data: Any, target: Any, rng: Any, restarts: Any, tol: An
              strict: Any, method: Any, time_limit: Any, options: dict[str, Any]) -> Problem:
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
+    network_target = None
+    if isinstance(target, Network):  # a target network sampled at the inputs data=X
+        from .solve_relu import sample_target
+        data, network_target, target = sample_target(arch, target, data), target, None
     if (data is None) == (target is None):
         raise ValidationError("minimal_norm needs exactly one of data=(X, Y) (a finite domain) "
                               "or target=ConvOperator (the whole space); got "
@@ -122,7 +127,8 @@ def _problem(arch: Any, data: Any, target: Any, rng: Any, restarts: Any, tol: An
             raise V.fail("Y", f"have shape {want} (N = {X.shape[0]} samples of the output "
                          f"shape {arch.output_shape})", Y)
     return Problem(arch, X, Y, op, float(tol), seed, restarts, str(method),
-                   None if time_limit is None else float(time_limit), strict, dict(options))
+                   None if time_limit is None else float(time_limit), strict, dict(options),
+                   network_target)
 
 
 def _case(problem: Problem) -> Outcome:
@@ -179,8 +185,10 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
     data : tuple (X, Y), optional
         Finite domain: ``X`` of shape ``(N, n_0, *spatial)`` and ``Y`` of shape
         ``(N, *arch.output_shape)``.
-    target : ConvOperator, optional
-        Whole-space target of a linear architecture (exactly one of ``data``/``target``).
+    target : ConvOperator or Network, optional
+        Whole-space target of a linear architecture (exactly one of ``data``/``target``);
+        or a Network sampled at the inputs ``data=X`` (any architecture with the same
+        input and output shapes; see :func:`cbntheory.solve_relu.sample_target`).
     rng : int, numpy.random.Generator or None
         Seed of the random starts (recorded in the result).
     restarts : int
@@ -200,7 +208,9 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
         Case options: ``rank_rtol`` (singular values of the least-norm map below
         ``rank_rtol * s_max`` count as zero; default ``settings.DATA_RANK_RTOL`` for data),
         ``solver`` (conic solver name or order), ``init`` ("auto", "orthogonal",
-        "gaussian"), ``max_iter`` (L-BFGS-B iterations per restart).
+        "gaussian"), ``max_iter`` (L-BFGS-B iterations per restart); ReLU case:
+        ``init`` ("auto", "gaussian", "target" or a Network), ``max_iter``,
+        ``assume_open_set``, ``bound_points`` (see :func:`cbntheory.solve_relu.solve`).
 
     Returns
     -------

@@ -502,6 +502,8 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     except KeyboardInterrupt:
         if fitting and track.last is not None:  # in phase 1 the latest iterate is the best
             state["x"] = track.last
+        elif usable is not None:  # the lowest-objective accepted iterate within accept_tol
+            state["x"] = usable[0]
         out = finish("solver_error", False, "interrupted (KeyboardInterrupt); returning the "
                      "last accepted point", mu, interrupted=True)
         if out.residual <= accept:

@@ -147,6 +147,23 @@ AL_RHO: float = 1000.0
 #: L-BFGS-B iteration budget per restart of the numerical minimal-norm solver.
 AL_MAX_ITER: int = 50_000
 
+# --- ReLU minimal-norm solver (cbntheory.solve_relu) --------------------------------------
+
+#: Seconds per restart of the ReLU solver: with AL_MAX_ITER it guarantees that a width that
+#: cannot interpolate ends in a status, not an endless run (small problems take seconds).
+RELU_TIME_LIMIT: float = 600.0
+
+#: Samples at which the conditional T2 bound of a target network is evaluated: each costs a
+#: dense Jacobian, and the bound is a maximum over points, so a few suffice.
+T2_MAX_POINTS: int = 8
+
+#: Largest dense Jacobian (entries) assembled for that bound: 4e6 float64 = 32 MB.
+T2_MAX_JACOBIAN_ENTRIES: int = 4_000_000
+
+#: A sample where some pre-activation of the target is within this fraction of the
+#: layer's largest is treated as a kink (the target may not be differentiable there).
+T2_PREACTIVATION_RTOL: float = 1e-9
+
 
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.
