@@ -37,6 +37,7 @@ from typing import Any, TextIO
 
 from . import _report_index as IX
 from . import _report_items as RI
+from ._files import write_text
 from ._report_index import Item
 
 
@@ -201,14 +202,7 @@ class ReportRun:
         """Write ``DIR/rel`` atomically and record it on ``item``; returns ``rel``."""
         path = self.dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".cbn-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_text(path, text)
         if item is not None and rel not in item.files:
             item.files.append(rel)
         return rel

@@ -17,11 +17,10 @@ TARGETs then select groups by their ``target`` parameter.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from typing import Any
 
+from .._files import write_text
 from ..errors import ValidationError
 
 
@@ -53,20 +52,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file in the same directory)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".cbn-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _list_targets() -> int:
     from .. import targets
 
@@ -78,9 +63,9 @@ def _list_targets() -> int:
 
 def _measure(args: argparse.Namespace) -> list[Any]:
     from .. import targets
-    from ..tabulate import bound_table
     from ..sweep.progress import Progress
     from ..tables import parse_depths
+    from ..tabulate import bound_table
 
     if not args.targets:
         raise ValidationError("cbn table needs at least one TARGET (or --from STORE); valid "
