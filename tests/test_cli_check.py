@@ -122,3 +122,23 @@ def test_console_entry_point_runs_as_a_process():
                           capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "T3-construction" in proc.stdout and "holds" in proc.stdout
+
+
+def test_every_catalogued_check_is_in_the_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(proofs, "SCRIPTS_DIR", tmp_path / "no_source_tree")
+    assert [e.label for e in proofs.available()] == [e.label for e in proofs.CHECKS]
+
+
+def test_check_runs_from_a_copy_of_the_package_alone(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "cbntheory", tmp_path / "cbntheory",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    listing = subprocess.run([sys.executable, "-m", "cbntheory.cli", "check", "--list"],
+                             capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
+    assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.strip().splitlines()) == len(proofs.CHECKS)
+    proc = subprocess.run([sys.executable, "-m", "cbntheory.cli", "check", "T3-construction"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
+    assert proc.returncode == 0 and "holds" in proc.stdout, proc.stderr
