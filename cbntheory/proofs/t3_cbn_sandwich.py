@@ -44,7 +44,7 @@ FULL = {"bandlimited_1d": ((1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 256), ()),
         "shape_pattern_1d": ((2, 3, 4, 6), (2, 3, 4, 6)),
         "shift_autoencoder_2d": ((2, 3, 4), (2, 3))}
 #: Seconds per solver call (quick, full).
-TIME_LIMIT = (10.0, 300.0)
+TIME_LIMIT = (10.0, 120.0)
 
 
 def _r0_interval(t, quick: bool) -> tuple[float, float, str]:

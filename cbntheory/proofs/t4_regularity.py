@@ -72,7 +72,7 @@ def main(quick: bool = True) -> CheckReport:
     X, Y = data_of(t, quick)
     for L in ((2, 3) if quick else (2, 3, 4, 6, 8)):
         m = interval(t, L, quick=quick, use_solver=L == 2 or not quick,
-                     time_limit=5.0 if quick else 300.0)
+                     time_limit=5.0 if quick else 120.0)
         lip = lipschitz_lower_bound(t.architecture(L, quick=quick), X, Y)
         whole = float(np.log(lip.kappa * np.max(_gradient_norms(X)) ** 2))
         rows.append(at_least_row(

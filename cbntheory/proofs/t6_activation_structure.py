@@ -30,7 +30,7 @@ LOOSE, STRICT = 0.1, 1e-3
 #: (target, depth, width) and the solver's time limit in seconds, per mode.
 QUICK = ((("shift_autoencoder_1d", 4, 2),), 15.0)
 FULL = ((("shift_autoencoder_1d", 4, 4), ("shift_autoencoder_1d", 6, 4),
-         ("shape_pattern_1d", 4, 4), ("shift_autoencoder_2d", 4, 4)), 300.0)
+         ("shape_pattern_1d", 4, 4), ("shift_autoencoder_2d", 4, 4)), 120.0)
 
 
 def _middle(n_hidden: int) -> list[int]:

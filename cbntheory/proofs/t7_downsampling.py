@@ -31,7 +31,7 @@ from ._measure import interval, unchecked_row
 TARGET = "shift_autoencoder_1d"
 #: strides, depths, width and solver time limit (seconds) per mode.
 QUICK = ((2, 6), (3,), 4, 5.0)
-FULL = ((2, 3, 6), (3, 4, 6), 4, 300.0)
+FULL = ((2, 6), (3, 4), 4, 120.0)
 
 
 def main(quick: bool = True) -> CheckReport:
