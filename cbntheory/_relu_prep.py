@@ -53,8 +53,8 @@ def check_data(arch: Architecture, X: object, Y: object) -> tuple[np.ndarray, np
     Ya = V.real_array("Y", Y)
     want = (Xa.shape[0],) + arch.output_shape
     if Ya.shape != want:
-        if Ya.size == int(np.prod(want)) and Ya.shape[:1] == want[:1] and Ya.ndim <= 2:
-            Ya = Ya.reshape(want)  # (N,) or (N, 1) for a scalar output
+        if Ya.shape == want[:1] and arch.output_shape == (1,):
+            Ya = Ya.reshape(want)  # (N,) for a scalar output
         else:
             raise V.fail("Y", f"have shape {want} (batch, *output_shape of the architecture)",
                          Ya)
