@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 #: Sub-command modules, in the order ``cbn --help`` lists them.
-COMMANDS: tuple[str, ...] = ("cost", "analyze", "sweep", "table", "convex", "check", "report")
+COMMANDS: tuple[str, ...] = ("cost", "analyze", "fit", "sweep", "table", "convex", "check",
+                             "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,184 @@
+"""``cbn fit``: a small-norm network that reproduces data from an ``.npz`` file.
+
+Usage::
+
+    cbn fit DATA.npz --channels 1,8,8,1 [--kernel-size k] [--activation relu|linear]
+            [--no-bias] [--free-bias] [--normalization operator|plain] [--head avgpool]
+            [--restarts R] [--seed S] [--tol t] [--time-limit SEC] [--max-iter N]
+            [--target NET.npz [--assume-open-set]] [--out NET.npz] [--json]
+
+``DATA.npz`` holds the inputs ``X`` of shape ``(N, n_0, *spatial)`` (the spatial shape of
+the architecture is read from it) and the outputs ``Y`` of shape ``(N, n_L, *spatial)``
+(``(N, n_L)`` with ``--head avgpool``).  With ``--target NET.npz`` (a file written by
+``Network.save``) ``Y`` may be omitted: it is the target's output on ``X``.  The command
+runs :func:`cbntheory.minimal_norm` and prints the status, the upper bound (the norm of a
+network verified to reproduce the data to ``--tol``), the certified lower bound and one
+line per restart; ``--out`` saves the network.  When no restart reproduced the data the
+closest network is saved instead and the output says it is not verified.  Ctrl-C stops
+the solve and keeps the best verified network found so far.
+
+Exit status: 0 for a verified network, 1 when none was found, 2 for bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..architecture import Architecture
+from ..errors import InaccurateSolutionWarning, ValidationError
+from ..minimal_norm import minimal_norm
+from ..network import Network
+from ..results import NormResult
+from ._common import load_npz, print_json
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers; got {text!r}") \
+            from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"must be positive integers; got {text!r}")
+    return values
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``fit`` sub-command."""
+    parser = subparsers.add_parser(
+        "fit", help="minimal-norm network reproducing data (X, Y) from an .npz file",
+        description="Fit a network of the given widths to the data at (locally) minimal "
+                    "parameter norm and report the certified interval [lower, upper].")
+    parser.add_argument("data", metavar="DATA.npz", help="arrays X (N, n_0, *spatial) and Y")
+    parser.add_argument("--channels", type=_ints, required=True, metavar="n0,...,nL",
+                        help="widths, e.g. 1,8,8,1 (depth = number of entries - 1)")
+    parser.add_argument("--kernel-size", type=_ints, default=None, metavar="k",
+                        help="filter taps per axis (k, or k1,k2 in 2D); default full-size")
+    parser.add_argument("--activation", choices=("relu", "linear"), default="relu")
+    parser.add_argument("--no-bias", action="store_true", help="networks without biases")
+    parser.add_argument("--free-bias", action="store_true",
+                        help="biases not counted in the norm (default: penalised)")
+    parser.add_argument("--normalization", choices=("operator", "plain"), default="operator")
+    parser.add_argument("--head", choices=("avgpool",), default=None,
+                        help="average pool and a dense layer at the end")
+    parser.add_argument("--restarts", type=int, default=1, metavar="R")
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--tol", type=_positive, default=None, metavar="t",
+                        help="relative residual to reach (default 1e-6)")
+    parser.add_argument("--time-limit", type=_positive, default=None, metavar="SEC",
+                        help="seconds for all restarts (default 600 per restart)")
+    parser.add_argument("--max-iter", type=int, default=None, metavar="N",
+                        help="L-BFGS-B iterations per restart (default 50000)")
+    parser.add_argument("--target", metavar="NET.npz", default=None,
+                        help="target network (Network.save); Y defaults to its outputs on X")
+    parser.add_argument("--assume-open-set", action="store_true",
+                        help="with --target: also report the T2 bound conditional on the "
+                             "network having to equal the target on an open set")
+    parser.add_argument("--out", metavar="NET.npz", default=None, help="save the network")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(func=run)
+
+
+def _architecture(args: argparse.Namespace, X: np.ndarray) -> Architecture:
+    if X.ndim not in (3, 4):
+        raise ValidationError(f"X must have shape (N, n_0, d) or (N, n_0, d1, d2); got an array "
+                              f"of shape {X.shape}")
+    if args.no_bias and args.free_bias:
+        raise ValidationError("--free-bias must not be combined with --no-bias")
+    ks = args.kernel_size
+    if ks is not None and len(ks) == 1:
+        ks = ks[0]
+    return Architecture(tuple(X.shape[2:]), args.channels, kernel_size=ks,
+                        activation=args.activation, bias=not args.no_bias,
+                        penalize_bias=not args.free_bias, normalization=args.normalization,
+                        head=args.head)
+
+
+def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
+    arrays = load_npz(args.data, "DATA")
+    if "X" not in arrays:
+        raise ValidationError(f"DATA must hold an array named 'X'; got {args.data!r} with "
+                              f"arrays {sorted(arrays)}")
+    X = arrays["X"]
+    arch = _architecture(args, X)
+    target = None if args.target is None else Network.load(args.target)
+    if target is None and "Y" not in arrays:
+        raise ValidationError(f"DATA must hold an array named 'Y' (or give --target); got "
+                              f"{args.data!r} with arrays {sorted(arrays)}")
+    options: dict[str, Any] = {"rng": args.seed, "restarts": args.restarts,
+                               "time_limit": args.time_limit}
+    if args.tol is not None:
+        options["tol"] = args.tol
+    if args.max_iter is not None:
+        options["max_iter"] = args.max_iter
+    if target is not None:
+        if arch.activation != "relu":
+            raise ValidationError("--target must be used with --activation relu")
+        options["assume_open_set"] = args.assume_open_set
+        data = (X, arrays["Y"]) if "Y" in arrays else X
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InaccurateSolutionWarning)
+            return minimal_norm(arch, data=data, target=target, **options), arch
+    if args.assume_open_set:
+        raise ValidationError("--assume-open-set needs --target")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InaccurateSolutionWarning)
+        return minimal_norm(arch, data=(X, arrays["Y"]), **options), arch
+
+
+def _fmt(value: float | None) -> str:
+    return "none" if value is None else f"{value:.10g}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit, print, save; returns 0 (verified), 1 (no verified network)."""
+    res, arch = _solve(args)
+    info = res.info
+    net = res.network
+    verified = net is not None and res.status in ("optimal", "not_certified")
+    if net is None:
+        net = info.get("best_unverified")
+    saved = None
+    if args.out is not None and net is not None:
+        saved = str(net.save(args.out))
+    runs = [{k: v for k, v in r.items() if k != "message"} for r in info.get("runs", ())]
+    cond = info.get("conditional_lower")
+    if args.json:
+        print_json({"data": args.data, "architecture": arch.to_dict(), **res.summary(),
+                    "verified": verified, "interrupted": bool(info.get("interrupted", False)),
+                    "runs": runs, "saved": saved, "saved_verified": verified and saved is not None,
+                    "conditional_lower": None if cond is None else
+                    {k: v for k, v in cond.items()}})
+        return 0 if verified else 1
+    print(f"data: {args.data}  architecture: channels {arch.channels}, spatial "
+          f"{arch.spatial_shape}, kernel_size {arch.kernel_size}, {arch.activation}, "
+          f"bias {'free' if arch.bias and not arch.penalize_bias else arch.bias}, "
+          f"head {arch.head}")
+    print(f"status: {res.status}")
+    print(f"upper (verified norm): {_fmt(res.upper) if verified else 'none'}")
+    print(f"lower (certified): {_fmt(res.lower)}")
+    print(f"relative residual: {res.residual:.3e}")
+    print(f"seed: {res.seed}  wall time: {res.wall_time:.2f} s")
+    for j, r in enumerate(runs):
+        print(f"  restart {j}: seed {r['seed']}, init {r['init']}, norm {r['objective']:.10g}, "
+              f"residual {r['residual']:.2e}, {r['iterations']} iterations, "
+              f"{r['wall_time']:.2f} s{'' if r['verified'] else ' (not verified)'}")
+    if cond is not None:
+        print(f"conditional T2 bound: {_fmt(cond.get('value'))} ({cond['condition']})")
+    print(f"message: {res.message}")
+    if saved is not None:
+        print(f"saved: {saved}" + ("" if verified else " (NOT verified: closest network found)"))
+    return 0 if verified else 1
