@@ -301,7 +301,8 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
                              maxcor: int = 10, time_limit: float | None = None,
                              perturb: float = 0.1, max_perturb: int = 20,
                              stall_window: int = 100, rng: Any = 0,
-                             accept_tol: float | None = None) -> ConstrainedResult:
+                             accept_tol: float | None = None,
+                             inner_gtol: float = 1e-2) -> ConstrainedResult:
     """Minimise ``sum(weights * x**2)`` subject to ``r(x) = 0`` (augmented Lagrangian).
 
     Parameters
@@ -339,6 +340,9 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         entry) and the fit resumes, at most ``max_perturb`` times.
     rng : int or numpy.random.Generator
         Source of the perturbations.
+    inner_gtol : float
+        Gradient tolerance of the first inner solve, relative to ``max |2 w x|``; divided
+        by 10 after every multiplier update (inexact early solves save iterations).
     accept_tol : float, optional
         Residual a caller can still use (default ``feas_tol``).  When the run stops
         without converging, the lowest-objective iterate with ``||r|| <= accept_tol`` is
@@ -449,7 +453,7 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         mu_start = float(penalty) if penalty is not None else rho * max(1.0, f)
         mu = mu_start
         lam = np.zeros_like(r)
-        gtol0 = 1e-5 * max(1.0, float(np.max(np.abs(2 * w * x))))
+        gtol0 = inner_gtol * max(1.0, float(np.max(np.abs(2 * w * x))))
         gtol = gtol0
         stuck = 0
         for _ in range(max_outer):
