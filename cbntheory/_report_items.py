@@ -55,7 +55,8 @@ def run_table(run: Any, item: Any, name: str) -> None:
 
     target = targets.get(name)
     linear = target.kind == "operator"
-    depths = run.plan.linear_depths if linear else run.plan.data_depths
+    depths = (run.plan.linear_depths if linear
+              else dict(run.plan.target_depths).get(name, run.plan.data_depths))
 
     def on_row(row: Any) -> None:
         run.state.bar.show(f"{item.key}: L = {row.depth} {row.status}", sub=True)

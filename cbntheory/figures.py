@@ -312,6 +312,7 @@ def downsampling_figure(comparisons: Sequence[Any]) -> Figure:
                        label=f"Rank_CBN = {comp.rank_cbn}")
         ax.set_title(f"{comp.target}\n{comp.aliasing}", fontsize=8)
         ax.set_xlabel("depth L")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("R(f; L) / L (upper bound)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

@@ -72,6 +72,9 @@ class Plan:
         runs everything in this process.
     checks : tuple of str or None
         Names of the checks to run (labels or modules, see ``cbn check``); None: all.
+    target_depths : tuple of (str, str)
+        Per-target depths replacing ``data_depths`` (targets whose solves rarely succeed
+        within the time limit get fewer depths).
     """
 
     name: str
@@ -87,6 +90,7 @@ class Plan:
     check_quick: bool = True
     workers: int = 2
     checks: tuple[str, ...] | None = None
+    target_depths: tuple[tuple[str, str], ...] = ()
 
 
 PLANS: dict[str, Plan] = {
@@ -100,7 +104,8 @@ PLANS: dict[str, Plan] = {
                     time_limit=12.0, budget=420.0, bottleneck=("shift_autoencoder_1d", 8),
                     downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6),
                                   ("shape_pattern_1d", 2)),
-                    downsampling_depths=(3, 4), quick_data=False),
+                    downsampling_depths=(3, 4), quick_data=False,
+                    target_depths=(("digits_classifier", "2-4"), ("digits_autoencoder", "1-4"))),
 }
 
 
