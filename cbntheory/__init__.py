@@ -41,6 +41,9 @@ from .structure import (
     frequency_span,
     weight_spectra,
 )
+from .tables import BoundTable, DepthRow
+from .tabulate import bound_table
+from .report import run_report
 
 __version__ = "0.1.0"
 
@@ -80,4 +83,8 @@ __all__ = [
     "estimate_cbn_rank",
     "frequency_span",
     "weight_spectra",
+    "BoundTable",
+    "DepthRow",
+    "bound_table",
+    "run_report",
 ]

@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import platform
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -258,6 +256,9 @@ def provenance(**extra: Any) -> dict[str, Any]:
     >>> prov["package"], prov["command"], "GAP_RTOL" in prov["tolerances"]
     ('cbntheory', 'doctest', True)
     """
+    import platform
+    from importlib import metadata  # here: importing it costs ~0.1 s
+
     from . import __version__
 
     versions: dict[str, str | None] = {}
