@@ -89,7 +89,7 @@ print(f"Lipschitz lower bound at L = 2: {low2:.4f}")
 # %%
 pool = cbn.targets.get("invariant_pool")
 Xp, Yp = pool.data(quick=True)
-depths = (2, 3, 4) if QUICK else (2, 3, 4, 6, 8)
+depths = (2, 3) if QUICK else (2, 3, 4, 6, 8)
 rows = []
 for L in depths:
     archL = pool.architecture(L, quick=QUICK)
