@@ -351,7 +351,7 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
                 restarts: int = 1, tol: float = settings.FIT_RTOL, init: str = "auto",
                 reference: np.ndarray | None = None, time_limit: float | None = None,
                 max_iter: int = settings.AL_MAX_ITER, penalty_ratio: float = settings.AL_RHO,
-                ) -> Interpolation:
+                extra_starts: int = 3) -> Interpolation:
     """Small-norm network with ``f_theta(X) = Y``: augmented Lagrangian from random starts.
 
     Parameters
@@ -376,6 +376,10 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
         L-BFGS-B iteration budget per restart.
     penalty_ratio : float
         Initial penalty ``mu = penalty_ratio * max(1, ||theta||^2)`` after the fit phase.
+    extra_starts : int
+        When none of the ``restarts`` starts reaches ``tol`` (the fit can stall at a
+        degenerate saddle or, with ``k`` taps, a spurious local minimum), up to this many
+        further starts are tried, one at a time, until one does.
 
     Returns
     -------
@@ -385,7 +389,8 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
     restarts = V.positive_int("restarts", restarts)
     if seed is None:
         seed = int(gen.integers(2**31))
-    children = np.random.SeedSequence(seed).spawn(restarts)
+    extra_starts = V.positive_int("extra_starts", extra_starts, minimum=0)
+    children = np.random.SeedSequence(seed).spawn(restarts + extra_starts)
     fast = is_plain_linear(arch)
     constraint = SpectralConstraint(arch, X, Y) if fast else network_constraint(arch, X, Y)
     weights = arch.penalty_mask().astype(float)
@@ -393,7 +398,9 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
     runs: list[dict[str, Any]] = []
     best: tuple[tuple[int, float], np.ndarray, ConstrainedResult, int] | None = None
     feas = tol * settings.AL_FEAS_FACTOR
-    for child in children:
+    for j, child in enumerate(children):
+        if j >= restarts and best is not None and best[0][0] == 0:
+            break  # the extra starts are only for when no start reached tol
         run_seed = int(child.generate_state(1)[0] % (2**31))
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0 and best is not None:
@@ -417,7 +424,8 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
     assert best is not None
     _, x, res, run_seed = best
     net = Network.from_vector(arch, x, seed=run_seed)
-    options = {"restarts": restarts, "init": init, "tol": tol, "feas_tol": feas,
+    options = {"restarts": restarts, "extra_starts": extra_starts, "init": init, "tol": tol,
+               "feas_tol": feas,
                "max_iter": max_iter, "penalty_ratio": penalty_ratio,
                "time_limit": time_limit, "constraint": "spectral" if fast else "engine"}
     return Interpolation(network=net, result=res, runs=tuple(runs),

@@ -79,13 +79,13 @@ def _problem(arch: Any, data: Any, target: Any, rng: Any, restarts: Any, tol: An
         raise ValidationError("minimal_norm needs exactly one of data=(X, Y) (a finite domain) "
                               "or target=ConvOperator (the whole space); got "
                               f"{'both' if data is not None else 'neither'}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < float(tol) < 1:
         raise V.fail("tol", "be a number in (0, 1) (relative residual)", tol)
     restarts = V.positive_int("restarts", restarts)
     if method not in METHODS:
         raise V.fail("method", f"be one of {METHODS}", method)
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
-            time_limit, numbers.Real) or not time_limit > 0):
+            time_limit, numbers.Real) or not float(time_limit) > 0):
         raise V.fail("time_limit", "be None or a positive number of seconds", time_limit)
     if not isinstance(strict, bool):
         raise V.fail("strict", "be True or False", strict)

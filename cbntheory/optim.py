@@ -449,6 +449,11 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         r, _ = evaluate(x)
         rn = float(np.linalg.norm(r))
         f = objective(x)
+        if rn > 10.0 * fit_tol and not track.out_of_budget():
+            # the fit itself failed (a stalled saddle or a spurious local minimum of the
+            # residual): no norm minimisation can help; a new start is the remedy
+            return finish("solver_error", False, f"the fit phase stalled at residual {rn:.2e} "
+                          f"after {perturbations} perturbations; try another start", float("nan"))
         anchor = (x, f, rn)
         mu_start = float(penalty) if penalty is not None else rho * max(1.0, f)
         mu = mu_start
