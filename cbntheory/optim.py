@@ -358,7 +358,9 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     Notes
     -----
     Phase 1 fits the constraint from ``x0`` (minimising ``||r||^2/2``), so that the
-    norm-reducing phase starts near the feasible set.  Phase 2 minimises the augmented
+    norm-reducing phase starts near the feasible set; a stalled fit is perturbed (see
+    ``perturb``), and a fit that still fails ends the run with ``"solver_error"`` (a new
+    start is the remedy, not norm minimisation).  Phase 2 minimises the augmented
     Lagrangian
 
     .. math:: \\Phi_\\mu(x, \\lambda) = \\sum_i w_i x_i^2 + \\lambda^T r(x)
@@ -370,8 +372,13 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     at once lowers the norm like ``eps^2`` and raises the residual only like
     ``eps^L``, so a too small ``mu`` lets the iterate fall into a rank-deficient point
     from which no gradient leads back.  When an inner solve raises the residual tenfold
-    the step is undone and ``mu`` multiplied by 10 (reported in ``history``).  A
-    KeyboardInterrupt returns the last accepted point with ``interrupted=True``.
+    the step is undone and ``mu`` multiplied by 10; after three updates without progress
+    the run restarts from the fitted point with a ten times larger initial ``mu`` (both
+    reported in ``history``).  If the budget ends first, a least-squares polish (with a
+    reserved 15 % of the iterations and time) tries to reach ``feas_tol``, and the
+    lowest-objective iterate within ``accept_tol`` is returned.  A KeyboardInterrupt
+    returns the last accepted point (in phase 1 the latest iterate) with
+    ``interrupted=True``.
 
     References
     ----------
