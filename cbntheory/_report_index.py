@@ -118,6 +118,16 @@ def _sources(t: Any) -> str:
     return ", ".join(f"{k} x{v}" for k, v in counts.items()) or "none"
 
 
+def _deepest(t: Any) -> str:
+    """`` At L = 8, R/L lies in [a, b].`` for the deepest row with an upper bound."""
+    rows = [r for r in t.rows if r.upper is not None]
+    if not rows:
+        return ""
+    r = max(rows, key=lambda row: row.depth)
+    low = "—" if r.lower is None else f"{r.lower / r.depth:.3g}"
+    return f" At L = {r.depth}, R/L lies in [{low}, {r.upper / r.depth:.3g}] (certified)."
+
+
 def _table_sentence(t: Any) -> str:
     if t.fit is None:
         return (f"- **{t.target}**: no slope (fewer than two depths with an upper bound; "
@@ -137,9 +147,10 @@ def _table_sentence(t: Any) -> str:
         else:
             rel = ("below Rank_J (a slope of upper bounds over finite depths, not a "
                    "certified R0)")
-        return (head + f": {rel}. Best upper bounds from {_sources(t)}; statuses "
-                f"{t.status_counts()}.")
-    return head + f". Best upper bounds from {_sources(t)}; statuses {t.status_counts()}."
+        return (head + f": {rel}.{_deepest(t)} Best upper bounds from {_sources(t)}; "
+                f"statuses {t.status_counts()}.")
+    return (head + f".{_deepest(t)} Best upper bounds from {_sources(t)}; statuses "
+            f"{t.status_counts()}.")
 
 
 def closing_note(items: Sequence[Item], state: State) -> list[str]:
