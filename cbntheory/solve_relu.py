@@ -43,7 +43,7 @@ A planted two-layer network: the solver reproduces its outputs with at most its 
 >>> arch = cbn.Architecture((4,), (1, 3, 1), kernel_size=2)
 >>> planted = arch.init(rng=1)
 >>> X = np.random.default_rng(2).standard_normal((5, 1, 4))
->>> res = relu_minimal_norm(arch, X, target=planted, rng=0)
+>>> res = relu_minimal_norm(arch, X, target=planted, rng=0, max_iter=500)
 >>> res.status, bool(res.residual <= 1e-6), bool(res.value <= planted.param_norm() + 1e-9)
 ('not_certified', True, True)
 """
@@ -70,7 +70,7 @@ from .results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, NormResult, report_ac
 __all__ = ["OPTIONS", "RELU_INITS", "relu_minimal_norm", "sample_target", "solve"]
 
 #: Initialisation strategies of :func:`relu_minimal_norm`.
-RELU_INITS = ("auto", "gaussian", "target")
+RELU_INITS = ("auto", "gaussian", "identity", "target")
 
 #: Case options accepted through :func:`cbntheory.minimal_norm` (``**options``).
 OPTIONS = ("init", "max_iter", "assume_open_set", "bound_points")
@@ -130,16 +130,41 @@ def _relative_residual(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
     return float(np.linalg.norm(net(X) - Y)) / scale
 
 
-def _scaled_gaussian(arch: Architecture, seed: int, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """He-initialised network with its kernels scaled so that ``||f_theta(X)|| = ||Y||``."""
+def _random_start(arch: Architecture, seed: int, X: np.ndarray, Y: np.ndarray,
+                  kind: str) -> np.ndarray:
+    """Random start scaled so that ``||f_theta(X)|| = ||Y||``, then rebalanced.
+
+    "gaussian": He initialisation.  "identity": the same, but every middle convolution
+    (all except the first and the last) is the identity on ``min(C_in, C_out)`` channels
+    (a centre tap ``1/c_l``) plus the He draw times ``settings.IDENTITY_INIT_NOISE``:
+    after the first ReLU the activations are non-negative and pass such layers
+    unchanged, so the deep network starts as a well-conditioned two-layer one.
+    """
     theta = initial_vector(arch, np.random.default_rng(seed), init="gaussian")
+    if kind == "identity":
+        net = Network.from_vector(arch, theta)
+        kernels = net.kernels
+        for l in range(1, arch.n_conv - 1):
+            k = kernels[l] * settings.IDENTITY_INIT_NOISE
+            for i in range(min(k.shape[:2])):
+                k[(i, i) + (0,) * arch.ndim] += 1.0 / arch.constants[l]
+            kernels[l] = k
+        theta = Network(arch, kernels, net.biases).to_vector()
     out = float(np.linalg.norm(Network.from_vector(arch, theta)(X)))  # biases are zero
     if out > 0 and np.isfinite(out):
         factor = (float(np.linalg.norm(Y)) / out) ** (1.0 / arch.depth)
         for name, sl in arch.vector_layout:
             if name.startswith("kernels"):
                 theta[sl] *= factor
-    return theta
+    return rebalance(Network.from_vector(arch, theta)).to_vector()
+
+
+def _start_kind(arch: Architecture, init: Any, j: int) -> str:
+    """Random start of restart ``j``: "auto" alternates identity/Gaussian (deep ReLU nets)."""
+    if init in ("gaussian", "identity"):
+        return str(init)
+    deep = arch.n_conv >= 3 and arch.activation == "relu"
+    return "identity" if deep and j % 2 == 0 else "gaussian"
 
 
 def _constraint(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> Any:
@@ -201,11 +226,15 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         Relative residual ``||f_theta(X) - Y|| / ||Y||`` the answer must reach
         (default :data:`cbntheory.settings.FIT_RTOL`); the minimiser aims at
         ``tol * settings.AL_FEAS_FACTOR``.
-    init : {"auto", "gaussian", "target"} or Network
-        "gaussian": He initialisation rescaled to the size of ``Y``.  "target": the
-        target network embedded in ``arch`` and rebalanced (exactly feasible).  A
-        Network (of ``arch`` or embeddable in it): that warm start.  "auto": the target
-        (or given network) for the first restart when it embeds, Gaussian otherwise.
+    init : {"auto", "gaussian", "identity", "target"} or Network
+        "gaussian": He initialisation rescaled to the size of ``Y``.  "identity": the
+        same with every middle convolution replaced by the identity plus small noise
+        (a deep network that starts as a two-layer one).  "target": the target network
+        embedded in ``arch`` and rebalanced (exactly feasible).  A Network (of ``arch``
+        or embeddable in it): that warm start for the first restart.  "auto": the target
+        for the first restart when it embeds; random restarts alternate identity and
+        Gaussian starts for ReLU networks with at least three convolutions (Gaussian
+        otherwise).
     time_limit : float or None
         Seconds for all restarts together (each restart gets what is left); None:
         :data:`cbntheory.settings.RELU_TIME_LIMIT` seconds per restart.
@@ -332,7 +361,8 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
                     best = (warm[0].param_norm(), warm[0], "the warm start itself")
                     closest = (w_resid, warm[0])
             else:
-                theta0, how = _scaled_gaussian(arch, run_seed, Xa, Ya), "gaussian"
+                how = _start_kind(arch, init, j - (warm is not None))
+                theta0 = _random_start(arch, run_seed, Xa, Ya, how)
             if time_limit is None:
                 budget = settings.RELU_TIME_LIMIT
             else:
@@ -375,9 +405,10 @@ def _warm_start(arch: Architecture, init: Any, target: Network | None
     if isinstance(init, Network):
         source, what = init, "the given network"
     elif init in RELU_INITS:
-        if init == "gaussian" or target is None:
+        if init in ("gaussian", "identity") or target is None:
             if init == "target":
-                raise V.fail("init", "be 'auto' or 'gaussian' without a target network", init)
+                raise V.fail("init", "be 'auto', 'gaussian' or 'identity' without a target "
+                             "network", init)
             return None
         source, what = target, "the target network"
     else:
