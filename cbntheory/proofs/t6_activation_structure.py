@@ -11,8 +11,12 @@ for every middle hidden layer (all hidden layers but the first and the last when
 are three or more), the span count is measured at two thresholds,
 ``rtol = 0.1`` (directions with at least a tenth of the layer's largest singular value)
 and ``rtol = 1e-3``, which bracket it: the interval ``[count(0.1), count(1e-3)]`` is
-judged against the claim ``[Rank_J, Rank_CBN]``.  The kept frequencies and the share of
-the activation energy on the ``Rank_CBN`` strongest frequencies are reported.
+judged against the claim ``[Rank_J, Rank_CBN]``.  Nothing certifies that a trained
+network is near the minimal norm (the certified lower bound is far below), so a layer
+outside the claim is reported "not_certified" with a note, never "violated": it shows a
+local solution with more structure, not a counterexample to T6.  The kept frequencies
+and the share of the activation energy on the ``Rank_CBN`` strongest frequencies are
+reported.
 
 Run ``python proofs_checks/t6_activation_structure.py [--full]`` for the table.
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import fourier, targets
-from ..checks import CONJECTURAL, CheckReport, interval_row, summarize
+from ..checks import CONJECTURAL, NOT_CERTIFIED, VIOLATED, CheckReport, interval_row, summarize
 from ..structure import frequency_span
 from ._measure import data_of, direct_norm, fits, solve, unchecked_row
 
@@ -45,10 +49,16 @@ def _layer_row(case: str, acts: np.ndarray, t, norm: float, con_norm: float) -> 
     kept = [tuple(int(v) for v in m) for m in fourier.signed_frequencies(shape).reshape(
         -1, len(shape))[loose.span_dims.ravel() > 0]]
     share = float(np.sort(loose.energy.ravel())[::-1][: t.rank_cbn].sum())
-    return interval_row(case, float(loose.span_dims.sum()), float(strict.span_dims.sum()),
-                        float(t.rank_j), float(t.rank_cbn), spans_loose=loose.span_dims.tolist(),
-                        spans_strict=strict.span_dims.tolist(), kept_frequencies=kept,
-                        energy_share_top=share, norm=norm, construction=con_norm)
+    row = interval_row(case, float(loose.span_dims.sum()), float(strict.span_dims.sum()),
+                       float(t.rank_j), float(t.rank_cbn), spans_loose=loose.span_dims.tolist(),
+                       spans_strict=strict.span_dims.tolist(), kept_frequencies=kept,
+                       energy_share_top=share, norm=norm, construction=con_norm)
+    if row["verdict"] == VIOLATED:
+        # the network's near-optimality is not certified (only norm <= construction), so a
+        # structure outside the claim is evidence about this network, not against T6
+        row = {**row, "verdict": NOT_CERTIFIED,
+               "note": "outside the claim, but the network is not certified near-optimal"}
+    return row
 
 
 def main(quick: bool = True) -> CheckReport:
