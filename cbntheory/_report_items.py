@@ -97,8 +97,10 @@ def run_cost_figure(run: Any, item: Any, name: str) -> None:
     item.status = "done"
 
 
-def _bottleneck_network(run: Any, name: str, depth: int) -> tuple[Any, str]:
-    """The best network found at ``depth`` for target ``name``, and where it comes from."""
+def _bottleneck_networks(run: Any, name: str, depth: int) -> list[tuple[Any, str, str]]:
+    """``(network, description, file suffix)``: the best network found at ``depth`` (or the
+    deepest row) for ``name``, then any other verified network of that row (e.g. the
+    solver's when the construction was better); the construction if there is no row."""
     from . import targets
 
     table = run.state.tables.get(name)
@@ -109,39 +111,51 @@ def _bottleneck_network(run: Any, name: str, depth: int) -> tuple[Any, str]:
         if rows:
             row = rows[0]
             source = row.message.split(";")[0] if row.message else row.solver
-            return row.network, f"L = {row.depth}, {source}, ||theta||^2 = {row.upper:.5g}"
+            out = [(row.network, f"L = {row.depth}, {source}, ||theta||^2 = {row.upper:.5g}",
+                    "")]
+            for solver, net in row.networks.items():
+                if net is not row.network:
+                    kind = "construction" if solver == "cbn_construction" else "solver"
+                    out.append((net, f"L = {row.depth}, {solver} (not the best bound), "
+                                f"||theta||^2 = {net.param_norm():.5g}", f"_{kind}"))
+            return out
     built = targets.get(name).construction(depth, quick=run.plan.quick_data)
     if built is None:
         raise ValueError(f"no network for {name!r}: no table row and no construction")
-    return built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = {built.norm:.5g}"
+    return [(built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = "
+             f"{built.norm:.5g}", "")]
 
 
 def run_bottleneck(run: Any, item: Any) -> None:
-    """Weight singular values and activation energy of a near-optimal deep network (T5, T6)."""
+    """Weight singular values and activation energy of the best deep networks (T5, T6)."""
     from . import targets
     from .figures import activation_energy_figure, weight_spectra_figure
     from .structure import analyze_structure
 
     name, depth = run.plan.bottleneck
-    net, source = _bottleneck_network(run, name, depth)
     data = targets.get(name).data(quick=run.plan.quick_data)
     if data is None:
         raise ValueError(f"target {name!r} has no data to feed the network")
     X = data[0]
-    title = f"{name}: {source}"
-    run.save_figure(weight_spectra_figure(net, title=title), "bottleneck_weights", item)
-    run.save_figure(activation_energy_figure(net, X, title=title), "bottleneck_activations",
-                    item)
-    report = analyze_structure(net, X)
-    run.write("tables/bottleneck_structure.md", f"# Structure of the network drawn in the "
-              f"bottleneck figures\n\n{title}\n\n```\n{report.render()}\n```\n", item)
-    est, w_est = report.estimate, report.weights_estimate
-    run.state.bottleneck = {
-        "source": title,
-        "summary": f"activations span {est.total} = {est.describe()}, weights keep "
-                   f"{w_est.total} = {w_est.describe()} (Rank_CBN = "
-                   f"{targets.get(name).rank_cbn})"}
-    item.status, item.message = "done", title
+    sections = ["# Structure of the networks drawn in the bottleneck figures"]
+    for k, (net, source, suffix) in enumerate(_bottleneck_networks(run, name, depth)):
+        title = f"{name}: {source}"
+        run.save_figure(weight_spectra_figure(net, title=title), f"bottleneck_weights{suffix}",
+                        item)
+        run.save_figure(activation_energy_figure(net, X, title=title),
+                        f"bottleneck_activations{suffix}", item)
+        report = analyze_structure(net, X)
+        sections.append(f"## {title}\n\n```\n{report.render()}\n```")
+        run.write("tables/bottleneck_structure.md", "\n\n".join(sections) + "\n", item)
+        if k == 0:
+            est, w_est = report.estimate, report.weights_estimate
+            run.state.bottleneck = {
+                "source": title,
+                "summary": f"activations span {est.total} = {est.describe()}, weights keep "
+                           f"{w_est.total} = {w_est.describe()} (Rank_CBN = "
+                           f"{targets.get(name).rank_cbn})"}
+            item.message = title
+    item.status = "done"
 
 
 def run_linear_bottleneck(run: Any, item: Any) -> None:

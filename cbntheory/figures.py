@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,11 @@ def _freq_ticks(ax: Any, labels: list[str], degrees: np.ndarray, width: int, axi
                                                        rotation=90 if axis == "x" else 0)
 
 
+def _wrap(title: str, width: int = 80) -> str:
+    """A caller's title wrapped to ``width`` characters, ending in a newline ("" if none)."""
+    return "".join(line + "\n" for line in textwrap.wrap(title, width)) if title else ""
+
+
 def _clip(text: str, n: int = 44) -> str:
     return text if len(text) <= n else text[:n - 3] + "..."
 
@@ -223,7 +229,7 @@ def weight_spectra_figure(net: Any, *, title: str = "",
                                     for l, d in zip(grid.layers, grid.describe)], fontsize=7)
     ax.set_xlabel(f"frequency m (each cell: the {r} singular values of c·What_l[m], "
                   "decreasing)", fontsize=8)
-    ax.set_title((title + "\n" if title else "") + "singular values of the weights per layer "
+    ax.set_title(_wrap(title) + "singular values of the weights per layer "
                  f"and frequency (left: counts above {grid.threshold:g})", fontsize=9)
     fig.colorbar(im, ax=ax, label="singular value", shrink=0.9)
     return fig
@@ -286,7 +292,7 @@ def activation_energy_figure(net: Any, X: Any, *, title: str = "",
     ax.set_yticks(range(n_rows), [f"{name} (span {int(s)})" for name, s in
                                   zip(grid.rows, grid.span.sum(axis=1))], fontsize=7)
     ax.set_xlabel("frequency m" + (" (number in a cell: span dimension)" if n_freq <= 24 else ""))
-    ax.set_title((title + "\n" if title else "") + "activation energy per frequency "
+    ax.set_title(_wrap(title) + "activation energy per frequency "
                  "(share of the layer's total)", fontsize=9)
     fig.colorbar(im, ax=ax, label="energy share", shrink=0.9)
     return fig

@@ -124,8 +124,9 @@ def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
         status = OPTIMAL
     else:
         status = NOT_CERTIFIED if best.status in (OPTIMAL, NOT_CERTIFIED) else best.status
+    networks = {r.solver: r.network for r in good if r.network is not None}
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
-                    best.residual, best.network)
+                    best.residual, best.network, networks)
 
 
 def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:

@@ -79,6 +79,9 @@ class DepthRow:
         Relative interpolation/reproduction residual of the witness network (NaN if none).
     network : Network or None
         The witness network of ``upper`` when the measurement kept it (not rendered).
+    networks : Mapping
+        Every verified network of the measurement by the name of its source (the best
+        one is :attr:`network`; not rendered).
     """
 
     depth: int
@@ -91,6 +94,8 @@ class DepthRow:
     wall_time: float = float("nan")
     residual: float = float("nan")
     network: Any = dataclasses.field(default=None, repr=False, compare=False)
+    networks: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False,
+                                                    compare=False)
 
     @classmethod
     def from_result(cls, depth: int, result: NormResult) -> DepthRow:
