@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Iterable, Mapping
 
 from . import settings
@@ -106,7 +107,10 @@ def interval_row(case: str, lower: float | None, upper: float, claim_low: float,
     ``consistent`` when it lies inside, ``not_certified`` otherwise.
     """
     lo = float("-inf") if lower is None else float(lower)
-    slack = _slack(max(abs(upper), abs(claim_high), abs(claim_low)), settings.GAP_RTOL)
+    # Scale the slack by the finite quantities only: an infinite claim or bound must not
+    # make the slack infinite (which would call any interval consistent).
+    finite = [abs(v) for v in (lo, upper, claim_low, claim_high) if math.isfinite(v)]
+    slack = _slack(max(finite, default=1.0), settings.GAP_RTOL)
     if lo > claim_high + slack or upper < claim_low - slack:
         verdict = VIOLATED
     elif lo >= claim_low - slack and upper <= claim_high + slack:
