@@ -19,8 +19,8 @@ from cbntheory.figures import (
     spectra_grid,
     weight_spectra_figure,
 )
-from cbntheory.tabulate import operator_table
 from cbntheory.tables import DepthRow
+from cbntheory.tabulate import operator_table
 
 
 def _files_ok(paths):

@@ -15,9 +15,9 @@ import pytest
 import cbntheory as cbn
 from cbntheory.cli import main
 from cbntheory.measure import data_rows
-from cbntheory.tabulate import bound_table, operator_table
 from cbntheory.render import CSV_FIELDS, render
 from cbntheory.tables import BoundTable, DepthRow, fit_slope, parse_depths, tables_from_store
+from cbntheory.tabulate import bound_table, operator_table
 
 LINEAR = [n for n in cbn.targets.names() if cbn.targets.get(n).kind == "operator"]
 

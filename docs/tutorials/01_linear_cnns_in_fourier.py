@@ -163,9 +163,9 @@ assert np.all(scaled[2:] <= scaled[2] * 1.01)                  # the remainder i
 # non-zero frequencies is cheaper, even if its coefficients are larger.
 
 # %%
-p = np.arange(16)
-two_freqs = 3.0 * np.cos(2 * np.pi * p / 16)                        # frequencies +-1 only
-many = np.exp(-0.5 * (np.minimum(p, 16 - p) / 1.0) ** 2) * 1.2      # a blur: every frequency
+pix = np.arange(16)
+two_freqs = 3.0 * np.cos(2 * np.pi * pix / 16)                      # frequencies +-1 only
+many = np.exp(-0.5 * (np.minimum(pix, 16 - pix) / 1.0) ** 2) * 1.2  # a blur: every frequency
 f_two = cbn.ConvOperator(two_freqs.reshape(1, 1, 16))
 f_many = cbn.ConvOperator(many.reshape(1, 1, 16))
 for L in (1, 2, 6):
@@ -189,6 +189,7 @@ assert small > big and deep_two < deep_many        # depth flips the preference
 # %%
 mixer = cbn.targets.get("mixer_1d")
 Am = mixer.operator()
+assert Am is not None and mixer.cbn_vector is not None     # a linear target has both
 cost = cbn.linear_cost(Am, 6)
 print(f"{mixer.name}: Rank_CBN = {mixer.rank_cbn} = {cost.describe()}")
 assert int(cost.r0) == mixer.rank_cbn

@@ -45,7 +45,9 @@ TIME_LIMIT = 5.0 if QUICK else 60.0
 
 # %%
 target = cbn.targets.get("shift_autoencoder_1d")
-X, Y = target.data()
+data = target.data()
+assert data is not None                    # a data target: its finite domain (X, Y)
+X, Y = data
 print(target.title)
 print(f"Rank_J = {target.rank_j}, Rank_CBN = {target.rank_cbn}")
 assert (target.rank_j, target.rank_cbn) == (1, 3)
@@ -67,7 +69,11 @@ print("data span per frequency:", span.span_dims.tolist())
 # `Rank_CBN`.
 
 # %%
-built = {L: target.construction(L) for L in (DEPTH, DEPTH + 1, DEPTH + 2)}
+built = {}
+for L in (DEPTH, DEPTH + 1, DEPTH + 2):
+    con = target.construction(L)
+    assert con is not None                 # this target has an explicit construction
+    built[L] = con
 for con in built.values():
     out = con.network(X)
     assert np.linalg.norm(out - Y) <= 1e-6 * np.linalg.norm(Y)         # it reproduces f
@@ -75,7 +81,7 @@ for con in built.values():
 increments = [built[L + 1].norm - built[L].norm for L in (DEPTH, DEPTH + 1)]
 print(f"construction norms: {[round(c.norm, 4) for c in built.values()]}, "
       f"increments {np.round(increments, 6).tolist()}")
-assert np.allclose(increments, target.rank_cbn)                       # slope = Rank_CBN
+assert np.allclose(increments, 3.0)                       # slope = Rank_CBN = 3
 
 # a lower bound for every network: Lipschitz (any interpolant is as steep as the data)
 lower = lipschitz_lower_bound(target.architecture(DEPTH), X, Y).value

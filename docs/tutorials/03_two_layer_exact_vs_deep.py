@@ -88,13 +88,24 @@ print(f"Lipschitz lower bound at L = 2: {low2:.4f}")
 
 # %%
 pool = cbn.targets.get("invariant_pool")
-Xp, Yp = pool.data(quick=True)
+data = pool.data(quick=True)
+assert data is not None and pool.rank_cbn is not None
+Xp, Yp = data
+rank_cbn = pool.rank_cbn
+
+
+def construction_norm(L):
+    con = pool.construction(L, quick=QUICK)
+    assert con is not None                 # the invariant pool has an explicit construction
+    return con.norm
+
+
 depths = (2, 3) if QUICK else (2, 3, 4, 6, 8)
 rows = []
 for L in depths:
     archL = pool.architecture(L, quick=QUICK)
     low = lipschitz_lower_bound(archL, Xp, Yp).value
-    con = pool.construction(L, quick=QUICK).norm
+    con = construction_norm(L)
     sol = cbn.minimal_norm(archL, data=(Xp, Yp), rng=0, time_limit=TIME_LIMIT)
     ok = np.linalg.norm(sol.network(Xp) - Yp) <= 1e-6 * np.linalg.norm(Yp)
     up = min(con, sol.upper) if ok else con
@@ -102,8 +113,8 @@ for L in depths:
     print(f"L = {L}: {low:7.3f} <= R <= {up:7.3f}   (construction {con:.3f}, solver "
           f"{sol.upper:.3f} {'ok' if ok else 'rejected'})")
     assert low <= up
-cons = [pool.construction(L, quick=QUICK).norm for L in depths]
-assert np.allclose(np.diff(cons), pool.rank_cbn * np.diff(depths))   # slope Rank_CBN = 1
+cons = [construction_norm(L) for L in depths]
+assert np.allclose(np.diff(cons), rank_cbn * np.diff(depths))   # slope Rank_CBN = 1
 
 # %% [markdown]
 # The construction's norm is exactly `L + C` (`Rank_CBN = 1` per layer). The lower bound
@@ -117,7 +128,7 @@ assert np.allclose(np.diff(cons), pool.rank_cbn * np.diff(depths))   # slope Ran
 # %%
 bound = lipschitz_lower_bound(pool.architecture(2, quick=QUICK), Xp, Yp)
 log_term = np.log(bound.kappa * bound.lipschitz ** 2)
-C = cons[0] - depths[0] * pool.rank_cbn
+C = cons[0] - depths[0] * rank_cbn
 for (L, low, up) in rows:
     assert low >= L + log_term - 1e-9 and up - L <= C + 1e-9
     assert up - low <= C - log_term + 1e-9
