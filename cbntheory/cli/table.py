@@ -3,7 +3,7 @@
 Usage::
 
     cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
-              [--quick] [--seed S] [--restarts K] [--no-progress]
+              [--quick] [--seed S] [--restarts K] [--time-limit SECONDS] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
@@ -46,6 +46,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of every solve (default 0)")
     parser.add_argument("--restarts", type=int, default=1,
                         help="restarts of the numerical solver (default 1)")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="seconds per numerical solve (default: the solver's own budget)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar on standard error")
     parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
@@ -67,6 +69,8 @@ def _measure(args: argparse.Namespace) -> list[Any]:
     from ..tables import parse_depths
     from ..tabulate import bound_table
 
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise ValidationError(f"--time-limit must be > 0 seconds; got {args.time_limit}")
     if not args.targets:
         raise ValidationError("cbn table needs at least one TARGET (or --from STORE); valid "
                               f"targets: {', '.join(targets.names())}")
@@ -84,7 +88,8 @@ def _measure(args: argparse.Namespace) -> list[Any]:
     try:
         for target in chosen:
             tables.append(bound_table(target, depths, quick=args.quick, rng=args.seed,
-                                      restarts=args.restarts, on_row=on_row))
+                                      restarts=args.restarts, time_limit=args.time_limit,
+                                      on_row=on_row))
     finally:
         bar.close()
     return tables
@@ -96,6 +101,8 @@ def _command(args: argparse.Namespace) -> str:
     if args.store is not None:
         return " ".join(parts + ["--from", args.store])
     parts += ["--depths", args.depths, "--seed", str(args.seed), "--restarts", str(args.restarts)]
+    if args.time_limit is not None:
+        parts += ["--time-limit", f"{args.time_limit:g}"]
     return " ".join(parts + (["--quick"] if args.quick else []))
 
 
