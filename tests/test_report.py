@@ -101,7 +101,7 @@ def test_statuses_and_exit_code_agree_with_the_checks(quick_report):
 def _small(**changes):
     base = Plan("test", "1-2", "2", (), time_limit=2.0, budget=60.0,
                 bottleneck=("shift_autoencoder_1d", 2), downsampling=(),
-                downsampling_depths=(3,), workers=1, checks=("T1",))
+                downsampling_depths=(3,), workers=1, checks=("t1_linear_cost",))
     return Plan(**{**base.__dict__, **changes})
 
 
