@@ -29,8 +29,9 @@ from .errors import (
 )
 from .linear import LinearCost, balanced_factorization, linear_cost
 from .minimal_norm import minimal_norm
-from .operators import ConvOperator
 from .network import Network
+from .operators import ConvOperator
+from .report import run_report
 from .results import STATUSES, NormResult
 from .structure import (
     CBNRankEstimate,
@@ -43,7 +44,6 @@ from .structure import (
 )
 from .tables import BoundTable, DepthRow
 from .tabulate import bound_table
-from .report import run_report
 
 __version__ = "0.1.0"
 
