@@ -68,6 +68,12 @@ CONIC_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS")
 #: Iteration cap of SCS: first-order, it needs many iterations to reach CONIC_EPS.
 SCS_MAX_ITERS: int = 200_000
 
+#: Accuracy requested from Clarabel when the caller gives none: on the two-layer programs
+#: its double-precision KKT solves stall near 1e-9 and then report "almost solved" with
+#: the very iterate they report "optimal" at 1e-8; the dual certificate, recomputed in
+#: numpy, measures the accuracy actually reached.
+CLARABEL_EPS: float = 1e-8
+
 #: Two patch vectors whose unit directions differ by less than this (up to sign) define
 #: the same hyperplane: integer data give exact duplicates (~1e-16), generic data ~1.
 PATTERN_PARALLEL_ATOL: float = 1e-10
@@ -174,6 +180,20 @@ T2_PREACTIVATION_RTOL: float = 1e-9
 #: network close to a two-layer one (after 60 s on the d = 16, depth-12 benchmark, one seed:
 #: norm 637 with 0.1, 691 with 0.0, 667 with 1.0, 1058 from the plain Gaussian start).
 IDENTITY_INIT_NOISE: float = 0.1
+
+#: Share of each restart's time budget held back for the Gauss-Newton projection onto the
+#: data (cbntheory._relu_project): on the depth-12 benchmark one step costs 1-3 s and two or
+#: three steps take the augmented Lagrangian's residual (~1e-4 when stopped by the clock)
+#: below 1e-8.
+RELU_PROJECT_RESERVE: float = 0.2
+
+#: The projection aims at ``tol * RELU_PROJECT_MARGIN``, so the verified residual keeps a
+#: margin below ``tol`` (Gauss-Newton converges quadratically: the margin costs ~1 step).
+RELU_PROJECT_MARGIN: float = 1e-2
+
+#: Largest dense parameter Jacobian (rows x free parameters) the projection assembles:
+#: 2e7 float64 = 160 MB; larger problems skip the projection.
+RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
 
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:

@@ -58,6 +58,7 @@ from . import _validate as V
 from . import settings
 from ._problem import Problem
 from ._relu_prep import check_data, check_target, embed, orbit_residual, rebalance, t2_factor
+from ._relu_project import project
 from .architecture import Architecture
 from .bounds import jacobian_cost
 from .data_bounds import lipschitz_lower_bound
@@ -349,6 +350,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     children = np.random.SeedSequence(seed).spawn(restarts)
     constraint = _constraint(arch, Xa, Ya)
     weights = arch.penalty_mask().astype(float)
+    projectable = Ya.size * arch.n_free <= settings.RELU_PROJECT_MAX_ENTRIES
     try:
         for j, child in enumerate(children):
             run_seed = int(child.generate_state(1)[0] % (2**31))
@@ -365,38 +367,74 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
                 theta0 = _random_start(arch, run_seed, Xa, Ya, how)
             if time_limit is None:
                 budget = settings.RELU_TIME_LIMIT
-            else:
-                budget = float(time_limit) - (time.perf_counter() - start)
-                if budget <= 0:
+            else:  # share what is left between the remaining restarts
+                left = float(time_limit) - (time.perf_counter() - start)
+                if left <= 0:
                     info["out_of_time"] = f"time_limit reached after {j} restart(s)"
                     break
+                budget = left / (restarts - j)
+            deadline = time.perf_counter() + budget
+            reserve = settings.RELU_PROJECT_RESERVE if projectable else 0.0
             res = minimize_norm_subject_to(
                 constraint, theta0, weights=weights, feas_tol=options["feas_tol"],
                 obj_rtol=settings.AL_OBJ_RTOL, rho=settings.AL_RHO, max_iter=max_iter,
-                time_limit=budget, rng=run_seed, accept_tol=tol)
-            net = Network.from_vector(arch, res.x, seed=run_seed)
-            resid = _relative_residual(net, Xa, Ya)
-            balanced = rebalance(net)
-            if balanced is not net:
-                b_resid = _relative_residual(balanced, Xa, Ya)
-                if b_resid <= max(tol, resid):
-                    net, resid = balanced, b_resid
+                time_limit=budget * (1.0 - reserve), rng=run_seed, accept_tol=tol)
+            net, resid, note, stopped = _polish(Network.from_vector(arch, res.x, seed=run_seed),
+                                                Xa, Ya, tol, deadline,
+                                                projectable and not res.interrupted)
             norm = net.param_norm()
             info["runs"].append({"seed": run_seed, "init": how, "objective": norm,
                                  "residual": resid, "verified": resid <= tol,
                                  "status": res.status, "iterations": res.n_iterations,
-                                 "wall_time": res.wall_time, "message": res.message})
+                                 "wall_time": time.perf_counter() - (deadline - budget),
+                                 "message": res.message + note})
             if resid <= tol and (best is None or norm < best[0]):
                 best = (norm, net, f"restart {j} (seed {run_seed}, {how} init)")
             if closest is None or resid < closest[0]:
                 closest = (resid, net)
-            if res.interrupted:
+            if res.interrupted or stopped:
                 info["interrupted"] = True
                 break
     except KeyboardInterrupt:
         info["interrupted"] = True
     return _finish(arch, Xa, Ya, target, best, closest, lower, lower_note, seed, options, info,
                    start, tol, assume_open_set, bound_points, strict)
+
+
+def _polish(net: Network, X: np.ndarray, Y: np.ndarray, tol: float, deadline: float,
+            projectable: bool) -> tuple[Network, float, str, bool]:
+    """Rebalance, and project onto the data when the residual is short of the target.
+
+    Returns the lowest-norm candidate within ``tol`` (else the lowest-residual one), its
+    residual, a note for the run's message and whether a KeyboardInterrupt arrived.
+    """
+    resid = _relative_residual(net, X, Y)
+    candidates = [(net, resid)]
+    note, stopped = "", False
+    aim = tol * settings.RELU_PROJECT_MARGIN
+    if projectable and resid > aim:
+        try:
+            moved, m_resid, steps = project(net, X, Y, aim, deadline=deadline)
+            candidates.append((moved, m_resid))
+            note = (f"; Gauss-Newton projection: residual {resid:.2e} -> {m_resid:.2e} in "
+                    f"{steps} step(s)")
+        except KeyboardInterrupt:
+            stopped = True
+    try:
+        for cand, r in list(candidates):
+            balanced = rebalance(cand)
+            if balanced is not cand:
+                b_resid = _relative_residual(balanced, X, Y)
+                if b_resid <= max(tol, r):
+                    candidates.append((balanced, b_resid))
+    except KeyboardInterrupt:
+        stopped = True
+    fitting = [c for c in candidates if c[1] <= tol]
+    if fitting:
+        net, resid = min(fitting, key=lambda c: c[0].param_norm())
+    else:
+        net, resid = min(candidates, key=lambda c: c[1])
+    return net, resid, note, stopped
 
 
 def _warm_start(arch: Architecture, init: Any, target: Network | None
