@@ -39,9 +39,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from baseline_weight_decay import weight_decay  # noqa: E402
 
 import cbntheory as cbn  # noqa: E402
+from cbntheory._relu_runs import random_start  # noqa: E402
 from cbntheory.errors import InaccurateSolutionWarning  # noqa: E402
 from cbntheory.interpolate import network_constraint  # noqa: E402
-from cbntheory.solve_relu import _random_start  # noqa: E402
 
 D, WIDTH, DEPTH, SAMPLES = 16, 8, 12, 64
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
           f"certified lower bound {res.lower:.3f}")
 
     # ---- the baseline: same start, same residual code, same wall time
-    theta0 = _random_start(arch, run["seed"], X, Y, run["init"]) if run["init"] in (
+    theta0 = random_start(arch, run["seed"], X, Y, run["init"]) if run["init"] in (
         "gaussian", "identity") else arch.init(rng=run["seed"]).to_vector()
     weights = arch.penalty_mask().astype(float)
     levels = sorted({max(s_resid, 1e-12), 1e-4, 1e-3, 1e-2})

@@ -13,7 +13,9 @@ Four exact, solver-independent pieces:
 * :func:`embed`: a target network written in a (wider, larger-window) architecture
   without changing its function or its norm (zero channels, zero taps);
 * :func:`rebalance`: the positive rescaling of the layers that keeps the function and
-  minimises the parameter norm (ReLU and the identity are positively homogeneous).
+  minimises the parameter norm (ReLU and the identity are positively homogeneous);
+* :func:`conditional_t2`: the Jacobian bound T2 of a target network at the samples, valid
+  only under the assumption that the network must equal the target on an open set.
 
 Examples
 --------
@@ -28,11 +30,14 @@ Examples
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _validate as V
-from . import fourier
+from . import fourier, settings
 from .architecture import Architecture
+from .bounds import jacobian_cost
 from .errors import ValidationError
 from .network import Network
 
@@ -285,3 +290,28 @@ def t2_factor(arch: Architecture) -> float:
     if arch.head == "avgpool":
         kappas.append(1.0)
     return 1.0 / max(kappas)
+
+
+def conditional_t2(arch: Architecture, target: Network, X: np.ndarray,
+                    points: int) -> dict[str, Any]:
+    """T2 at up to ``points`` samples where the target is differentiable (see module notes)."""
+    if arch.output_size * arch.input_size > settings.T2_MAX_JACOBIAN_ENTRIES:
+        return {"value": None, "note": f"not computed: a dense Jacobian of {arch.output_size} x "
+                f"{arch.input_size} entries exceeds settings.T2_MAX_JACOBIAN_ENTRIES"}
+    factor = t2_factor(arch)
+    best: dict[str, Any] = {"value": None, "note": "no sample where the target is "
+                            "differentiable (a pre-activation at 0)"}
+    pre = target.activations(X[:points], pre=True) if target.architecture.depth > 1 else []
+    for i in range(min(points, X.shape[0])):
+        margins = [float(np.min(np.abs(u[i]))) / max(1e-300, float(np.max(np.abs(u[i]))))
+                   for u in pre]
+        if margins and min(margins) <= settings.T2_PREACTIVATION_RTOL:
+            continue
+        cost = jacobian_cost(target.jacobian(X[i]), arch.depth, factor=factor)
+        if best["value"] is None or cost.value > best["value"]:
+            best = {"value": cost.value, "sample": i, "rank": cost.rank,
+                    "log_pdet": cost.log_pdet, "note": ""}
+    best["condition"] = ("valid only for R(target; U, L) with U an open set around the samples "
+                         "on which the network must equal the target; NOT a lower bound of the "
+                         "finite-data problem whose upper bound is returned")
+    return best

@@ -8,14 +8,17 @@ by recomputing the network's outputs and norm in numpy, together with whatever l
 bound can be proved.
 
 Method
-    Each restart starts from a Gaussian (He) network rescaled so that its outputs have
-    the size of ``Y``, or from the target network written in the architecture
-    (:func:`~cbntheory._relu_prep.embed`), and runs the augmented-Lagrangian minimiser
-    :func:`cbntheory.optim.minimize_norm_subject_to` (L-BFGS-B inner solves, a
-    least-squares fit phase first) on the relative residual
-    ``(f_theta(X) - Y) / ||Y||``.  Every answer is then rebalanced (the positive
-    rescaling of the layers that keeps the function and lowers the norm), re-evaluated
-    and kept only if its relative residual is at most ``tol``.
+    Each restart starts from a random network — "identity" (middle convolutions the
+    identity plus 10 % He noise) or Gaussian (He), rescaled so that its outputs have the
+    size of ``Y`` — or from the target network written in the architecture
+    (:mod:`cbntheory._relu_runs`), and runs the augmented-Lagrangian minimiser
+    :func:`cbntheory.optim.minimize_norm_subject_to` (a least-squares fit phase, then
+    L-BFGS-B inner solves) on the relative residual ``(f_theta(X) - Y) / ||Y||`` for
+    80 % of its time budget.  If the residual is then above ``tol / 100``, Gauss-Newton
+    steps project the network onto the data (:mod:`cbntheory._relu_project`).  Every
+    answer is rebalanced (the positive rescaling of the layers that keeps the function
+    and lowers the norm), re-evaluated and kept only if its relative residual is at most
+    ``tol``.
 Budgets
     Every restart stops after ``max_iter`` L-BFGS-B iterations or ``time_limit``
     seconds, whichever comes first, so a width that cannot interpolate the data ends in
@@ -57,21 +60,17 @@ import numpy as np
 from . import _validate as V
 from . import settings
 from ._problem import Problem
-from ._relu_prep import check_data, check_target, embed, orbit_residual, rebalance, t2_factor
-from ._relu_project import project
+from ._relu_prep import check_data, check_target, conditional_t2, orbit_residual
+from ._relu_runs import RELU_INITS, polish, random_start, relative_residual, start_kind, warm_start
 from .architecture import Architecture
-from .bounds import jacobian_cost
 from .data_bounds import lipschitz_lower_bound
 from .errors import InfeasibleError
-from .interpolate import initial_vector, network_constraint
+from .interpolate import network_constraint
 from .network import Network
 from .optim import minimize_norm_subject_to
 from .results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, NormResult, report_accuracy
 
 __all__ = ["OPTIONS", "RELU_INITS", "relu_minimal_norm", "sample_target", "solve"]
-
-#: Initialisation strategies of :func:`relu_minimal_norm`.
-RELU_INITS = ("auto", "gaussian", "identity", "target")
 
 #: Case options accepted through :func:`cbntheory.minimal_norm` (``**options``).
 OPTIONS = ("init", "max_iter", "assume_open_set", "bound_points")
@@ -125,77 +124,9 @@ def sample_target(arch: Architecture, target: Any, data: Any) -> tuple[np.ndarra
     return Xa, Yt
 
 
-def _relative_residual(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
-    """``||f_theta(X) - Y|| / ||Y||`` recomputed by a fresh forward pass."""
-    scale = float(np.linalg.norm(Y)) or 1.0
-    return float(np.linalg.norm(net(X) - Y)) / scale
-
-
-def _random_start(arch: Architecture, seed: int, X: np.ndarray, Y: np.ndarray,
-                  kind: str) -> np.ndarray:
-    """Random start scaled so that ``||f_theta(X)|| = ||Y||``, then rebalanced.
-
-    "gaussian": He initialisation.  "identity": the same, but every middle convolution
-    (all except the first and the last) is the identity on ``min(C_in, C_out)`` channels
-    (a centre tap ``1/c_l``) plus the He draw times ``settings.IDENTITY_INIT_NOISE``:
-    after the first ReLU the activations are non-negative and pass such layers
-    unchanged, so the deep network starts as a well-conditioned two-layer one.
-    """
-    theta = initial_vector(arch, np.random.default_rng(seed), init="gaussian")
-    if kind == "identity":
-        net = Network.from_vector(arch, theta)
-        kernels = net.kernels
-        for l in range(1, arch.n_conv - 1):
-            k = kernels[l] * settings.IDENTITY_INIT_NOISE
-            for i in range(min(k.shape[:2])):
-                k[(i, i) + (0,) * arch.ndim] += 1.0 / arch.constants[l]
-            kernels[l] = k
-        theta = Network(arch, kernels, net.biases).to_vector()
-    out = float(np.linalg.norm(Network.from_vector(arch, theta)(X)))  # biases are zero
-    if out > 0 and np.isfinite(out):
-        factor = (float(np.linalg.norm(Y)) / out) ** (1.0 / arch.depth)
-        for name, sl in arch.vector_layout:
-            if name.startswith("kernels"):
-                theta[sl] *= factor
-    return rebalance(Network.from_vector(arch, theta)).to_vector()
-
-
-def _start_kind(arch: Architecture, init: Any, j: int) -> str:
-    """Random start of restart ``j``: "auto" alternates identity/Gaussian (deep ReLU nets)."""
-    if init in ("gaussian", "identity"):
-        return str(init)
-    deep = arch.n_conv >= 3 and arch.activation == "relu"
-    return "identity" if deep and j % 2 == 0 else "gaussian"
-
-
 def _constraint(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> Any:
     """The residual map handed to the minimiser (a seam for tests)."""
     return network_constraint(arch, X, Y)
-
-
-def _conditional_t2(arch: Architecture, target: Network, X: np.ndarray,
-                    points: int) -> dict[str, Any]:
-    """T2 at up to ``points`` samples where the target is differentiable (see module notes)."""
-    if arch.output_size * arch.input_size > settings.T2_MAX_JACOBIAN_ENTRIES:
-        return {"value": None, "note": f"not computed: a dense Jacobian of {arch.output_size} x "
-                f"{arch.input_size} entries exceeds settings.T2_MAX_JACOBIAN_ENTRIES"}
-    factor = t2_factor(arch)
-    best: dict[str, Any] = {"value": None, "note": "no sample where the target is "
-                            "differentiable (a pre-activation at 0)"}
-    pre = target.activations(X[:points], pre=True) if target.architecture.depth > 1 else []
-    for i in range(min(points, X.shape[0])):
-        margins = [float(np.min(np.abs(u[i]))) / max(1e-300, float(np.max(np.abs(u[i]))))
-                   for u in pre]
-        if margins and min(margins) <= settings.T2_PREACTIVATION_RTOL:
-            continue
-        cost = jacobian_cost(target.jacobian(X[i]), arch.depth, factor=factor)
-        if best["value"] is None or cost.value > best["value"]:
-            best = {"value": cost.value, "sample": i, "rank": cost.rank,
-                    "log_pdet": cost.log_pdet, "note": ""}
-    best["condition"] = ("valid only for R(target; U, L) with U an open set around the samples "
-                         "on which the network must equal the target; NOT a lower bound of the "
-                         "finite-data problem whose upper bound is returned")
-    return best
 
 
 def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
@@ -299,7 +230,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     if not (np.isfinite(tol) and tol > 0):
         raise V.fail("tol", "be a finite number > 0", tol)
     if target is not None:
-        gap = _relative_residual(target, Xa, Ya)
+        gap = relative_residual(target, Xa, Ya)
         if gap > tol:
             raise V.fail("Y", f"equal target(X) to the relative tolerance tol={tol:g} when both "
                          f"are given (relative difference {gap:.3g})", Ya)
@@ -307,7 +238,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     max_iter = V.positive_int("max_iter", max_iter)
     if time_limit is not None and not (float(time_limit) > 0):
         raise V.fail("time_limit", "be None or a number of seconds > 0", time_limit)
-    warm = _warm_start(arch, init, target)
+    warm = warm_start(arch, init, target)
     gen, seed = V.rng_seed(rng)
     if seed is None:  # a Generator: draw the master seed from it, and record that
         seed = int(gen.integers(2**31))
@@ -356,15 +287,15 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
             run_seed = int(child.generate_state(1)[0] % (2**31))
             if j == 0 and warm is not None:
                 theta0, how = warm[0].to_vector(), "warm start"
-                w_resid = _relative_residual(warm[0], Xa, Ya)
+                w_resid = relative_residual(warm[0], Xa, Ya)
                 info["warm_start_norm"], info["warm_start_residual"] = (warm[0].param_norm(),
                                                                         w_resid)
                 if w_resid <= tol:  # the start itself is a verified candidate
                     best = (warm[0].param_norm(), warm[0], "the warm start itself")
                     closest = (w_resid, warm[0])
             else:
-                how = _start_kind(arch, init, j - (warm is not None))
-                theta0 = _random_start(arch, run_seed, Xa, Ya, how)
+                how = start_kind(arch, init, j - (warm is not None))
+                theta0 = random_start(arch, run_seed, Xa, Ya, how)
             if time_limit is None:
                 budget = settings.RELU_TIME_LIMIT
             else:  # share what is left between the remaining restarts
@@ -379,7 +310,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
                 constraint, theta0, weights=weights, feas_tol=options["feas_tol"],
                 obj_rtol=settings.AL_OBJ_RTOL, rho=settings.AL_RHO, max_iter=max_iter,
                 time_limit=budget * (1.0 - reserve), rng=run_seed, accept_tol=tol)
-            net, resid, note, stopped = _polish(Network.from_vector(arch, res.x, seed=run_seed),
+            net, resid, note, stopped = polish(Network.from_vector(arch, res.x, seed=run_seed),
                                                 Xa, Ya, tol, deadline,
                                                 projectable and not res.interrupted)
             norm = net.param_norm()
@@ -401,64 +332,6 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
                    start, tol, assume_open_set, bound_points, strict)
 
 
-def _polish(net: Network, X: np.ndarray, Y: np.ndarray, tol: float, deadline: float,
-            projectable: bool) -> tuple[Network, float, str, bool]:
-    """Rebalance, and project onto the data when the residual is short of the target.
-
-    Returns the lowest-norm candidate within ``tol`` (else the lowest-residual one), its
-    residual, a note for the run's message and whether a KeyboardInterrupt arrived.
-    """
-    resid = _relative_residual(net, X, Y)
-    candidates = [(net, resid)]
-    note, stopped = "", False
-    aim = tol * settings.RELU_PROJECT_MARGIN
-    if projectable and resid > aim:
-        try:
-            moved, m_resid, steps = project(net, X, Y, aim, deadline=deadline)
-            candidates.append((moved, m_resid))
-            note = (f"; Gauss-Newton projection: residual {resid:.2e} -> {m_resid:.2e} in "
-                    f"{steps} step(s)")
-        except KeyboardInterrupt:
-            stopped = True
-    try:
-        for cand, r in list(candidates):
-            balanced = rebalance(cand)
-            if balanced is not cand:
-                b_resid = _relative_residual(balanced, X, Y)
-                if b_resid <= max(tol, r):
-                    candidates.append((balanced, b_resid))
-    except KeyboardInterrupt:
-        stopped = True
-    fitting = [c for c in candidates if c[1] <= tol]
-    if fitting:
-        net, resid = min(fitting, key=lambda c: c[0].param_norm())
-    else:
-        net, resid = min(candidates, key=lambda c: c[1])
-    return net, resid, note, stopped
-
-
-def _warm_start(arch: Architecture, init: Any, target: Network | None
-                ) -> tuple[Network, str] | None:
-    """The network of the first restart (or None for a Gaussian start)."""
-    if isinstance(init, Network):
-        source, what = init, "the given network"
-    elif init in RELU_INITS:
-        if init in ("gaussian", "identity") or target is None:
-            if init == "target":
-                raise V.fail("init", "be 'auto', 'gaussian' or 'identity' without a target "
-                             "network", init)
-            return None
-        source, what = target, "the target network"
-    else:
-        raise V.fail("init", f"be one of {RELU_INITS} or a Network", init)
-    net, why = embed(source, arch)
-    if net is None:
-        if init == "auto":
-            return None
-        raise V.fail("init", f"be a network that fits the architecture ({why})", init)
-    return rebalance(net), f"{what}, embedded and rebalanced"
-
-
 def _finish(arch: Architecture, X: np.ndarray, Y: np.ndarray, target: Network | None,
             best: tuple[float, Network, str] | None, closest: tuple[float, Network] | None,
             lower: float | None, lower_note: str, seed: int, options: dict[str, Any],
@@ -468,7 +341,7 @@ def _finish(arch: Architecture, X: np.ndarray, Y: np.ndarray, target: Network | 
     runs = info["runs"]
     stopped = " (interrupted by KeyboardInterrupt)" if info["interrupted"] else ""
     if target is not None and assume_open_set and not info["interrupted"]:
-        info["conditional_lower"] = _conditional_t2(arch, target, X, bound_points)
+        info["conditional_lower"] = conditional_t2(arch, target, X, bound_points)
     if best is None:
         r = closest[0] if closest is not None else float("inf")
         if closest is not None:
@@ -483,7 +356,7 @@ def _finish(arch: Architecture, X: np.ndarray, Y: np.ndarray, target: Network | 
         report_accuracy(SOLVER_ERROR, message, strict=strict)
         return result
     norm, net, source = best
-    resid = _relative_residual(net, X, Y)
+    resid = relative_residual(net, X, Y)
     closed = lower is not None and (norm - lower) <= settings.GAP_RTOL * max(1.0, abs(norm))
     status = OPTIMAL if closed else NOT_CERTIFIED
     n_ok = sum(1 for run in runs if run["verified"])
