@@ -235,6 +235,9 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
             raise V.fail("Y", f"equal target(X) to the relative tolerance tol={tol:g} when both "
                          f"are given (relative difference {gap:.3g})", Ya)
     restarts = V.positive_int("restarts", restarts)
+    bound_points = V.positive_int("bound_points", bound_points)
+    if not isinstance(assume_open_set, bool):
+        raise V.fail("assume_open_set", "be True or False", assume_open_set)
     max_iter = V.positive_int("max_iter", max_iter)
     if time_limit is not None and not (float(time_limit) > 0):
         raise V.fail("time_limit", "be None or a number of seconds > 0", time_limit)

@@ -357,7 +357,7 @@ def test_conditional_t2_against_finite_differences():
 
 # ---------------------------------------------------------------------- projection
 @pytest.mark.parametrize("arch", [
-    cbn.Architecture((6,), (2, 3, 3, 2), head="avgpool", kernel_size=3),
+    cbn.Architecture((6,), (2, 3, 3, 2), head="avgpool", kernel_size=(3,)),
     cbn.Architecture((8,), (1, 3, 2, 1), resample=(2, -2)),
     cbn.Architecture((3, 4), (1, 2, 1), penalize_bias=False),
     cbn.Architecture((6,), (2, 3, 1), bias=False),
