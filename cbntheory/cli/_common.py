@@ -18,7 +18,8 @@ def load_array(path: str, name: str = "file") -> np.ndarray:
         raise ValidationError(f"{name} must be an existing .npy file; got {path!r} "
                               "(no such file)") from None
     except (ValueError, OSError) as exc:
-        raise ValidationError(f"{name} must be a readable .npy file; got {path!r} ({exc})") from None
+        raise ValidationError(
+            f"{name} must be a readable .npy file; got {path!r} ({exc})") from None
 
 
 def load_npz(path: str, name: str = "file") -> dict[str, np.ndarray]:
@@ -30,7 +31,8 @@ def load_npz(path: str, name: str = "file") -> dict[str, np.ndarray]:
         raise ValidationError(f"{name} must be an existing .npz file; got {path!r} "
                               "(no such file)") from None
     except (ValueError, OSError) as exc:
-        raise ValidationError(f"{name} must be a readable .npz file; got {path!r} ({exc})") from None
+        raise ValidationError(
+            f"{name} must be a readable .npz file; got {path!r} ({exc})") from None
 
 
 def _jsonable(obj: Any) -> Any:
