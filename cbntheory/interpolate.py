@@ -7,7 +7,7 @@ ReLU networks).  It poses
     minimise ``sum_l ||W_l||_F^2 (+ sum_l ||b_l||^2)``  subject to  ``f_theta(x_i) = y_i``
 
 over the flat parameter vector of :class:`~cbntheory.network.Network` and hands it to
-the augmented-Lagrangian minimiser :func:`cbntheory.optim.minimize_norm_subject_to`
+the augmented-Lagrangian minimiser :func:`cbntheory.augmented.minimize_norm_subject_to`
 (L-BFGS-B inner solves).  Three pieces live here:
 
 * the constraint ``theta -> (r, v -> J^T v)`` with the relative residual
@@ -49,8 +49,8 @@ from . import _validate as V
 from . import fourier, settings
 from ._orthogonal import orthogonal_full, orthogonal_taps
 from .architecture import Architecture
+from .augmented import ConstrainedResult, minimize_norm_subject_to
 from .network import Network
-from .optim import ConstrainedResult, minimize_norm_subject_to
 
 __all__ = ["Interpolation", "SpectralConstraint", "initial_vector", "interpolate",
            "network_constraint"]

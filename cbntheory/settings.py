@@ -152,7 +152,7 @@ AL_OBJ_RTOL: float = 1e-10
 
 #: Initial penalty of the augmented Lagrangian relative to max(1, ||theta||^2): large
 #: enough that the residual barrier keeps weak directions from collapsing (see
-#: cbntheory.optim.minimize_norm_subject_to), small enough to keep L-BFGS well conditioned.
+#: cbntheory.augmented.minimize_norm_subject_to), small enough to keep L-BFGS well conditioned.
 AL_RHO: float = 1000.0
 
 #: L-BFGS-B iteration budget per restart of the numerical minimal-norm solver.

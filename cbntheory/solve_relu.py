@@ -12,7 +12,7 @@ Method
     identity plus 10 % He noise) or Gaussian (He), rescaled so that its outputs have the
     size of ``Y`` — or from the target network written in the architecture
     (:mod:`cbntheory._relu_runs`), and runs the augmented-Lagrangian minimiser
-    :func:`cbntheory.optim.minimize_norm_subject_to` (a least-squares fit phase, then
+    :func:`cbntheory.augmented.minimize_norm_subject_to` (a least-squares fit phase, then
     L-BFGS-B inner solves) on the relative residual ``(f_theta(X) - Y) / ||Y||`` for
     80 % of its time budget.  If the residual is then above ``tol / 100``, Gauss-Newton
     steps project the network onto the data (:mod:`cbntheory._relu_project`).  Every
@@ -63,11 +63,11 @@ from ._problem import Problem
 from ._relu_prep import check_data, check_target, conditional_t2, orbit_residual
 from ._relu_runs import RELU_INITS, polish, random_start, relative_residual, start_kind, warm_start
 from .architecture import Architecture
+from .augmented import minimize_norm_subject_to
 from .data_bounds import lipschitz_lower_bound
 from .errors import InfeasibleError
 from .interpolate import network_constraint
 from .network import Network
-from .optim import minimize_norm_subject_to
 from .results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, NormResult, report_accuracy
 
 __all__ = ["OPTIONS", "RELU_INITS", "relu_minimal_norm", "sample_target", "solve"]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import cbntheory as cbn
+from cbntheory.augmented import minimize_norm_subject_to
 from cbntheory.interpolate import SpectralConstraint, initial_vector, network_constraint
-from cbntheory.optim import minimize_norm_subject_to
 
 
 def linear_constraint(A, b):
