@@ -116,6 +116,37 @@ def neurons_from_output_weights(dirs: np.ndarray, v: np.ndarray, bias: np.ndarra
     return Neurons(dirs[on] * root[:, None], v[on] / root[:, None], np.array(bias, dtype=float))
 
 
+def refit_exactly(neurons: Neurons, vectors: np.ndarray, Y: np.ndarray, with_bias: bool,
+                  norm_dims: int) -> Neurons:
+    """Correct the output layer so that the data are fitted to round-off, then rebalance.
+
+    The pooled outputs ``Phi[n, j] = mean_p relu(<u_j, zhat_{n,p}>)`` are recomputed from
+    the augmented patches ``vectors`` (``(N, d, r)``); the least-norm correction of
+    ``(V, b_out)`` removes the residual of the interior-point solution (when it lies in
+    the range of ``Phi``).  Each channel is then rescaled, ``(u, v) -> (a u, v / a)`` with
+    ``a^2 = ||v|| / ||u_w||``, which leaves the function unchanged and cannot raise the
+    norm.  So the network interpolates exactly and its norm is an honest upper bound.
+    """
+    if neurons.u.shape[0] == 0:
+        return neurons
+    phi = np.maximum(np.einsum("ndr,jr->njd", vectors, neurons.u), 0.0).mean(axis=2)
+    A = np.hstack([phi, np.ones((phi.shape[0], 1))]) if with_bias else phi
+    coef = np.vstack([neurons.v, neurons.out_bias[None]]) if with_bias else neurons.v
+    resid = Y - A @ coef
+    delta, *_ = np.linalg.lstsq(A, resid, rcond=None)
+    coef = coef + delta
+    if np.linalg.norm(Y - A @ coef) > np.linalg.norm(resid):
+        return neurons
+    v = coef[:phi.shape[1]]
+    bias = coef[-1] if with_bias else neurons.out_bias
+    un = np.linalg.norm(neurons.u[:, :norm_dims], axis=1)
+    vn = np.linalg.norm(v, axis=1)
+    ok = (un > 0) & (vn > 0)
+    scale = np.ones_like(un)
+    scale[ok] = np.sqrt(vn[ok] / un[ok])
+    return Neurons(neurons.u * scale[:, None], v / scale[:, None], np.array(bias, dtype=float))
+
+
 def build_network(arch: Architecture, neurons: Neurons) -> Network:
     """The two-layer network of ``neurons`` (at least one hidden channel, zero if unused)."""
     n0 = arch.channels[0]
@@ -153,38 +184,26 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
     feasible for the dual of the network problem itself, and the dual
     value ``s <L, Y> - s^2 ||L^T 1||^2 / 2`` (last term with a penalised output bias)
     bounds half the minimal norm from below.  Both signs of ``L`` are tried (cvxpy's
-    sign convention is not relied upon).  Returns ``lower`` (float or None), ``kappa``
-    and ``dual_value``.
+    sign convention is not relied upon).  Returns ``lower`` (float or None), ``kappa``,
+    ``dual_value`` and ``kappas`` (the per-pattern bounds of the sign used).
     """
-    from . import optim  # scipy.optimize is imported on first use, not with the package
-
-    best: dict[str, Any] = {"lower": None, "kappa": float("inf"), "dual_value": None}
+    best: dict[str, Any] = {"lower": None, "kappa": float("inf"), "dual_value": None,
+                            "kappas": None}
     L0 = np.asarray(duals, dtype=float)
     if not np.all(np.isfinite(L0)):
         return best
-    free = arr.dim - 1 if free_hidden_bias else None
-    rows = cells[:, :, None] * arr.normals[None, :, :]  # (P, M, r)
     for sign in (1.0, -1.0):
         L = sign * L0
         if output_bias == "free":
             L = L - L.mean(axis=0, keepdims=True)
-        G = np.einsum("pnr,no->por", features, L)  # (P, n_out, r)
-        sig = np.zeros(G.shape[:2])
-        for p in range(G.shape[0]):
-            for o in range(G.shape[1]):
-                sig[p, o] = max(optim.cone_support_bound(G[p, o], rows[p], free),
-                                optim.cone_support_bound(-G[p, o], rows[p], free), 0.0)
-        per_pattern = np.linalg.norm(sig, axis=1)
-        if G.shape[1] > 1 and free is None:
-            # max over the unit ball of ||G_D u||_2 is also below the spectral norm
-            per_pattern = np.minimum(per_pattern, np.linalg.norm(G, ord=2, axis=(1, 2)))
+        per_pattern = pattern_kappas(arr, cells, features, L, free_hidden_bias)
         kappa = float(np.max(per_pattern, initial=0.0))
         lin = float(np.sum(L * Y))
         if not np.isfinite(kappa):
             continue
         if lin <= 0:  # s = 0 is the best scale: the trivial bound 0
             if best["lower"] is None:
-                best = {"lower": 0.0, "kappa": kappa, "dual_value": 0.0}
+                best = {"lower": 0.0, "kappa": kappa, "dual_value": 0.0, "kappas": per_pattern}
             continue
         smax = np.inf if kappa == 0 else 1.0 / kappa
         q = float(np.sum(L.sum(axis=0) ** 2)) if output_bias == "penalized" else 0.0
@@ -193,5 +212,30 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
             continue
         value = s * lin - 0.5 * s * s * q
         if best["lower"] is None or 2 * value > best["lower"]:
-            best = {"lower": 2.0 * value, "kappa": kappa, "dual_value": value}
+            best = {"lower": 2.0 * value, "kappa": kappa, "dual_value": value,
+                    "kappas": per_pattern}
     return best
+
+
+def pattern_kappas(arr: Arrangement, cells: np.ndarray, features: np.ndarray, L: np.ndarray,
+                   free_hidden_bias: bool) -> np.ndarray:
+    """Per pattern, an upper bound on ``max{||L^T g_D(X) u||_2 : u in K_D, ||u_w|| <= 1}``.
+
+    ``L`` has shape ``(N, n_out)``.  A multiplier is dual feasible for pattern ``D`` when
+    this is at most 1 (see :func:`dual_lower_bound`).
+    """
+    from . import optim  # scipy.optimize is imported on first use, not with the package
+
+    free = arr.dim - 1 if free_hidden_bias else None
+    G = np.einsum("pnr,no->por", features, L)  # (P, n_out, r)
+    sig = np.zeros(G.shape[:2])
+    for p in range(G.shape[0]):
+        rows = cells[p][:, None] * arr.normals
+        for o in range(G.shape[1]):
+            sig[p, o] = max(optim.cone_support_bound(G[p, o], rows, free),
+                            optim.cone_support_bound(-G[p, o], rows, free), 0.0)
+    per_pattern = np.linalg.norm(sig, axis=1)
+    if G.shape[1] > 1 and free is None:
+        # max over the unit ball of ||G_D u||_2 is also below the spectral norm
+        per_pattern = np.minimum(per_pattern, np.linalg.norm(G, ord=2, axis=(1, 2)))
+    return per_pattern

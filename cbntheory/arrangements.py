@@ -190,7 +190,8 @@ def enumerate_cells(normals: np.ndarray, *, max_cells: int | None = None,
     info : dict
         ``count``, ``rank`` (dimension of the span of the normals), ``generic_count``
         (the general-position count, an upper bound), ``method`` and, when
-        ``certify``, ``certificate`` (see :func:`closure_certificate`).
+        ``certify``, ``certificate`` (see :func:`closure_certificate`) and ``walls``
+        (boolean ``(P, M)``: the facets of every cell).
 
     Raises
     ------
@@ -207,7 +208,9 @@ def enumerate_cells(normals: np.ndarray, *, max_cells: int | None = None,
                             "rank": int(coords.shape[1]), "hyperplanes": int(h.shape[0]),
                             "generic_count": generic_cell_count(h.shape[0], coords.shape[1])}
     if certify:
-        info["certificate"] = closure_certificate(coords, cells)
+        cert = closure_certificate(coords, cells, return_walls=True)
+        info["walls"] = cert.pop("walls")
+        info["certificate"] = cert
     return cells, info
 
 
@@ -263,7 +266,8 @@ def enumerate_cells_lp(normals: np.ndarray, *, max_cells: int | None = None
     return out, {"method": "lp", "count": int(len(out)), "lps": lps}
 
 
-def closure_certificate(normals: np.ndarray, cells: np.ndarray) -> dict[str, Any]:
+def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,
+                        return_walls: bool = False) -> dict[str, Any]:
     """Check that ``cells`` are non-empty and closed under crossing walls.
 
     Parameters
@@ -279,7 +283,10 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray) -> dict[str, Any
         ``complete`` (bool: every cell has a witness and every wall crossing stays in the
         set), ``walls_checked``, ``missing`` (number of wall crossings leading outside
         the set), ``empty_cells`` (cells without an interior witness), ``min_margin``
-        (smallest ``s_j <h_j, witness>`` over cells, witnesses of unit norm).
+        (smallest ``s_j <h_j, witness>`` over cells, witnesses of unit norm); with
+        ``return_walls``, also ``walls``: boolean ``(P, M)``, True where hyperplane ``j``
+        is a wall (facet) of cell ``p`` — the facet inequalities alone define the closed
+        cone of the cell.
 
     Notes
     -----
@@ -295,8 +302,12 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray) -> dict[str, Any
     m, r = h.shape
     out: dict[str, Any] = {"complete": False, "walls_checked": 0, "missing": 0,
                            "empty_cells": 0, "min_margin": float("nan")}
+    wall_mask = np.zeros(cells.shape, dtype=bool)
     if m == 0 or r == 1:
         out.update(complete=len(cells) == (1 if m == 0 else 2), min_margin=1.0)
+        wall_mask[:] = True
+        if return_walls:
+            out["walls"] = wall_mask
         return out
     ray_signs, ray_dirs = _rays(h, [settings.MAX_RAY_SUBSETS])
     pos, neg = (ray_signs > 0).astype(np.float32), (ray_signs < 0).astype(np.float32)
@@ -322,6 +333,7 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray) -> dict[str, Any
                 if np.sum(sv > settings.PATTERN_RANK_ATOL) < r - 1:
                     continue
                 walls += 1
+                wall_mask[start + k, j] = True
                 flipped = cell.copy()
                 flipped[j] = -flipped[j]
                 if flipped.tobytes() not in members:
@@ -329,4 +341,6 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray) -> dict[str, Any
     out.update(complete=bool(len(cells) > 0 and missing == 0 and empty == 0),
                walls_checked=walls, missing=missing, empty_cells=empty,
                min_margin=float(min_margin))
+    if return_walls:
+        out["walls"] = wall_mask
     return out

@@ -33,6 +33,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
+from scipy import sparse
 
 from . import _validate as V
 from . import fourier, settings
@@ -111,8 +112,7 @@ class ConicSolution:
 def solver_options(name: str, eps: float) -> dict[str, Any]:
     """Accuracy options of a conic solver at relative/absolute accuracy ``eps``."""
     if name == "CLARABEL":
-        return {"tol_gap_abs": eps, "tol_gap_rel": eps, "tol_feas": eps, "tol_ktratio": 1e-7,
-                "max_iter": 500}
+        return {"tol_gap_abs": eps, "tol_gap_rel": eps, "tol_feas": eps, "max_iter": 500}
     if name == "SCS":
         return {"eps_abs": eps, "eps_rel": eps, "max_iters": settings.SCS_MAX_ITERS}
     return {}
@@ -136,7 +136,8 @@ def solver_order(solver: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mapping[str, Any]
           | None = None, *, solver: str | Sequence[str] | None = None,
-          eps: float | None = None, accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+          eps: float | Mapping[str, float] | None = None,
+          accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
     """Solve a cvxpy problem with fallback and return named values as numpy arrays.
 
     Parameters
@@ -149,8 +150,9 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         Named constraints whose dual values to return.
     solver : str or sequence of str, optional
         Solver(s) to try in order; default :data:`cbntheory.settings.CONIC_SOLVERS`.
-    eps : float, optional
-        Requested accuracy, default :data:`cbntheory.settings.CONIC_EPS`.
+    eps : float or Mapping[str, float], optional
+        Requested accuracy, for all solvers or per solver name (missing names and the
+        default: :data:`cbntheory.settings.CONIC_EPS`).
     accept : sequence of str
         Statuses returned at once; any other answer moves on to the next solver.  Pass
         ``("optimal", "optimal_inaccurate")`` when the caller re-verifies the answer
@@ -169,13 +171,16 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         each said, and what to change.
     """
     constraints = {} if constraints is None else constraints
-    eps = settings.CONIC_EPS if eps is None else float(eps)
     names = solver_order(solver)
     start = time.perf_counter()
     tried: list[str] = []
     fallback: ConicSolution | None = None
     for name in names:
-        opts = solver_options(name, eps)
+        if isinstance(eps, Mapping):
+            eps_used = float(eps.get(name, settings.CONIC_EPS))
+        else:
+            eps_used = settings.CONIC_EPS if eps is None else float(eps)
+        opts = solver_options(name, eps_used)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -197,7 +202,8 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
             values = {k: np.array(v.value, dtype=float) for k, v in variables.items()}
             duals = {k: np.array(c.dual_value, dtype=float) for k, c in constraints.items()}
             objective = float(problem.value)
-        message = f"{name} returned {raw!r} at eps={eps:g}" + (f" ({notes})" if notes else "")
+        message = f"{name} returned {raw!r} at eps={eps_used:g}" + (
+            f" ({notes})" if notes else "")
         sol = ConicSolution(status=status, objective=objective, values=values, duals=duals,
                             solver=name, tried=tuple(tried), solver_status=str(raw),
                             message=message, wall_time=time.perf_counter() - start,
@@ -215,10 +221,15 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         "data to unit size")
 
 
+def _two_layer_eps(eps: float | None) -> float | dict[str, float]:
+    """Default accuracy of the two-layer programs: CLARABEL_EPS for Clarabel (see settings)."""
+    return {"CLARABEL": settings.CLARABEL_EPS} if eps is None else eps
+
+
 def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray,
                 targets: np.ndarray, *, norm_dims: int, output_bias: str = "none",
-                solver: str | Sequence[str] | None = None, eps: float | None = None,
-                accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+                walls: np.ndarray | None = None, solver: str | Sequence[str] | None = None,
+                eps: float | None = None, accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
     """The convex two-layer ReLU program over activation patterns (group lasso, cone constraints).
 
     Parameters
@@ -239,8 +250,13 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
     output_bias : {"none", "free", "penalized"}
         Whether an output bias ``b`` (one per output) is absent, free, or costs
         ``||b||^2 / 2``.
+    walls : ndarray of bool, shape (P, M), optional
+        Only the inequalities marked True are imposed (the facets of each cone give the
+        same cone with far fewer, non-redundant rows: better conditioned for interior-
+        point solvers).  Default: all of them.
     solver, eps, accept
-        Passed to :func:`solve`.
+        Passed to :func:`solve` (default accuracy :data:`cbntheory.settings.CLARABEL_EPS`
+        for Clarabel: the numpy certificate measures the accuracy reached).
 
     Returns
     -------
@@ -299,7 +315,17 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
     if output_bias not in OUTPUT_BIAS:
         raise V.fail("output_bias", f"be one of {OUTPUT_BIAS}", output_bias)
     norm_dims = V.positive_int("norm_dims", norm_dims)
+    mask = np.ones(S.shape, dtype=bool) if walls is None else np.asarray(walls, dtype=bool)
+    if mask.shape != S.shape:
+        raise V.fail("walls", f"have the shape of signs {S.shape}", mask)
     n_out = Y.shape[1]
+    # cone rows s_{D,j} <h_j, a_D> >= 0 as one sparse matrix acting on vec(a) (column order)
+    d_idx, j_idx = np.nonzero(mask)
+    coef = S[d_idx, j_idx, None] * H[j_idx]  # (rows, r)
+    cone = sparse.csr_matrix(
+        (coef.ravel(), (np.repeat(np.arange(len(d_idx)), r),
+                        (d_idx[:, None] + P * np.arange(r)[None, :]).ravel())),
+        shape=(len(d_idx), P * r))
     A = F.transpose(1, 2, 0).reshape(N, r * P)  # acts on vec(block matrix) in column order
     pos = [cp.Variable((P, r), name=f"pos{o}") for o in range(n_out)]
     neg = [cp.Variable((P, r), name=f"neg{o}") for o in range(n_out)]
@@ -312,8 +338,8 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
             expr = expr + b[o]
         fit = expr == Y[:, o]
         fits.append(fit)
-        if H.shape[0]:
-            cons += [cp.multiply(S, pos[o] @ H.T) >= 0, cp.multiply(S, neg[o] @ H.T) >= 0]
+        if len(d_idx):
+            cons += [cone @ cp.vec(pos[o], order="F") >= 0, cone @ cp.vec(neg[o], order="F") >= 0]
     block = [cp.norm(pos[o][:, :norm_dims], 2, axis=1) + cp.norm(neg[o][:, :norm_dims], 2, axis=1)
              for o in range(n_out)]
     if n_out == 1:
@@ -329,7 +355,7 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
     variables.update({f"pos{o}": pos[o] for o in range(n_out)})
     variables.update({f"neg{o}": neg[o] for o in range(n_out)})
     sol = solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},
-                solver=solver, eps=eps, accept=accept)
+                solver=solver, eps=_two_layer_eps(eps), accept=accept)
     values = {
         "pos": np.stack([sol.values[f"pos{o}"] for o in range(n_out)]),
         "neg": np.stack([sol.values[f"neg{o}"] for o in range(n_out)]),
@@ -396,7 +422,7 @@ def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bia
     fit = expr == Y
     cons = [fit] + ([b == 0] if output_bias == "none" else [])
     return solve(cp.Problem(cp.Minimize(objective), cons), {"v": v, "bias": b}, {"fit": fit},
-                 solver=solver, eps=eps, accept=accept)
+                 solver=solver, eps=_two_layer_eps(eps), accept=accept)
 
 
 # ---------------------------------------------------------------------------------------

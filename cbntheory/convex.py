@@ -27,36 +27,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import _validate as V
 from . import settings
-from ._twolayer import (
-    Neurons,
-    block_directions,
-    build_network,
-    dual_lower_bound,
-    neurons_from_blocks,
-    neurons_from_output_weights,
-)
+from ._twolayer_solve import ProgramSolver, relative
 from .architecture import Architecture
 from .arrangements import TooManyCellsError
-from .errors import InfeasibleError, SolverError, ValidationError
-from .network import Network
+from .errors import InfeasibleError, ValidationError
 from .patterns import Arrangement, patches
 from .results import (
-    INFEASIBLE,
     NOT_CERTIFIED,
     OPTIMAL,
     OPTIMAL_INACCURATE,
     NormResult,
     report_accuracy,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import conic
 
 __all__ = ["TooManyCellsError", "two_layer_min_norm"]
 
@@ -112,91 +100,14 @@ def _span_residual(F: np.ndarray, Y: np.ndarray, with_bias: bool) -> float:
     if with_bias:
         A = np.hstack([A, np.ones((N, 1))])
     coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
-    return _relative(A @ coef - Y, Y)
-
-
-def _relative(diff: np.ndarray, ref: np.ndarray) -> float:
-    """``||diff|| / ||ref||`` (absolute when ``ref`` is zero)."""
-    scale = float(np.linalg.norm(ref))
-    return float(np.linalg.norm(diff)) / (scale if scale > 0 else 1.0)
-
-
-class _Problem:
-    """Data of one call, and the check of a conic answer (network, fit, norm)."""
-
-    def __init__(self, arch: Architecture, X: np.ndarray, Y: np.ndarray, arr: Arrangement,
-                 cells: np.ndarray, F: np.ndarray, output_bias: str, norm_dims: int,
-                 free_hidden: bool, tol: float) -> None:
-        self.arch, self.X, self.Y, self.arr, self.cells, self.F = arch, X, Y, arr, cells, F
-        self.output_bias, self.norm_dims, self.free_hidden, self.tol = (
-            output_bias, norm_dims, free_hidden, tol)
-        #: patterns (and features) against which dual certificates are checked, or None
-        self.bound_cells: np.ndarray | None = None
-        self.bound_F: np.ndarray | None = None
-
-    def _network(self, neurons: Neurons) -> tuple[Network, float, float]:
-        net = build_network(self.arch, neurons)
-        fit = _relative(net(self.X) - self.Y, self.Y)
-        return net, net.param_norm(), fit
-
-    def evaluate(self, sol: conic.ConicSolution) -> dict[str, Any]:
-        """Network of a solution, verified; ``rank`` 0 = fits and (one output) norm matches."""
-        from . import conic  # cvxpy is imported on first use, not with the package
-        pos, neg, bias = sol.values["pos"], sol.values["neg"], sol.values["bias"]
-        n_out = self.Y.shape[1]
-        y_scale = float(np.linalg.norm(self.Y)) or 1.0  # zero labels: absolute threshold
-        all_on = np.all(self.arr.active(self.cells) | (self.arr.index < 0)[None], axis=(1, 2))
-        neurons = neurons_from_blocks(pos, neg, bias, all_on, self.F, y_scale,
-                                      self.norm_dims, fold_constants=self.free_hidden,
-                                      merge=n_out > 1)
-        net, upper, fit = self._network(neurons)
-        notes: list[str] = []
-        multipliers = [sol.duals["fit"]]
-        if n_out > 1:
-            # several outputs: the relaxation's blocks give directions; refit output weights
-            pats, dirs = block_directions(pos, neg, self.F, y_scale, self.norm_dims)
-            if len(pats):
-                phi = np.einsum("jnr,jr->jn", self.F[pats], dirs)
-                try:
-                    pol = conic.output_weights_lasso(phi, self.Y, output_bias=self.output_bias,
-                                                     accept=(OPTIMAL, OPTIMAL_INACCURATE))
-                    multipliers.append(pol.duals["fit"])
-                    cand = self._network(neurons_from_output_weights(
-                        dirs, pol.values["v"], pol.values["bias"]))
-                    if cand[2] <= self.tol and (fit > self.tol or cand[1] < upper):
-                        neurons = neurons_from_output_weights(dirs, pol.values["v"],
-                                                              pol.values["bias"])
-                        net, upper, fit = cand
-                except SolverError:
-                    pass
-        if fit > self.tol:
-            notes.append(f"the reconstructed network misses the data by {fit:.3g} "
-                         f"(> tol {self.tol:g})")
-        program = 2.0 * sol.objective
-        if n_out == 1 and abs(upper - program) > settings.OBJECTIVE_RTOL * max(1.0, program):
-            notes.append(f"its norm {upper:.9g} differs from twice the program optimum "
-                         f"{program:.9g}")
-        bound: dict[str, Any] = {"lower": None}
-        cells, feats = self.bound_cells, self.bound_F
-        for lam in multipliers if cells is not None and feats is not None else []:
-            b = dual_lower_bound(self.arr, cells, feats, lam, self.Y, self.output_bias,
-                                 self.free_hidden)
-            if b["lower"] is not None and (bound["lower"] is None or b["lower"] > bound["lower"]):
-                bound = b
-        lower = bound["lower"]
-        gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
-        # an inaccurate answer whose certificate does not close (all patterns in the
-        # program, so the gap is the solver's) is worth trying the next solver
-        doubt = sol.status != OPTIMAL and self.bound_cells is self.cells and n_out == 1 and (
-            gap > settings.GAP_RTOL)
-        return {"sol": sol, "net": net, "neurons": neurons, "upper": upper, "fit": fit,
-                "notes": notes, "rank": len(notes) + doubt, "bound": bound, "gap": gap}
+    return relative(A @ coef - Y, Y)
 
 
 def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "enumerate",
                        n_patterns: int | None = None, solver: str | Sequence[str] | None = None,
                        max_patterns: int | None = None, rng: Any = 0, certify: bool = True,
-                       tol: float | None = None, strict: bool = False) -> NormResult:
+                       working_set: bool | None = None, tol: float | None = None,
+                       strict: bool = False) -> NormResult:
     """Minimal parameter norm of a two-layer ReLU CNN interpolating ``(X, Y)``.
 
     Parameters
@@ -224,6 +135,11 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     certify : bool
         With sampling, also enumerate all patterns (when within the caps) to certify a
         lower bound from the dual; default True.
+    working_set : bool, optional
+        Solve the enumerated program by a working set of patterns, adding the patterns
+        whose dual constraint the current multipliers violate until none does (then the
+        answer is optimal for all patterns, and certified).  Default: when there are
+        more than :data:`cbntheory.settings.WORKING_SET_MIN_PATTERNS` patterns.
     tol : float, optional
         Relative interpolation tolerance of the returned network
         (default :data:`cbntheory.settings.FIT_RTOL`).
@@ -287,6 +203,7 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
         if n_patterns is not None:
             raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
         cells, pinfo = arr.enumerate(max_patterns=max_patterns)
+        walls = pinfo.pop("walls")
         if not pinfo["certificate"]["complete"]:
             raise ValidationError(
                 f"the pattern enumeration failed its completeness check {pinfo['certificate']}"
@@ -295,6 +212,7 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
         n_draw = 20 * N if n_patterns is None else n_patterns
         cells, pinfo = arr.sample(n_draw, rng)
         seed = pinfo["seed"]
+        walls = None
     info["patterns"] = pinfo
     enumerated = patterns == "enumerate"
     F = arr.features(cells)
@@ -309,46 +227,29 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
             f"(relative residual {resid:.3g}): {what} interpolates the data")
     free_hidden = arch.bias and not arch.penalize_bias
     norm_dims = arr.dim - 1 if free_hidden else arr.dim
-    problem = _Problem(arch, X, Y, arr, cells, F, output_bias, norm_dims, free_hidden, tol)
+    problem = ProgramSolver(arch, X, Y, arr, cells, F, walls, output_bias, norm_dims,
+                            free_hidden, tol, solver)
     if enumerated:
         problem.bound_cells, problem.bound_F = cells, F
     elif certify:
         try:
             problem.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
+            binfo.pop("walls", None)
             problem.bound_F = arr.features(problem.bound_cells)
             info["certificate_patterns"] = binfo
         except TooManyCellsError as exc:
             info["certificate_patterns"] = f"no certificate: {exc}"
-    from . import conic  # cvxpy is imported on first use, not with the package
-
-    order = conic.solver_order(solver)
-    best: dict[str, Any] | None = None
-    tried: list[str] = []
-    while order:
-        try:
-            sol = conic.group_lasso(F, arr.normals, cells, Y, norm_dims=norm_dims,
-                                    output_bias=output_bias, solver=order,
-                                    accept=(OPTIMAL, OPTIMAL_INACCURATE))
-        except SolverError:
-            if best is None:
-                raise
-            break
-        tried += list(sol.tried)
-        if sol.status == INFEASIBLE:
-            raise InfeasibleError(f"the convex program is infeasible ({sol.message}) although "
-                                  f"the labels lie in the span of the features ({resid:.3g})")
-        cand = problem.evaluate(sol)
-        if best is None or cand["rank"] < best["rank"]:
-            best = cand
-        if cand["rank"] == 0:
-            break
-        order = order[order.index(sol.solver) + 1:]
-    assert best is not None
+    use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
+                             if working_set is None else bool(working_set))
+    best = problem.solve_working_set() if use_ws else problem.solve(np.arange(len(cells)))
+    info["working_set"] = problem.ws_info
+    tried = problem.tried
     sol, net, neurons, upper, fit = (best[k] for k in ("sol", "net", "neurons", "upper", "fit"))
     program = 2.0 * sol.objective
     info.update(group_lasso_optimum=sol.objective, program_value=program,
                 hidden_channels=int(neurons.u.shape[0]), solvers_tried=tried,
-                solver_message=sol.message, dual=best["bound"], relative_gap=best["gap"])
+                solver_message=sol.message, relative_gap=best["gap"],
+                dual={k: v for k, v in best["bound"].items() if k != "kappas"})
     lower, gap = best["bound"]["lower"], best["gap"]
     notes = list(best["notes"])
     status = OPTIMAL if not notes else OPTIMAL_INACCURATE
@@ -369,7 +270,8 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     how = (f"all {len(cells)} activation patterns enumerated (certified complete)" if enumerated
            else f"{len(cells)} sampled patterns (upper bound)")
     lb = "no certified lower bound" if lower is None else f"certified lower bound {lower:.9g}"
-    outs = "" if n_out == 1 else f"; {n_out} outputs: relaxation lower bound, merged network"
+    outs = "" if n_out == 1 else (f"; {n_out} outputs: convex relaxation (lower bound) and a "
+                                  "network on its channels with refitted output weights")
     message = (f"two-layer convex program over {how}, {arr.n_hyperplanes} distinct hyperplanes, "
                f"solver {sol.solver}: norm {upper:.9g}, {lb}, relative gap {gap:.2g}{outs}"
                f"{width_note}" + ("; " + "; ".join(notes) if notes else ""))
