@@ -123,7 +123,8 @@ def refit_exactly(neurons: Neurons, vectors: np.ndarray, Y: np.ndarray, with_bia
     The pooled outputs ``Phi[n, j] = mean_p relu(<u_j, zhat_{n,p}>)`` are recomputed from
     the augmented patches ``vectors`` (``(N, d, r)``); the least-norm correction of
     ``(V, b_out)`` removes the residual of the interior-point solution (when it lies in
-    the range of ``Phi``).  Each channel is then rescaled, ``(u, v) -> (a u, v / a)`` with
+    the range of ``Phi``) when that correction is small (relative size <= 1e-6), else the
+    neurons are returned unchanged.  Each channel is then rescaled, ``(u, v) -> (a u, v / a)`` with
     ``a^2 = ||v|| / ||u_w||``, which leaves the function unchanged and cannot raise the
     norm.  So the network interpolates exactly and its norm is an honest upper bound.
     """
@@ -133,7 +134,11 @@ def refit_exactly(neurons: Neurons, vectors: np.ndarray, Y: np.ndarray, with_bia
     A = np.hstack([phi, np.ones((phi.shape[0], 1))]) if with_bias else phi
     coef = np.vstack([neurons.v, neurons.out_bias[None]]) if with_bias else neurons.v
     resid = Y - A @ coef
-    delta, *_ = np.linalg.lstsq(A, resid, rcond=None)
+    # a well-conditioned correction only: near-parallel channels make A ill-conditioned,
+    # and a tiny residual must not buy a large change of the weights
+    delta, *_ = np.linalg.lstsq(A, resid, rcond=1e-8)
+    if np.linalg.norm(delta) > 1e-6 * max(np.linalg.norm(coef), 1e-300):
+        return neurons
     coef = coef + delta
     if np.linalg.norm(Y - A @ coef) > np.linalg.norm(resid):
         return neurons
