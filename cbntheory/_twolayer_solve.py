@@ -109,8 +109,11 @@ class ProgramSolver:
         self.bound_cells, self.bound_F = self.all_cells, self.all_F
         L0 = self.Y - (self.Y.mean(axis=0) if self.output_bias == "free" else 0.0)
         score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden)
+        order = np.argsort(-score, kind="stable")
         size = min(P, max(50, 4 * N))
-        subset = np.sort(np.argsort(-score, kind="stable")[:size])
+        while size < P and not self._spans(order[:size]):
+            size = min(P, 2 * size)  # the first program must be able to fit the labels
+        subset = np.sort(order[:size])
         rounds = 0
         best: dict[str, Any] = {}
         while rounds < max_rounds:
@@ -155,6 +158,15 @@ class ProgramSolver:
         except SolverError:
             return None
         return (pol, keep) if pol.status in (OPTIMAL, OPTIMAL_INACCURATE) else None
+
+    def _spans(self, subset: np.ndarray) -> bool:
+        """Whether the features of ``subset`` (plus the output bias) can fit the labels."""
+        N = self.Y.shape[0]
+        A = self.all_F[subset].transpose(1, 0, 2).reshape(N, -1)
+        if self.output_bias != "none":
+            A = np.hstack([A, np.ones((N, 1))])
+        coef, *_ = np.linalg.lstsq(A, self.Y, rcond=None)
+        return relative(A @ coef - self.Y, self.Y) <= settings.FEASIBILITY_RTOL
 
     # ------------------------------------------------------------------ checking
     def _network(self, neurons: Neurons) -> tuple[Network, float, float]:

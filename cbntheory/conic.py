@@ -327,6 +327,14 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
                         (d_idx[:, None] + P * np.arange(r)[None, :]).ravel())),
         shape=(len(d_idx), P * r))
     A = F.transpose(1, 2, 0).reshape(N, r * P)  # acts on vec(block matrix) in column order
+    Q, infeasible = _row_basis(np.hstack([A, np.ones((N, 1))]) if output_bias != "none" else A,
+                               Y)
+    if infeasible:
+        return _infeasible(f"the labels are outside the span of the {P} patterns' features "
+                           f"(relative residual {infeasible:.3g})",
+                           {"pos": np.full((n_out, P, r), np.nan),
+                            "neg": np.full((n_out, P, r), np.nan),
+                            "bias": np.full(n_out, np.nan)}, {"fit": np.full((N, n_out), np.nan)})
     pos = [cp.Variable((P, r), name=f"pos{o}") for o in range(n_out)]
     neg = [cp.Variable((P, r), name=f"neg{o}") for o in range(n_out)]
     b = cp.Variable(n_out, name="bias")
@@ -336,7 +344,7 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         expr = A @ cp.vec(pos[o] - neg[o], order="F")
         if output_bias != "none":
             expr = expr + b[o]
-        fit = expr == Y[:, o]
+        fit = Q.T @ expr == Q.T @ Y[:, o]  # independent rows only (see _row_basis)
         fits.append(fit)
         if len(d_idx):
             cons += [cone @ cp.vec(pos[o], order="F") >= 0, cone @ cp.vec(neg[o], order="F") >= 0]
@@ -361,9 +369,32 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         "neg": np.stack([sol.values[f"neg{o}"] for o in range(n_out)]),
         "bias": np.reshape(sol.values["bias"], (n_out,)),
     }
-    duals = {"fit": np.stack([np.reshape(sol.duals[f"fit{o}"], (N,)) for o in range(n_out)],
-                             axis=1)}
+    duals = {"fit": np.stack([Q @ np.reshape(sol.duals[f"fit{o}"], (Q.shape[1],))
+                              for o in range(n_out)], axis=1)}
     return dataclasses.replace(sol, values=values, duals=duals)
+
+
+def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Orthonormal basis ``Q`` of the column space of ``M``, and ``Y``'s relative residual.
+
+    Equality constraints ``M x = Y`` are replaced by ``Q^T M x = Q^T Y``: the same set
+    when ``Y`` lies in the range of ``M``, but with independent rows.  Data with few
+    distinct patches (small-integer images) make the rows of ``M`` dependent, and
+    interior-point solvers then fail at the first factorisation.  The multipliers of the
+    original rows are ``Q mu``.  Returns the residual (0.0 when feasible) as second item.
+    """
+    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    rank = int(np.sum(sv > max(M.shape) * settings.EPS * 100 * (sv[0] if sv.size else 0.0)))
+    Q = U[:, :rank]
+    resid = float(np.linalg.norm(Y - Q @ (Q.T @ Y)) / max(np.linalg.norm(Y), 1e-300))
+    return Q, (resid if resid > settings.FEASIBILITY_RTOL else 0.0)
+
+
+def _infeasible(message: str, values: dict[str, np.ndarray],
+                duals: dict[str, np.ndarray]) -> ConicSolution:
+    return ConicSolution(status=INFEASIBLE, objective=float("nan"), values=values, duals=duals,
+                         solver="none", tried=("none: " + message,), solver_status="infeasible",
+                         message=message, wall_time=0.0)
 
 
 def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bias: str = "none",
@@ -419,10 +450,19 @@ def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bia
     objective = cp.sum(cp.norm(v, 2, axis=1))
     if output_bias == "penalized":
         objective = objective + 0.5 * cp.sum_squares(b)
-    fit = expr == Y
+    M = np.hstack([Phi.T, np.ones((Y.shape[0], 1))]) if output_bias != "none" else Phi.T
+    Q, infeasible = _row_basis(M, Y)
+    if infeasible:
+        return _infeasible(f"the labels are outside the span of the {J} channels' outputs "
+                           f"(relative residual {infeasible:.3g})",
+                           {"v": np.full((J, n_out), np.nan), "bias": np.full(n_out, np.nan)},
+                           {"fit": np.full(Y.shape, np.nan)})
+    fit = Q.T @ expr == Q.T @ Y
     cons = [fit] + ([b == 0] if output_bias == "none" else [])
-    return solve(cp.Problem(cp.Minimize(objective), cons), {"v": v, "bias": b}, {"fit": fit},
-                 solver=solver, eps=_two_layer_eps(eps), accept=accept)
+    sol = solve(cp.Problem(cp.Minimize(objective), cons), {"v": v, "bias": b}, {"fit": fit},
+                solver=solver, eps=_two_layer_eps(eps), accept=accept)
+    return dataclasses.replace(sol, duals={"fit": Q @ np.reshape(sol.duals["fit"],
+                                                                 (Q.shape[1], n_out))})
 
 
 # ---------------------------------------------------------------------------------------
