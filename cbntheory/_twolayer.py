@@ -137,7 +137,7 @@ def refit_exactly(neurons: Neurons, vectors: np.ndarray, Y: np.ndarray, with_bia
     # a well-conditioned correction only: near-parallel channels make A ill-conditioned,
     # and a tiny residual must not buy a large change of the weights
     delta, *_ = np.linalg.lstsq(A, resid, rcond=1e-8)
-    if np.linalg.norm(delta) > 1e-6 * max(np.linalg.norm(coef), 1e-300):
+    if float(np.linalg.norm(delta)) > 1e-6 * max(float(np.linalg.norm(coef)), 1e-300):
         return neurons
     coef = coef + delta
     if np.linalg.norm(Y - A @ coef) > np.linalg.norm(resid):

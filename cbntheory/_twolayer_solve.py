@@ -229,11 +229,13 @@ class ProgramSolver:
                          f"{program:.9g}")
         bound: dict[str, Any] = {"lower": None}
         bcells, bfeats = self.bound_cells, self.bound_F
-        for lam in multipliers if bcells is not None and bfeats is not None else []:
-            b = dual_lower_bound(self.arr, bcells, bfeats, lam, self.Y, self.output_bias,
-                                 self.free_hidden)
-            if b["lower"] is not None and (bound["lower"] is None or b["lower"] > bound["lower"]):
-                bound = b
+        if bcells is not None and bfeats is not None:
+            for lam in multipliers:
+                b = dual_lower_bound(self.arr, bcells, bfeats, lam, self.Y, self.output_bias,
+                                     self.free_hidden)
+                if b["lower"] is not None and (bound["lower"] is None
+                                               or b["lower"] > bound["lower"]):
+                    bound = b
         lower = bound["lower"]
         gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
         # an inaccurate answer whose certificate does not close although every pattern is

@@ -386,7 +386,7 @@ def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
     U, sv, _ = np.linalg.svd(M, full_matrices=False)
     rank = int(np.sum(sv > max(M.shape) * settings.EPS * 100 * (sv[0] if sv.size else 0.0)))
     Q = U[:, :rank]
-    resid = float(np.linalg.norm(Y - Q @ (Q.T @ Y)) / max(np.linalg.norm(Y), 1e-300))
+    resid = float(np.linalg.norm(Y - Q @ (Q.T @ Y))) / max(float(np.linalg.norm(Y)), 1e-300)
     return Q, (resid if resid > settings.FEASIBILITY_RTOL else 0.0)
 
 

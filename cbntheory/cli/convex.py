@@ -24,7 +24,7 @@ from ..results import NormResult
 from ._common import load_npz, print_json
 
 
-def _kernel_size(text: str | None) -> int | tuple[int, ...] | None:
+def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
     if text is None or text == "full":
         return None
     try:
@@ -32,7 +32,7 @@ def _kernel_size(text: str | None) -> int | tuple[int, ...] | None:
     except ValueError:
         raise ValidationError(f"--kernel-size must be 'full', an int K or 'K1,K2'; got {text!r}"
                               ) from None
-    return parts[0] if len(parts) == 1 else parts
+    return parts * ndim if len(parts) == 1 else parts
 
 
 def register(subparsers: Any) -> None:
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError(f"X must have shape (N, n_0, d) or (N, n_0, d1, d2); got {X.shape}")
     n_out = 1 if Y.ndim == 1 else Y.shape[-1]
     arch = Architecture(tuple(X.shape[2:]), (X.shape[1], args.hidden, n_out),
-                        kernel_size=_kernel_size(args.kernel_size), head="avgpool",
+                        kernel_size=_kernel_size(args.kernel_size, X.ndim - 2), head="avgpool",
                         bias=not args.no_bias, penalize_bias=not args.free_bias,
                         normalization=args.normalization)
     result = two_layer_min_norm(arch, X, Y, patterns=args.patterns, n_patterns=args.n_patterns,
