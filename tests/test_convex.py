@@ -226,6 +226,24 @@ def test_nonconvex_never_below_and_reaches_easy_case():
     assert ok and min(ok) >= res.value * (1 - 1e-5)
 
 
+def test_project_minimal_norm_never_below_and_reaches_easy_case():
+    # the project's numerical solver (augmented Lagrangian) on the same problems
+    X = np.array([0.0, 2.0]).reshape(2, 1, 1)
+    y = np.array([[0.0], [3.0]])
+    convex = two_layer_min_norm(UNIVARIATE, X, y)
+    num = cbn.minimal_norm(_arch((1,), (1, 2, 1), penalize_bias=False), data=(X, y),
+                           method="numerical", restarts=2, rng=0)
+    assert num.value >= convex.value * (1 - 1e-6)
+    assert num.value == pytest.approx(convex.value, rel=1e-4)  # hand value 3
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 2, (4, 1, 4)).astype(float)
+    arch = _arch((4,), (1, 4, 1), kernel_size=2)
+    y = arch.init(rng=3)(X) + 0.5
+    convex = two_layer_min_norm(arch, X, y)
+    num = cbn.minimal_norm(arch, data=(X, y), method="numerical", restarts=2, rng=0)
+    assert num.value >= convex.value * (1 - 1e-6)
+
+
 # ------------------------------------------------------------------ (d) invariances
 def _generic_cnn_data(seed=0, n=3, d=5, n0=1):
     rng = np.random.default_rng(seed)
