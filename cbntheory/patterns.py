@@ -124,7 +124,8 @@ class Arrangement:
         Patches are normalised and given a canonical sign (largest entry positive);
         exact duplicates are merged by hashing, near duplicates (unit vectors closer
         than :data:`cbntheory.settings.PATTERN_PARALLEL_ATOL`) by a pairwise pass when
-        the number of distinct hyperplanes is at most 20000.
+        the number of distinct hyperplanes is at most 4000 (beyond, enumeration is out of
+        reach anyway and sampling does not need the merge).
         """
         n, d, _ = Z.shape
         vec = np.concatenate([Z, np.ones((n, d, 1))], axis=2) if bias else np.array(Z)
@@ -145,7 +146,7 @@ class Arrangement:
         normals = canon[first]
         merge = np.arange(len(reps))
         flip = np.ones(len(reps))
-        if 1 < len(reps) <= 20_000:
+        if 1 < len(reps) <= 4000:  # the Gram matrix: 128 MB at most
             gram = normals @ normals.T
             close = np.abs(gram) >= 1.0 - 0.5 * settings.PATTERN_PARALLEL_ATOL ** 2
             for i in range(len(reps)):
