@@ -85,8 +85,6 @@ def main(quick: bool = True) -> CheckReport:
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    report = main(quick="--full" not in sys.argv)
-    for row in report.rows:
-        print(f"{row['verdict']:9s} margin {row['margin']: .2e}  {row['case']}")
-    print(f"{report.label}: {report.verdict} ({len(report.rows)} rows, margin {report.margin:.2e})")
-    sys.exit(0 if report.ok else 1)
+    from . import script_main
+
+    sys.exit(script_main(main))

@@ -58,9 +58,6 @@ def main(quick: bool = True) -> checks.CheckReport:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    report = main(quick="--full" not in sys.argv)
-    for row in report.rows:
-        print(f"{row['verdict']:9s} {row['lhs']:12.6g} {row['relation']} {row['rhs']:12.6g} "
-              f"margin {row['margin']:10.3g}  {row['case']}")
-    print(f"{report.label}: {report.verdict} (smallest margin {report.margin:.3g}); "
-          f"{report.message}")
+    from . import script_main
+
+    sys.exit(script_main(main))
