@@ -14,17 +14,7 @@ Three measurements, each a frozen dataclass with a text rendering:
 :func:`analyze_structure` runs all three (``cbn analyze`` prints it).  Counts are grouped
 by frequency degree with :func:`cbntheory.fourier.describe_degrees`.
 
-Examples
---------
-All circular shifts of one bump span one dimension at every frequency of the bump:
-
->>> import numpy as np
->>> p = np.arange(8)
->>> bump = np.exp(-0.5 * ((p - 4) / 1.2) ** 2)
->>> shifts = np.stack([np.roll(bump, j) for j in range(8)])[:, None, :]
->>> span = frequency_span(shifts, rtol=1e-10)
->>> span.span_dims.tolist(), bool(np.isclose(span.energy.sum(), 1.0))
-([1, 1, 1, 1, 1, 1, 1, 1], True)
+The per-frequency measurements themselves live in :mod:`cbntheory.spectra`.
 """
 from __future__ import annotations
 
