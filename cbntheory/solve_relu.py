@@ -75,7 +75,7 @@ __all__ = ["OPTIONS", "RELU_INITS", "relu_minimal_norm", "sample_target", "solve
 #: Case options accepted through :func:`cbntheory.minimal_norm` (``**options``).
 OPTIONS = ("init", "max_iter", "assume_open_set", "bound_points")
 
-SOLVER = "augmented Lagrangian + L-BFGS-B (cbntheory.optim), rebalanced"
+SOLVER = "augmented Lagrangian + L-BFGS-B (cbntheory.augmented), rebalanced"
 
 
 def sample_target(arch: Architecture, target: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Tests of the augmented-Lagrangian minimiser (cbntheory.optim) and its network constraints.
+"""Tests of the augmented-Lagrangian minimiser (cbntheory.augmented) and its network constraints.
 
 Every expected value is independent of the code under test: least-norm solutions of
 linear systems (numpy's pseudo-inverse, the KKT system solved directly), the scalar
