@@ -90,3 +90,45 @@ def rng_seed(rng: Any) -> tuple[np.random.Generator, int | None]:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and int(rng) >= 0:
         return np.random.default_rng(int(rng)), int(rng)
     raise fail("rng", "be None, a non-negative integer seed or a numpy Generator", rng)
+
+
+def kernel_size(value: Any, ndim: int) -> tuple[int, ...] | None:
+    """``None``, or one positive tap count per spatial axis (an int applies to every axis)."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,) * ndim
+    try:
+        ks = tuple(value)
+    except TypeError:
+        raise fail("kernel_size", "be None, an int or one int per spatial axis", value) from None
+    if len(ks) != ndim:
+        raise fail("kernel_size", f"have one entry per spatial axis ({ndim})", value)
+    return tuple(positive_int(f"kernel_size[{i}]", k) for i, k in enumerate(ks))
+
+
+def flag(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a boolean (numpy booleans accepted); no truthiness."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise fail(name, "be True or False", value)
+    return bool(value)
+
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def float_dtype(dtype: Any) -> np.dtype:
+    """``float64`` (for ``None``) or ``float32``; anything else is refused."""
+    try:
+        dt = np.dtype(np.float64 if dtype is None else dtype)
+    except TypeError:
+        raise fail("dtype", "be float64 or float32", dtype) from None
+    if dt not in _FLOAT_DTYPES:
+        raise fail("dtype", "be float64 or float32", dtype)
+    return dt
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """Mark ``a`` read-only (in place) and return it."""
+    a.setflags(write=False)
+    return a

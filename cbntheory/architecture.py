@@ -38,26 +38,6 @@ ACTIVATIONS = ("relu", "linear")
 HEADS = (None, "avgpool")
 
 
-def _kernel_size(value: Any, ndim: int) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value,) * ndim
-    try:
-        ks = tuple(value)
-    except TypeError:
-        raise V.fail("kernel_size", "be None, an int or one int per spatial axis", value) from None
-    if len(ks) != ndim:
-        raise V.fail("kernel_size", f"have one entry per spatial axis ({ndim})", value)
-    return tuple(V.positive_int(f"kernel_size[{i}]", k) for i, k in enumerate(ks))
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise V.fail(name, "be True or False", value)
-    return bool(value)
-
-
 @dataclasses.dataclass(frozen=True)
 class Architecture:
     """Shape and options of a convolutional network (no weights).
@@ -146,11 +126,11 @@ class Architecture:
             raise V.fail("channels", "have at least 2 entries (n_0, ..., n_L with depth L >= 1)",
                          self.channels)
         set_("channels", tuple(V.positive_int(f"channels[{i}]", n) for i, n in enumerate(channels)))
-        set_("kernel_size", _kernel_size(self.kernel_size, len(shape)))
+        set_("kernel_size", V.kernel_size(self.kernel_size, len(shape)))
         if self.activation not in ACTIVATIONS:
             raise V.fail("activation", f"be one of {ACTIVATIONS}", self.activation)
-        set_("bias", _flag("bias", self.bias))
-        set_("penalize_bias", _flag("penalize_bias", self.penalize_bias))
+        set_("bias", V.flag("bias", self.bias))
+        set_("penalize_bias", V.flag("penalize_bias", self.penalize_bias))
         set_("normalization", V.normalization("normalization", self.normalization))
         if self.head not in HEADS:
             raise V.fail("head", f"be one of {HEADS}", self.head)

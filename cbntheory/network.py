@@ -39,23 +39,6 @@ from . import _vector as P
 from .architecture import Architecture
 from .errors import ValidationError
 
-_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-
-
-def _dtype(dtype: Any) -> np.dtype:
-    try:
-        dt = np.dtype(np.float64 if dtype is None else dtype)
-    except TypeError:
-        raise V.fail("dtype", "be float64 or float32", dtype) from None
-    if dt not in _DTYPES:
-        raise V.fail("dtype", "be float64 or float32", dtype)
-    return dt
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
-
 
 class Network:
     """A convolutional network: architecture, kernels and biases.
@@ -118,13 +101,13 @@ class Network:
                     raise ValidationError(
                         f"kernels[{l}] must be zero outside the window of kernel_size="
                         f"{arch.kernel_size}; got max |entry| = {outside.max():.3g} outside it")
-            ks.append(_frozen(w))
+            ks.append(V.read_only(w))
         bs = []
         for l, (b, shp) in enumerate(zip(biases, arch.bias_shapes)):
             b = V.real_array(f"biases[{l}]", b).copy()
             if b.shape != shp:
                 raise V.fail(f"biases[{l}]", f"have shape {shp}", b)
-            bs.append(_frozen(b))
+            bs.append(V.read_only(b))
         if seed is not None:
             seed = V.positive_int("seed", seed, minimum=0)
         self._init(arch, ks, bs, seed)
@@ -213,7 +196,7 @@ class Network:
         >>> bool(np.allclose(net(np.roll(x, 3, axis=2)), np.roll(net(x), 3, axis=2)))
         True
         """
-        dt = _dtype(dtype)
+        dt = V.float_dtype(dtype)
         xi = K.to_internal(self._input(x), self._arch.ndim, dt)
         out, _ = E.forward(self._comp(dt), xi)
         return self._output_public(out)
@@ -236,7 +219,7 @@ class Network:
         arch = self._arch
         xi = K.to_internal(self._input(x), arch.ndim)
         hidden: list[np.ndarray] = []
-        E.forward(self._comp(_dtype(None)), xi, hidden=hidden, pre=pre)
+        E.forward(self._comp(V.float_dtype(None)), xi, hidden=hidden, pre=pre)
         return [K.from_internal(h, arch.ndim) for h in hidden]
 
     # ------------------------------------------------------------------ gradients
@@ -264,7 +247,7 @@ class Network:
         -----
         ReLU is differentiated with the convention ``sigma'(0) = 0``.
         """
-        dt = _dtype(dtype)
+        dt = V.float_dtype(dtype)
         xi = K.to_internal(self._input(x), self._arch.ndim, dt)
         comp = self._comp(dt)
         out, tape = E.forward(comp, xi, record=True)
@@ -351,7 +334,7 @@ class Network:
             raise V.fail("vector", f"have length architecture.n_free = {arch.n_free}", v)
         kernels, biases = P.unpack(arch, v)
         net = cls.__new__(cls)
-        net._init(arch, [_frozen(w) for w in kernels], [_frozen(b) for b in biases],
+        net._init(arch, [V.read_only(w) for w in kernels], [V.read_only(b) for b in biases],
                   None if seed is None
                   else V.positive_int("seed", seed, minimum=0))
         return net
