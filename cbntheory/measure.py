@@ -84,20 +84,12 @@ def linear_row(A: Any, depth: int) -> DepthRow:
     value; a disagreement beyond :data:`cbntheory.settings.OBJECTIVE_RTOL` downgrades
     the status to ``optimal_inaccurate``.
     """
-    from .linear import balanced_factorization, linear_cost
+    from .linear import verified_linear_cost
 
     start = time.perf_counter()
-    cost = linear_cost(A, depth)
-    layers = balanced_factorization(A, depth)
-    product = layers[0]
-    for layer in layers[1:]:
-        product = layer @ product
-    scale = max(float(np.linalg.norm(A.kernel)), np.finfo(float).tiny)
-    residual = float(np.linalg.norm(product.kernel - A.kernel)) / scale
-    norm = float(sum(layer.param_norm() for layer in layers))
-    gap = abs(norm - cost.value) / max(1.0, abs(cost.value))
-    ok = residual <= settings.FIT_RTOL and gap <= settings.OBJECTIVE_RTOL
-    status = OPTIMAL if ok else OPTIMAL_INACCURATE
+    check = verified_linear_cost(A, depth)
+    cost, residual, gap = check.cost, check.residual, check.norm_gap
+    status = OPTIMAL if check.ok else OPTIMAL_INACCURATE
     msg = (f"closed form (T1); balanced factorisation reproduces the target to "
            f"{residual:.1e} and its norm to {gap:.1e} (relative)")
     return DepthRow(depth, cost.value, cost.value, status, msg, "closed_form_T1", None,

@@ -343,3 +343,23 @@ def test_t1_proof_check_scripts_hold(script, label):
     assert (report.label, report.kind, report.verdict) == (label, "exact", "holds")
     assert len(report.rows) > 50
     assert all(row["verdict"] == "holds" for row in report.rows)
+
+
+def test_verified_linear_cost_flags_a_witness_that_does_not_reproduce(monkeypatch):
+    from cbntheory import linear as linear_mod
+
+    rng = np.random.default_rng(11)
+    A = ConvOperator.from_kernel(rng.standard_normal((2, 3, 5)))
+    good = linear_mod.verified_linear_cost(A, 3)
+    assert good.ok and good.residual < 1e-12 and good.norm_gap < 1e-12
+    real = linear_mod.balanced_factorization
+
+    def broken(op, depth, **kw):  # last layer scaled: wrong product and wrong norm
+        layers = real(op, depth, **kw)
+        return layers[:-1] + [ConvOperator.from_kernel(1.01 * layers[-1].kernel)]
+
+    monkeypatch.setattr(linear_mod, "balanced_factorization", broken)
+    bad = linear_mod.verified_linear_cost(A, 3)
+    assert not bad.ok
+    assert bad.residual == pytest.approx(0.01, rel=1e-6)
+    assert bad.norm_gap > 1e-4
