@@ -259,19 +259,16 @@ def jacobian_bound(net: Any, x: Any, *, rtol: float | None = None) -> JacobianBo
 
 
 @dataclasses.dataclass(frozen=True)
-class BottleneckBound:
+class BottleneckBound(BottleneckTerms):
     """Both sides of T5 at one input (see :func:`weight_bottleneck_bound`).
+
+    The array-level terms of :class:`BottleneckTerms` (``lhs``, ``rhs``, ``margin``,
+    ``horn_gap``, ``per_layer``, ``operator_mass``, ``k = rank J f(x)``,
+    ``log_pdet = log|J f(x)|_+``, ``depth``), where ``operator_mass = sum_l ||E_l||_F^2``
+    equals ``(d c^2) ||W||^2`` for convolutions at one resolution, plus:
 
     Attributes
     ----------
-    lhs, rhs, margin, horn_gap, per_layer, operator_mass :
-        As in :class:`BottleneckTerms`; ``operator_mass = sum_l ||E_l||_F^2`` equals
-        ``(d c^2) ||W||^2`` for convolutions at one resolution.
-    k : int
-        ``rank J f(x)``.
-    log_pdet : float
-        ``log|J f(x)|_+``.
-    depth : int
     weight_norm : float
         ``sum_l ||W_l||_F^2`` (no biases).
     layer_singular_values : tuple of ndarray
@@ -279,18 +276,9 @@ class BottleneckBound:
     jacobian : JacobianCost
     """
 
-    lhs: float
-    rhs: float
-    margin: float
-    horn_gap: float
-    per_layer: tuple[float, ...]
-    operator_mass: float
-    k: int
-    log_pdet: float
-    depth: int
-    weight_norm: float
-    layer_singular_values: tuple[np.ndarray, ...]
-    jacobian: JacobianCost
+    weight_norm: float = float("nan")
+    layer_singular_values: tuple[np.ndarray, ...] = ()
+    jacobian: JacobianCost | None = None
 
     def holds(self, rtol: float | None = None) -> bool:
         """Whether ``lhs <= rhs`` up to ``rtol * max(1, |rhs|)`` (default INEQUALITY_RTOL)."""
@@ -343,5 +331,6 @@ def weight_bottleneck_bound(net: Any, x: Any, *, rtol: float | None = None) -> B
     cost, _ = network_jacobian_cost(net, x, rtol=rtol, factor=1.0 / kappa)
     svals = tuple(np.sort(np.ravel(s))[::-1] for s, _, _ in ops)
     t = bottleneck_terms(svals, cost.rank, cost.log_pdet)
-    return BottleneckBound(t.lhs, t.rhs, t.margin, t.horn_gap, t.per_layer, t.operator_mass,
-                           t.k, t.log_pdet, t.depth, sum(w2 for _, _, w2 in ops), svals, cost)
+    terms = {f.name: getattr(t, f.name) for f in dataclasses.fields(BottleneckTerms)}
+    return BottleneckBound(**terms, weight_norm=sum(w2 for _, _, w2 in ops),
+                           layer_singular_values=svals, jacobian=cost)
