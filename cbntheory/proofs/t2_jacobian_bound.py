@@ -38,6 +38,19 @@ def _random_case(rng: np.random.Generator, i: int) -> tuple[str, cbn.Network, np
     return name, net, rng.standard_normal(arch.input_shape)
 
 
+def balanced_case(rng: np.random.Generator, shape: tuple[int, ...], norm: str,
+                  channels: tuple[int, int], depth: int
+                  ) -> tuple[cbn.Network, cbn.ConvOperator]:
+    """Linear network of a random ``(C_out, C_in)`` operator's balanced factorisation (the
+    equality case of T2 and T5)."""
+    cout, cin = channels
+    A = cbn.ConvOperator.from_kernel(rng.standard_normal((cout, cin) + shape), norm)
+    layers = cbn.balanced_factorization(A, depth)
+    arch = cbn.Architecture(shape, (cin,) + tuple(op.out_channels for op in layers),
+                            activation="linear", bias=False, normalization=norm)
+    return cbn.Network(arch, [op.kernel for op in layers], []), A
+
+
 def main(quick: bool = True) -> checks.CheckReport:
     """Evaluate T2 on random networks and at balanced factorisations; return the report."""
     rng = np.random.default_rng(2024)
@@ -50,12 +63,8 @@ def main(quick: bool = True) -> checks.CheckReport:
             operator_mass=b.operator_mass, rank=b.rank, log_pdet=b.log_pdet, depth=b.depth))
     for depth in ((1, 2, 4) if quick else (1, 2, 3, 4, 6, 8, 12)):
         for shape, norm in (((6,), "operator"), ((3, 4), "plain")):
-            A = cbn.ConvOperator.from_kernel(rng.standard_normal((2, 3) + shape), norm)
-            layers = cbn.balanced_factorization(A, depth)
-            arch = cbn.Architecture(shape, (3,) + tuple(op.out_channels for op in layers),
-                                    activation="linear", bias=False, normalization=norm)
-            net = cbn.Network(arch, [op.kernel for op in layers], [])
-            b = jacobian_bound(net, rng.standard_normal(arch.input_shape))
+            net, A = balanced_case(rng, shape, norm, (2, 3), depth)
+            b = jacobian_bound(net, rng.standard_normal(net.architecture.input_shape))
             rows.append(checks.compare_equal(
                 f"balanced linear {shape} {norm} L={depth} (tight)", b.lhs, b.middle,
                 linear_cost=cbn.linear_cost(A, depth).value, rank=b.rank, depth=depth))

@@ -9,9 +9,7 @@ factorisations of random linear maps (Horn's inequality is tight there).  Run
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -19,34 +17,23 @@ import cbntheory as cbn
 from cbntheory import checks
 from cbntheory.bounds import weight_bottleneck_bound
 
-
-def _t2_cases():
-    path = Path(__file__).with_name("t2_jacobian_bound.py")
-    spec = importlib.util.spec_from_file_location("_t2_cases", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module._random_case
+from .t2_jacobian_bound import _random_case, balanced_case
 
 
 def main(quick: bool = True) -> checks.CheckReport:
     """Evaluate T5 on random networks and at balanced factorisations; return the report."""
-    random_case = _t2_cases()
     rng = np.random.default_rng(2025)
     rows = []
     for i in range(16 if quick else 80):
-        name, net, x = random_case(rng, i)
+        name, net, x = _random_case(rng, i)
         b = weight_bottleneck_bound(net, x)
         rows.append(checks.compare_leq(name, b.lhs, b.rhs, k=b.k, log_pdet=b.log_pdet,
                                        horn_gap=b.horn_gap, operator_mass=b.operator_mass,
                                        depth=b.depth))
     for depth in ((1, 3, 5) if quick else (1, 2, 3, 4, 6, 8, 12)):
         for shape, norm in (((5,), "plain"), ((4, 3), "operator")):
-            A = cbn.ConvOperator.from_kernel(rng.standard_normal((3, 2) + shape), norm)
-            layers = cbn.balanced_factorization(A, depth)
-            arch = cbn.Architecture(shape, (2,) + tuple(op.out_channels for op in layers),
-                                    activation="linear", bias=False, normalization=norm)
-            net = cbn.Network(arch, [op.kernel for op in layers], [])
-            b = weight_bottleneck_bound(net, rng.standard_normal(arch.input_shape))
+            net, _ = balanced_case(rng, shape, norm, (3, 2), depth)
+            b = weight_bottleneck_bound(net, rng.standard_normal(net.architecture.input_shape))
             rows.append(checks.compare_equal(
                 f"balanced linear {shape} {norm} L={depth} (tight)", b.lhs, b.rhs, k=b.k,
                 depth=depth))
