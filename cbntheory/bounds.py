@@ -12,18 +12,11 @@ stride-``s`` down-sampling or zero-insertion up-sampling of the architecture, an
 the average-pool head the mean over pixels (norm ``1/sqrt(d)``).  Biases only decide
 the masks.  Horn's inequality then bounds the singular values of ``J`` by those of the
 ``E_l`` (:func:`jacobian_bound`, :func:`weight_bottleneck_bound`).  The array-level
-functions :func:`jacobian_cost` and :func:`bottleneck_terms` do the arithmetic on
-plain arrays; the network-level functions only assemble those arrays.
+functions :func:`jacobian_cost` and :func:`bottleneck_terms` (in
+:mod:`cbntheory.schatten`, with their examples) do the arithmetic on plain arrays; the
+network-level functions only assemble those arrays.
 
 See ``docs/theory.md`` (sections T2 and T5) for the proofs.
-
-Examples
---------
->>> import numpy as np
->>> J = np.diag([4.0, 1.0, 0.0])
->>> cost = jacobian_cost(J, depth=2)
->>> cost.rank, bool(np.isclose(cost.value, 2 * (4.0 + 1.0)))
-(2, True)
 """
 from __future__ import annotations
 
