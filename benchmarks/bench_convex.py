@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 import cbntheory as cbn
-from cbntheory.arrangements import TooManyCellsError, generic_cell_count
 from cbntheory.convex import two_layer_min_norm
+from cbntheory.solvers.convex.arrangements import TooManyCellsError, generic_cell_count
 
 TARGET_SECONDS = 30.0
 

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 import cbntheory as cbn
-from cbntheory.interpolate import SpectralConstraint, _rescale, initial_vector
+from cbntheory.solvers.interpolate import SpectralConstraint, _rescale, initial_vector
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from baseline_weight_decay import weight_decay  # noqa: E402

@@ -39,9 +39,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from baseline_weight_decay import weight_decay  # noqa: E402
 
 import cbntheory as cbn  # noqa: E402
-from cbntheory._relu_runs import random_start  # noqa: E402
 from cbntheory.errors import InaccurateSolutionWarning  # noqa: E402
-from cbntheory.interpolate import network_constraint  # noqa: E402
+from cbntheory.solvers.interpolate import network_constraint  # noqa: E402
+from cbntheory.solvers.relu_runs import random_start  # noqa: E402
 
 D, WIDTH, DEPTH, SAMPLES = 16, 8, 12, 64
 

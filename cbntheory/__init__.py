@@ -9,16 +9,7 @@ Jacobian bounds and the regularity corrections.  See ``docs/theory.md``.
 from __future__ import annotations
 
 from . import convex, fourier, settings, symbolic, targets
-from .architecture import Architecture
-from .bounds import (
-    BottleneckBound,
-    JacobianBound,
-    JacobianCost,
-    jacobian_bound,
-    jacobian_cost,
-    weight_bottleneck_bound,
-)
-from .data_bounds import LipschitzBound, lipschitz_lower_bound
+from ._version import __version__
 from .errors import (
     CBNError,
     InaccurateSolutionWarning,
@@ -27,13 +18,7 @@ from .errors import (
     SolverError,
     ValidationError,
 )
-from .linear import LinearCost, balanced_factorization, linear_cost
-from .minimal_norm import minimal_norm
-from .network import Network
-from .operators import ConvOperator
-from .report import run_report
-from .results import STATUSES, NormResult
-from .structure import (
+from .measure.structure import (
     CBNRankEstimate,
     StructureReport,
     activation_structure,
@@ -42,12 +27,27 @@ from .structure import (
     frequency_span,
     weight_spectra,
 )
-from .tables import BoundTable, DepthRow
-from .tabulate import bound_table
-
-__version__ = "0.1.0"
+from .measure.tables import BoundTable, DepthRow
+from .measure.tabulate import bound_table
+from .nets.architecture import Architecture
+from .nets.network import Network
+from .operators import ConvOperator
+from .output.report import run_report
+from .results import STATUSES, NormResult
+from .solvers.dispatch import minimal_norm
+from .theory.bounds import (
+    BottleneckBound,
+    JacobianBound,
+    JacobianCost,
+    jacobian_bound,
+    jacobian_cost,
+    weight_bottleneck_bound,
+)
+from .theory.linear import LinearCost, balanced_factorization, linear_cost
+from .theory.lipschitz import LipschitzBound, lipschitz_lower_bound
 
 __all__ = [
+    "__version__",
     "Architecture",
     "Network",
     "CBNError",

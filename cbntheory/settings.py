@@ -59,7 +59,7 @@ INEQUALITY_RTOL: float = 1e-9
 #: array filled with one value per channel, far below any genuine spatial variation.
 TRANSLATION_INVARIANCE_RTOL: float = 1e-12
 
-# --- convex two-layer programs (cbntheory.conic, cbntheory.patterns, cbntheory.convex) ---
+# --- convex two-layer programs (backends.conic, solvers.convex, the cbn.convex door) ---
 
 #: Conic solvers tried in this order when none is named: the interior-point Clarabel
 #: reaches CONIC_EPS reliably; the first-order SCS is the fallback when Clarabel fails.
@@ -103,7 +103,7 @@ ACTIVE_BLOCK_RTOL: float = 1e-7
 #: zero blocks stalls short of CONIC_EPS, small programs do not.
 WORKING_SET_MIN_PATTERNS: int = 300
 
-# --- frequency structure of networks (cbntheory.structure) -------------------------------
+# --- frequency structure of networks (cbntheory.measure.structure) -------------------------------
 
 #: A singular value of a layer's frequency block ``c What_l[m]`` above this counts as kept
 #: in the weight-based CBN rank estimate.  Near-minimal-norm networks keep values near 1 and
@@ -152,13 +152,14 @@ AL_OBJ_RTOL: float = 1e-10
 
 #: Initial penalty of the augmented Lagrangian relative to max(1, ||theta||^2): large
 #: enough that the residual barrier keeps weak directions from collapsing (see
-#: cbntheory.augmented.minimize_norm_subject_to), small enough to keep L-BFGS well conditioned.
+#: cbntheory.solvers.augmented.minimize_norm_subject_to), small enough to keep L-BFGS well
+#: conditioned.
 AL_RHO: float = 1000.0
 
 #: L-BFGS-B iteration budget per restart of the numerical minimal-norm solver.
 AL_MAX_ITER: int = 50_000
 
-# --- ReLU minimal-norm solver (cbntheory.solve_relu) --------------------------------------
+# --- ReLU minimal-norm solver (cbntheory.solvers.relu) --------------------------------------
 
 #: Seconds per restart of the ReLU solver: with AL_MAX_ITER it guarantees that a width that
 #: cannot interpolate ends in a status, not an endless run (small problems take seconds).
@@ -182,7 +183,7 @@ T2_PREACTIVATION_RTOL: float = 1e-9
 IDENTITY_INIT_NOISE: float = 0.1
 
 #: Share of each restart's time budget held back for the Gauss-Newton projection onto the
-#: data (cbntheory._relu_project): on the depth-12 benchmark one step costs 1-3 s and two or
+#: data (cbntheory.solvers.projection): on the depth-12 benchmark one step costs 1-3 s and two or
 #: three steps take the augmented Lagrangian's residual (~1e-4 when stopped by the clock)
 #: below 1e-8.
 RELU_PROJECT_RESERVE: float = 0.2

@@ -1,16 +1,16 @@
-"""PE2020: script wrapper; the check is :mod:`cbntheory.proofs.anchor_pe2020`.
+"""PE2020: script wrapper; the check is :mod:`cbntheory.checks.anchor_pe2020`.
 
 Run ``python proofs_checks/anchor_pe2020.py [--full]`` for the table, or ``cbn check PE2020``.
 """
 from __future__ import annotations
 
-from cbntheory.proofs.anchor_pe2020 import main
+from cbntheory.checks.anchor_pe2020 import main
 
 __all__ = ["main"]
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    from cbntheory.proofs import script_main
+    from cbntheory.checks import script_main
 
     sys.exit(script_main(main))

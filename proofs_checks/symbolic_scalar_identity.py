@@ -1,17 +1,17 @@
-"""SYM-scalar: script wrapper; the check is :mod:`cbntheory.proofs.symbolic_scalar_identity`.
+"""SYM-scalar: script wrapper; the check is :mod:`cbntheory.checks.symbolic_scalar_identity`.
 
 Run ``python proofs_checks/symbolic_scalar_identity.py [--full]`` for the table, or
 ``cbn check SYM-scalar``.
 """
 from __future__ import annotations
 
-from cbntheory.proofs.symbolic_scalar_identity import main
+from cbntheory.checks.symbolic_scalar_identity import main
 
 __all__ = ["main"]
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    from cbntheory.proofs import script_main
+    from cbntheory.checks import script_main
 
     sys.exit(script_main(main))

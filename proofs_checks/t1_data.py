@@ -1,17 +1,17 @@
-"""T1-data: script wrapper; the check is :mod:`cbntheory.proofs.t1_data`.
+"""T1-data: script wrapper; the check is :mod:`cbntheory.checks.t1_data`.
 
 Run ``python proofs_checks/t1_data.py [--full]`` for the table, or
 ``cbn check T1-data``.
 """
 from __future__ import annotations
 
-from cbntheory.proofs.t1_data import main
+from cbntheory.checks.t1_data import main
 
 __all__ = ["main"]
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    from cbntheory.proofs import script_main
+    from cbntheory.checks import script_main
 
     sys.exit(script_main(main))

@@ -1,17 +1,17 @@
-"""T4: script wrapper; the check is :mod:`cbntheory.proofs.t4_regularity`.
+"""T4: script wrapper; the check is :mod:`cbntheory.checks.t4_regularity`.
 
 Run ``python proofs_checks/t4_regularity.py [--full]`` for the table, or
 ``cbn check T4``.
 """
 from __future__ import annotations
 
-from cbntheory.proofs.t4_regularity import main
+from cbntheory.checks.t4_regularity import main
 
 __all__ = ["main"]
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    from cbntheory.proofs import script_main
+    from cbntheory.checks import script_main
 
     sys.exit(script_main(main))

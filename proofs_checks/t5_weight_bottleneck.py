@@ -1,16 +1,16 @@
-"""T5: script wrapper; the check is :mod:`cbntheory.proofs.t5_weight_bottleneck`.
+"""T5: script wrapper; the check is :mod:`cbntheory.checks.t5_weight_bottleneck`.
 
 Run ``python proofs_checks/t5_weight_bottleneck.py [--full]`` for the table, or ``cbn check T5``.
 """
 from __future__ import annotations
 
-from cbntheory.proofs.t5_weight_bottleneck import main
+from cbntheory.checks.t5_weight_bottleneck import main
 
 __all__ = ["main"]
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    from cbntheory.proofs import script_main
+    from cbntheory.checks import script_main
 
     sys.exit(script_main(main))

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..network import Network
-from ..structure import analyze_structure
+from ..measure.structure import analyze_structure
+from ..nets.network import Network
 from ._common import load_array, load_npz, print_json
 
 

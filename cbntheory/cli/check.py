@@ -6,7 +6,7 @@ Usage::
 
 ``NAMES`` are statement labels (``T1``, ``T3``, ``PE2020``, ...; a label prefix such as
 ``T1`` also selects ``T1-data`` and ``T1-kernel``) or module names of
-:mod:`cbntheory.proofs`; none means all.  Each line gives the label, the kind (exact or
+:mod:`cbntheory.checks`; none means all.  Each line gives the label, the kind (exact or
 conjectural), the smallest margin, the verdict and the time.  Exact statements are
 ``holds``/``violated``; conjectural ones ``consistent``/``violated``/``not_certified``
 (judged on certified intervals); a check that raised is reported as ``error`` with its
@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any
 
-from .. import proofs
+from .. import checks as proofs
 from ._common import print_json
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..architecture import Architecture
-from ..convex import two_layer_min_norm
 from ..errors import ValidationError
+from ..nets.architecture import Architecture
 from ..results import NormResult
+from ..solvers.convex.program import two_layer_min_norm
 from ._common import load_npz, print_json
 
 

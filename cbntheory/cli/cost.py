@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..linear import LinearCost, linear_cost
 from ..operators import ConvOperator
+from ..theory.linear import LinearCost, linear_cost
 from ._common import load_array, print_json
 
 
@@ -116,7 +116,7 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
 
 
 def summary(cost: LinearCost, operator: ConvOperator, source: str) -> dict[str, Any]:
-    """Plain-data form of a :class:`~cbntheory.linear.LinearCost` for the CLI and JSON."""
+    """Plain-data form of a :class:`~cbntheory.theory.linear.LinearCost` for the CLI and JSON."""
     L = cost.depth
     expansion = cost.expansion()
     return {

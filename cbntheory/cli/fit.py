@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from ..architecture import Architecture
 from ..errors import InaccurateSolutionWarning, ValidationError
-from ..minimal_norm import minimal_norm
-from ..network import Network
+from ..nets.architecture import Architecture
+from ..nets.network import Network
 from ..results import NormResult
+from ..solvers.dispatch import minimal_norm
 from ._common import load_npz, print_json
 
 

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the report; print where it is and return its exit status."""
-    from ..report import run_report
+    from ..output.report import run_report
 
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0; got {args.seed}")

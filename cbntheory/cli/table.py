@@ -20,8 +20,8 @@ import argparse
 import sys
 from typing import Any
 
-from .._files import write_text
 from ..errors import ValidationError
+from ..output.files import write_text
 
 
 def register(subparsers: Any) -> None:
@@ -65,9 +65,9 @@ def _list_targets() -> int:
 
 def _measure(args: argparse.Namespace) -> list[Any]:
     from .. import targets
-    from ..sweep.progress import Progress
-    from ..tables import parse_depths
-    from ..tabulate import bound_table
+    from ..measure.tables import parse_depths
+    from ..measure.tabulate import bound_table
+    from ..output.progress import Progress
 
     if args.time_limit is not None and not args.time_limit > 0:
         raise ValidationError(f"--time-limit must be > 0 seconds; got {args.time_limit}")
@@ -108,8 +108,8 @@ def _command(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Build the tables and print or write them; errors go to the dispatcher (exit 2)."""
-    from ..render import render
-    from ..tables import provenance, tables_from_store
+    from ..measure.tables import provenance, tables_from_store
+    from ..output.render import render
 
     if args.list:
         return _list_targets()

@@ -5,7 +5,7 @@
 (:mod:`~cbntheory.sweep.store`, file layout in :mod:`~cbntheory.sweep.schema`), runs the
 others on a local process pool or a Dask cluster (:mod:`~cbntheory.sweep.executor`) and
 commits each result in its own transaction as it arrives (:mod:`~cbntheory.sweep.runner`,
-with a text progress bar from :mod:`~cbntheory.sweep.progress`).  Job kinds are a
+with a text progress bar from :mod:`~cbntheory.output.progress`).  Job kinds are a
 registry (:mod:`~cbntheory.sweep.jobs`) filled by :mod:`~cbntheory.sweep.kinds`.  Nothing
 here imports Dask unless a scheduler address is given.  See ``docs/sweeps.md``; stored
 rows are read back with :func:`cbntheory.sweep.store.read_rows`.

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from .. import fourier
-from ..linear import verified_linear_cost
 from ..operators import ConvOperator
 from ..results import OPTIMAL, OPTIMAL_INACCURATE, NormResult
+from ..theory.linear import verified_linear_cost
 from .jobs import (
     JobKind,
     Param,

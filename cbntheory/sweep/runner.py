@@ -37,9 +37,9 @@ import time
 from typing import Any
 
 from .. import settings
+from ..output.progress import Progress
 from .config import Job, SweepConfig
 from .executor import Executor
-from .progress import Progress
 from .store import BUSY, CLAIMED, DONE, FAILED, PENDING, RUNNING, Store
 
 #: Seconds between checks of jobs held by other sweeps once nothing else is left.

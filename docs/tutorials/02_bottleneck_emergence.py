@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 import cbntheory as cbn
-from cbntheory.data_bounds import lipschitz_lower_bound
-from cbntheory.figures import activation_energy_figure, save_figure, weight_spectra_figure
-from cbntheory.structure import frequency_span
+from cbntheory.measure.structure import frequency_span
+from cbntheory.output.figures import activation_energy_figure, save_figure, weight_spectra_figure
+from cbntheory.theory.lipschitz import lipschitz_lower_bound
 
 QUICK = os.environ.get("CBN_TUTORIAL_QUICK", "") not in ("", "0")
 DEPTH = 4 if QUICK else 8

@@ -20,7 +20,7 @@ import numpy as np
 
 import cbntheory as cbn
 from cbntheory.convex import two_layer_min_norm
-from cbntheory.data_bounds import lipschitz_lower_bound
+from cbntheory.theory.lipschitz import lipschitz_lower_bound
 
 QUICK = os.environ.get("CBN_TUTORIAL_QUICK", "") not in ("", "0")
 TIME_LIMIT = 4.0 if QUICK else 30.0

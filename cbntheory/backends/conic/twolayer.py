@@ -1,0 +1,264 @@
+"""The convex two-layer ReLU program of Pilanci & Ergen as a cvxpy group lasso.
+
+Builders taking and returning plain arrays; :mod:`cbntheory.convex` drives them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+from scipy import sparse
+
+from ... import _validate as V
+from ... import settings
+from ...results import INFEASIBLE, OPTIMAL
+from ._core import OUTPUT_BIAS, ConicSolution, solve
+
+
+def _two_layer_eps(eps: float | None) -> float | dict[str, float]:
+    """Default accuracy of the two-layer programs: CLARABEL_EPS for Clarabel (see settings)."""
+    return {"CLARABEL": settings.CLARABEL_EPS} if eps is None else eps
+
+
+def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray,
+                targets: np.ndarray, *, norm_dims: int, output_bias: str = "none",
+                walls: np.ndarray | None = None, solver: str | Sequence[str] | None = None,
+                eps: float | None = None, accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+    """The convex two-layer ReLU program over activation patterns (group lasso, cone constraints).
+
+    Parameters
+    ----------
+    features : ndarray, shape (P, N, r)
+        ``features[D, n]`` is the feature vector ``g_D(x_n)``: a neuron ``u`` whose
+        activation pattern is ``D`` outputs ``<g_D(x_n), u>`` on sample ``n``.
+    hyperplanes : ndarray, shape (M, r)
+        Normals ``h_j`` of the distinct hyperplanes of the arrangement.
+    signs : ndarray, shape (P, M)
+        ``+1``/``-1``: the side of every hyperplane in pattern ``D``; the cone of
+        ``D`` is ``K_D = {u : signs[D, j] <h_j, u> >= 0 for all j}``.
+    targets : ndarray, shape (N, n_out)
+        Labels to interpolate.
+    norm_dims : int
+        The first ``norm_dims`` coordinates of ``u`` are penalised (the others, e.g. a
+        free hidden bias, are not).
+    output_bias : {"none", "free", "penalized"}
+        Whether an output bias ``b`` (one per output) is absent, free, or costs
+        ``||b||^2 / 2``.
+    walls : ndarray of bool, shape (P, M), optional
+        Only the inequalities marked True are imposed (the facets of each cone give the
+        same cone with far fewer, non-redundant rows: better conditioned for interior-
+        point solvers).  Default: all of them.
+    solver, eps, accept
+        Passed to :func:`solve` (default accuracy :data:`cbntheory.settings.CLARABEL_EPS`
+        for Clarabel: the numpy certificate measures the accuracy reached).
+
+    Returns
+    -------
+    ConicSolution
+        ``values["pos"]``, ``values["neg"]`` of shape ``(n_out, P, r)`` (the blocks
+        ``a_{D,o}``, ``a'_{D,o}``), ``values["bias"]`` of shape ``(n_out,)`` and
+        ``duals["fit"]`` of shape ``(N, n_out)``.
+
+    Notes
+    -----
+    Solves
+
+    .. math::
+
+        \\min \\sum_D \\Big\\| \\big(\\|a_{D,o}\\|_w + \\|a'_{D,o}\\|_w\\big)_{o} \\Big\\|_2
+              + \\tfrac12 \\|b\\|^2
+        \\;\\text{s.t.}\\; \\sum_D g_D(X)(a_{D,o} - a'_{D,o}) + b_o = y_o,\\;
+        a_{D,o}, a'_{D,o} \\in K_D,
+
+    (the bias term only when penalised).  With one output this is the group-lasso
+    program of [PE2020]_/[EP2021]_; twice its optimum is the minimal parameter norm of
+    a two-layer ReLU network.  With several outputs it is a relaxation (a lower bound);
+    see ``docs/convex.md``.
+
+    References
+    ----------
+    .. [PE2020] M. Pilanci, T. Ergen, Neural networks are convex regularizers, ICML 2020.
+    .. [EP2021] T. Ergen, M. Pilanci, Implicit convex regularizers of CNN architectures,
+       ICLR 2021.
+
+    Examples
+    --------
+    One input x in {0, 1, 2} (patterns of u = (w, b) on the points), labels |x - 1|:
+
+    >>> z = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])    # (x, 1)
+    >>> S = np.array([[1, 1, 1], [-1, -1, 1], [1, -1, -1]])    # three of the patterns
+    >>> F = np.array([(s > 0)[:, None] * z for s in S])        # features (P, N, r)
+    >>> sol = group_lasso(F, z, S, np.array([[1.0], [0.0], [1.0]]), norm_dims=1,
+    ...                   output_bias="free")
+    >>> sol.status, round(2 * sol.objective, 6)      # |x - 1| costs two unit slopes
+    ('optimal', 4.0)
+    """
+    F = np.asarray(features, dtype=float)
+    H = np.asarray(hyperplanes, dtype=float)
+    S = np.asarray(signs, dtype=float)
+    Y = np.asarray(targets, dtype=float)
+    if F.ndim != 3:
+        raise V.fail("features", "have shape (P, N, r)", F)
+    P, N, r = F.shape
+    if H.ndim != 2 or H.shape[1] != r:
+        raise V.fail("hyperplanes", f"have shape (M, {r})", H)
+    if S.shape != (P, H.shape[0]):
+        raise V.fail("signs", f"have shape ({P}, {H.shape[0]})", S)
+    if Y.ndim != 2 or Y.shape[0] != N:
+        raise V.fail("targets", f"have shape ({N}, n_out)", Y)
+    if output_bias not in OUTPUT_BIAS:
+        raise V.fail("output_bias", f"be one of {OUTPUT_BIAS}", output_bias)
+    norm_dims = V.positive_int("norm_dims", norm_dims)
+    mask = np.ones(S.shape, dtype=bool) if walls is None else np.asarray(walls, dtype=bool)
+    if mask.shape != S.shape:
+        raise V.fail("walls", f"have the shape of signs {S.shape}", mask)
+    n_out = Y.shape[1]
+    # cone rows s_{D,j} <h_j, a_D> >= 0 as one sparse matrix acting on vec(a) (column order)
+    d_idx, j_idx = np.nonzero(mask)
+    coef = S[d_idx, j_idx, None] * H[j_idx]  # (rows, r)
+    cone = sparse.csr_matrix(
+        (coef.ravel(), (np.repeat(np.arange(len(d_idx)), r),
+                        (d_idx[:, None] + P * np.arange(r)[None, :]).ravel())),
+        shape=(len(d_idx), P * r))
+    A = F.transpose(1, 2, 0).reshape(N, r * P)  # acts on vec(block matrix) in column order
+    Q, infeasible = _row_basis(np.hstack([A, np.ones((N, 1))]) if output_bias != "none" else A,
+                               Y)
+    if infeasible:
+        return _infeasible(f"the labels are outside the span of the {P} patterns' features "
+                           f"(relative residual {infeasible:.3g})",
+                           {"pos": np.full((n_out, P, r), np.nan),
+                            "neg": np.full((n_out, P, r), np.nan),
+                            "bias": np.full(n_out, np.nan)}, {"fit": np.full((N, n_out), np.nan)})
+    pos = [cp.Variable((P, r), name=f"pos{o}") for o in range(n_out)]
+    neg = [cp.Variable((P, r), name=f"neg{o}") for o in range(n_out)]
+    b = cp.Variable(n_out, name="bias")
+    cons: list[Any] = []
+    fits = []
+    for o in range(n_out):
+        expr = A @ cp.vec(pos[o] - neg[o], order="F")
+        if output_bias != "none":
+            expr = expr + b[o]
+        fit = Q.T @ expr == Q.T @ Y[:, o]  # independent rows only (see _row_basis)
+        fits.append(fit)
+        if len(d_idx):
+            cons += [cone @ cp.vec(pos[o], order="F") >= 0, cone @ cp.vec(neg[o], order="F") >= 0]
+    block = [cp.norm(pos[o][:, :norm_dims], 2, axis=1) + cp.norm(neg[o][:, :norm_dims], 2, axis=1)
+             for o in range(n_out)]
+    if n_out == 1:
+        objective = cp.sum(block[0])
+    else:
+        objective = cp.sum(cp.norm(cp.vstack(block), 2, axis=0))
+    if output_bias == "penalized":
+        objective = objective + 0.5 * cp.sum_squares(b)
+    if output_bias == "none":
+        cons.append(b == 0)
+    problem = cp.Problem(cp.Minimize(objective), fits + cons)
+    variables = {"bias": b}
+    variables.update({f"pos{o}": pos[o] for o in range(n_out)})
+    variables.update({f"neg{o}": neg[o] for o in range(n_out)})
+    sol = solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},
+                solver=solver, eps=_two_layer_eps(eps), accept=accept)
+    values = {
+        "pos": np.stack([sol.values[f"pos{o}"] for o in range(n_out)]),
+        "neg": np.stack([sol.values[f"neg{o}"] for o in range(n_out)]),
+        "bias": np.reshape(sol.values["bias"], (n_out,)),
+    }
+    duals = {"fit": np.stack([Q @ np.reshape(sol.duals[f"fit{o}"], (Q.shape[1],))
+                              for o in range(n_out)], axis=1)}
+    return dataclasses.replace(sol, values=values, duals=duals)
+
+
+def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Orthonormal basis ``Q`` of the column space of ``M``, and ``Y``'s relative residual.
+
+    Equality constraints ``M x = Y`` are replaced by ``Q^T M x = Q^T Y``: the same set
+    when ``Y`` lies in the range of ``M``, but with independent rows.  Data with few
+    distinct patches (small-integer images) make the rows of ``M`` dependent, and
+    interior-point solvers then fail at the first factorisation.  The multipliers of the
+    original rows are ``Q mu``.  Returns the residual (0.0 when feasible) as second item.
+    """
+    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    rank = int(np.sum(sv > max(M.shape) * settings.EPS * 100 * (sv[0] if sv.size else 0.0)))
+    Q = U[:, :rank]
+    resid = float(np.linalg.norm(Y - Q @ (Q.T @ Y))) / max(float(np.linalg.norm(Y)), 1e-300)
+    return Q, (resid if resid > settings.FEASIBILITY_RTOL else 0.0)
+
+
+def _infeasible(message: str, values: dict[str, np.ndarray],
+                duals: dict[str, np.ndarray]) -> ConicSolution:
+    return ConicSolution(status=INFEASIBLE, objective=float("nan"), values=values, duals=duals,
+                         solver="none", tried=("none: " + message,), solver_status="infeasible",
+                         message=message, wall_time=0.0)
+
+
+def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bias: str = "none",
+                         solver: str | Sequence[str] | None = None, eps: float | None = None,
+                         accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+    """Best output weights for fixed hidden channels: a group lasso over their rows.
+
+    Parameters
+    ----------
+    outputs : ndarray, shape (J, N)
+        ``outputs[j, n]``: pooled output of hidden channel ``j`` (of unit seminorm) on
+        sample ``n``.
+    targets : ndarray, shape (N, n_out)
+        Labels.
+    output_bias : {"none", "free", "penalized"}
+        As in :func:`group_lasso`.
+    solver, eps, accept
+        Passed to :func:`solve`.
+
+    Returns
+    -------
+    ConicSolution
+        ``values["v"]`` of shape ``(J, n_out)``, ``values["bias"]`` of shape ``(n_out,)``,
+        ``duals["fit"]`` of shape ``(N, n_out)``.
+
+    Notes
+    -----
+    Solves ``min sum_j ||v_j||_2 (+ ||b||^2/2)`` subject to
+    ``sum_j outputs[j] v_j^T + 1 b^T = Y``.  Channel ``j`` scaled to ``sqrt(||v_j||)``
+    with output weights ``v_j / sqrt(||v_j||)`` costs ``2 ||v_j||``, so twice the
+    optimum is the norm of a network with these hidden directions: an upper bound on
+    the minimal norm (used for several outputs, see ``docs/convex.md``).
+
+    Examples
+    --------
+    >>> phi = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> sol = output_weights_lasso(phi, np.array([[1.0, 1.0], [1.0, 1.0]]))
+    >>> bool(np.allclose(sol.values["v"][2], [1.0, 1.0], atol=1e-6))   # the shared channel
+    True
+    """
+    Phi = np.asarray(outputs, dtype=float)
+    Y = np.asarray(targets, dtype=float)
+    if Phi.ndim != 2 or Y.ndim != 2 or Phi.shape[1] != Y.shape[0]:
+        raise V.fail("outputs", f"have shape (J, N) with N = {Y.shape[0]} rows of targets", Phi)
+    if output_bias not in OUTPUT_BIAS:
+        raise V.fail("output_bias", f"be one of {OUTPUT_BIAS}", output_bias)
+    J, n_out = Phi.shape[0], Y.shape[1]
+    v = cp.Variable((J, n_out), name="v")
+    b = cp.Variable(n_out, name="bias")
+    expr = Phi.T @ v
+    if output_bias != "none":
+        expr = expr + np.ones((Y.shape[0], 1)) @ cp.reshape(b, (1, n_out), order="C")
+    objective = cp.sum(cp.norm(v, 2, axis=1))
+    if output_bias == "penalized":
+        objective = objective + 0.5 * cp.sum_squares(b)
+    M = np.hstack([Phi.T, np.ones((Y.shape[0], 1))]) if output_bias != "none" else Phi.T
+    Q, infeasible = _row_basis(M, Y)
+    if infeasible:
+        return _infeasible(f"the labels are outside the span of the {J} channels' outputs "
+                           f"(relative residual {infeasible:.3g})",
+                           {"v": np.full((J, n_out), np.nan), "bias": np.full(n_out, np.nan)},
+                           {"fit": np.full(Y.shape, np.nan)})
+    fit = Q.T @ expr == Q.T @ Y
+    cons = [fit] + ([b == 0] if output_bias == "none" else [])
+    sol = solve(cp.Problem(cp.Minimize(objective), cons), {"v": v, "bias": b}, {"fit": fit},
+                solver=solver, eps=_two_layer_eps(eps), accept=accept)
+    return dataclasses.replace(sol, duals={"fit": Q @ np.reshape(sol.duals["fit"],
+                                                                 (Q.shape[1], n_out))})
+
+

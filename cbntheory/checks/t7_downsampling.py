@@ -1,0 +1,76 @@
+"""T7 (conjectural): down-sampling in the bottleneck, when the CBN frequencies survive aliasing.
+
+Stride-``s`` down-sampling folds frequency ``m`` onto ``m mod d/s``.  T7 says that when
+the frequencies a target keeps in its bottleneck stay distinct after folding, the middle
+layers can run at resolution ``d/s`` with the same leading cost ``Rank_CBN`` per layer.
+For the shift autoencoder on ``Z_12`` (kept frequencies ``0, +-1``) stride 2 keeps them
+distinct (``0, 1, 5`` mod 6) and stride 6 makes ``+1`` and ``-1`` collide (both ``1`` mod
+2); :func:`cbntheory.measure.downsampling.aliasing` decides which case a stride is in.
+
+For each stride and depth the certified interval of ``R(f; Omega, L)`` is measured with
+the target's own architecture and with the middle layers down-sampled
+(:func:`cbntheory.measure.downsampling.downsampled`: resample codes ``(s, 1, ..., 1, -s)``).
+Lower bounds are the Lipschitz bound (valid with resampling: down-sampling and
+zero-insertion up-sampling have operator norm 1); upper bounds the construction (plain
+architecture only) and :func:`cbntheory.minimal_norm`'s verified network.  The claim row
+for the down-sampled network is ``R_down(L) / L in [Rank_J, Rank_CBN + C / L]`` with
+``C`` the plain construction's constant, i.e. down-sampling costs no more than the
+plain CBN construction: "consistent" when the solver finds such a network, otherwise
+"not_certified"; the ratio ``R_down / R_plain`` of the upper bounds is reported next to
+the aliasing of the CBN frequencies.
+
+Run ``python proofs_checks/t7_downsampling.py [--full]`` for the table.
+"""
+from __future__ import annotations
+
+from .. import targets
+from ..measure.downsampling import aliasing, downsampled
+from ._measure import interval, unchecked_row
+from .verdicts import CONJECTURAL, CheckReport, interval_row, summarize
+
+TARGET = "shift_autoencoder_1d"
+#: strides, depths, width and solver time limit (seconds) per mode.
+QUICK = ((2, 6), (3,), 4, 5.0)
+FULL = ((2, 6), (3, 4), 4, 120.0)
+
+
+def main(quick: bool = True) -> CheckReport:
+    """Compare R(f; L) with and without down-sampling; returns the report."""
+    strides, depths, width, limit = QUICK if quick else FULL
+    t = targets.get(TARGET)
+    assert t.cbn_vector is not None and t.rank_j is not None and t.rank_cbn is not None
+    rows = []
+    for L in depths:
+        own = t.architecture(L, width=width)
+        plain = interval(t, L, quick=quick, width=width, time_limit=limit)
+        con = t.construction(L, width=width)
+        assert con is not None
+        for s in strides:
+            info = aliasing(t.cbn_vector, s)
+            down = interval(t, L, quick=quick, width=width, arch=downsampled(own, s),
+                            time_limit=limit)
+            case = (f"{TARGET} L={L} stride {s} ({'collide' if info.collide else 'distinct'}"
+                    f"): R_down/L in [Rank_J, Rank_CBN + C/L]")
+            extra = dict(aliasing=info.describe(), plain=plain.fields(), down=down.fields(),
+                         ratio_down_over_plain=(down.upper / plain.upper
+                                                if down.upper < float("inf") else None))
+            if down.upper == float("inf"):
+                rows.append(unchecked_row(f"{case}: no verified down-sampled network "
+                                          f"({down.solver_status})", **extra))
+                continue
+            rows.append(interval_row(case, down.lower / L, down.upper / L, float(t.rank_j),
+                                     t.rank_cbn + con.constant / L, **extra))
+    return summarize(
+        "T7", "down-sampling in the bottleneck: R(f; L)/L with and without stride-s "
+        "down-sampling, frequencies distinct or colliding after aliasing", CONJECTURAL, rows,
+        message=f"{TARGET}: Lipschitz lower bound, construction (plain) and verified "
+                "minimal_norm networks; claim R_down/L <= Rank_CBN + C/L (C of the plain "
+                "construction)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    from . import script_main
+
+    sys.exit(script_main(main))

@@ -1,0 +1,264 @@
+"""Measuring the representation cost ``R(f; Omega, L)`` at one depth, as ``[lower, upper]``.
+
+:func:`measure_depth` does one depth of a :class:`cbntheory.targets.Target`
+(:mod:`cbntheory.measure.tabulate` runs it over depths):
+
+* a linear target on the whole space (``Target.operator()``, activation ``"linear"``):
+  the closed form T1, ``lower = upper``, re-verified by composing the balanced
+  factorisation (:func:`linear_row`);
+* a target given by finite data (:func:`data_rows`): the Lipschitz lower bound
+  (:mod:`cbntheory.theory.lipschitz`), the explicit CBN construction of the target where it
+  has one, :func:`cbntheory.minimal_norm`, and at ``L = 2`` with the head ``"avgpool"``
+  the exact convex program :func:`cbntheory.convex.two_layer_min_norm`; every network
+  is re-checked here (fit to ``FIT_RTOL``, norm recomputed) and the best bound of each
+  side is kept.
+
+A failing solve never raises: its row carries the status (``solver_error``,
+``infeasible``) and the exception's message; warnings go into the message; a depth the
+architecture refuses is ``"skipped"``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from cbntheory.operators import ConvOperator
+>>> A = ConvOperator(np.array([[[2.0, 1.0, 0.0, 1.0]]]))   # multipliers 2, 1, 0, 1 (c = 1/2)
+>>> row = linear_row(A, 2)
+>>> row.status, bool(np.isclose(row.upper, 2 * (2 + 1 + 1)))
+('optimal', True)
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import settings
+from ..errors import InfeasibleError
+from ..results import (
+    INFEASIBLE,
+    NOT_CERTIFIED,
+    OPTIMAL,
+    OPTIMAL_INACCURATE,
+    SOLVER_ERROR,
+    NormResult,
+)
+from .tables import SKIPPED, DepthRow
+
+#: The convex two-layer program falls back to sampled activation patterns (an upper
+#: bound) only when the inputs have at most this many entries: 24 signals of 8 pixels
+#: take ~5 s with 200 patterns, 10 digits of 64 pixels already minutes.
+CONVEX_SAMPLE_MAX_SIZE: int = 256
+#: Number of sampled activation patterns in that fallback.
+CONVEX_SAMPLE_PATTERNS: int = 200
+
+
+def _failed_row(depth: int, exc: BaseException, seed: int | None, start: float) -> DepthRow:
+    status = INFEASIBLE if isinstance(exc, InfeasibleError) else SOLVER_ERROR
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return DepthRow(depth, None, None, status, f"{type(exc).__name__}: {text}", "", seed,
+                    time.perf_counter() - start)
+
+
+def _with_warnings(fn: Callable[[], DepthRow]) -> DepthRow:
+    """Run ``fn`` recording warnings into the row's message instead of emitting them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        row = fn()
+    if caught:
+        notes = "; ".join(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
+        row = dataclasses.replace(row, message=f"{row.message} [warnings: {notes}]".strip())
+    return row
+
+
+def linear_row(A: Any, depth: int) -> DepthRow:
+    """Exact row of a linear target on the whole space (T1), re-verified.
+
+    The value is :func:`cbntheory.linear_cost`; the balanced factorisation is composed
+    and compared with ``A`` (relative kernel residual), and its parameter norm with the
+    value; a disagreement beyond :data:`cbntheory.settings.OBJECTIVE_RTOL` downgrades
+    the status to ``optimal_inaccurate``.
+    """
+    from ..theory.linear import verified_linear_cost
+
+    start = time.perf_counter()
+    check = verified_linear_cost(A, depth)
+    cost, residual, gap = check.cost, check.residual, check.norm_gap
+    status = OPTIMAL if check.ok else OPTIMAL_INACCURATE
+    msg = (f"closed form (T1); balanced factorisation reproduces the target to "
+           f"{residual:.1e} and its norm to {gap:.1e} (relative)")
+    return DepthRow(depth, cost.value, cost.value, status, msg, "closed_form_T1", None,
+                    time.perf_counter() - start, residual)
+
+
+def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
+    """Join several measurements of one depth: best lower, best upper, joint status."""
+    lowers = [r.lower for r in rows if r.lower is not None]
+    lower = max(lowers) if lowers else None
+    good = [r for r in rows if r.upper is not None]
+    message = " | ".join(f"{r.solver or 'solver'}: {r.message}" for r in rows)
+    solver = "; ".join(r.solver for r in rows if r.solver)
+    wall = float(sum(r.wall_time for r in rows if math.isfinite(r.wall_time)))
+    if not good:
+        failed = next((r for r in rows if r.status in (SOLVER_ERROR, INFEASIBLE)), rows[-1])
+        return DepthRow(depth, lower, None, failed.status, message, solver, failed.seed, wall)
+    best = min(good, key=lambda r: float(r.upper))  # type: ignore[arg-type]
+    upper = float(best.upper)  # type: ignore[arg-type]
+    message = f"upper bound from {best.solver or 'solver'}; {message}"
+    if lower is not None and lower > upper * (1 + settings.GAP_RTOL):
+        status = OPTIMAL_INACCURATE  # a lower bound above a verified norm: show both
+    elif lower is not None and (upper - lower) <= settings.GAP_RTOL * max(1.0, abs(upper)):
+        status = OPTIMAL
+    else:
+        status = NOT_CERTIFIED if best.status in (OPTIMAL, NOT_CERTIFIED) else best.status
+    networks = {r.solver: r.network for r in good if r.network is not None}
+    return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
+                    best.residual, best.network, networks)
+
+
+def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
+    """Row of a solver result whose network is re-checked here (fit and norm recomputed)."""
+    net = res.network
+    lower = None if res.lower is None or not math.isfinite(res.lower) else float(res.lower)
+    if net is None:
+        return DepthRow(depth, lower, None, res.status if res.status != OPTIMAL else SOLVER_ERROR,
+                        f"no network returned: {res.message}", res.solver, res.seed,
+                        float(res.wall_time))
+    scale = max(float(np.linalg.norm(Y)), np.finfo(float).tiny)
+    residual = float(np.linalg.norm(net(X) - Y)) / scale
+    if not residual <= settings.FIT_RTOL * (1 + 1e-6):
+        return DepthRow(depth, lower, None, SOLVER_ERROR,
+                        f"network rejected: relative residual {residual:.1e} > "
+                        f"{settings.FIT_RTOL:g} ({res.status}: {res.message})", res.solver,
+                        res.seed, float(res.wall_time), residual)
+    status = res.status if not (lower is None and res.status == OPTIMAL) else NOT_CERTIFIED
+    return DepthRow(depth, lower, float(net.param_norm()), status, res.message, res.solver,
+                    res.seed, float(res.wall_time), residual, net)
+
+
+def _solver_kwargs(fn: Any, time_limit: float | None) -> dict[str, Any]:
+    """``time_limit=`` when the solver accepts it (and one is given)."""
+    if time_limit is None:
+        return {}
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"time_limit": float(time_limit)} if "time_limit" in params else {}
+
+
+def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
+              convex: bool = True, construction: Any = None,
+              time_limit: float | None = None) -> DepthRow:
+    """Interval of ``R(f; Omega, L)`` on finite data ``(X, Y)`` for architecture ``arch``.
+
+    Lower bounds: the Lipschitz bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`
+    and any bound the solvers certify.  Upper bounds: the norm of every network that
+    reproduces the data (re-checked here to ``FIT_RTOL``, norm recomputed): the CBN
+    ``construction`` when given (an object with ``.network``), :func:`cbntheory.minimal_norm`
+    (with ``time_limit`` seconds when it accepts one) and, at depth 2 with the head
+    ``"avgpool"`` and ReLU (``convex=True``), the exact convex program
+    :func:`cbntheory.convex.two_layer_min_norm`.  The best of each side is kept
+    (:func:`_combine`).  Exceptions become rows with status ``solver_error`` or
+    ``infeasible``; warnings go into the message.
+    """
+    from ..theory.lipschitz import lipschitz_lower_bound
+
+    def lipschitz() -> DepthRow:
+        start = time.perf_counter()
+        try:
+            b = lipschitz_lower_bound(arch, X, Y)
+        except Exception as exc:
+            return _failed_row(depth, exc, None, start)
+        return DepthRow(depth, b.value, None, NOT_CERTIFIED,
+                        f"Lipschitz lower bound L (kappa Lambda^2)^(1/L), Lambda = "
+                        f"{b.lipschitz:.6g}", "lipschitz_bound", None,
+                        time.perf_counter() - start)
+
+    def built() -> DepthRow:
+        start = time.perf_counter()
+        res = NormResult(float(construction.network.param_norm()), None,
+                         float(construction.network.param_norm()), NOT_CERTIFIED,
+                         "explicit CBN construction (T3)", construction.network,
+                         solver="cbn_construction", wall_time=time.perf_counter() - start)
+        return _verified(depth, res, X, Y)
+
+    def solve_deep() -> DepthRow:
+        import cbntheory
+
+        start = time.perf_counter()
+        minimal_norm = getattr(cbntheory, "minimal_norm", None)
+        if minimal_norm is None:
+            return DepthRow(depth, None, None, SKIPPED, "cbntheory.minimal_norm is not "
+                            "available in this version", "minimal_norm", seed)
+        try:
+            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts,
+                               **_solver_kwargs(minimal_norm, time_limit))
+        except Exception as exc:  # a failing solver is a row, never a crash
+            return _failed_row(depth, exc, seed, start)
+        return _verified(depth, res, X, Y)
+
+    def solve_convex() -> DepthRow:
+        from ..solvers.convex.program import TooManyCellsError, two_layer_min_norm
+
+        start = time.perf_counter()
+        try:
+            res = two_layer_min_norm(arch, X, Y)
+        except TooManyCellsError as exc:
+            if np.size(X) > CONVEX_SAMPLE_MAX_SIZE:
+                return _failed_row(depth, exc, None, start)
+            try:  # too many patterns to enumerate: a sample of them gives an upper bound
+                res = two_layer_min_norm(arch, X, Y, patterns="sample",
+                                         n_patterns=CONVEX_SAMPLE_PATTERNS)
+            except Exception as exc2:
+                return _failed_row(depth, exc2, None, start)
+        except Exception as exc:
+            return _failed_row(depth, exc, None, start)
+        return _verified(depth, res, X, Y)
+
+    rows = [_with_warnings(lipschitz)]
+    if construction is not None:
+        rows.append(_with_warnings(built))
+    if (convex and arch.depth == 2 and arch.head == "avgpool" and arch.activation == "relu"
+            and not any(r != 1 for r in (arch.resample or ()))):
+        rows.append(_with_warnings(solve_convex))
+    rows.append(_with_warnings(solve_deep))
+    return _combine(depth, rows)
+
+
+def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
+                  restarts: int = 1, time_limit: float | None = None) -> DepthRow:
+    """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
+
+    Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
+    target's data, ``target.architecture(depth, quick=quick)`` and its CBN construction
+    (when it has one) go to :func:`data_rows`.  Never raises for a solver failure (the
+    row says so); an architecture that refuses the depth gives a ``"skipped"`` row.
+    """
+    start = time.perf_counter()
+    op = target.operator() if target.kind == "operator" else None
+    if op is not None and target.activation == "linear":
+        try:
+            return linear_row(op, depth)
+        except Exception as exc:
+            return _failed_row(depth, exc, None, start)
+    try:
+        arch = target.architecture(depth, quick=quick)
+    except ValueError as exc:
+        return DepthRow(depth, None, None, SKIPPED, f"architecture refused depth {depth}: {exc}")
+    data = target.data(quick=quick)
+    if data is None:
+        return DepthRow(depth, None, None, SOLVER_ERROR,
+                        f"target {target.name!r} has neither a linear operator nor data")
+    try:
+        built = target.construction(depth, quick=quick)
+    except Exception:  # no construction at this depth: the other bounds still apply
+        built = None
+    X, Y = data
+    return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
+                     time_limit=time_limit)

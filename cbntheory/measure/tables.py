@@ -1,0 +1,399 @@
+"""Bound tables: the measured minimal norm ``R(f; Omega, L)`` of a target against depth x rank.
+
+A :class:`BoundTable` holds, for one target and a list of depths, the certified
+interval ``[lower, upper]`` of the representation cost at every depth (one
+:class:`DepthRow` each, measured by :mod:`cbntheory.measure.intervals` and
+:func:`cbntheory.measure.tabulate.bound_table`) and the bounds of
+docs/theory.md it is read against:
+
+* ``L Rank_J`` and ``L Rank_CBN`` (T2 and T3: ``Rank_J <= R0 <= Rank_CBN``);
+* ``R - L R0`` against the regularity bound of T2/T4 (``R1 >= 2 log|Jf|_+ / (d c^2)``);
+  for linear targets T1 gives ``R0``, ``R1`` and ``R2`` exactly, so the column
+  ``R1 + R2/L`` is the expansion the measured excess follows up to ``O(1/L^2)``;
+* the least-squares slope of ``R`` against ``L`` over the larger depths
+  (:func:`fit_slope`), to be read next to ``Rank_J`` and ``Rank_CBN``.
+
+:func:`provenance` records versions, tolerances and the time; :func:`tables_from_store`
+builds tables from the rows of a sweep store; :mod:`cbntheory.output.render` writes tables as
+Markdown, LaTeX, CSV and JSON.
+
+Row statuses are those of :data:`cbntheory.results.STATUSES` plus ``"skipped"`` (depth
+not run: time budget exhausted or depth not allowed by the architecture).
+
+Examples
+--------
+>>> rows = tuple(DepthRow(L, 3.0 * L, 3.0 * L + 1.0, "not_certified") for L in (2, 4, 8, 16))
+>>> table = BoundTable("demo", "demo", "", "data", "relu", 3, 5, 3.0, None, None, rows,
+...                    fit_slope([2, 4, 8, 16], [r.upper for r in rows]))
+>>> rec = table.records()[-1]
+>>> rec["l_rank_cbn"], rec["excess"], round(table.fit.slope, 12), table.fit.depths
+(80, 1.0, 3.0, (4, 8, 16))
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _validate as V
+from .. import settings
+from ..results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, STATUSES, NormResult
+
+#: Row status of a depth that was not run (time budget, or refused by the architecture).
+SKIPPED = "skipped"
+ROW_STATUSES: tuple[str, ...] = STATUSES + (SKIPPED,)
+
+#: Packages whose versions go into every table's provenance (read from the installed
+#: metadata, without importing them).
+PROVENANCE_PACKAGES: tuple[str, ...] = ("numpy", "scipy", "sympy", "cvxpy", "clarabel", "scs",
+                                        "matplotlib")
+
+#: Named tolerances recorded in the provenance (all live in :mod:`cbntheory.settings`).
+PROVENANCE_TOLERANCES: tuple[str, ...] = ("RANK_RTOL_FACTOR", "FIT_RTOL", "GAP_RTOL",
+                                          "OBJECTIVE_RTOL", "CONIC_EPS", "INEQUALITY_RTOL")
+
+
+@dataclasses.dataclass(frozen=True)
+class DepthRow:
+    """The measured interval of ``R(f; Omega, L)`` at one depth.
+
+    Attributes
+    ----------
+    depth : int
+    lower : float or None
+        Certified lower bound (None when none is known).
+    upper : float or None
+        Parameter norm of a verified network (None when the solve failed or was skipped).
+    status : str
+        One of :data:`ROW_STATUSES`.
+    message : str
+    solver : str
+    seed : int or None
+    wall_time : float
+        Seconds.
+    residual : float
+        Relative interpolation/reproduction residual of the witness network (NaN if none).
+    network : Network or None
+        The witness network of ``upper`` when the measurement kept it (not rendered).
+    networks : Mapping
+        Every verified network of the measurement by the name of its source (the best
+        one is :attr:`network`; not rendered).
+    """
+
+    depth: int
+    lower: float | None
+    upper: float | None
+    status: str
+    message: str = ""
+    solver: str = ""
+    seed: int | None = None
+    wall_time: float = float("nan")
+    residual: float = float("nan")
+    network: Any = dataclasses.field(default=None, repr=False, compare=False)
+    networks: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False,
+                                                    compare=False)
+
+    @classmethod
+    def from_result(cls, depth: int, result: NormResult) -> DepthRow:
+        """Row from a :class:`~cbntheory.results.NormResult` (the interval is re-checked)."""
+        lower = None if result.lower is None else float(result.lower)
+        upper = float(result.upper)
+        status = result.status
+        if lower is None and status == OPTIMAL:  # an "optimal" without a lower bound
+            status = NOT_CERTIFIED
+        return cls(depth, lower, upper, status, result.message, result.solver, result.seed,
+                   float(result.wall_time), float(result.residual), result.network)
+
+
+@dataclasses.dataclass(frozen=True)
+class SlopeFit:
+    """Least-squares line ``R ~ slope L + intercept`` through the upper bounds.
+
+    Attributes
+    ----------
+    slope, intercept : float
+    depths : tuple of int
+        The depths used: the larger half of the depths with an upper bound, at least three
+        of them (two when only two exist).
+    rms : float
+        Root-mean-square residual of the fit.
+    """
+
+    slope: float
+    intercept: float
+    depths: tuple[int, ...]
+    rms: float
+
+    @property
+    def method(self) -> str:
+        """One sentence saying what was fitted."""
+        return (f"least squares of the upper bounds against L at L = "
+                f"{', '.join(map(str, self.depths))}")
+
+
+def fit_slope(depths: Sequence[int], values: Sequence[float | None]) -> SlopeFit | None:
+    """Fit ``R ~ slope L + intercept`` on the larger half (at least 3) of the depths with a value.
+
+    Parameters
+    ----------
+    depths : sequence of int
+    values : sequence of float or None
+        Upper bounds; None entries are ignored.
+
+    Returns
+    -------
+    SlopeFit or None
+        None when fewer than two depths have a value.
+
+    Notes
+    -----
+    With ``R = L R0 + R1 + R2/L + o(1/L)``, the slope over depths ``L_1 < ... < L_n``
+    tends to ``R0`` as the depths grow; the larger half (``L >= `` the median of the
+    depths with values) keeps the ``R2/L`` term small, and at least three depths keep
+    one noisy upper bound from deciding the slope alone.
+
+    Examples
+    --------
+    >>> fit = fit_slope([1, 2, 3, 4, 5], [5.0, None, 11.0, 14.0, 17.0])
+    >>> fit.depths, round(fit.slope, 12)
+    ((3, 4, 5), 3.0)
+    """
+    pairs = sorted((int(L), float(v)) for L, v in zip(depths, values)
+                   if v is not None and math.isfinite(v))
+    if len(pairs) < 2:
+        return None
+    keep = pairs[min(len(pairs) // 2, max(len(pairs) - 3, 0)):]
+    L = np.array([p[0] for p in keep], dtype=float)
+    R = np.array([p[1] for p in keep])
+    slope, intercept = np.polyfit(L, R, 1)
+    rms = float(np.sqrt(np.mean((slope * L + intercept - R) ** 2)))
+    return SlopeFit(float(slope), float(intercept), tuple(int(x) for x in L), rms)
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundTable:
+    """Measured ``R(f; Omega, L)`` of one target over depths, with its bounds.
+
+    Attributes
+    ----------
+    target : str
+        Name (e.g. a :func:`cbntheory.targets.names` entry).
+    title : str
+    description : str
+    kind : str
+        ``"operator"`` (whole space) or ``"data"`` (finite domain ``Omega``).
+    activation : str
+    rank_j, rank_cbn : int or None
+        ``Rank_J`` (T2) and ``Rank_CBN`` (T3) of the target.
+    r0 : float or None
+        The ``R0`` subtracted in the excess column: exact (T1) for linear targets, else
+        ``Rank_J`` (its T2 lower bound).
+    r1_bound : float or None
+        T2/T4 regularity bound on ``R1``: ``2 log|Jf|_+ / (d c^2)`` (equal to ``R1`` for
+        linear targets, T1).
+    r2 : float or None
+        T1's ``R2`` (linear targets only).
+    rows : tuple of DepthRow
+    fit : SlopeFit or None
+    info : Mapping
+        Extras for the provenance (architecture, quick mode, restarts...).
+    """
+
+    target: str
+    title: str
+    description: str
+    kind: str
+    activation: str
+    rank_j: int | None
+    rank_cbn: int | None
+    r0: float | None
+    r1_bound: float | None
+    r2: float | None
+    rows: tuple[DepthRow, ...]
+    fit: SlopeFit | None
+    info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per depth with every column (None where not available).
+
+        Keys: ``depth, lower, upper, status, r_over_l, l_rank_j, l_rank_cbn, excess,
+        r1_bound, t1_excess, solver, seed, wall_time, message``, where ``r_over_l = upper/L``,
+        ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L`` (linear targets).
+        """
+        out = []
+        for row in self.rows:
+            L = row.depth
+            up = row.upper
+            t1 = (None if self.r2 is None or self.r1_bound is None
+                  else self.r1_bound + self.r2 / L)
+            out.append({
+                "depth": L, "lower": row.lower, "upper": up, "status": row.status,
+                "r_over_l": None if up is None else up / L,
+                "l_rank_j": None if self.rank_j is None else L * self.rank_j,
+                "l_rank_cbn": None if self.rank_cbn is None else L * self.rank_cbn,
+                "excess": None if (up is None or self.r0 is None) else up - L * self.r0,
+                "r1_bound": self.r1_bound, "t1_excess": t1, "solver": row.solver,
+                "seed": row.seed, "wall_time": row.wall_time, "message": row.message})
+        return out
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of rows per status (only statuses that occur)."""
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def seeds(self) -> list[int]:
+        """Distinct seeds of the rows, sorted."""
+        return sorted({row.seed for row in self.rows if row.seed is not None})
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """Versions, platform, time and tolerances behind a table (plus ``extra`` entries).
+
+    Examples
+    --------
+    >>> prov = provenance(command="doctest")
+    >>> prov["package"], prov["command"], "GAP_RTOL" in prov["tolerances"]
+    ('cbntheory', 'doctest', True)
+    """
+    import platform
+    from importlib import metadata  # here: importing it costs ~0.1 s
+
+    from .. import __version__
+
+    versions: dict[str, str | None] = {}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"package": "cbntheory", "version": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "versions": versions,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "tolerances": {k: getattr(settings, k) for k in PROVENANCE_TOLERANCES}, **extra}
+
+
+def parse_depths(spec: Any) -> tuple[int, ...]:
+    """Depths from ``"1-16"``, ``"1,2,4,8"``, ``"1-4,8,16"`` or a sequence of ints.
+
+    Examples
+    --------
+    >>> parse_depths("1-4,8,16")
+    (1, 2, 3, 4, 8, 16)
+    >>> parse_depths([3, 1, 3])
+    (1, 3)
+    """
+    if isinstance(spec, str):
+        out: set[int] = set()
+        for part in spec.replace(" ", "").split(","):
+            lo, sep, hi = part.partition("-")
+            try:
+                a = int(lo)
+                b = int(hi) if sep else a
+            except ValueError:
+                raise V.fail("depths", "be a list such as '1-16' or '1,2,4,8' (ranges "
+                             "'a-b' and single depths, comma separated)", spec) from None
+            if a < 1 or b < a:
+                raise V.fail("depths", "hold ranges a-b with 1 <= a <= b", spec)
+            out.update(range(a, b + 1))
+        return tuple(sorted(out))
+    try:
+        values = [V.positive_int("depths[i]", v) for v in spec]
+    except TypeError:
+        raise V.fail("depths", "be a string such as '1-16' or a sequence of ints", spec) from None
+    if not values:
+        raise V.fail("depths", "be non-empty", spec)
+    return tuple(sorted(set(values)))
+
+
+# ---------------------------------------------------------------------- from a sweep store
+def _store_group(row: Mapping[str, Any]) -> tuple[str, str]:
+    params = {k: v for k, v in (row.get("params") or {}).items() if k != "depth"}
+    params["seed"] = row.get("seed")
+    label = params.pop("target", row["kind"])
+    detail = ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if v is not None)
+    return str(label), f"{row['kind']}: {detail}"
+
+
+def _unique_names(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """``target`` alone when it names one group, else ``target[the differing parameters]``."""
+    names = {}
+    for label, detail in keys:
+        same = [d.split(": ", 1)[-1].split(", ") for lab, d in keys if lab == label]
+        if len(same) == 1:
+            names[(label, detail)] = label
+            continue
+        mine = detail.split(": ", 1)[-1].split(", ")
+        differ = [part for part in mine if not all(part in other for other in same)]
+        names[(label, detail)] = f"{label}[{', '.join(differ)}]"
+    return names
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _store_depth_row(row: Mapping[str, Any]) -> DepthRow:
+    result = row.get("result") or {}
+    depth = int((row.get("params") or {}).get("depth", result.get("depth", 0)) or 0)
+    if row.get("status") in ("pending", "running"):
+        return DepthRow(depth, None, None, SKIPPED, f"job {row.get('status')} in the store "
+                        "(sweep not finished)", "", row.get("seed"))
+    if row.get("status") != "done":
+        text = str(row.get("error") or f"job {row.get('status')}").strip() or "job failed"
+        return DepthRow(depth, None, None, SOLVER_ERROR, text.splitlines()[-1], "",
+                        row.get("seed"))
+    status = row.get("result_status") or NOT_CERTIFIED
+    if status not in ROW_STATUSES:
+        status = NOT_CERTIFIED
+    lower = row.get("lower")
+    if lower is None and status == OPTIMAL:
+        status = NOT_CERTIFIED
+    return DepthRow(depth, lower, row.get("upper"), status, row.get("message") or "",
+                    result.get("solver", ""), row.get("seed"),
+                    _number(row.get("wall_time")), _number(row.get("residual")))
+
+
+def tables_from_store(rows: Iterable[Mapping[str, Any]],
+                      targets: Sequence[str] | None = None) -> list[BoundTable]:
+    """Bound tables from the rows of a sweep store (:func:`cbntheory.sweep.store.read_rows`).
+
+    Rows are grouped by job kind, parameters other than ``depth``, and seed; every group
+    becomes one table over its depths.  ``Rank_J``/``Rank_CBN``/``R0``/``R1``/``R2`` come
+    from the stored results when present (kind ``linear_cost`` stores ``r0, r1, r2``:
+    ``Rank_J = Rank_CBN = R0`` for a linear map).  ``targets`` keeps only groups whose
+    ``target`` parameter (or kind) is listed.
+    """
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row.get("kind") in ("echo", "spin"):
+            continue
+        key = _store_group(row)
+        if targets and key[0] not in targets:
+            continue
+        groups.setdefault(key, []).append(row)
+    tables = []
+    names = _unique_names(sorted(groups))
+    for (label, detail), members in sorted(groups.items()):
+        depth_rows = sorted((_store_depth_row(r) for r in members), key=lambda r: r.depth)
+        results = [r.get("result") or {} for r in members]
+        r0 = next((res["r0"] for res in results if res.get("r0") is not None), None)
+        r1 = next((res["r1"] for res in results if res.get("r1") is not None), None)
+        r2 = next((res["r2"] for res in results if res.get("r2") is not None), None)
+        rank = None if r0 is None else int(round(float(r0)))
+        fit = fit_slope([r.depth for r in depth_rows], [r.upper for r in depth_rows])
+        kind = members[0].get("kind", "")
+        linear = kind == "linear_cost"
+        tables.append(BoundTable(names[(label, detail)], detail, f"sweep store rows of {detail}",
+                                 "operator" if linear else "data",
+                                 "linear" if linear else "", rank, rank,
+                                 None if r0 is None else float(r0),
+                                 None if r1 is None else float(r1),
+                                 None if r2 is None else float(r2), tuple(depth_rows), fit,
+                                 {"sweep": members[0].get("sweep"), "kind": kind}))
+    return tables

@@ -1,0 +1,241 @@
+"""Tabulating a target over depths: :func:`bound_table`, optionally in parallel processes.
+
+:func:`bound_table` measures ``R(f; Omega, L)`` at every depth with
+:func:`cbntheory.measure.intervals.measure_depth` and returns a
+:class:`cbntheory.measure.tables.BoundTable`
+with the target's ``Rank_J``, ``Rank_CBN``, ``R0`` and regularity bound
+(:func:`target_facts`).  With an ``executor`` (a ``concurrent.futures`` process pool) the
+depths of a built-in target run in parallel: the jobs carry only the target's name and
+plain numbers (:func:`measure_named`), and a job that cannot run (a broken pool, a
+worker that died) becomes a ``solver_error`` row, never an exception.
+:func:`operator_table` is the exact T1 table of a linear map given directly.
+
+Examples
+--------
+>>> import numpy as np
+>>> from cbntheory.operators import ConvOperator
+>>> d = 8
+>>> p = np.arange(d)
+>>> A = ConvOperator((2 + np.cos(2 * np.pi * p / d)).reshape(1, 1, d))
+>>> table = operator_table("bump-filter", A, depths=[1, 2, 4, 8])
+>>> [row.status for row in table.rows]
+['optimal', 'optimal', 'optimal', 'optimal']
+>>> s = np.abs(np.fft.fft(2 + np.cos(2 * np.pi * p / d))) / np.sqrt(d)
+>>> bool(np.isclose(table.rows[-1].upper, 8 * np.sum(s[s > 1e-12] ** (2 / 8))))
+True
+>>> table.rank_j, table.fit.depths
+(3, (2, 4, 8))
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+
+from .. import _validate as V
+from ..results import SOLVER_ERROR
+from .intervals import data_rows, linear_row, measure_depth
+from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
+
+
+def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
+                  restarts: int = 1, time_limit: float | None = None,
+                  deadline: float | None = None, stride: int | None = None) -> DepthRow:
+    """One depth of the built-in target ``name`` (picklable arguments: a process-pool job).
+
+    With ``stride``, the target's architecture with the middle layers down-sampled
+    (:func:`cbntheory.measure.downsampling.downsampled`) and no construction.  A ``deadline``
+    (``time.monotonic()``) already passed gives a ``"skipped"`` row.
+    """
+    from .. import targets
+
+    if deadline is not None and time.monotonic() > deadline:
+        return DepthRow(depth, None, None, SKIPPED, "time budget exhausted before this solve")
+    target = targets.get(name)
+    if stride is None:
+        return measure_depth(target, depth, quick=quick, seed=seed, restarts=restarts,
+                             time_limit=time_limit)
+    from .downsampling import downsampled
+
+    data = target.data(quick=quick)
+    if data is None:
+        return DepthRow(depth, None, None, SOLVER_ERROR, f"target {name!r} has no data")
+    arch = downsampled(target.architecture(depth, quick=quick), stride)
+    return data_rows(arch, *data, depth, seed=seed, restarts=restarts, time_limit=time_limit)
+
+
+def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
+             on_row: Callable[[DepthRow], None] | None = None) -> list[DepthRow]:
+    """Run :func:`measure_named` on every job (keyword dicts), in order of the jobs.
+
+    Without an executor the jobs run here one after the other; with one they are all
+    submitted at once.  Failures of the machinery (pickling, a dead worker) become
+    ``solver_error`` rows.
+    """
+    rows: list[DepthRow | None] = [None] * len(jobs)
+    if executor is None:
+        for i, job in enumerate(jobs):
+            rows[i] = measure_named(**job)
+            if on_row is not None:
+                on_row(rows[i])  # type: ignore[arg-type]
+        return rows  # type: ignore[return-value]
+    futures = {}
+    for i, job in enumerate(jobs):
+        try:
+            futures[executor.submit(measure_named, **job)] = i
+        except Exception as exc:  # a broken or shut-down pool: this job runs nowhere
+            rows[i] = DepthRow(job["depth"], None, None, SOLVER_ERROR,
+                               f"could not start the job: {type(exc).__name__}: {exc}")
+    from concurrent.futures import as_completed
+
+    for fut in as_completed(futures):
+        i = futures[fut]
+        try:
+            rows[i] = fut.result()
+        except Exception as exc:
+            rows[i] = DepthRow(jobs[i]["depth"], None, None, SOLVER_ERROR,
+                               f"the worker failed: {type(exc).__name__}: {exc}")
+        if on_row is not None:
+            on_row(rows[i])  # type: ignore[arg-type]
+    return [r if r is not None else DepthRow(j["depth"], None, None, SOLVER_ERROR, "no result")
+            for r, j in zip(rows, jobs)]
+
+
+def target_facts(target: Any, quick: bool) -> dict[str, Any]:
+    """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target."""
+    facts: dict[str, Any] = {"rank_j": target.rank_j, "rank_cbn": target.rank_cbn,
+                             "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
+    op = target.operator() if target.kind == "operator" else None
+    if op is not None and target.activation == "linear":
+        from ..theory.linear import linear_cost
+
+        cost = linear_cost(op, 2)
+        facts.update(r0=cost.r0, r1_bound=cost.r1, r2=cost.r2,
+                     r1_source="T1/T2: R1 = 2 log|A|_+ exactly")
+        facts["rank_j"] = int(round(cost.r0)) if facts["rank_j"] is None else facts["rank_j"]
+        facts["rank_cbn"] = (int(round(cost.r0)) if facts["rank_cbn"] is None
+                             else facts["rank_cbn"])
+        return facts
+    if facts["rank_j"] is not None:
+        facts["r0"] = float(facts["rank_j"])
+    data = target.data(quick=quick)
+    if facts["rank_j"] == 1 and data is not None:
+        from ..theory.lipschitz import lipschitz_lower_bound
+
+        try:
+            b = lipschitz_lower_bound(target.architecture(2, quick=quick), *data)
+        except ValueError:
+            return facts
+        if b.lipschitz > 0:
+            facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
+            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(kappa Lambda^2) for "
+                                  "every L (data_bounds)")
+    return facts
+
+
+def _resolve(target: Any) -> Any:
+    if isinstance(target, str):
+        from .. import targets
+
+        return targets.get(target)
+    return target
+
+
+def _is_builtin(target: Any) -> bool:
+    from .. import targets
+
+    return target.name in targets.names() and targets.get(target.name) == target
+
+
+def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: int = 0,
+                restarts: int = 1, deadline: float | None = None,
+                time_limit: float | None = None,
+                on_row: Callable[[DepthRow], None] | None = None,
+                executor: Executor | None = None) -> BoundTable:
+    """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
+
+    Parameters
+    ----------
+    target : str or Target
+        A name of :func:`cbntheory.targets.names` or a Target.
+    depths : str or sequence of int
+        See :func:`parse_depths` (default ``"1-16"``).
+    quick : bool
+        Use the target's small data and architectures (``Target.data(quick=True)``).
+    rng : int
+        Seed passed to every solve (recorded per row).
+    restarts : int
+        Restarts of :func:`cbntheory.minimal_norm`.
+    deadline : float, optional
+        A ``time.monotonic()`` instant after which remaining depths are ``"skipped"``.
+    time_limit : float, optional
+        Seconds given to every numerical solve (when the solver accepts a limit).
+    on_row : callable, optional
+        Called with every row as soon as it is measured (progress display).
+    executor : concurrent.futures.Executor, optional
+        Process pool for the depths of a built-in data target (see :func:`run_jobs`).
+
+    Returns
+    -------
+    BoundTable
+
+    Raises
+    ------
+    ValidationError
+        Unknown target name (the message lists the valid ones) or bad depths.
+    """
+    t = _resolve(target)
+    Ls = parse_depths(depths)
+    _, seed = V.rng_seed(rng)
+    seed = 0 if seed is None else seed
+    restarts = V.positive_int("restarts", restarts)
+    facts = target_facts(t, quick)
+    refused = []
+    if t.kind == "data":
+        for L in Ls:
+            try:
+                t.architecture(L, quick=quick)
+            except ValueError:
+                refused.append(L)
+        Ls = tuple(L for L in Ls if L not in refused)
+    named = _is_builtin(t)
+    if named and (executor is not None or deadline is not None):
+        jobs = [dict(name=t.name, depth=L, quick=quick, seed=seed, restarts=restarts,
+                     time_limit=time_limit, deadline=deadline) for L in Ls]
+        parallel = executor if t.kind == "data" else None
+        rows = run_jobs(jobs, parallel, on_row)
+    else:
+        rows = []
+        for L in Ls:
+            row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts,
+                                time_limit=time_limit)
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    fit = fit_slope([r.depth for r in rows], [r.upper for r in rows])
+    info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
+            "spatial_shape": list(t.spatial_shape), "head": t.head,
+            "regularity_bound": facts["r1_source"], "time_limit": time_limit}
+    if refused:
+        info["depths_refused_by_the_architecture"] = refused
+    return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
+                      facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
+                      tuple(rows), fit, info)
+
+
+def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
+                   description: str = "") -> BoundTable:
+    """Exact table (T1) of a linear map ``A`` (a ConvOperator) given directly, not by name."""
+    from ..theory.linear import linear_cost
+
+    Ls = parse_depths(depths)
+    cost = linear_cost(A, 2)
+    rows = tuple(linear_row(A, L) for L in Ls)
+    rank = int(round(cost.r0))
+    fit = fit_slope(Ls, [r.upper for r in rows])
+    return BoundTable(name, title or name, description, "operator", "linear", rank, rank,
+                      cost.r0, cost.r1, cost.r2, rows, fit,
+                      {"spatial_shape": list(A.spatial_shape)})

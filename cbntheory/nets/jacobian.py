@@ -1,0 +1,194 @@
+"""Exact Jacobians of networks: dense, and per frequency at translation-invariant inputs.
+
+The Jacobian of ``f_theta`` at ``x`` is the product of the layer operators and the
+0/1 ReLU masks, ``J = C_L D_{L-1} R_{L-2} ... D_1 C_1`` (``R`` resampling, and the
+pool and dense layer of the head where present).  :func:`dense_jacobian` assembles it
+by pushing blocks of unit vectors through the linearised network (forward mode) or
+unit cotangents back through it (reverse mode), with the FFT engine; no dense
+per-layer matrix is ever built.
+
+At an input constant over pixels every activation is constant over pixels, the masks
+act per channel and commute with shifts, so ``J`` is itself a convolution with
+frequency blocks ``J_m = A_L[m] D_{L-1} A_{L-1}[m] ... D_1 A_1[m]`` where
+``A_l[m] = c_l fftn(W_l)[m]`` (:func:`layer_blocks`).
+
+References
+----------
+[WJ2024] Y. Wen, A. Jacot, Which frequencies do CNNs need? ICML 2024 (THEORY T2).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import _validate as V
+from .. import settings
+from ..errors import ValidationError
+from . import _engine as E
+from . import _layers as K
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .network import Network
+
+#: Rough memory budget (bytes) of one block of tangents in :func:`dense_jacobian`.
+_BLOCK_BYTES = 2 ** 27
+
+
+def dense_jacobian(net: Network, x: np.ndarray, mode: str = "auto") -> np.ndarray:
+    """Dense Jacobian ``(output_size, n_0 d)`` of ``net`` at one (validated) input ``x``.
+
+    Parameters
+    ----------
+    net : Network
+    x : ndarray, shape (n_0, *spatial_shape)
+    mode : {"auto", "forward", "reverse"}
+        "forward" pushes unit input vectors through the linearised network, "reverse"
+        pulls unit output cotangents back; "auto" takes the one with fewer passes.
+
+    Returns
+    -------
+    ndarray, shape (output_size, n_0 d)
+        ``J[i, j] = d f(x)_i / d x_j``, both sides flattened in C order.
+
+    Notes
+    -----
+    ``J = C_L D_{L-1} ... D_1 C_1`` with ``D_l = diag(u_l > 0)``: a pre-activation
+    exactly 0 counts as inactive (the convention ``sigma'(0) = 0``, as in the gradients).
+    Where some ``u_l`` is exactly 0 the network is not differentiable and this is one
+    element of the Clarke generalised Jacobian.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((5,), (1, 3, 2), activation="linear", bias=False)
+    >>> net = arch.init(rng=0)
+    >>> x = np.random.default_rng(1).standard_normal((1, 5))
+    >>> jac = net.jacobian(x)
+    >>> bool(np.allclose(jac @ x.ravel(), net(x[None]).ravel()))   # a linear map
+    True
+    """
+    if mode not in ("auto", "forward", "reverse"):
+        raise V.fail("mode", "be 'auto', 'forward' or 'reverse'", mode)
+    arch = net.architecture
+    ndim = arch.ndim
+    comp = net._comp(np.dtype(np.float64))
+    _, tape = E.forward(comp, K.to_internal(x[None], ndim), record=True)
+    n_in, n_out = arch.input_size, arch.output_size
+    if mode == "auto":
+        mode = "reverse" if n_out < n_in else "forward"
+    widest = max([arch.input_size] + [n * int(np.prod(s)) for n, s in
+                                      zip(arch.channels[1:], arch.layer_shapes)])
+    block = max(1, _BLOCK_BYTES // (64 * widest))
+    jac = np.empty((n_out, n_in))
+    total = n_in if mode == "forward" else n_out
+    for start in range(0, total, block):
+        idx = np.arange(start, min(start + block, total))
+        unit = np.zeros((len(idx), total))
+        unit[np.arange(len(idx)), idx] = 1.0
+        if mode == "forward":
+            t = K.to_internal(unit.reshape((len(idx),) + arch.input_shape), ndim)
+            out = net._output_public(E.tangent_forward(comp, tape, t))  # type: ignore[arg-type]
+            jac[:, idx] = out.reshape(len(idx), n_out).T
+        else:
+            cot = net._output_internal(unit.reshape((len(idx),) + arch.output_shape),
+                                       len(idx), np.dtype(np.float64))
+            _, _, g = E.backward(comp, tape, cot, want_params=False,  # type: ignore[arg-type]
+                                 want_input=True)
+            jac[idx] = K.from_internal(g, ndim).reshape(len(idx), n_in)  # type: ignore[arg-type]
+    return jac
+
+
+def layer_blocks(net: Network, l: int) -> np.ndarray:
+    """Frequency multiplier ``c_l fftn(W_l)`` of convolution ``l`` (0-based).
+
+    Returns a complex array of shape ``(*layer_shapes[l], C_out, C_in)``.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> net = cbn.Architecture((4,), (1, 1), normalization="plain").init(rng=0)
+    >>> A = net.layer_blocks(0)
+    >>> A.shape, bool(np.isclose(A[0, 0, 0], net.kernels[0].sum()))
+    ((4, 1, 1), True)
+    """
+    arch = net.architecture
+    if isinstance(l, bool) or not isinstance(l, numbers.Integral) or not 0 <= l < arch.n_conv:
+        extra = " (the dense layer of the avgpool head has no frequency blocks)" \
+            if arch.head == "avgpool" else ""
+        raise V.fail("l", f"be a convolution layer index in 0..{arch.n_conv - 1}{extra}", l)
+    w = net.kernels[l]
+    spec = np.fft.fftn(w, axes=tuple(range(2, w.ndim))) * arch.constants[l]
+    return np.ascontiguousarray(np.moveaxis(spec, (0, 1), (-2, -1)))
+
+
+def jacobian_blocks(net: Network, x: np.ndarray, rtol: float | None = None) -> np.ndarray:
+    """Frequency blocks of the Jacobian at an input constant over pixels.
+
+    Parameters
+    ----------
+    net : Network
+        Convolutions only (``head=None``) and no resampling.
+    x : ndarray, shape (n_0, *spatial_shape)
+        Translation-invariant input: ``||x - mean_p x|| <= rtol ||x||``.
+    rtol : float, optional
+        Default :data:`cbntheory.settings.TRANSLATION_INVARIANCE_RTOL`.
+
+    Returns
+    -------
+    ndarray, complex, shape (*spatial_shape, n_L, n_0)
+        ``J_m`` with ``(J t)^[m] = J_m that[m]`` for every tangent ``t``.
+
+    Raises
+    ------
+    ValidationError
+        If ``x`` is not constant over pixels (the message gives the residual) or the
+        architecture has a head or resampling (the Jacobian is then no convolution).
+
+    Notes
+    -----
+    The masks are those of the constant pre-activations ``u_l = A_l[0] v_{l-1} + b_l``
+    (``A_l[0] = c_l sum_q W_l[q]``, ``v`` the per-channel values of the activations),
+    with ``u_l = 0`` inactive.  ``J_m = A_L[m] D_{L-1} A_{L-1}[m] ... D_1 A_1[m]``.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> net = cbn.Architecture((6,), (1, 4, 1)).init(rng=2)
+    >>> x = np.full((1, 6), 0.7)
+    >>> blocks = net.jacobian_blocks(x)
+    >>> dense = net.jacobian(x)                       # (6, 6), a circulant matrix
+    >>> bool(np.allclose(np.fft.fft(dense[:, 0]), blocks[:, 0, 0]))
+    True
+    """
+    arch = net.architecture
+    if arch.head is not None or any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
+        raise V.fail("architecture", "have head=None and no resampling for the Jacobian to be "
+                     "a convolution (use Network.jacobian for the dense Jacobian)",
+                     f"head={arch.head!r}, resample={arch.resample}")
+    if rtol is None:
+        rtol = settings.TRANSLATION_INVARIANCE_RTOL
+    axes = tuple(range(1, 1 + arch.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    scale = float(np.linalg.norm(x))
+    resid = float(np.linalg.norm(x - mean)) / scale if scale > 0 else 0.0
+    if resid > rtol:
+        raise ValidationError(f"x must be constant over pixels (translation-invariant) for "
+                              f"jacobian_blocks; got relative residual {resid:.3g} > "
+                              f"rtol={rtol:.3g}")
+    v = mean.reshape(-1)
+    relu = arch.activation == "relu"
+    jac = None
+    for l in range(arch.depth):
+        A = layer_blocks(net, l)
+        jac = A if jac is None else np.matmul(A, jac)
+        if l == arch.depth - 1 or not relu:
+            continue
+        u = A[(0,) * arch.ndim].real @ v
+        if arch.bias:
+            u = u + net.biases[l]
+        mask = u > 0
+        v = u * mask
+        jac = jac * mask[:, None]
+    return jac  # type: ignore[return-value]

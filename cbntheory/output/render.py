@@ -1,0 +1,304 @@
+"""Writing bound tables as Markdown, LaTeX (booktabs), CSV and JSON, each with provenance.
+
+Every format carries the same columns (:data:`COLUMNS`) and the same provenance:
+package and solver versions, platform, creation time, the named tolerances, and per
+table the seeds, the solvers and the number of rows per status.
+
+* ``md``: a provenance list, a summary table (fitted slope next to ``Rank_J`` and
+  ``Rank_CBN``), then one section per target with its table and notes for every row that
+  is not a closed interval.  Missing values print as ``—``.
+* ``tex``: provenance as ``%`` comments, then one ``table`` environment per target using
+  ``\\toprule``/``\\midrule``/``\\bottomrule`` (needs ``\\usepackage{booktabs}``); missing
+  values print as ``---`` (an em dash in TeX).
+* ``csv``: provenance as leading ``# key: value`` lines, then one header line and one row
+  per (target, depth), numbers at full precision (``repr``), missing values empty.
+* ``json``: ``{"provenance": ..., "tables": [...]}``, missing values ``null``.
+
+Examples
+--------
+>>> import csv, io, json
+>>> import numpy as np
+>>> from cbntheory.measure.tabulate import operator_table
+>>> from cbntheory.operators import ConvOperator
+>>> A = ConvOperator(np.array([[[2.0, 1.0, 0.0, 1.0]]]))
+>>> table = operator_table("toy", A, depths=[1, 2, 3, 4])
+>>> data = json.loads(render([table], "json"))
+>>> [row["upper"] == row["lower"] for row in data["tables"][0]["rows"]]
+[True, True, True, True]
+>>> text = render([table], "csv")
+>>> rows = list(csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#")))
+>>> bool(np.isclose(float(rows[3]["upper"]), table.rows[3].upper, rtol=1e-15))
+True
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import _validate as V
+from ..measure.tables import BoundTable, provenance
+
+FORMATS: tuple[str, ...] = ("md", "tex", "csv", "json")
+
+#: (record key, Markdown/CSV heading, LaTeX heading) of the per-depth columns.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("depth", "L", "$L$"),
+    ("lower", "lower", "lower"),
+    ("upper", "upper", "upper"),
+    ("status", "status", "status"),
+    ("r_over_l", "R/L", "$R/L$"),
+    ("l_rank_j", "L·Rank_J", r"$L\,\mathrm{Rank}_J$"),
+    ("l_rank_cbn", "L·Rank_CBN", r"$L\,\mathrm{Rank}_{\mathrm{CBN}}$"),
+    ("excess", "R − L·R0", r"$R - L R_0$"),
+    ("r1_bound", "T2 bound on R1", r"T2 bound on $R_1$"),
+    ("t1_excess", "R1 + R2/L (T1)", r"$R_1 + R_2/L$ (T1)"),
+)
+CSV_FIELDS: tuple[str, ...] = (("target",) + tuple(c[0] for c in COLUMNS)
+                               + ("rank_j", "rank_cbn", "r0", "slope", "slope_depths",
+                                  "solver", "seed", "wall_time", "message"))
+MISSING_TEXT = "—"
+MISSING_TEX = "---"
+
+
+def _num(value: Any, digits: int = 6) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-able copy: tuples to lists, numpy scalars to Python, NaN/inf to None."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return _plain(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def table_provenance(table: BoundTable) -> dict[str, Any]:
+    """Per-table provenance: seeds, solvers, statuses and the measurement options."""
+    solvers = sorted({part for row in table.rows for part in row.solver.split("; ") if part})
+    return {"seeds": table.seeds(), "solvers": solvers, "statuses": table.status_counts(),
+            **dict(table.info)}
+
+
+def _fit_text(table: BoundTable) -> str:
+    if table.fit is None:
+        return "no slope (fewer than two depths with an upper bound)"
+    return f"fitted slope {table.fit.slope:.4g} ({table.fit.method}; rms {table.fit.rms:.2g})"
+
+
+def _ranks_text(table: BoundTable) -> str:
+    def show(x: Any) -> str:
+        return MISSING_TEXT if x is None else _num(x) or MISSING_TEXT
+    r0 = ("exact, T1" if table.kind == "operator" and table.activation == "linear"
+          else "R0 := Rank_J, its T2 lower bound")
+    return f"Rank_J = {show(table.rank_j)}, Rank_CBN = {show(table.rank_cbn)}, " \
+           f"R0 = {show(table.r0)} ({r0})"
+
+
+def _short(text: str, n: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
+def _prov_lines(prov: Mapping[str, Any]) -> list[tuple[str, str]]:
+    versions = prov.get("versions", {})
+    out = [("package", f"{prov.get('package')} {prov.get('version')}"),
+           ("python", f"{prov.get('python')} on {prov.get('platform')}"),
+           ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
+           ("tolerances", ", ".join(f"{k} = {v:g}" for k, v in prov.get("tolerances", {}).items())),
+           ("created", str(prov.get("created")))]
+    out += [(k, str(v)) for k, v in prov.items()
+            if k not in ("package", "version", "python", "platform", "versions", "tolerances",
+                         "created")]
+    return out
+
+
+# ---------------------------------------------------------------------- Markdown
+def _md_cell(value: Any) -> str:
+    text = _num(value)
+    return MISSING_TEXT if text is None else text.replace("|", "\\|")
+
+
+def summary_markdown(tables: Sequence[BoundTable]) -> str:
+    """Markdown table: per target, Rank_J, Rank_CBN, the fitted slope and the statuses."""
+    lines = ["| target | Rank_J | Rank_CBN | fitted slope of R against L | depths fitted "
+             "| statuses |", "| --- | ---: | ---: | ---: | --- | --- |"]
+    for t in tables:
+        slope = None if t.fit is None else t.fit.slope
+        depths = MISSING_TEXT if t.fit is None else ", ".join(map(str, t.fit.depths))
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(t.status_counts().items()))
+        lines.append(f"| {t.target} | {_md_cell(t.rank_j)} | {_md_cell(t.rank_cbn)} | "
+                     f"{_md_cell(None if slope is None else round(slope, 4))} | {depths} | "
+                     f"{statuses} |")
+    return "\n".join(lines)
+
+
+def table_markdown(table: BoundTable, level: int = 2) -> str:
+    """One target's section: heading, ranks, the depth table, notes and its provenance."""
+    head = "#" * level
+    lines = [f"{head} {table.target}: {table.title}", ""]
+    if table.description:
+        lines += [_short(table.description, 600), ""]
+    lines += [f"{_ranks_text(table)}; {_fit_text(table)}.", ""]
+    lines.append("| " + " | ".join(c[1] for c in COLUMNS) + " |")
+    lines.append("| " + " | ".join("---:" if c[0] != "status" else "---" for c in COLUMNS) + " |")
+    for rec in table.records():
+        lines.append("| " + " | ".join(_md_cell(rec[c[0]]) for c in COLUMNS) + " |")
+    notes = [f"- L = {r.depth} ({r.status}): {_short(r.message)}" for r in table.rows
+             if r.status != "optimal" and r.message]
+    if notes:
+        lines += ["", "Notes:", ""] + notes
+    prov = table_provenance(table)
+    lines += ["", "Provenance: " + "; ".join(f"{k} {_plain(v)}" for k, v in prov.items())]
+    return "\n".join(lines)
+
+
+def to_markdown(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
+    """The Markdown document (see the module docstring)."""
+    lines = ["# Bound tables: R(f; Omega, L) against depth x rank", "",
+             "Columns: certified interval [lower, upper] of R(f; Omega, L) and its status; "
+             "R/L = upper/L; L·Rank_J and L·Rank_CBN (T2, T3); R − L·R0 = upper − L·R0 "
+             "against the T2 bound on R1 (T4) and, for linear targets, T1's R1 + R2/L. "
+             f"{MISSING_TEXT} = not available.", "", "Provenance:", ""]
+    lines += [f"- {k}: {v}" for k, v in _prov_lines(prov)]
+    lines += ["", "## Summary", "", summary_markdown(tables)]
+    for table in tables:
+        lines += ["", table_markdown(table)]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- LaTeX
+_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": " "}
+
+
+def tex_escape(text: str) -> str:
+    r"""Escape TeX's special characters (``not_certified`` -> ``not\_certified``).
+
+    Examples
+    --------
+    >>> tex_escape("a_b & 50%")
+    'a\\_b \\& 50\\%'
+    """
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _tex_cell(value: Any) -> str:
+    text = _num(value)
+    return MISSING_TEX if text is None else tex_escape(text)
+
+
+def table_latex(table: BoundTable) -> str:
+    """One booktabs ``table`` environment for one target."""
+    spec = "".join("l" if c[0] == "status" else "r" for c in COLUMNS)
+    caption = tex_escape(f"{table.target}: {table.title}. {_ranks_text(table)}; "
+                         f"{_fit_text(table)}.")
+    label = "".join(ch if ch.isalnum() else "-" for ch in table.target)
+    prov = table_provenance(table)
+    lines = [f"% {tex_escape(k)}: {_plain(v)}" for k, v in prov.items()]
+    lines += [r"\begin{table}[ht]", r"\centering", r"\small",
+              rf"\caption{{{caption}}}", rf"\label{{tab:cbn-{label}}}",
+              rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+              " & ".join(c[2] for c in COLUMNS) + r" \\", r"\midrule"]
+    for rec in table.records():
+        lines.append(" & ".join(_tex_cell(rec[c[0]]) for c in COLUMNS) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines)
+
+
+def to_latex(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
+    """The LaTeX fragment (see the module docstring)."""
+    lines = ["% Bound tables written by cbntheory; needs \\usepackage{booktabs}.",
+             "% Missing values (no certified lower bound, failed solves) print as ---."]
+    lines += [f"% {k}: {v}" for k, v in _prov_lines(prov)]
+    for table in tables:
+        lines += ["", table_latex(table)]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- CSV and JSON
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return str(value)
+
+
+def to_csv(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
+    """The CSV text (see the module docstring)."""
+    out = io.StringIO()
+    for k, v in _prov_lines(prov):
+        out.write(f"# {k}: {v}\n")
+    for t in tables:
+        out.write(f"# table {t.target}: " + "; ".join(
+            f"{k} {_plain(v)}" for k, v in table_provenance(t).items()) + "\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for t in tables:
+        slope = None if t.fit is None else t.fit.slope
+        depths = "" if t.fit is None else " ".join(map(str, t.fit.depths))
+        for rec in t.records():
+            extra = {"target": t.target, "rank_j": t.rank_j, "rank_cbn": t.rank_cbn,
+                     "r0": t.r0, "slope": slope, "slope_depths": depths,
+                     "message": _short(rec["message"], 400)}
+            writer.writerow([_csv_value(extra[f] if f in extra else rec[f]) for f in CSV_FIELDS])
+    return out.getvalue()
+
+
+def table_dict(table: BoundTable) -> dict[str, Any]:
+    """Plain-data form of one table (the JSON entry)."""
+    fit = None if table.fit is None else {
+        "slope": table.fit.slope, "intercept": table.fit.intercept,
+        "depths": list(table.fit.depths), "rms": table.fit.rms, "method": table.fit.method}
+    return _plain({"target": table.target, "title": table.title,
+                   "description": table.description, "kind": table.kind,
+                   "activation": table.activation, "rank_j": table.rank_j,
+                   "rank_cbn": table.rank_cbn, "r0": table.r0, "r1_bound": table.r1_bound,
+                   "r2": table.r2, "fit": fit, "provenance": table_provenance(table),
+                   "rows": table.records()})
+
+
+def to_json(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
+    """The JSON text (see the module docstring)."""
+    doc = {"provenance": _plain(prov), "tables": [table_dict(t) for t in tables]}
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+def render(tables: Sequence[BoundTable], fmt: str, *,
+           prov: Mapping[str, Any] | None = None) -> str:
+    """Render bound tables in one of :data:`FORMATS`.
+
+    Parameters
+    ----------
+    tables : sequence of BoundTable
+    fmt : {"md", "tex", "csv", "json"}
+    prov : mapping, optional
+        Document provenance; default :func:`cbntheory.measure.tables.provenance`.
+
+    Returns
+    -------
+    str
+    """
+    if fmt not in FORMATS:
+        raise V.fail("format", f"be one of {FORMATS}", fmt)
+    prov = provenance() if prov is None else prov
+    writer = {"md": to_markdown, "tex": to_latex, "csv": to_csv, "json": to_json}[fmt]
+    return writer(list(tables), prov)

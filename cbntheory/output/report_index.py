@@ -1,0 +1,231 @@
+"""Markdown of ``cbn report``: the items and their state, ``checks.md``, ``index.md`` and the
+closing note.  The runners that fill the state live in :mod:`cbntheory.output.report_items`;
+the run itself in :mod:`cbntheory.output.report`."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+#: Item statuses besides the check verdicts.
+ITEM_STATUSES = ("pending", "running", "done", "incomplete", "skipped", "failed")
+
+
+@dataclasses.dataclass
+class Item:
+    """One unit of work of the report and what became of it (mutable while the run goes)."""
+
+    key: str
+    section: str
+    title: str
+    fn: Callable[[Item], None] = dataclasses.field(repr=False)
+    status: str = "pending"
+    files: list[str] = dataclasses.field(default_factory=list)
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass
+class State:
+    """Results gathered so far (the index is rendered from them)."""
+
+    plan_name: str
+    seed: int
+    check_runs: list[Any] = dataclasses.field(default_factory=list)
+    tables: dict[str, Any] = dataclasses.field(default_factory=dict)
+    comparisons: list[Any] = dataclasses.field(default_factory=list)
+    bottleneck: dict[str, Any] = dataclasses.field(default_factory=dict)
+    finished: bool = False
+    bar: Any = None
+
+
+def duration(seconds: float) -> str:
+    """``"42s"``, ``"3m05s"``."""
+    total = int(round(seconds))
+    return f"{total}s" if total < 60 else f"{total // 60}m{total % 60:02d}s"
+
+
+def slug(text: str) -> str:
+    """File-name friendly form of an item key."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _margin(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{float(value):.3g}"
+
+
+# ---------------------------------------------------------------------- checks.md
+def _row_value(row: Any, key: str) -> str:
+    value = row.get(key)
+    if isinstance(value, float):
+        return _margin(value)
+    return "—" if value is None else _cell(value)
+
+
+def checks_markdown(runs: Sequence[Any]) -> str:
+    """Verdict table of every check run, then the rows (the evidence) of each."""
+    lines = ["# Checks of the statements of docs/theory.md", "",
+             "Exact statements: holds / violated (to the stated tolerance). Conjectural "
+             "ones: consistent / violated / not_certified, judged on certified intervals; "
+             "their rows below are the evidence. `error`: the check raised (message given).",
+             "", "| statement | kind | verdict | smallest margin | rows | seconds | what |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+    for r in runs:
+        rep = r.report
+        kind = rep.kind if rep is not None else r.entry.kind
+        margin = _margin(rep.margin) if rep is not None else "—"
+        n = len(rep.rows) if rep is not None else 0
+        lines.append(f"| {r.entry.label} | {kind} | {r.verdict} | {margin} | {n} | "
+                     f"{r.seconds:.1f} | {_cell(r.entry.title)} |")
+    for r in runs:
+        rep = r.report
+        lines += ["", f"## {r.entry.label}: {r.entry.title}", ""]
+        if rep is None:
+            lines.append(f"Not checked: {_cell(r.error)}")
+            continue
+        lines += [f"{rep.kind}, verdict **{rep.verdict}**, smallest margin {_margin(rep.margin)}."
+                  + (f" {_cell(rep.message)}" if rep.message else ""), ""]
+        rows = list(rep.rows)
+        if rep.kind == "exact" and len(rows) > 12:  # the worst rows; all of them in checks.json
+            rows = sorted(rows, key=lambda row: float(row.get("margin", 0.0)))[:12]
+            lines += [f"The 12 rows of smallest margin out of {len(rep.rows)} (all in "
+                      "checks.json):", ""]
+        lines += ["| case | lhs | relation | rhs | margin | verdict |",
+                  "| --- | ---: | --- | ---: | ---: | --- |"]
+        for row in rows:
+            lines.append(f"| {_row_value(row, 'case')} | {_row_value(row, 'lhs')} | "
+                         f"{_cell(row.get('relation', 'in'))} | {_row_value(row, 'rhs')} | "
+                         f"{_row_value(row, 'margin')} | {_row_value(row, 'verdict')} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- closing note
+def _sources(t: Any) -> str:
+    """Where the best upper bounds came from, e.g. ``"minimal_norm x3, cbn_construction x1"``."""
+    counts: dict[str, int] = {}
+    for row in t.rows:
+        if row.upper is not None and row.message.startswith("upper bound from "):
+            name = row.message[len("upper bound from "):].split(";")[0]
+            counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{k} x{v}" for k, v in counts.items()) or "none"
+
+
+def _deepest(t: Any) -> str:
+    """`` At L = 8, R/L lies in [a, b].`` for the deepest row with an upper bound."""
+    rows = [r for r in t.rows if r.upper is not None]
+    if not rows:
+        return ""
+    r = max(rows, key=lambda row: row.depth)
+    low = "—" if r.lower is None else f"{r.lower / r.depth:.3g}"
+    return f" At L = {r.depth}, R/L lies in [{low}, {r.upper / r.depth:.3g}] (certified)."
+
+
+def _table_sentence(t: Any) -> str:
+    if t.fit is None:
+        return (f"- **{t.target}**: no slope (fewer than two depths with an upper bound; "
+                f"statuses {t.status_counts()}).")
+    s, a, b = t.fit.slope, t.rank_j, t.rank_cbn
+    where = f"L = {t.fit.depths[0]}..{t.fit.depths[-1]}"
+    head = (f"- **{t.target}**: slope of R against L {s:.3g} ({where}), Rank_J = "
+            f"{'—' if a is None else a}, Rank_CBN = {'—' if b is None else b}")
+    if t.kind == "operator" and t.activation == "linear":
+        return (head + f". Exact (T1): R0 = {t.r0:g}; the fitted slope differs from R0 by the "
+                f"R2/L term (R2 = {t.r2:.3g}), and R - L R0 follows R1 + R2/L.")
+    if a is not None and b is not None:
+        if a - 0.05 <= s <= b + 0.05:
+            rel = "within [Rank_J, Rank_CBN]"
+        elif s > b:
+            rel = "above Rank_CBN: the upper bounds are not yet tight at these depths"
+        else:
+            rel = ("below Rank_J (a slope of upper bounds over finite depths, not a "
+                   "certified R0)")
+        return (head + f": {rel}.{_deepest(t)} Best upper bounds from {_sources(t)}; "
+                f"statuses {t.status_counts()}.")
+    return (head + f".{_deepest(t)} Best upper bounds from {_sources(t)}; statuses "
+            f"{t.status_counts()}.")
+
+
+def closing_note(items: Sequence[Item], state: State) -> list[str]:
+    """Bullets summarising what the checks, tables and figures show."""
+    lines = []
+    runs = state.check_runs
+    if runs:
+        exact = [r for r in runs if (r.report.kind if r.report else r.entry.kind) == "exact"]
+        held = sum(r.verdict == "holds" for r in exact)
+        conj = [r for r in runs if r not in exact]
+        verdicts = ", ".join(f"{r.entry.label} {r.verdict}" for r in conj) or "none run"
+        lines.append(f"- Checks: {held} of {len(exact)} exact statements hold"
+                     + ("" if held == len(exact) else " (see the statuses above: "
+                        + ", ".join(f"{r.entry.label} {r.verdict}" for r in exact
+                                    if r.verdict != "holds") + ")")
+                     + f"; conjectural: {verdicts}.")
+    for t in state.tables.values():
+        lines.append(_table_sentence(t))
+    for c in state.comparisons:
+        ratios = ", ".join(f"L={L}: {'—' if q is None else f'{q:.3g}'}" for L, q in c.ratios())
+        lines.append(f"- T7, {c.target}, {c.aliasing}: R_down/R_plain (upper bounds) {ratios}.")
+    if state.bottleneck:
+        lines.append(f"- Bottleneck picture ({state.bottleneck.get('source')}): "
+                     f"{state.bottleneck.get('summary')}.")
+    bad = [it for it in items if it.status in ("failed", "error", "violated", "incomplete",
+                                               "skipped")]
+    if bad:
+        lines.append("- Not complete: " + "; ".join(f"{it.key} ({it.status})" for it in bad)
+                     + ".")
+    return lines or ["- Nothing has finished yet."]
+
+
+# ---------------------------------------------------------------------- index.md
+def _links(files: Sequence[str]) -> str:
+    return " ".join(f"[{Path(f).suffix.lstrip('.') or f}]({f})" for f in files) or "—"
+
+
+def index_markdown(items: Sequence[Item], state: State, notes: Sequence[str], elapsed: float,
+                   requested: Path, directory: Path) -> str:
+    """The report's front page (rewritten after every item)."""
+    from .. import __version__
+    from .render import summary_markdown
+
+    done = sum(it.status not in ("pending", "running") for it in items)
+    run_state = "finished" if state.finished else f"running ({done}/{len(items)} items done)"
+    lines = ["# cbntheory report", "",
+             f"- plan: `{state.plan_name}`, seed {state.seed}, cbntheory {__version__}",
+             f"- state: {run_state}, {duration(elapsed)} elapsed",
+             f"- output: `{directory}`"]
+    lines += [f"- **note**: {n}" for n in notes]
+    by_section: dict[str, list[Item]] = {}
+    for it in items:
+        by_section.setdefault(it.section, []).append(it)
+    lines += ["", "## Checks", "", "Verdict per statement; evidence (rows with both sides and "
+              "the margin) in [checks.md](checks.md), every row in [checks.json](checks.json).",
+              "", "| item | status | seconds | message |", "| --- | --- | ---: | --- |"]
+    lines += [f"| {it.key} | {it.status} | {it.seconds:.1f} | {_cell(it.message)} |"
+              for it in by_section.get("checks", [])]
+    lines += ["", "## Bound tables", ""]
+    if state.tables:
+        lines += ["Fitted slope of R against L next to Rank_J and Rank_CBN (all targets in "
+                  "[md](tables/all.md) [tex](tables/all.tex) [csv](tables/all.csv) "
+                  "[json](tables/all.json)):", "", summary_markdown(list(state.tables.values())),
+                  ""]
+    lines += ["| item | status | seconds | files | message |", "| --- | --- | ---: | --- | --- |"]
+    lines += [f"| {it.key} | {it.status} | {it.seconds:.1f} | {_links(it.files)} | "
+              f"{_cell(it.message)} |" for it in by_section.get("tables", [])]
+    lines += ["", "## Figures", ""]
+    for it in by_section.get("figures", []):
+        lines += [f"### {it.title}", "", f"Status: {it.status}"
+                  + (f" — {it.message}" if it.message else "") + ".", ""]
+        for f in it.files:
+            if f.endswith(".png"):
+                lines += [f"![{it.key}]({f})", ""]
+        if it.files:
+            lines += ["Files: " + _links(it.files), ""]
+    lines += ["## Closing note", ""] + closing_note(items, state)
+    return "\n".join(lines) + "\n"

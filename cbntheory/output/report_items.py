@@ -1,0 +1,223 @@
+"""The work items of ``cbn report``: each runner computes one thing, writes its files at once
+and records its status on the item (see :mod:`cbntheory.output.report`)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .report_index import checks_markdown, slug
+
+
+def _plain(obj: Any) -> Any:
+    from .render import _plain as plain
+
+    return plain(obj)
+
+
+def run_check(run: Any, item: Any, entry: Any) -> None:
+    """One proof check (never raises: an exception becomes the verdict ``error``)."""
+    from .. import checks as proofs
+
+    future = run.check_futures.get(entry.module)
+    result = None
+    if future is not None:
+        try:
+            result = future.result()
+        except Exception as exc:  # the worker died: run the check here instead
+            item.message = f"pool failed ({type(exc).__name__}); run in the main process. "
+    if result is None:
+        result = proofs.run(entry, quick=run.plan.check_quick)
+    run.state.check_runs.append(result)
+    item.status = result.verdict
+    rep = result.report
+    if rep is None:
+        item.message += f"not checked: {result.error}"
+    else:
+        item.message += f"{rep.kind}, smallest margin {rep.margin:.3g}, {len(rep.rows)} rows"
+    run.write("checks.md", checks_markdown(run.state.check_runs), item)
+    text = json.dumps(_plain([r.as_dict() for r in run.state.check_runs]), indent=1,
+                      allow_nan=False)
+    run.write("checks.json", text + "\n", item)
+
+
+def _provenance(run: Any) -> dict[str, Any]:
+    from ..measure.tables import provenance
+
+    return provenance(command=f"cbn report ({run.plan.name} plan)", seed=run.seed,
+                      plan=run.plan.name, time_limit=run.plan.time_limit)
+
+
+def run_table(run: Any, item: Any, name: str) -> None:
+    """Bound table of one target, in the four formats; the combined tables are rewritten."""
+    from .. import targets
+    from ..measure.tabulate import bound_table
+    from .render import FORMATS, render
+
+    target = targets.get(name)
+    linear = target.kind == "operator"
+    if not linear:
+        try:
+            target.data(quick=run.plan.quick_data)
+        except Exception as exc:  # e.g. the digits without scikit-learn: not a failure
+            item.status = "skipped"
+            item.message = f"data unavailable: {' '.join(str(exc).split())}"
+            return
+    depths = (run.plan.linear_depths if linear
+              else dict(run.plan.target_depths).get(name, run.plan.data_depths))
+
+    def on_row(row: Any) -> None:
+        run.state.bar.show(f"{item.key}: L = {row.depth} {row.status}", sub=True)
+
+    table = bound_table(target, depths, quick=run.plan.quick_data, rng=run.seed,
+                        time_limit=run.plan.time_limit, deadline=run.deadline, on_row=on_row,
+                        executor=None if linear else run.pool())
+    run.state.tables[name] = table
+    prov = _provenance(run)
+    for fmt in FORMATS:
+        run.write(f"tables/{name}.{fmt}", render([table], fmt, prov=prov), item)
+    everything = list(run.state.tables.values())
+    for fmt in FORMATS:
+        run.write(f"tables/all.{fmt}", render(everything, fmt, prov=prov))
+    counts = table.status_counts()
+    missing = sum(n for s, n in counts.items() if s in ("skipped", "solver_error", "infeasible"))
+    item.status = "incomplete" if missing else "done"
+    slope = "no slope" if table.fit is None else f"slope {table.fit.slope:.4g}"
+    item.message = f"{', '.join(f'{k} {v}' for k, v in counts.items())}; {slope}"
+
+
+def run_cost_figure(run: Any, item: Any, name: str) -> None:
+    """``R/L`` against ``L`` for a target whose table is done."""
+    from .figures import cost_figure
+
+    table = run.state.tables.get(name)
+    if table is None:
+        item.status, item.message = "skipped", "its table was not computed"
+        return
+    run.save_figure(cost_figure(table), f"cost_{slug(name)}", item)
+    item.status = "done"
+
+
+def _bottleneck_networks(run: Any, name: str, depth: int) -> list[tuple[Any, str, str]]:
+    """``(network, description, file suffix)``: the best network found at ``depth`` (or the
+    deepest row) for ``name``, then any other verified network of that row (e.g. the
+    solver's when the construction was better); the construction if there is no row."""
+    from .. import targets
+
+    table = run.state.tables.get(name)
+    if table is not None:
+        rows = [r for r in table.rows if r.network is not None and r.depth == depth]
+        rows = rows or sorted((r for r in table.rows if r.network is not None),
+                              key=lambda r: r.depth)[-1:]
+        if rows:
+            row = rows[0]
+            source = row.message.split(";")[0] if row.message else row.solver
+            out = [(row.network, f"L = {row.depth}, {source}, ||theta||^2 = {row.upper:.5g}",
+                    "")]
+            for solver, net in row.networks.items():
+                if net is not row.network:
+                    kind = "construction" if solver == "cbn_construction" else "solver"
+                    out.append((net, f"L = {row.depth}, {solver} (not the best bound), "
+                                f"||theta||^2 = {net.param_norm():.5g}", f"_{kind}"))
+            return out
+    built = targets.get(name).construction(depth, quick=run.plan.quick_data)
+    if built is None:
+        raise ValueError(f"no network for {name!r}: no table row and no construction")
+    return [(built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = "
+             f"{built.norm:.5g}", "")]
+
+
+def run_bottleneck(run: Any, item: Any) -> None:
+    """Weight singular values and activation energy of the best deep networks (T5, T6)."""
+    from .. import targets
+    from ..measure.structure import analyze_structure
+    from .figures import activation_energy_figure, weight_spectra_figure
+
+    name, depth = run.plan.bottleneck
+    data = targets.get(name).data(quick=run.plan.quick_data)
+    if data is None:
+        raise ValueError(f"target {name!r} has no data to feed the network")
+    X = data[0]
+    sections = ["# Structure of the networks drawn in the bottleneck figures"]
+    for k, (net, source, suffix) in enumerate(_bottleneck_networks(run, name, depth)):
+        title = f"{name}: {source}"
+        run.save_figure(weight_spectra_figure(net, title=title), f"bottleneck_weights{suffix}",
+                        item)
+        run.save_figure(activation_energy_figure(net, X, title=title),
+                        f"bottleneck_activations{suffix}", item)
+        report = analyze_structure(net, X)
+        sections.append(f"## {title}\n\n```\n{report.render()}\n```")
+        run.write("tables/bottleneck_structure.md", "\n\n".join(sections) + "\n", item)
+        if k == 0:
+            est, w_est = report.estimate, report.weights_estimate
+            run.state.bottleneck = {
+                "source": title,
+                "summary": f"activations span {est.total} = {est.describe()}, weights keep "
+                           f"{w_est.total} = {w_est.describe()} (Rank_CBN = "
+                           f"{targets.get(name).rank_cbn})"}
+            item.message = title
+    item.status = "done"
+
+
+def run_linear_bottleneck(run: Any, item: Any) -> None:
+    """Weights of the balanced factorisation of a linear target: the exact optimum (T1)."""
+    from .. import targets
+    from ..nets.architecture import Architecture
+    from ..nets.network import Network
+    from ..theory.linear import balanced_factorization
+    from .figures import weight_spectra_figure
+
+    name, depth = "bandlimited_1d", 8
+    A = targets.get(name).operator()
+    if A is None:
+        raise ValueError(f"target {name!r} is not a linear operator")
+    layers = balanced_factorization(A, depth)
+    channels = (A.in_channels,) + tuple(lay.out_channels for lay in layers)
+    arch = Architecture(A.spatial_shape, channels, activation="linear", bias=False)
+    net = Network(arch, [lay.kernel for lay in layers], [])
+    total = sum(lay.param_norm() for lay in layers)
+    title = f"{name}: balanced factorisation, L = {depth}, ||theta||^2 = {total:.5g} (exact)"
+    run.save_figure(weight_spectra_figure(net, title=title), "linear_bottleneck_weights", item)
+    item.status, item.message = "done", title
+
+
+def _comparison_markdown(comparisons: list[Any]) -> str:
+    lines = ["# T7: R(f; L) with and without down-sampling in the middle layers", "",
+             "Upper bounds of R (status in parentheses); down-sampling by the stride after "
+             "the first hidden layer, zero-insertion up-sampling before the last layer.", "",
+             "| target | aliasing | L | R (full resolution) | R (down-sampled) | ratio |",
+             "| --- | --- | ---: | --- | --- | ---: |"]
+
+    def show(r: Any) -> str:
+        return f"{'—' if r.upper is None else f'{r.upper:.5g}'} ({r.status})"
+    for c in comparisons:
+        for a, b, (_, q) in zip(c.plain, c.downsampled, c.ratios()):
+            lines.append(f"| {c.target} | {c.aliasing} | {a.depth} | {show(a)} | {show(b)} | "
+                         f"{'—' if q is None else f'{q:.4g}'} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_downsampling(run: Any, item: Any) -> None:
+    """T7 comparison for the plan's (target, stride) pairs: table and figure."""
+    from ..measure.downsampling import downsampling_comparison
+    from .figures import downsampling_figure
+
+    for name, stride in run.plan.downsampling:
+        run.state.bar.show(f"{item.key}: {name}, stride {stride}", sub=True)
+        comp = downsampling_comparison(
+            name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
+            seed=run.seed, time_limit=run.plan.time_limit, deadline=run.deadline,
+            executor=run.pool())
+        run.state.comparisons.append(comp)
+        run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
+        rows = [{"target": c.target, "stride": c.stride, "aliasing": c.aliasing,
+                 "collide": c.collide, "depths": [r.depth for r in c.plain],
+                 "plain": [[r.lower, r.upper, r.status] for r in c.plain],
+                 "downsampled": [[r.lower, r.upper, r.status] for r in c.downsampled]}
+                for c in run.state.comparisons]
+        run.write("tables/downsampling.json", json.dumps(_plain(rows), indent=1) + "\n", item)
+    run.save_figure(downsampling_figure(run.state.comparisons), "downsampling", item)
+    missing = [r for c in run.state.comparisons for r in c.plain + c.downsampled
+               if r.upper is None]
+    item.status = "incomplete" if missing else "done"
+    item.message = (f"{len(run.state.comparisons)} comparisons"
+                    + (f", {len(missing)} solves without an upper bound" if missing else ""))

@@ -1,0 +1,393 @@
+"""Minimum-norm interpolation by an augmented Lagrangian with L-BFGS-B inner solves.
+
+:func:`minimize_norm_subject_to` minimises a weighted squared norm subject to equality
+constraints given by a residual and its vector-Jacobian product; it is the numerical
+upper-bound route of :func:`cbntheory.minimal_norm` for linear and ReLU networks.  The
+inner solves go through :func:`cbntheory.backends.optimize.lbfgsb` (the project's one door to
+:mod:`scipy.optimize`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..backends import optimize as optim
+
+#: ``constraint(x) -> (r, vjp)``: residual vector ``r(x)`` and ``v -> J(x)^T v``.
+Constraint = Callable[[np.ndarray], "tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConstrainedResult:
+    """Outcome of :func:`minimize_norm_subject_to`.
+
+    Attributes
+    ----------
+    x : ndarray
+        Best point found (the last accepted iterate).
+    objective : float
+        ``sum(weights * x**2)`` at :attr:`x`.
+    residual : float
+        ``||r(x)||`` at :attr:`x`.
+    status : str
+        ``"not_certified"`` (converged to a feasible stationary point: locally optimal,
+        global optimality unknown), ``"optimal_inaccurate"`` (feasible to ``feas_tol``
+        but stopped by an iteration or time limit or an interrupt before the objective
+        settled) or ``"solver_error"`` (not feasible to ``feas_tol``).
+    converged : bool
+        True for the first status.
+    message : str
+        What happened, in words.
+    n_outer : int
+        Augmented-Lagrangian (multiplier) updates.
+    n_iterations : int
+        L-BFGS-B iterations over all phases.
+    n_evaluations : int
+        Calls of ``constraint``.
+    penalty : float
+        Final penalty parameter ``mu``.
+    history : tuple of dict
+        Per outer iteration: ``objective``, ``residual``, ``penalty``, ``iterations``,
+        ``accepted`` (False when a collapse was detected and the step undone).
+    interrupted : bool
+        True when a KeyboardInterrupt stopped the run (the best point so far is returned).
+    wall_time : float
+        Seconds spent.
+    perturbations : int
+        Random perturbations applied in phase 1 to leave stalled saddles.
+    """
+
+    x: np.ndarray
+    objective: float
+    residual: float
+    status: str
+    converged: bool
+    message: str
+    n_outer: int
+    n_iterations: int
+    n_evaluations: int
+    penalty: float
+    history: tuple[dict[str, Any], ...]
+    interrupted: bool
+    wall_time: float
+    perturbations: int = 0
+
+
+class _Budget(Exception):
+    """Raised inside an L-BFGS-B run when the iteration or time budget is exhausted."""
+
+
+class _Tracker:
+    """Counts evaluations, enforces the budgets, remembers the last accepted iterate."""
+
+    def __init__(self, max_iter: int, time_limit: float | None, reserve: float = 0.0) -> None:
+        self.start = time.perf_counter()
+        keep = 1.0 - reserve  # a share of both budgets is held back for the final polish
+        self.hard_deadline = None if time_limit is None else self.start + float(time_limit)
+        self.deadline = None if time_limit is None else self.start + keep * float(time_limit)
+        self.hard_max_iter = int(max_iter)
+        self.max_iter = max(1, int(keep * max_iter))
+        self.iterations = 0
+        self.evaluations = 0
+        self.last: np.ndarray | None = None
+
+    def release(self) -> None:
+        """Make the reserved share of the budgets available."""
+        self.max_iter, self.deadline = self.hard_max_iter, self.hard_deadline
+
+    def out_of_budget(self) -> bool:
+        late = self.deadline is not None and time.perf_counter() > self.deadline
+        return late or self.iterations >= self.max_iter
+
+    def lbfgs(self, fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x: np.ndarray, *,
+              gtol: float, maxcor: int, stop: Callable[[float], bool] | None = None
+              ) -> np.ndarray:
+        """Run L-BFGS-B from ``x``; return its last iterate (also on budget exhaustion)."""
+        self.last = x
+
+        def callback(intermediate_result: Any) -> None:
+            self.iterations += 1
+            self.last = np.array(intermediate_result.x, copy=True)
+            if self.out_of_budget():
+                raise _Budget
+            if stop is not None and stop(float(intermediate_result.fun)):
+                raise StopIteration
+
+        try:
+            x_end = optim.lbfgsb(fun, x, maxiter=self.max_iter - self.iterations,
+                                 maxcor=maxcor, gtol=gtol, callback=callback)
+        except _Budget:
+            return self.last
+        return x_end if np.all(np.isfinite(x_end)) else self.last
+
+
+def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
+                             feas_tol: float = 1e-9, obj_rtol: float = 1e-11,
+                             fit_tol: float = 1e-3, penalty: float | None = None,
+                             rho: float = 1000.0, max_outer: int = 60, max_iter: int = 50_000,
+                             maxcor: int = 10, time_limit: float | None = None,
+                             perturb: float = 0.1, max_perturb: int = 20,
+                             stall_window: int = 100, rng: Any = 0,
+                             accept_tol: float | None = None,
+                             inner_gtol: float = 1e-2) -> ConstrainedResult:
+    """Minimise ``sum(weights * x**2)`` subject to ``r(x) = 0`` (augmented Lagrangian).
+
+    Parameters
+    ----------
+    constraint : callable
+        ``constraint(x) -> (r, vjp)`` with ``r`` a 1-D float array (the residual, e.g.
+        ``(f_theta(X) - Y) / ||Y||`` flattened) and ``vjp(v)`` returning ``J(x)^T v``
+        for the Jacobian ``J = dr/dx`` (for networks: one reverse pass).
+    x0 : array_like, shape (n,)
+        Starting point.
+    weights : array_like, shape (n,), optional
+        Non-negative weights of the objective (0 for free parameters); default all 1.
+    feas_tol : float
+        Feasibility target ``||r(x)|| <= feas_tol``.
+    obj_rtol : float
+        The run has converged when feasible and the objective changed by at most
+        ``obj_rtol`` (relative) over the last multiplier update.
+    fit_tol : float
+        Phase 1 (least squares on ``||r||^2 / 2``, no norm) stops at ``||r|| <= fit_tol``.
+    penalty : float, optional
+        Initial penalty ``mu``; default ``rho * max(1, objective after phase 1)``.
+    rho : float
+        See ``penalty``.
+    max_outer : int
+        Maximal number of multiplier updates.
+    max_iter : int
+        Budget of L-BFGS-B iterations over all phases.
+    maxcor : int
+        L-BFGS memory.
+    time_limit : float, optional
+        Seconds; the best point so far is returned when exceeded.
+    perturb, max_perturb, stall_window : float, int, int
+        When phase 1 reduces ``||r||^2`` by less than 20% over ``stall_window``
+        iterations, ``x`` gets Gaussian noise of relative size ``perturb`` (times its RMS
+        entry) and the fit resumes, at most ``max_perturb`` times.
+    rng : int or numpy.random.Generator
+        Source of the perturbations.
+    inner_gtol : float
+        Gradient tolerance of the first inner solve, relative to ``max |2 w x|``; divided
+        by 10 after every multiplier update (inexact early solves save iterations).
+    accept_tol : float, optional
+        Residual a caller can still use (default ``feas_tol``).  When the run stops
+        without converging, the lowest-objective iterate with ``||r|| <= accept_tol`` is
+        returned (minimal-norm points of ``k``-tap networks can be degenerate, where the
+        residual only decays like ``1/mu``).
+
+    Returns
+    -------
+    ConstrainedResult
+        See its attributes; ``status`` is never ``"optimal"``: a local method does not
+        certify global optimality (callers compare with a lower bound).
+
+    Notes
+    -----
+    Phase 1 fits the constraint from ``x0`` (minimising ``||r||^2/2``), so that the
+    norm-reducing phase starts near the feasible set; a stalled fit is perturbed (see
+    ``perturb``), and a fit that still fails ends the run with ``"solver_error"`` (a new
+    start is the remedy, not norm minimisation).  Phase 2 minimises the augmented
+    Lagrangian
+
+    .. math:: \\Phi_\\mu(x, \\lambda) = \\sum_i w_i x_i^2 + \\lambda^T r(x)
+              + \\tfrac{\\mu}{2} \\|r(x)\\|^2
+
+    in ``x`` by L-BFGS-B, then updates ``lambda <- lambda + mu r(x)`` and multiplies
+    ``mu`` by 10 when ``||r||`` fell by less than a factor 4.  Minimal-norm problems of
+    deep (quasi-norm) networks have a trap: shrinking a weak direction of every layer
+    at once lowers the norm like ``eps^2`` and raises the residual only like
+    ``eps^L``, so a too small ``mu`` lets the iterate fall into a rank-deficient point
+    from which no gradient leads back.  When an inner solve raises the residual tenfold
+    the step is undone and ``mu`` multiplied by 10; after three updates without progress
+    the run restarts from the fitted point with a ten times larger initial ``mu`` (both
+    reported in ``history``).  If the budget ends first, a least-squares polish (with a
+    reserved 15 % of the iterations and time) tries to reach ``feas_tol``, and the
+    lowest-objective iterate within ``accept_tol`` is returned.  A KeyboardInterrupt
+    returns the last accepted point (in phase 1 the latest iterate) with
+    ``interrupted=True``.
+
+    References
+    ----------
+    J. Nocedal, S. Wright, Numerical Optimization, 2nd ed., Springer 2006, ch. 17.
+
+    Examples
+    --------
+    The least-norm point of the line ``x + 2 y = 5`` is ``(1, 2)``:
+
+    >>> con = lambda x: (np.array([x[0] + 2 * x[1] - 5.0]), lambda v: v[0] * np.array([1.0, 2.0]))
+    >>> res = minimize_norm_subject_to(con, np.zeros(2))
+    >>> res.status, bool(np.allclose(res.x, [1.0, 2.0], atol=1e-7))
+    ('not_certified', True)
+    """
+    x = np.array(x0, dtype=float).ravel()
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    perturbations = 0
+    accept = feas_tol if accept_tol is None else max(float(accept_tol), feas_tol)
+    usable: tuple[np.ndarray, float] | None = None
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if w.shape != x.shape or np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError(f"weights must be a finite non-negative vector of length {x.size}")
+    track = _Tracker(max_iter, time_limit, reserve=0.15)
+    history: list[dict[str, Any]] = []
+    state = {"x": x, "r": np.zeros(0)}
+
+    def evaluate(z: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        track.evaluations += 1
+        return constraint(z)
+
+    def objective(z: np.ndarray) -> float:
+        return float(np.dot(w, z * z))
+
+    def finish(status: str, converged: bool, message: str, mu: float,
+               interrupted: bool = False) -> ConstrainedResult:
+        xb = state["x"]
+        try:
+            rb = float(np.linalg.norm(evaluate(xb)[0]))
+        except KeyboardInterrupt:  # a second Ctrl-C: report without the residual
+            rb = float("nan")
+        return ConstrainedResult(
+            x=xb, objective=objective(xb), residual=rb, status=status,
+            converged=converged, message=message, n_outer=len(history),
+            n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=mu,
+            history=tuple(history), interrupted=interrupted,
+            wall_time=time.perf_counter() - track.start, perturbations=perturbations)
+
+    mu = float("nan")
+    fitting = True
+    try:
+        # phase 1: least squares fit of the constraint
+        def fit(z: np.ndarray) -> tuple[float, np.ndarray]:
+            r, vjp = evaluate(z)
+            return 0.5 * float(r @ r), vjp(r)
+
+        for attempt in range(max_perturb + 1):
+            r0, _ = evaluate(x)
+            if np.linalg.norm(r0) <= fit_tol or track.out_of_budget():
+                break
+            if attempt:  # stalled at a (degenerate) saddle: perturb, then fit again
+                x = x + perturb * float(np.sqrt(np.mean(x * x))) * gen.standard_normal(x.size)
+                perturbations += 1
+            seen: list[float] = []
+
+            def stop(fval: float, seen: list[float] = seen) -> bool:
+                seen.append(fval)
+                if np.sqrt(2.0 * max(fval, 0.0)) <= fit_tol:
+                    return True
+                k = len(seen)
+                return k >= stall_window and fval > 0.8 * seen[k - stall_window]
+
+            x = track.lbfgs(fit, x, gtol=0.0, maxcor=maxcor, stop=stop)
+        state["x"] = x
+        fitting = False
+        r, _ = evaluate(x)
+        rn = float(np.linalg.norm(r))
+        f = objective(x)
+        if rn > 10.0 * fit_tol and not track.out_of_budget():
+            # the fit itself failed (a stalled saddle or a spurious local minimum of the
+            # residual): no norm minimisation can help; a new start is the remedy
+            return finish("solver_error", False, f"the fit phase stalled at residual {rn:.2e} "
+                          f"after {perturbations} perturbations; try another start", float("nan"))
+        anchor = (x, f, rn)
+        mu_start = float(penalty) if penalty is not None else rho * max(1.0, f)
+        mu = mu_start
+        lam = np.zeros_like(r)
+        gtol0 = inner_gtol * max(1.0, float(np.max(np.abs(2 * w * x))))
+        gtol = gtol0
+        stuck = 0
+        for _ in range(max_outer):
+            if track.out_of_budget():
+                break
+
+            def merit(z: np.ndarray, lam_k: np.ndarray = lam, mu_k: float = mu
+                      ) -> tuple[float, np.ndarray]:
+                rz, vjp = evaluate(z)
+                return (objective(z) + float(lam_k @ rz) + 0.5 * mu_k * float(rz @ rz),
+                        2.0 * w * z + vjp(lam_k + mu_k * rz))
+
+            before = track.iterations
+            with np.errstate(over="ignore", invalid="ignore"):
+                xn = track.lbfgs(merit, x, gtol=gtol, maxcor=maxcor)
+                rn_vec, _ = evaluate(xn)
+            rn_new = float(np.linalg.norm(rn_vec))
+            fn = objective(xn)
+            collapsed = (not np.isfinite(rn_new) or not np.isfinite(fn)
+                         or (rn_new > 10.0 * max(rn, feas_tol) and rn_new > fit_tol))
+            history.append({"objective": fn, "residual": rn_new, "penalty": mu,
+                            "iterations": track.iterations - before, "accepted": not collapsed})
+            if collapsed:  # fell into a rank-deficient trap: undo, stiffen the penalty
+                mu *= 10.0
+                continue
+            settled = abs(fn - f) <= obj_rtol * max(1.0, abs(fn))
+            x, f, r_prev, rn = xn, fn, rn, rn_new
+            state["x"] = x
+            if rn <= accept and (usable is None or f < usable[1]):
+                usable = (x, f)
+            if rn <= feas_tol and settled:
+                return finish("not_certified", True,
+                              f"converged: residual {rn:.2e} <= {feas_tol:.1e}, objective "
+                              f"settled to {obj_rtol:.0e} after {len(history)} multiplier "
+                              "updates", mu)
+            stuck = stuck + 1 if (rn > 0.5 * r_prev and rn > 10 * feas_tol) else 0
+            if stuck >= 3 or mu > 1e6 * mu_start:
+                # no progress although mu grew: trapped. Restart from the fitted point
+                # with a ten times stiffer penalty.
+                x, f, rn = anchor
+                state["x"] = x
+                mu_start *= 10.0
+                mu, lam, gtol, stuck = mu_start, np.zeros_like(r), gtol0, 0
+                history[-1]["accepted"] = False
+                continue
+            lam = lam + mu * rn_vec
+            if rn > 0.25 * r_prev:
+                mu *= 10.0
+            gtol = max(gtol * 0.1, 1e-12 * max(1.0, float(np.max(np.abs(2 * w * x)))))
+    except KeyboardInterrupt:
+        if fitting and track.last is not None:  # in phase 1 the latest iterate is the best
+            state["x"] = track.last
+        elif usable is not None:  # the lowest-objective accepted iterate within accept_tol
+            state["x"] = usable[0]
+        out = finish("solver_error", False, "interrupted (KeyboardInterrupt); returning the "
+                     "last accepted point", mu, interrupted=True)
+        if out.residual <= accept:
+            out = dataclasses.replace(out, status="optimal_inaccurate")
+        return out
+    why = ("time limit" if track.deadline is not None and time.perf_counter() > track.deadline
+           else "iteration budget" if track.iterations >= track.max_iter else
+           f"{max_outer} multiplier updates")
+    r, _ = evaluate(state["x"])
+    rfin = float(np.linalg.norm(r))
+    polish = ""
+    if rfin > feas_tol:
+        # polish: least squares from the last point (with the reserved budget), so that a
+        # run whose multipliers converge slowly still ends with a feasible witness
+        track.release()
+        try:
+            xp = track.lbfgs(fit, state["x"], gtol=0.0, maxcor=maxcor,
+                             stop=lambda fv: np.sqrt(2.0 * max(fv, 0.0)) <= feas_tol)
+        except KeyboardInterrupt:
+            xp = state["x"]
+        rp = float(np.linalg.norm(evaluate(xp)[0]))
+        if rp < rfin:
+            polish = (f"; a final least-squares polish took the residual from {rfin:.2e} to "
+                      f"{rp:.2e}, changing the objective from {objective(state['x']):.10g} to "
+                      f"{objective(xp):.10g}")
+            state["x"], rfin = xp, rp
+    if usable is not None and (rfin > accept or objective(usable[0]) < objective(state["x"])):
+        polish += (f"; returning the lowest-objective iterate with residual <= "
+                   f"{accept:.1e} instead")
+        state["x"] = usable[0]
+        rfin = float(np.linalg.norm(evaluate(state["x"])[0]))
+    if rfin <= feas_tol:
+        return finish("optimal_inaccurate", False, f"stopped by the {why} before the objective "
+                      f"settled (residual {rfin:.2e}){polish}", mu)
+    if rfin <= accept:
+        return finish("optimal_inaccurate", False, f"stopped by the {why} with residual "
+                      f"{rfin:.2e}, within accept_tol = {accept:.1e} but above feas_tol = "
+                      f"{feas_tol:.1e}{polish}", mu)
+    return finish("solver_error", False, f"stopped by the {why} with residual {rfin:.2e} > "
+                  f"{accept:.1e}: the constraint was not met{polish}", mu)

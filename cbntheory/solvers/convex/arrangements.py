@@ -1,0 +1,348 @@
+"""Cells of central hyperplane arrangements: complete enumeration and its certificate.
+
+A central arrangement is a finite set of hyperplanes ``H_j = {u : <h_j, u> = 0}`` of
+``R^r``.  Its (open) cells are the non-empty sets ``{u : s_j <h_j, u> > 0 for all j}``,
+one per realisable sign vector ``s in {-1, +1}^M``.  For the convex two-layer program
+the ``h_j`` are the (augmented) patches of the data and the cells are the activation
+patterns a ReLU neuron can have (:mod:`cbntheory.solvers.convex.patterns`).
+
+Two independent enumerations:
+
+* :func:`enumerate_cells` (default) — through the rays of the arrangement, vectorised.
+  Every cell of an *essential* arrangement (normals spanning ``R^r``) is a pointed
+  cone, so its closure has an extreme ray; that ray is the null vector of ``r - 1``
+  linearly independent normals, and near it the cell is a cell of the arrangement of
+  the hyperplanes through the ray (the others keep their sign).  So all ``(r-1)``-subsets
+  give all rays, and the local arrangements (recursively, one dimension lower) give all
+  cells.  Non-essential arrangements are first restricted to the span of the normals.
+* :func:`enumerate_cells_lp` — incremental (deletion/restriction): hyperplane ``j``
+  splits a cell iff an LP finds a point of the cell on it.  One LP per cell and
+  hyperplane; used as a second algorithm in tests and for small problems.
+
+:func:`closure_certificate` checks a set of cells independently of how it was found:
+every cell has an interior witness, and crossing any wall of any cell leads to a cell of
+the set.  Since the chamber graph of an arrangement is connected, a non-empty set of
+cells closed under wall crossing is all of them.
+
+Examples
+--------
+Three lines through the origin of the plane cut it into six sectors:
+
+>>> import numpy as np
+>>> h = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]) / np.array([[1], [1], [2 ** 0.5]])
+>>> cells, info = enumerate_cells(h)
+>>> len(cells), info["certificate"]["complete"]
+(6, True)
+>>> len(enumerate_cells_lp(h)[0])
+6
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import settings
+from ...errors import ValidationError
+
+__all__ = ["TooManyCellsError", "closure_certificate", "enumerate_cells", "enumerate_cells_lp",
+           "generic_cell_count"]
+
+_CHUNK = 20_000
+
+
+class TooManyCellsError(ValidationError):
+    """The arrangement has more cells (or needs more work) than the caps allow."""
+
+
+def generic_cell_count(m: int, r: int) -> int:
+    """Cells of a central arrangement of ``m`` hyperplanes in general position in ``R^r``.
+
+    ``2 * sum_{i < r} C(m - 1, i)`` (Cover 1965; Zaslavsky 1975): the largest number
+    of cells any central arrangement of ``m`` hyperplanes in ``R^r`` can have.
+
+    Examples
+    --------
+    >>> generic_cell_count(3, 2), generic_cell_count(8, 4)
+    (6, 128)
+    """
+    if m == 0:
+        return 1
+    return 2 * sum(math.comb(m - 1, i) for i in range(min(r, m)))
+
+
+def _span_coordinates(h: np.ndarray) -> np.ndarray:
+    """Coordinates of the rows of ``h`` in an orthonormal basis of their span."""
+    if h.shape[0] == 0:
+        return h
+    _, s, vt = np.linalg.svd(h, full_matrices=False)
+    rank = int(np.sum(s > settings.PATTERN_RANK_ATOL * max(1.0, s[0])))
+    return h @ vt[:rank].T
+
+
+def _rays(h: np.ndarray, budget: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """All rays (sign vectors in {-1,0,1}, unit directions) of an essential arrangement."""
+    m, r = h.shape
+    n_sub = math.comb(m, r - 1)
+    budget[0] -= n_sub
+    if budget[0] < 0:
+        raise TooManyCellsError(
+            f"enumerating the activation patterns needs {n_sub} subsets of {r - 1} of the "
+            f"{m} distinct hyperplanes in R^{r}, above the cap of "
+            f"{settings.MAX_RAY_SUBSETS} (settings.MAX_RAY_SUBSETS); a generic arrangement "
+            f"of that size has {generic_cell_count(m, r)} patterns. Use patterns='sample' "
+            "with n_patterns=..., fewer samples or a smaller kernel")
+    rows_all: list[np.ndarray] = []
+    dirs_all: list[np.ndarray] = []
+    combos = itertools.combinations(range(m), r - 1)
+    while True:
+        chunk = np.array(list(itertools.islice(combos, _CHUNK)), dtype=np.intp)
+        if chunk.size == 0:
+            break
+        sub = h[chunk]  # (c, r-1, r)
+        _, s, vt = np.linalg.svd(sub)
+        ok = s[:, -1] > settings.PATTERN_RANK_ATOL
+        rays = vt[ok, -1, :]
+        vals = rays @ h.T
+        sgn = np.sign(vals).astype(np.int8)
+        sgn[np.abs(vals) <= settings.PATTERN_ZERO_ATOL] = 0
+        rows_all += [sgn, -sgn]
+        dirs_all += [rays, -rays]
+    if not rows_all:
+        return np.zeros((0, m), np.int8), np.zeros((0, r))
+    rows, dirs = np.concatenate(rows_all), np.concatenate(dirs_all)
+    _, first = np.unique(_as_keys(rows), return_index=True)
+    return rows[first], dirs[first]
+
+
+def _as_keys(rows: np.ndarray) -> np.ndarray:
+    """One hashable/sortable item per int8 row (a void view), for fast unique."""
+    rows = np.ascontiguousarray(rows, dtype=np.int8)
+    return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+
+
+def _cells(h: np.ndarray, budget: list[int], cap: int) -> np.ndarray:
+    """Sign vectors of all cells of an essential arrangement with unit, non-parallel normals."""
+    m, r = h.shape
+    if m == 0:
+        return np.zeros((1, 0), np.int8)
+    if r == 1:
+        s = np.sign(h[:, 0]).astype(np.int8)
+        return np.array([s, -s])
+    ray_signs, ray_dirs = _rays(h, budget)
+    found: dict[bytes, np.ndarray] = {}
+    generic = np.sum(ray_signs == 0, axis=1) == r - 1
+    if np.any(generic):
+        rows = ray_signs[generic]
+        zero_pos = np.nonzero(rows == 0)[1].reshape(len(rows), r - 1)
+        combos = np.array(list(itertools.product((-1, 1), repeat=r - 1)), dtype=np.int8)
+        step = max(1, _CHUNK // len(combos))
+        for start in range(0, len(rows), step):
+            blk, zp = rows[start:start + step], zero_pos[start:start + step]
+            exp = np.repeat(blk[:, None, :], len(combos), axis=1)
+            idx = np.arange(len(blk))[:, None, None]
+            exp[idx, np.arange(len(combos))[None, :, None], zp[:, None, :]] = combos[None]
+            exp = exp.reshape(-1, m)
+            keys, first = np.unique(_as_keys(exp), return_index=True)
+            for key, i in zip(keys.tolist(), first.tolist()):
+                found.setdefault(key, exp[i])
+            if len(found) > cap:
+                raise TooManyCellsError(
+                    f"the arrangement of {m} distinct hyperplanes in R^{r} has more than {cap} "
+                    "activation patterns (the cap max_patterns); use patterns='sample' with "
+                    "n_patterns=..., or raise max_patterns if the convex program may be large")
+    for row, ray in zip(ray_signs[~generic], ray_dirs[~generic]):
+        zero = np.flatnonzero(row == 0)
+        basis = np.linalg.svd(ray[None, :])[2][1:].T  # orthonormal basis of ray^perp
+        local = h[zero] @ basis
+        local /= np.linalg.norm(local, axis=1, keepdims=True)
+        for sub in _cells(local, budget, cap):
+            full = row.copy()
+            full[zero] = sub
+            found.setdefault(_as_keys(full[None])[0].tobytes(), full)
+        if len(found) > cap:
+            raise TooManyCellsError(
+                f"the arrangement of {m} distinct hyperplanes in R^{r} has more than {cap} "
+                "activation patterns (the cap max_patterns); use patterns='sample' with "
+                "n_patterns=..., or raise max_patterns")
+    return np.array(sorted(found.values(), key=lambda v: v.tobytes()), dtype=np.int8)
+
+
+def enumerate_cells(normals: np.ndarray, *, max_cells: int | None = None,
+                    certify: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """All cells of a central arrangement with distinct hyperplanes, via its rays.
+
+    Parameters
+    ----------
+    normals : ndarray, shape (M, r)
+        Unit normals of pairwise distinct hyperplanes (no two parallel).
+    max_cells : int, optional
+        Refuse beyond this many cells (default :data:`cbntheory.settings.MAX_PATTERNS`).
+    certify : bool
+        Run :func:`closure_certificate` on the result (default True).
+
+    Returns
+    -------
+    cells : ndarray of int8, shape (P, M)
+        One row per cell: the sign ``+1``/``-1`` of every hyperplane on it.
+    info : dict
+        ``count``, ``rank`` (dimension of the span of the normals), ``generic_count``
+        (the general-position count, an upper bound), ``method`` and, when
+        ``certify``, ``certificate`` (see :func:`closure_certificate`) and ``walls``
+        (boolean ``(P, M)``: the facets of every cell).
+
+    Raises
+    ------
+    TooManyCellsError
+        When the cell count exceeds ``max_cells`` or the ray subsets exceed
+        :data:`cbntheory.settings.MAX_RAY_SUBSETS`; the message suggests sampling.
+    """
+    cap = settings.MAX_PATTERNS if max_cells is None else int(max_cells)
+    h = np.asarray(normals, dtype=float)
+    coords = _span_coordinates(h)
+    budget = [settings.MAX_RAY_SUBSETS]
+    cells = _cells(coords, budget, cap)
+    info: dict[str, Any] = {"method": "rays", "count": int(len(cells)),
+                            "rank": int(coords.shape[1]), "hyperplanes": int(h.shape[0]),
+                            "generic_count": generic_cell_count(h.shape[0], coords.shape[1])}
+    if certify:
+        cert = closure_certificate(coords, cells, return_walls=True)
+        info["walls"] = cert.pop("walls")
+        info["certificate"] = cert
+    return cells, info
+
+
+def enumerate_cells_lp(normals: np.ndarray, *, max_cells: int | None = None
+                       ) -> tuple[np.ndarray, dict[str, Any]]:
+    """All cells of a central arrangement, incrementally with one LP per (cell, hyperplane).
+
+    Parameters
+    ----------
+    normals : ndarray, shape (M, r)
+        Normals of pairwise distinct hyperplanes.
+    max_cells : int, optional
+        Refuse beyond this many cells (default :data:`cbntheory.settings.MAX_PATTERNS`).
+
+    Returns
+    -------
+    cells : ndarray of int8, shape (P, M)
+        Sign vectors of the cells (same convention as :func:`enumerate_cells`).
+    info : dict
+        ``count``, ``lps`` (number of LPs solved), ``method``.
+
+    Notes
+    -----
+    Adding hyperplane ``H`` to an arrangement splits exactly the cells that meet
+    ``H``; a cell ``{s_j <h_j,u> > 0}`` meets ``H`` iff the LP ``s_j <h_j,u> >= 1``,
+    ``<h,u> = 0`` is feasible (:func:`cbntheory.backends.optimize.strict_cone_point`).  Each cell
+    keeps an interior witness, which decides the side of the cells that are not split.
+    """
+    from ...backends import (
+        optimize as optim,  # scipy.optimize is imported on first use, not with the package
+    )
+
+    cap = settings.MAX_PATTERNS if max_cells is None else int(max_cells)
+    h = np.asarray(normals, dtype=float)
+    m, r = h.shape
+    cells: list[tuple[list[int], np.ndarray]] = [([], np.zeros(r))]
+    lps = 0
+    for i in range(m):
+        new: list[tuple[list[int], np.ndarray]] = []
+        for signs, wit in cells:
+            G = np.array(signs, dtype=float)[:, None] * h[:i] if i else np.zeros((0, r))
+            lps += 1
+            u0 = optim.strict_cone_point(G, equality=h[i][None, :])
+            if u0 is not None:
+                step = 0.5 / max(1.0, float(np.abs(G @ h[i]).max(initial=0.0)))
+                new.append((signs + [1], u0 + step * h[i]))
+                new.append((signs + [-1], u0 - step * h[i]))
+            else:
+                new.append((signs + [1 if wit @ h[i] > 0 else -1], wit))
+        cells = new
+        if len(cells) > cap:
+            raise TooManyCellsError(f"more than {cap} cells after {i + 1} of {m} hyperplanes")
+    out = np.array(sorted((np.array(s, dtype=np.int8) for s, _ in cells),
+                          key=lambda v: v.tobytes()), dtype=np.int8).reshape(len(cells), m)
+    return out, {"method": "lp", "count": int(len(out)), "lps": lps}
+
+
+def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,
+                        return_walls: bool = False) -> dict[str, Any]:
+    """Check that ``cells`` are non-empty and closed under crossing walls.
+
+    Parameters
+    ----------
+    normals : ndarray, shape (M, r)
+        Normals spanning ``R^r`` (an essential arrangement), pairwise non-parallel.
+    cells : ndarray, shape (P, M)
+        Candidate sign vectors.
+
+    Returns
+    -------
+    dict
+        ``complete`` (bool: every cell has a witness and every wall crossing stays in the
+        set), ``walls_checked``, ``missing`` (number of wall crossings leading outside
+        the set), ``empty_cells`` (cells without an interior witness), ``min_margin``
+        (smallest ``s_j <h_j, witness>`` over cells, witnesses of unit norm); with
+        ``return_walls``, also ``walls``: boolean ``(P, M)``, True where hyperplane ``j``
+        is a wall (facet) of cell ``p`` — the facet inequalities alone define the closed
+        cone of the cell.
+
+    Notes
+    -----
+    For each cell the rays of the arrangement lying in its closure (sign vector
+    compatible with the cell's) are collected; their sum is an interior witness, and
+    hyperplane ``j`` is a wall iff the closure rays on it span ``r - 1`` dimensions.
+    Rays are recomputed here from scratch.  The chamber graph of a hyperplane
+    arrangement is connected (any two cells are joined by a gallery crossing one wall at
+    a time), so a set of genuine cells closed under wall crossing contains every cell.
+    """
+    h = np.asarray(normals, dtype=float)
+    cells = np.asarray(cells, dtype=np.int8)
+    m, r = h.shape
+    out: dict[str, Any] = {"complete": False, "walls_checked": 0, "missing": 0,
+                           "empty_cells": 0, "min_margin": float("nan")}
+    wall_mask = np.zeros(cells.shape, dtype=bool)
+    if m == 0 or r == 1:
+        out.update(complete=len(cells) == (1 if m == 0 else 2), min_margin=1.0)
+        wall_mask[:] = True
+        if return_walls:
+            out["walls"] = wall_mask
+        return out
+    ray_signs, ray_dirs = _rays(h, [settings.MAX_RAY_SUBSETS])
+    pos, neg = (ray_signs > 0).astype(np.float32), (ray_signs < 0).astype(np.float32)
+    members = {c.tobytes() for c in cells}
+    min_margin = np.inf
+    walls = missing = empty = 0
+    for start in range(0, len(cells), 1000):
+        blk = cells[start:start + 1000]
+        conflict = pos @ (blk < 0).T.astype(np.float32) + neg @ (blk > 0).T.astype(np.float32)
+        for k, cell in enumerate(blk):
+            inside = np.flatnonzero(conflict[:, k] == 0)
+            wit = ray_dirs[inside].sum(axis=0)
+            norm = np.linalg.norm(wit)
+            margin = float(np.min(cell * (h @ wit)) / norm) if norm > 0 else -np.inf
+            min_margin = min(min_margin, margin)
+            if not margin > settings.PATTERN_ZERO_ATOL:
+                empty += 1
+                continue
+            zeros = ray_signs[inside] == 0
+            for j in np.flatnonzero(zeros.sum(axis=0) >= r - 1):
+                on = ray_dirs[inside[zeros[:, j]]]
+                sv = np.linalg.svd(on, compute_uv=False)
+                if np.sum(sv > settings.PATTERN_RANK_ATOL) < r - 1:
+                    continue
+                walls += 1
+                wall_mask[start + k, j] = True
+                flipped = cell.copy()
+                flipped[j] = -flipped[j]
+                if flipped.tobytes() not in members:
+                    missing += 1
+    out.update(complete=bool(len(cells) > 0 and missing == 0 and empty == 0),
+               walls_checked=walls, missing=missing, empty_cells=empty,
+               min_margin=float(min_margin))
+    if return_walls:
+        out["walls"] = wall_mask
+    return out

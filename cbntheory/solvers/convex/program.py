@@ -1,0 +1,279 @@
+"""Exact minimal norms of two-layer ReLU CNNs on finite data, by convex programming.
+
+For the architecture ``x -> V mean_p relu(c W * x + b)[p] + b_out`` (channels
+``(n_0, n_1, n_out)``, head "avgpool") the minimal parameter norm over any number of
+hidden channels that interpolates finite data equals twice the optimum of a convex
+group-lasso program over the activation patterns of the data's patches, with cone
+constraints (Pilanci & Ergen 2020; Ergen & Pilanci 2021 for CNNs).  Enumerating every
+pattern gives the exact value; sampling patterns gives an upper bound.  The derivation
+(rescaling argument, factor 2, biases, several outputs) is in ``docs/convex.md``.
+
+Examples
+--------
+Three points on a line with a kink at 0 (biases free): the hand value is
+``2 * max(T, (T + |s_1 + s_L|)/2) = 4`` with slopes ``-1, 1`` (Savarese et al. 2019).
+
+>>> import numpy as np
+>>> import cbntheory as cbn
+>>> arch = cbn.Architecture((1,), (1, 2, 1), head="avgpool", penalize_bias=False)
+>>> X = np.array([-1.0, 0.0, 1.0]).reshape(3, 1, 1)
+>>> res = two_layer_min_norm(arch, X, np.array([[1.0], [0.0], [1.0]]))
+>>> res.status, res.exact, bool(abs(res.value - 4.0) < 1e-6)
+('optimal', True, True)
+>>> bool(np.allclose(res.network(X), [[1.0], [0.0], [1.0]], atol=1e-6))
+True
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ... import _validate as V
+from ... import settings
+from ...errors import InfeasibleError, ValidationError
+from ...nets.architecture import Architecture
+from ...results import NOT_CERTIFIED, OPTIMAL, OPTIMAL_INACCURATE, NormResult, report_accuracy
+from .arrangements import TooManyCellsError
+from .patterns import Arrangement, patches
+from .solve import ProgramSolver, relative
+
+__all__ = ["TooManyCellsError", "two_layer_min_norm"]
+
+PATTERN_MODES = ("enumerate", "sample")
+
+
+def _check_arch(arch: Any) -> Architecture:
+    if not isinstance(arch, Architecture):
+        raise V.fail("arch", "be a cbntheory.Architecture", arch)
+    if arch.depth != 2 or arch.head != "avgpool" or arch.activation != "relu":
+        raise V.fail("arch", "be a two-layer ReLU CNN with the avgpool head: channels "
+                     "(n_0, n_1, n_out), head='avgpool', activation='relu'",
+                     f"channels={arch.channels}, head={arch.head!r}, "
+                     f"activation={arch.activation!r}")
+    if any(r != 1 for r in arch.resample or ()):
+        raise V.fail("arch", "have no resampling (resample=None)", arch.resample)
+    return arch
+
+
+def _check_data(arch: Architecture, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X = V.real_array("X", X, ndim=arch.ndim + 2)
+    if X.shape[1:] != arch.input_shape:
+        raise V.fail("X", f"have shape (N, {', '.join(map(str, arch.input_shape))})", X)
+    n_out = arch.channels[2]
+    Y = V.real_array("Y", Y, ndim=(1, 2))
+    if Y.ndim == 1 and n_out == 1:
+        Y = Y[:, None]
+    if Y.shape != (X.shape[0], n_out):
+        raise V.fail("Y", f"have shape (N, n_out) = ({X.shape[0]}, {n_out})", Y)
+    return X, Y
+
+
+def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
+    """Refuse samples that every network maps to the same output but with other labels."""
+    scale = max(1.0, float(np.abs(Y).max()))
+    seen: dict[bytes, int] = {}
+    for n in range(Z.shape[0]):
+        rows = Z[n][np.lexsort(Z[n].T[::-1])]
+        key = np.round(rows, 12).tobytes()
+        m = seen.setdefault(key, n)
+        if m != n and np.max(np.abs(Y[m] - Y[n])) > settings.FEASIBILITY_RTOL * scale:
+            raise InfeasibleError(
+                f"samples {m} and {n} have the same patches up to order (identical inputs or "
+                "circular shifts of each other), so every network with the avgpool head gives "
+                f"them the same output, but their labels differ by "
+                f"{np.max(np.abs(Y[m] - Y[n])):.3g}; remove one or make the labels agree")
+
+
+def _span_residual(F: np.ndarray, Y: np.ndarray, with_bias: bool) -> float:
+    """Relative residual of the best fit of Y by the span of all pattern features."""
+    N = F.shape[1]
+    A = F.transpose(1, 0, 2).reshape(N, -1)
+    if with_bias:
+        A = np.hstack([A, np.ones((N, 1))])
+    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    return relative(A @ coef - Y, Y)
+
+
+def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "enumerate",
+                       n_patterns: int | None = None, solver: str | Sequence[str] | None = None,
+                       max_patterns: int | None = None, rng: Any = 0, certify: bool = True,
+                       working_set: bool | None = None, tol: float | None = None,
+                       strict: bool = False) -> NormResult:
+    """Minimal parameter norm of a two-layer ReLU CNN interpolating ``(X, Y)``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Channels ``(n_0, n_1, n_out)``, ``head="avgpool"``, ReLU, any ``kernel_size``,
+        ``bias``/``penalize_bias`` settings and normalisation; ``n_1`` only matters for
+        the message (the minimum is over any number of hidden channels).
+    X : array_like, shape (N, n_0, *spatial_shape)
+        Inputs.
+    Y : array_like, shape (N, n_out)
+        Labels (shape ``(N,)`` accepted when ``n_out = 1``).
+    patterns : {"enumerate", "sample"}
+        "enumerate": every activation pattern of the patches, certified complete (exact
+        value); "sample": the patterns of ``n_patterns`` random neurons (upper bound).
+    n_patterns : int, optional
+        Random neurons drawn with ``patterns="sample"`` (default ``20 N``).
+    solver : str or sequence of str, optional
+        Conic solver(s), default Clarabel then SCS (:func:`cbntheory.backends.conic.solve`).
+    max_patterns : int, optional
+        Refuse to enumerate more patterns than this
+        (default :data:`cbntheory.settings.MAX_PATTERNS`).
+    rng : int or numpy.random.Generator
+        Seed of the sampling (recorded in ``.seed``).
+    certify : bool
+        With sampling, also enumerate all patterns (when within the caps) to certify a
+        lower bound from the dual; default True.
+    working_set : bool, optional
+        Solve the enumerated program by a working set of patterns, adding the patterns
+        whose dual constraint the current multipliers violate until none does (then the
+        answer is optimal for all patterns, and certified).  Default: when there are
+        more than :data:`cbntheory.settings.WORKING_SET_MIN_PATTERNS` patterns.
+    tol : float, optional
+        Relative interpolation tolerance of the returned network
+        (default :data:`cbntheory.settings.FIT_RTOL`).
+    strict : bool
+        Raise instead of warning when the answer is downgraded.
+
+    Returns
+    -------
+    NormResult
+        ``value = upper``: parameter norm of ``.network`` (recomputed in numpy), which
+        reproduces the data to ``tol``.  ``lower``: certified lower bound from the dual
+        (or None).  ``exact``: True when the value is provably the minimum (all
+        patterns enumerated, one output; several outputs: when the bounds meet).
+        ``info`` holds the pattern count and its completeness certificate, the number of
+        distinct hyperplanes, the group-lasso optimum, the duality gap, the hidden
+        channels used and the solvers tried.
+
+    Raises
+    ------
+    ValidationError
+        Bad architecture or data shapes.
+    TooManyCellsError
+        (a ValidationError) More patterns than ``max_patterns``: use sampling.
+    InfeasibleError
+        No network fits the data (e.g. inputs that are circular shifts of each other with
+        different labels); with sampling, when the sampled patterns cannot fit them.
+    SolverError
+        Every conic solver failed (names them).
+
+    Notes
+    -----
+    With patterns ``D`` and cones ``K_D`` (:mod:`cbntheory.solvers.convex.patterns`), the program is
+    ``min sum_D ||a_D||_w + ||a'_D||_w (+ b^2/2)`` subject to
+    ``sum_D g_D(X)(a_D - a'_D) + b = Y``, ``a_D, a'_D in K_D``
+    (:func:`cbntheory.backends.conic.group_lasso`); ``||.||_w`` omits a free hidden bias.  The
+    minimal norm is twice its optimum.  Several outputs are handled by a relaxation
+    whose optimum is a certified lower bound; the network built from its solution is a
+    verified upper bound (see ``docs/convex.md``).
+
+    References
+    ----------
+    [PE2020] M. Pilanci, T. Ergen, Neural networks are convex regularizers, ICML 2020.
+    [EP2021] T. Ergen, M. Pilanci, Implicit convex regularizers of CNN architectures,
+    ICLR 2021.  [SESS2019] P. Savarese et al., How do infinite width bounded norm networks
+    look in function space? COLT 2019.
+    """
+    start = time.perf_counter()
+    arch = _check_arch(arch)
+    X, Y = _check_data(arch, X, Y)
+    if patterns not in PATTERN_MODES:
+        raise V.fail("patterns", f"be one of {PATTERN_MODES}", patterns)
+    tol = settings.FIT_RTOL if tol is None else float(tol)
+    N, n_out = Y.shape
+    Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
+    _same_patch_multisets(Z, Y)
+    arr = Arrangement.from_patches(Z, bias=arch.bias)
+    info: dict[str, Any] = {"hyperplanes": arr.n_hyperplanes, "weight_dim": arr.dim,
+                            "samples": N, "outputs": n_out}
+    seed = None
+    if patterns == "enumerate":
+        if n_patterns is not None:
+            raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
+        cells, pinfo = arr.enumerate(max_patterns=max_patterns)
+        walls = pinfo.pop("walls")
+        if not pinfo["certificate"]["complete"]:
+            raise ValidationError(
+                f"the pattern enumeration failed its completeness check {pinfo['certificate']}"
+                "; the data may be nearly degenerate: use patterns='sample'")
+    else:
+        n_draw = 20 * N if n_patterns is None else n_patterns
+        cells, pinfo = arr.sample(n_draw, rng)
+        seed = pinfo["seed"]
+        walls = None
+    info["patterns"] = pinfo
+    enumerated = patterns == "enumerate"
+    F = arr.features(cells)
+    output_bias = "none" if not arch.bias else ("penalized" if arch.penalize_bias else "free")
+    resid = _span_residual(F, Y, output_bias != "none")
+    if resid > settings.FEASIBILITY_RTOL:
+        what = ("no network of this architecture" if enumerated else
+                f"the {len(cells)} sampled patterns cannot; more patterns may (raise n_patterns, "
+                "or enumerate)")
+        raise InfeasibleError(
+            f"the labels are not in the span of the features of all activation patterns "
+            f"(relative residual {resid:.3g}): {what} interpolates the data")
+    free_hidden = arch.bias and not arch.penalize_bias
+    norm_dims = arr.dim - 1 if free_hidden else arr.dim
+    problem = ProgramSolver(arch, X, Y, arr, cells, F, walls, output_bias, norm_dims,
+                            free_hidden, tol, solver)
+    if enumerated:
+        problem.bound_cells, problem.bound_F = cells, F
+    elif certify:
+        try:
+            problem.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
+            binfo.pop("walls", None)
+            problem.bound_F = arr.features(problem.bound_cells)
+            info["certificate_patterns"] = binfo
+        except TooManyCellsError as exc:
+            info["certificate_patterns"] = f"no certificate: {exc}"
+    use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
+                             if working_set is None else bool(working_set))
+    best = problem.solve_working_set() if use_ws else problem.solve(np.arange(len(cells)))
+    info["working_set"] = problem.ws_info
+    tried = problem.tried
+    sol, net, neurons, upper, fit = (best[k] for k in ("sol", "net", "neurons", "upper", "fit"))
+    program = 2.0 * sol.objective
+    info.update(group_lasso_optimum=sol.objective, program_value=program,
+                hidden_channels=int(neurons.u.shape[0]), solvers_tried=tried,
+                solver_message=sol.message, relative_gap=best["gap"],
+                dual={k: v for k, v in best["bound"].items() if k != "kappas"})
+    lower, gap = best["bound"]["lower"], best["gap"]
+    notes = list(best["notes"])
+    status = OPTIMAL if not notes else OPTIMAL_INACCURATE
+    certified = lower is not None and gap <= settings.GAP_RTOL
+    if status == OPTIMAL and not certified:
+        status = NOT_CERTIFIED
+        if enumerated and n_out == 1:
+            notes.append("the dual certificate does not close the gap" if lower is not None
+                         else "no dual certificate")
+    exact = bool(status in (OPTIMAL, NOT_CERTIFIED) and
+                 ((enumerated and n_out == 1) or certified))
+    if sol.status != OPTIMAL:
+        notes.append(sol.message)
+    width_note = ""
+    if neurons.u.shape[0] > arch.channels[1]:
+        width_note = (f"; the minimiser uses {neurons.u.shape[0]} hidden channels, more than "
+                      f"n_1 = {arch.channels[1]} (the value is over any width)")
+    how = (f"all {len(cells)} activation patterns enumerated (certified complete)" if enumerated
+           else f"{len(cells)} sampled patterns (upper bound)")
+    lb = "no certified lower bound" if lower is None else f"certified lower bound {lower:.9g}"
+    outs = "" if n_out == 1 else (f"; {n_out} outputs: convex relaxation (lower bound) and a "
+                                  "network on its channels with refitted output weights")
+    message = (f"two-layer convex program over {how}, {arr.n_hyperplanes} distinct hyperplanes, "
+               f"solver {sol.solver}: norm {upper:.9g}, {lb}, relative gap {gap:.2g}{outs}"
+               f"{width_note}" + ("; " + "; ".join(notes) if notes else ""))
+    report_accuracy(status, message, strict=strict)
+    options = {"patterns": patterns, "n_patterns": n_patterns, "max_patterns": max_patterns,
+               "solver": sol.solver, "solver_options": dict(sol.options), "tol": tol,
+               "certify": certify}
+    return NormResult(value=upper, lower=lower, upper=upper, status=status, message=message,
+                      network=net, seed=seed, solver=f"convex group lasso ({sol.solver})",
+                      options=options, residual=fit, wall_time=time.perf_counter() - start,
+                      exact=exact, info=info)

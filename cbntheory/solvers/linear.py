@@ -1,0 +1,209 @@
+"""The linear case of :func:`cbntheory.minimal_norm`: closed forms, the convex route, certificates.
+
+For ``activation="linear"`` without head or resampling every network computes
+``x -> A x (+ beta)`` with ``A`` a convolution; the certificates all come from that.
+
+=====================================  ==========================  =====================
+case                                   upper bound (network)       lower bound
+=====================================  ==========================  =====================
+target, full-size filters              balanced factorisation      T1 cost (equal)
+data, full-size, no / free biases      balanced factorisation of   T1 cost of ``A0``
+                                       ``A0 = Y_m X_m^+`` (+ bias)  (equal, T1-data)
+depth 1, any window, any biases        least-norm solve (convex)   the same value
+depth 2, full-size (``method=convex``) nuclear-norm programs       T1-data value
+``k``-tap filters, depth >= 2          augmented Lagrangian        full-size value
+penalised biases on data, depth >= 2   best of numerical and two   T1 cost of ``A*``
+                                       feasible constructions      (linear part only)
+=====================================  ==========================  =====================
+
+``A*`` is the least-norm map fitted with the frequency-0 constraint on differences of
+samples (an offset absorbs the rest).  See ``docs/solvers.md`` for the arguments.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _validate as V
+from .. import fourier, settings
+from ..errors import InfeasibleError, ValidationError
+from ..nets.network import Network
+from ..operators import ConvOperator
+from ..theory.linear import balanced_factorization, linear_cost
+from ..theory.linear_data import (
+    bias_least_norm,
+    check_support,
+    check_widths,
+    least_norm_map,
+    taps_least_norm,
+)
+from .problem import Candidate, Outcome, Problem, numerical_candidate
+
+__all__ = ["OPTIONS", "solve"]
+
+#: Options understood by the linear case (passed as ``**options`` to ``minimal_norm``).
+OPTIONS = ("rank_rtol", "solver", "init", "max_iter")
+
+CLOSED = "closed form (T1)"
+
+
+def _network(problem: Problem, layers: list[ConvOperator], offset: np.ndarray | None
+             ) -> Network:
+    """Embed ``L`` operators (first layer first) into the widths of the architecture."""
+    arch = problem.arch
+    kernels = []
+    for layer, shp in zip(layers, arch.kernel_shapes):
+        k = np.zeros(shp)
+        k[:layer.out_channels, :layer.in_channels] = layer.kernel
+        kernels.append(k)
+    biases = [np.zeros(s) for s in arch.bias_shapes]
+    if arch.bias and offset is not None:
+        biases[-1] = np.asarray(offset, dtype=float).copy()
+    return Network(arch, kernels, biases)
+
+
+def _full(problem: Problem) -> bool:
+    arch = problem.arch
+    return arch.kernel_size is None or all(bool(np.all(w)) for w in arch.windows)
+
+
+def _nuclear(problem: Problem, affine: bool, offset: np.ndarray) -> Candidate:
+    """Depth 2: per-frequency nuclear-norm programs (cvxpy), then the balanced factorisation."""
+    from ..backends.conic import nuclear_norm_interpolation
+
+    arch = problem.arch
+    axes = fourier.spatial_axes(arch.ndim)
+    Xh = np.moveaxis(np.fft.fftn(problem.X, axes=axes), (0, 1), (-1, -2))
+    Yh = np.moveaxis(np.fft.fftn(problem.Y, axes=axes), (0, 1), (-1, -2))
+    if affine:
+        zero = (0,) * arch.ndim
+        Xh[zero] -= Xh[zero].mean(axis=-1, keepdims=True)
+        Yh[zero] -= Yh[zero].mean(axis=-1, keepdims=True)
+    sol = nuclear_norm_interpolation(Xh, Yh, solver=problem.options.get("solver"))
+    if sol.status == "infeasible":
+        raise InfeasibleError(f"the nuclear-norm program is infeasible ({sol.message})")
+    op = ConvOperator.from_blocks(sol.blocks, arch.normalization)
+    factor = fourier.cost_factor(arch.normalization, arch.spatial_shape)
+    claimed = 2.0 * factor * float(np.sum(sol.norms))
+    layers = balanced_factorization(op, 2)
+    net = _network(problem, layers, offset)
+    how = (f"per-frequency nuclear-norm programs ({sol.n_programs} small conic programs, "
+           f"{sol.solver}), factored into two balanced layers")
+    return Candidate(net, how, sol.solver, converged=sol.status == "optimal", claimed=claimed,
+                     exact=sol.status == "optimal",
+                     info={"conic_status": sol.status, "conic_objective": claimed,
+                           "conic_message": sol.message, "conic_time": sol.wall_time})
+
+
+def _only_numerical(problem: Problem, why: str) -> Outcome:
+    if problem.method in ("closed_form", "convex"):
+        raise ValidationError(f"method={problem.method!r} is not available: {why}; use "
+                              "method='numerical' or 'auto'")
+    return Outcome((numerical_candidate(problem),), None,
+                   f"none ({why}; no certificate is implemented)")
+
+
+def solve(problem: Problem) -> Outcome:
+    """Linear architectures: certified interval and witnesses (see the module table).
+
+    Raises
+    ------
+    InfeasibleError
+        No equivariant linear (affine) map fits the data, a hidden width is below the
+        rank of the least-norm map at some frequency, or the data need taps outside the
+        reach of ``k``-tap layers.
+    ValidationError
+        Unknown options, or a forced ``method`` that does not apply.
+    """
+    arch, opts = problem.arch, problem.options
+    unknown = sorted(set(opts) - set(OPTIONS))
+    if unknown:
+        raise V.fail("options", f"be among {OPTIONS} for linear architectures", unknown)
+    if arch.head is not None or any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
+        return _only_numerical(problem, "the architecture has a head or resampling layers")
+    L, full, affine = arch.depth, _full(problem), arch.bias
+    free_bias = arch.bias and not arch.penalize_bias
+    # ---- the reference map and the certificate
+    if problem.target is not None:
+        A, offset = problem.target, np.zeros(arch.channels[-1])
+        rtol = opts.get("rank_rtol")
+        what = "the target"
+        base = "T1: (L/(d c^2)) sum_m ||A_m||_{S_{2/L}}^{2/L} of the target"
+        affine = False  # the offset of a whole-space linear target is zero
+    else:
+        fit = least_norm_map(problem.X, problem.Y, affine=affine,
+                             normalization=arch.normalization)
+        if fit.residual > settings.FEASIBILITY_RTOL:
+            m = fit.worst_frequency()
+            kind = "affine (linear plus a constant per channel)" if affine else "linear"
+            raise InfeasibleError(
+                f"no translation-equivariant {kind} map sends X to Y: the least-squares fit "
+                f"leaves a relative residual {fit.residual:.3e} > FEASIBILITY_RTOL = "
+                f"{settings.FEASIBILITY_RTOL:.0e}, largest at frequency m = {m}; no linear "
+                "CNN can reproduce these data")
+        A, offset = fit.operator, fit.offset
+        rtol = opts.get("rank_rtol", settings.DATA_RANK_RTOL)
+        what = "the data"
+        base = ("T1-data: T1 cost of the least-norm map A0_m = Y_m X_m^+, which has the "
+                "smallest singular values of all maps fitting the data"
+                + (" (frequency 0 fitted on differences of samples: the constant offset is "
+                   "free to a network with biases, and the bias norm is not counted)"
+                   if affine else ""))
+    cost = linear_cost(A, L, rtol=rtol)
+    check_widths(arch, cost, what)
+    if not full:
+        check_support(arch, problem.X, problem.Y)
+    lower = float(cost.value)
+    lower_how = base if full else (base + "; a k-tap network is a full-size network, so the "
+                                   "full-size value bounds the k-tap one from below")
+    info: dict[str, Any] = {"cbn_rank": cost.cbn_rank, "reference_cost": lower,
+                            "rank_rtol": rtol}
+    penalised_data = affine and not free_bias
+    # ---- depth 1: a convex least-norm problem, exact for every window and bias setting
+    if L == 1 and problem.method in ("auto", "closed_form") and (penalised_data or not full):
+        if full:
+            op, bias = bias_least_norm(problem.X, problem.Y, arch.normalization)
+            kernel = op.kernel
+        else:
+            kernel, bias, _ = taps_least_norm(arch, problem.X, problem.Y)
+        net = Network(arch, [kernel], [bias] if arch.bias else [])
+        value = net.param_norm()
+        cand = Candidate(net, "least-norm solution of the depth-1 (convex) problem", CLOSED,
+                         exact=True)
+        return Outcome((cand,), value, "the same least-norm problem (depth 1 is convex)",
+                       info)
+    closed_ok = full and not penalised_data
+    if problem.method == "closed_form" and not closed_ok:
+        raise ValidationError("method='closed_form' needs full-size filters and no penalised "
+                              "biases on finite data; use method='numerical' or 'auto'")
+    if problem.method == "convex":
+        if not (L == 2 and full and not penalised_data):
+            raise ValidationError("method='convex' (per-frequency nuclear norms) needs depth 2, "
+                                  "full-size filters and no penalised biases on finite data")
+        cand = _nuclear(problem, affine, offset)
+        return Outcome((cand,), lower, base, info)
+    candidates: list[Candidate] = []
+    if closed_ok and problem.method in ("auto", "closed_form"):
+        layers = balanced_factorization(A, L, rtol=rtol)
+        net = _network(problem, layers, offset if affine else None)
+        how = ("balanced factorisation of the " + ("target" if problem.target is not None else
+               "least-norm map") + " (each layer has singular values s_i(A_m)^(1/L))"
+               + (", last bias = the offset" if affine else ""))
+        candidates.append(Candidate(net, how, CLOSED, exact=True))
+        return Outcome(tuple(candidates), lower, base, info)
+    if penalised_data and full and problem.method == "auto":
+        layers = balanced_factorization(A, L, rtol=rtol)
+        candidates.append(Candidate(_network(problem, layers, offset),
+                                    "balanced factorisation of A* with the offset in the last "
+                                    "bias", CLOSED))
+        plain = least_norm_map(problem.X, problem.Y, normalization=arch.normalization)
+        narrow = min(arch.channels[1:-1], default=arch.channels[-1])
+        if (plain.residual <= settings.FEASIBILITY_RTOL
+                and linear_cost(plain.operator, L, rtol=rtol).cbn_rank.max() <= narrow):
+            layers = balanced_factorization(plain.operator, L, rtol=rtol)
+            candidates.append(Candidate(_network(problem, layers, None),
+                                        "balanced factorisation of the bias-free least-norm "
+                                        "map, zero biases", CLOSED))
+    candidates.append(numerical_candidate(problem, reference=A.blocks))
+    return Outcome(tuple(candidates), lower, lower_how, info)

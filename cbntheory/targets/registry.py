@@ -1,0 +1,229 @@
+"""Built-in target functions with derived Jacobian ranks and CBN-rank vectors.
+
+A :class:`Target` is a function to be represented by a CNN together with what the
+theory says about it: the Jacobian rank ``Rank_J`` (lower side of the sandwich
+``Rank_J <= R0 <= Rank_CBN``, [WJ2024]), the CBN rank ``Rank_CBN`` and one optimal
+CBN vector ``(k_m)``.  Every rank is *derived* (the derivation is in the target's
+``description`` and in ``docs/targets.md``), never measured; the tests compare the
+derivations with independent computations (dense SVD ranks, DFT spans of the data).
+
+Two kinds of targets:
+
+* ``"operator"`` -- a translation-equivariant linear map on the whole space
+  (:meth:`Target.operator`), measured with linear networks: T1 gives
+  ``R0 = sum_m rank A_m`` exactly, so ``Rank_J = Rank_CBN = R0``;
+* ``"data"`` -- a finite domain ``Omega = {(x_i, y_i)}`` (:meth:`Target.data`),
+  measured with ReLU networks; ``Rank_CBN`` is the value of an explicit construction
+  (an upper bound of ``R0``; :meth:`Target.construction` builds it as a network where
+  implemented).
+
+Examples
+--------
+>>> import cbntheory as cbn
+>>> t = cbn.targets.get("shift_autoencoder_1d")
+>>> t.rank_j, t.rank_cbn, int(t.cbn_vector.sum())
+(1, 3, 3)
+>>> X, Y = t.data()
+>>> X.shape, bool(np.array_equal(X, Y))
+((12, 1, 12), True)
+>>> "bandlimited_1d" in cbn.targets.names()
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import _validate as V
+from ..errors import ValidationError
+from ..nets.architecture import Architecture
+from ..operators import ConvOperator
+from . import catalog as C
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..theory.construction import CBNConstruction
+
+KINDS = ("operator", "data")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A target function, its domain and its derived ranks.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (:func:`get`).
+    title : str
+        One line.
+    description : str
+        The target and the derivation of ``rank_j``, ``rank_cbn`` and ``cbn_vector``.
+    spatial_shape : tuple of int
+        ``(d,)`` or ``(d1, d2)``.
+    kind : {"operator", "data"}
+        Whole-space linear map or finite domain.
+    activation : {"linear", "relu"}
+        Architecture family used to measure it (:meth:`architecture`).
+    head : {None, "avgpool"}
+        Classification head of that family.
+    rank_j : int or None
+        Jacobian rank ``max_x rank Jf(x)`` (on the tangent space of the domain for
+        data sampled from a manifold); None when the finite data define no Jacobian.
+    rank_cbn : int or None
+        ``sum_m k_m``: exact for linear targets; for ReLU targets the value of the
+        explicit construction (an upper bound of ``R0``), documented as exact when a
+        matching lower bound is derived.
+    cbn_vector : ndarray of int, shape spatial_shape, or None
+        One optimal ``(k_m)`` (not unique for ReLU targets: the description says which).
+    in_channels, out_channels : int
+        ``n_0`` and ``n_L`` of the architecture family.
+    default_width, quick_width : int
+        Hidden width of :meth:`architecture` when none is given (full / quick).
+    """
+
+    name: str
+    title: str
+    description: str
+    spatial_shape: tuple[int, ...]
+    kind: str
+    activation: str
+    head: str | None
+    rank_j: int | None
+    rank_cbn: int | None
+    cbn_vector: np.ndarray | None = dataclasses.field(compare=False)
+    in_channels: int = 1
+    out_channels: int = 1
+    default_width: int = 4
+    quick_width: int = 2
+    _operator: Callable[[], ConvOperator] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
+    _data: Callable[[bool], tuple[np.ndarray, np.ndarray]] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
+    _construction: Callable[[Architecture], CBNConstruction] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise V.fail("kind", f"be one of {KINDS}", self.kind)
+        if self.cbn_vector is not None:
+            vec = np.asarray(self.cbn_vector, dtype=int).copy()
+            vec.setflags(write=False)
+            object.__setattr__(self, "cbn_vector", vec)
+
+    # ------------------------------------------------------------------ the function
+    def operator(self) -> ConvOperator | None:
+        """The linear map (kind "operator"), else None."""
+        return None if self._operator is None else self._operator()
+
+    def data(self, quick: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+        """The finite domain ``(X, Y)`` (kind "data"), else None.
+
+        ``X`` has shape ``(N, in_channels, *spatial_shape)``; ``Y`` the output shape of
+        :meth:`architecture` with a batch axis.  ``quick=True`` gives a smaller sample
+        where the target is a sample (digits, random inputs); deterministic either way.
+        """
+        if self._data is None:
+            return None
+        X, Y = self._data(bool(quick))
+        return np.array(X, dtype=float), np.array(Y, dtype=float)
+
+    def architecture(self, depth: int, *, width: int | None = None,
+                     quick: bool = False) -> Architecture:
+        """The architecture of depth ``depth`` used to measure this target.
+
+        Parameters
+        ----------
+        depth : int
+            ``L >= 1`` (``>= 2`` with the avgpool head).
+        width : int, optional
+            Hidden width ``n_1 = ... = n_{L-1}``; default ``default_width``
+            (``quick_width`` when ``quick``).  Linear targets need
+            ``width >= max_m rank A_m`` (T1's hypothesis).
+        quick : bool
+            Use the smaller default width.
+
+        Returns
+        -------
+        Architecture
+            Linear targets: ``activation="linear"``, no biases.  Data targets: ReLU,
+            penalised biases (``beta = 1``), full-size filters, operator normalisation.
+        """
+        depth = V.positive_int("depth", depth, minimum=2 if self.head == "avgpool" else 1)
+        if width is None:
+            width = self.quick_width if quick else self.default_width
+        width = V.positive_int("width", width)
+        channels = (self.in_channels,) + (width,) * (depth - 1) + (self.out_channels,)
+        linear = self.activation == "linear"
+        return Architecture(self.spatial_shape, channels, activation=self.activation,
+                            bias=not linear, head=self.head)
+
+    def construction(self, depth: int, *, width: int | None = None,
+                     quick: bool = False) -> CBNConstruction | None:
+        """The explicit CBN construction of depth ``depth`` (:mod:`cbntheory.theory.construction`).
+
+        Its ``.network`` (of :meth:`architecture` with the same arguments) reproduces the
+        data, and its ``.norm`` is a certified upper bound of ``R(f; Omega, L)`` of the
+        form ``L * rank_cbn + C(g, h)``.  None when no construction is implemented for
+        this target (the linear ones: T1's balanced factorisation is exact).
+        """
+        if self._construction is None:
+            return None
+        return self._construction(self.architecture(depth, width=width, quick=quick))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able summary (no data)."""
+        return {"name": self.name, "title": self.title, "kind": self.kind,
+                "spatial_shape": list(self.spatial_shape), "activation": self.activation,
+                "head": self.head, "rank_j": self.rank_j, "rank_cbn": self.rank_cbn,
+                "cbn_vector": None if self.cbn_vector is None else self.cbn_vector.tolist(),
+                "in_channels": self.in_channels, "out_channels": self.out_channels}
+
+
+@functools.cache
+def _registry() -> dict[str, Target]:
+    out = {}
+    for factory in C.FACTORIES:
+        spec = factory()
+        target = Target(**spec)
+        out[target.name] = target
+    return out
+
+
+def names() -> list[str]:
+    """Names of the built-in targets, in catalogue order.
+
+    Examples
+    --------
+    >>> names()[:2]
+    ['bandlimited_1d', 'bandlimited_2d']
+    """
+    return list(_registry())
+
+
+def get(name: str) -> Target:
+    """The built-in target called ``name``.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> get("mixer_1d").rank_cbn
+    21
+    >>> try:
+    ...     get("nope")
+    ... except ValidationError as exc:
+    ...     print("valid names" in str(exc))
+    True
+    """
+    registry = _registry()
+    if not isinstance(name, str) or name not in registry:
+        raise ValidationError(f"target must be one of the valid names {', '.join(registry)}; "
+                              f"got {name!r}")
+    return registry[name]

@@ -1,0 +1,264 @@
+"""Explicit CBN constructions: networks ``h o (projections) o g`` certifying ``R <= L K + C``.
+
+The upper side of the sandwich ``Rank_J <= R0 <= Rank_CBN`` (THEORY T3, [WJ2024]) comes
+from a construction: a first part ``g`` maps the data to a non-negative equivariant
+representation whose spectrum lives on few frequencies (``k_m`` directions at frequency
+``m``); every middle layer applies the orthogonal projection onto that span, which fixes
+the representation, passes the ReLU unchanged (the signal is non-negative) and costs
+``sum_m k_m`` with the operator normalisation; a last part ``h`` decodes.  Its parameter
+norm is ``L * sum_m k_m + C(g, h)``, a certified upper bound of the minimal norm
+``R(f; Omega, L)`` because the network reproduces the data (checked by the tests).
+
+Two constructions are implemented:
+
+* :func:`orbit_construction` -- ``Omega`` = all circular shifts of one signal, ``f = id``
+  (the shift autoencoders, the bump times a pattern);
+* :func:`pool_construction` -- the invariant target ``mean_p relu(x[p] - x[p-1])``
+  through the average-pool head.
+
+Examples
+--------
+>>> import numpy as np
+>>> import cbntheory as cbn
+>>> t = cbn.targets.get("shift_autoencoder_1d")
+>>> con = t.construction(6)
+>>> X, Y = t.data()
+>>> bool(np.allclose(con.network(X), Y)), con.rank_cbn
+(True, 3)
+>>> bool(np.isclose(con.norm, 6 * 3 + con.constant))
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _validate as V
+from .. import fourier
+from ..nets.architecture import Architecture
+from ..nets.network import Network
+from ..operators import ConvOperator
+
+#: Fourier coefficients of the decoder's input below this fraction of the largest count as
+#: zero (the decoder divides by them): well above round-off, far below genuine values.
+_SUPPORT_RTOL = 1e-8
+
+
+@dataclasses.dataclass(frozen=True)
+class CBNConstruction:
+    """A network built from a CBN factorisation ``f = h o g`` and its cost split.
+
+    Attributes
+    ----------
+    network : Network
+        Reproduces the target on its domain; ``network.param_norm() == norm``.
+    depth : int
+        ``L``.
+    cbn_vector : ndarray of int, shape spatial
+        ``k_m`` of the bottleneck representation.
+    norm : float
+        ``||theta||^2`` of the network.
+    rank_cbn : int
+        ``sum_m k_m`` (the cost of one projection layer with the operator normalisation).
+    layers : tuple of str
+        What every layer does.
+    """
+
+    network: Network
+    depth: int
+    cbn_vector: np.ndarray
+    norm: float
+    rank_cbn: int
+    layers: tuple[str, ...]
+
+    @property
+    def constant(self) -> float:
+        """``C(g, h) = norm - L * rank_cbn``: the depth-independent part of the bound."""
+        return self.norm - self.depth * self.rank_cbn
+
+
+def projector(spatial_shape: Sequence[int], frequencies: Sequence[Sequence[int]],
+              normalization: str = "operator") -> ConvOperator:
+    """Single-channel orthogonal projection onto the given frequencies (closed under ``-m``).
+
+    Examples
+    --------
+    >>> P = projector((8,), [(0,), (1,), (-1,)])
+    >>> bool(np.isclose(P.param_norm(), 3.0)), bool(np.allclose((P @ P).kernel, P.kernel))
+    (True, True)
+    """
+    shape = tuple(spatial_shape)
+    mask = np.zeros(shape)
+    for m in frequencies:
+        mask[tuple(int(v) % n for v, n in zip(m, shape))] = 1.0
+    if not np.array_equal(mask, fourier.conjugate(mask, len(shape))):
+        raise V.fail("frequencies", "be closed under m -> -m (real projection)",
+                     list(frequencies))
+    return ConvOperator.from_blocks(mask[..., None, None].astype(complex), normalization)
+
+
+def _embed(arch: Architecture, kernels: list[np.ndarray], biases: list[np.ndarray]) -> Network:
+    """Place single-channel layers in channel 0 of the architecture (zeros elsewhere)."""
+    ks = [np.zeros(s) for s in arch.kernel_shapes]
+    for l, w in enumerate(kernels):
+        ks[l][(slice(0, w.shape[0]), slice(0, w.shape[1])) + (Ellipsis,)] = w
+    bs = [np.zeros(s) for s in arch.bias_shapes]
+    if arch.bias:
+        for l, b in enumerate(biases):
+            bs[l][: b.size] = b
+    elif any(np.any(b != 0) for b in biases):
+        raise V.fail("architecture", "have biases for this construction", arch.bias)
+    return Network(arch, ks, bs)
+
+
+def _check_arch(arch: Architecture, head: str | None, min_depth: int) -> None:
+    if not isinstance(arch, Architecture):
+        raise V.fail("arch", "be a cbntheory.Architecture", arch)
+    if arch.activation != "relu" or arch.head != head or arch.kernel_size is not None:
+        raise V.fail("arch", f"be a ReLU architecture with full-size filters and head={head!r}",
+                     arch)
+    if any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
+        raise V.fail("arch", "have no resampling", arch.resample)
+    if arch.depth < min_depth:
+        raise V.fail("arch", f"have depth >= {min_depth}", arch.depth)
+
+
+def _decoder(x0: np.ndarray, g0: np.ndarray, depth: int, K: int, beta: float,
+             normalization: str) -> tuple[float, np.ndarray, float]:
+    """Pick the ReLU threshold ``theta`` that minimises the balanced cost of the decoder.
+
+    Returns ``(theta, V kernel, cost)``; ``V`` solves ``V * relu(g0 - theta) = x0`` per
+    frequency, ``Vhat[m] = x0hat[m] / (c uhat[m])``.
+    """
+    axes = tuple(range(x0.ndim))
+    xhat = np.fft.fftn(x0, axes=axes)
+    need = np.abs(xhat) > _SUPPORT_RTOL * np.abs(xhat).max()
+    levels = np.unique(np.round(g0, 12))[::-1]
+    spread = float(levels[0] - levels[-1])
+    best: tuple[float, np.ndarray, float] | None = None
+    for nxt in levels[1:]:
+        theta = float(nxt) + 1e-6 * spread
+        u = np.maximum(g0 - theta, 0.0)
+        uhat = np.fft.fftn(u, axes=axes)
+        if np.any(np.abs(uhat[need]) <= _SUPPORT_RTOL * np.abs(uhat).max()):
+            continue
+        blocks = np.where(need, xhat / np.where(need, uhat, 1.0), 0.0)
+        Vop = ConvOperator.from_blocks(blocks[..., None, None], normalization)
+        vnorm = float(np.sqrt(Vop.param_norm()))
+        if depth >= 3:
+            cost = (depth - 2) * K + 2 * vnorm * np.sqrt(K + beta ** 2 + theta ** 2)
+        else:
+            cost = 2 * vnorm * np.sqrt(K + (beta - theta) ** 2)
+        if best is None or cost < best[2]:
+            best = (theta, np.array(Vop.kernel[0, 0]), float(cost))
+    if best is None:  # pragma: no cover - a single active pixel always works
+        raise V.fail("signal", "admit a ReLU decoder from its projection", x0.shape)
+    return best
+
+
+def orbit_construction(arch: Architecture, signal: Any,
+                       frequencies: Sequence[Sequence[int]]) -> CBNConstruction:
+    """CBN network for ``Omega`` = all circular shifts of ``signal`` and ``f = id``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        ReLU, full-size filters, no head, biases, ``n_0 = n_L = 1``, depth ``L >= 2``.
+    signal : array_like, shape arch.spatial_shape
+        One point of the orbit (the data are all its shifts).
+    frequencies : sequence of frequency tuples
+        The set ``S`` kept by the bottleneck (closed under ``-m``, containing 0), e.g.
+        ``[(0,), (1,), (-1,)]``; must generate the dual group when ``signal`` has
+        trivial stabiliser.
+
+    Returns
+    -------
+    CBNConstruction
+        Layer 1: ``a (P x + beta)``; layers ``2..L-1``: ``P`` (layer ``L-1`` with bias
+        ``-a theta``); layer ``L``: ``V / a``.  ``P`` is the projection onto ``S``.
+
+    Notes
+    -----
+    ``g(x) = P x + beta`` with ``beta = max(0, -min_p (P x_0)[p])`` is equivariant and
+    non-negative on the orbit, with ``k_m = 1`` on ``S`` (one channel).  ``P`` fixes
+    ``g``, so the middle layers pass it through the ReLU unchanged, each costing
+    ``K = |S|``.  The decoder ``h(z) = V * relu(z - theta)`` uses a threshold that lets
+    through a few top pixels of ``g(x_0)``, so ``u = relu(g(x_0) - theta)`` has no zero
+    Fourier coefficient where ``x_0`` has one, and ``Vhat[m] = x0hat[m] / (c uhat[m])``;
+    by equivariance ``h(g(x_t)) = x_t`` for every shift.  Rescaling layer 1 (and the
+    bias of layer ``L-1``) by ``a`` and the last layer by ``1/a`` with
+    ``a^4 = ||V||^2 / (K + beta^2 + theta^2)`` gives, for ``L >= 3``,
+    ``||theta||^2 = (L - 2) K + 2 ||V|| sqrt(K + beta^2 + theta^2)``; ``theta`` is chosen
+    among the pixel levels to minimise it.
+    """
+    _check_arch(arch, None, 2)
+    x0 = V.real_array("signal", signal)
+    if x0.shape != arch.spatial_shape or arch.channels[0] != 1 or arch.channels[-1] != 1:
+        raise V.fail("signal", f"have shape {arch.spatial_shape} for an architecture with "
+                     "n_0 = n_L = 1", x0)
+    L, norm = arch.depth, arch.normalization
+    P = projector(arch.spatial_shape, frequencies, norm)
+    K = int(round(float(np.sum(np.abs(P.blocks[..., 0, 0]) > 0.5))))
+    raw = P.apply(x0[None, None])[0, 0]
+    beta = max(0.0, -float(raw.min()))
+    g0 = raw + beta
+    theta, v, _ = _decoder(x0, g0, L, K, beta, norm)
+    pk = np.array(P.kernel)
+    vnorm2 = float(np.sum(v ** 2))
+    head = K + beta ** 2 + theta ** 2 if L >= 3 else K + (beta - theta) ** 2
+    a = (vnorm2 / head) ** 0.25
+    v = v[None, None]
+    if L == 2:
+        kernels = [a * pk, v / a]
+        biases = [np.array([a * (beta - theta)]), np.zeros(1)]
+        layers: tuple[str, ...] = ("g and threshold: a (P x + beta - theta), ReLU",
+                                   "decoder V / a")
+    else:
+        kernels = [a * pk] + [pk] * (L - 2) + [v / a]
+        biases = ([np.array([a * beta])] + [np.zeros(1)] * (L - 3)
+                  + [np.array([-a * theta]), np.zeros(1)])
+        layers = (("g: a (P x + beta), ReLU",) + ("projection P, ReLU",) * (L - 3)
+                  + ("projection P, bias -a theta, ReLU", "decoder V / a"))
+    net = _embed(arch, kernels, biases)
+    vec = (np.abs(P.blocks[..., 0, 0]) > 0.5).astype(int)
+    return CBNConstruction(net, L, vec, net.param_norm(), K, layers)
+
+
+def pool_construction(arch: Architecture) -> CBNConstruction:
+    """CBN network for ``f(x) = mean_p relu(x[p] - x[p-1])`` through the avgpool head.
+
+    Layer 1: ``a`` times the difference filter (``c W[0] = 1``, ``c W[1] = -1``), ReLU;
+    layers ``2..L-1``: the projection onto the constant frequency (cost 1 each); pool;
+    dense weight ``1/a``.  With ``a^4 = 1/||W||^2`` the norm is
+    ``(L - 2) + 2 ||W|| = (L - 2) + 2 sqrt(2 / c^2)`` (``= L - 2 + 2 sqrt(2 d)`` with the
+    operator normalisation); ``k = 1`` at ``m = 0`` only.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> t = cbn.targets.get("invariant_pool")
+    >>> X, Y = t.data()
+    >>> con = t.construction(4)
+    >>> bool(np.allclose(con.network(X), Y)), bool(np.isclose(con.norm, 2 + 2 * np.sqrt(16)))
+    (True, True)
+    """
+    _check_arch(arch, "avgpool", 2)
+    if arch.ndim != 1 or arch.channels[0] != 1 or arch.channels[-1] != 1:
+        raise V.fail("arch", "be 1D with n_0 = n_L = 1", arch.channels)
+    L, (d,) = arch.depth, arch.spatial_shape
+    c = arch.constants[0]
+    w = np.zeros((1, 1, d))
+    w[0, 0, 0], w[0, 0, 1] = 1.0 / c, -1.0 / c
+    a = float(np.sum(w ** 2)) ** -0.25
+    Q = projector((d,), [(0,)], arch.normalization)
+    kernels = [a * w] + [np.array(Q.kernel)] * (L - 2) + [np.array([[1.0 / a]])]
+    net = _embed(arch, kernels, [])
+    vec = np.zeros(d, dtype=int)
+    vec[0] = 1
+    layers = (("difference filter a (x[p] - x[p-1]), ReLU",)
+              + ("projection onto the constant, ReLU",) * (L - 2)
+              + ("average pool, dense 1/a",))
+    return CBNConstruction(net, L, vec, net.param_norm(), 1, layers)

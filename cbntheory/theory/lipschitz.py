@@ -1,0 +1,137 @@
+"""Certified lower bounds of the minimal norm on finite data, from Lipschitz constants.
+
+On finite data a network is free between the samples, so the Jacobian bound (T2) does
+not apply; but any interpolating network must be at least as steep as the data:
+``||f_theta(x_i) - f_theta(x_j)|| <= Lip(f_theta) ||x_i - x_j||``.  A ReLU is
+1-Lipschitz, biases cancel in differences, down-sampling and zero-insertion
+up-sampling have operator norm 1, the average pool over ``d'`` pixels has operator norm
+``1/sqrt(d')``, and a convolution's operator norm is at most its Frobenius norm
+``sqrt(d_l) c_l ||W_l||_F``.  With ``Lambda = max_{i != j} ||y_i - y_j|| / ||x_i - x_j||``
+and the arithmetic-geometric mean inequality over the ``L`` layers,
+
+    ||theta||^2 >= sum_l ||W_l||_F^2 >= L (kappa Lambda^2)^{1/L},
+    kappa = prod_{conv l} 1/(d_l c_l^2)  [ x d' with the avgpool head ],
+
+so ``R(f; Omega, L) / L >= (kappa Lambda^2)^{1/L} -> 1``: every non-constant target
+has ``R0 >= 1`` (the rank-one case of T2's ``R0 >= Rank_J``), and
+``R(f; Omega, L) - L >= log(kappa Lambda^2)`` (from ``e^t >= 1 + t``).  With the
+operator normalisation ``d_l c_l^2 = 1``.
+
+Examples
+--------
+All shifts of a bump with ``f = id`` have ``Lambda = 1``, so ``R >= L``:
+
+>>> import cbntheory as cbn
+>>> t = cbn.targets.get("shift_autoencoder_1d")
+>>> X, Y = t.data()
+>>> b = lipschitz_lower_bound(t.architecture(5), X, Y)
+>>> bool(np.isclose(b.lipschitz, 1.0)), bool(np.isclose(b.value, 5.0))
+(True, True)
+>>> bool(b.value <= t.construction(5).norm)
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from .. import _validate as V
+from .. import fourier
+from ..errors import InfeasibleError
+from ..nets.architecture import Architecture
+
+
+@dataclasses.dataclass(frozen=True)
+class LipschitzBound:
+    """``R(f; Omega, L) >= L (kappa Lambda^2)^{1/L}`` for one architecture and data set.
+
+    Attributes
+    ----------
+    value : float
+        The certified lower bound ``L (kappa Lambda^2)^{1/L}`` of ``||theta||^2``.
+    lipschitz : float
+        ``Lambda``, the largest difference quotient of the data.
+    pair : tuple of int
+        The two samples attaining it.
+    kappa : float
+        The architecture's constant (1 without head under the operator normalisation).
+    depth : int
+        ``L``.
+    """
+
+    value: float
+    lipschitz: float
+    pair: tuple[int, int]
+    kappa: float
+    depth: int
+
+    @property
+    def r1_bound(self) -> float:
+        """``log(kappa Lambda^2)``: a certified lower bound of ``R(f; Omega, L) - L``."""
+        return float(np.log(self.kappa * self.lipschitz ** 2)) if self.lipschitz > 0 else -np.inf
+
+
+def lipschitz_constant(X: Any, Y: Any) -> tuple[float, tuple[int, int]]:
+    """``max_{i != j} ||y_i - y_j|| / ||x_i - x_j||`` over the samples, and the pair.
+
+    Raises
+    ------
+    InfeasibleError
+        If two equal inputs have different outputs (no function fits them).
+    """
+    Xf = V.real_array("X", X).reshape(len(X), -1)
+    Yf = V.real_array("Y", Y).reshape(len(Y), -1)
+    if len(Xf) != len(Yf):
+        raise V.fail("Y", f"have one row per input ({len(Xf)})", Y)
+    dx = np.sqrt(np.maximum(((Xf[:, None] - Xf[None]) ** 2).sum(-1), 0.0))
+    dy = np.sqrt(np.maximum(((Yf[:, None] - Yf[None]) ** 2).sum(-1), 0.0))
+    off = ~np.eye(len(Xf), dtype=bool)
+    clash = off & (dx == 0) & (dy > 0)
+    if clash.any():
+        i, j = np.argwhere(clash)[0]
+        raise InfeasibleError(f"data must give equal outputs for equal inputs; samples {i} "
+                              f"and {j} are equal inputs with different outputs")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(off & (dx > 0), dy / np.where(dx > 0, dx, 1.0), 0.0)
+    i, j = np.unravel_index(int(np.argmax(q)), q.shape)
+    return float(q[i, j]), (int(i), int(j))
+
+
+def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
+    """Certified lower bound ``L (kappa Lambda^2)^{1/L}`` of ``R(f; Omega, L)``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Any architecture (ReLU or linear, biases, resampling, avgpool head).
+    X : array_like, shape (N, n_0, *spatial)
+    Y : array_like, shape (N, *output_shape)
+
+    Returns
+    -------
+    LipschitzBound
+
+    Notes
+    -----
+    See the module docstring for the derivation; ``kappa = prod_conv 1/(d_l c_l^2)``
+    times ``d'`` (pixels entering the pool) with the avgpool head.  The bound holds for
+    every network of the architecture that interpolates the data, whatever its width.
+
+    References
+    ----------
+    [WJ2024] Y. Wen, A. Jacot, Which frequencies do CNNs need? ICML 2024 (T2 is the
+    pointwise, Jacobian version of this bound).
+    """
+    if not isinstance(arch, Architecture):
+        raise V.fail("arch", "be a cbntheory.Architecture", arch)
+    lam, pair = lipschitz_constant(X, Y)
+    kappa = 1.0
+    for shape in arch.layer_shapes:
+        kappa *= fourier.cost_factor(arch.normalization, shape)       # 1 / (d_l c_l^2)
+    if arch.head == "avgpool":
+        kappa *= int(np.prod(arch.layer_shapes[-1]))
+    L = arch.depth
+    value = L * (kappa * lam ** 2) ** (1.0 / L) if lam > 0 else 0.0
+    return LipschitzBound(float(value), lam, pair, float(kappa), L)

@@ -1,0 +1,175 @@
+"""``cbn report``: one quick run (links resolve, tables parse and match dense SVDs, figures
+exist, statuses and exit code agree with checks.json) and small plans for the failure
+modes (unwritable directory, failing item, failing solver, interruption, progress bar)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import _bruteforce as bf
+import numpy as np
+import pytest
+
+import cbntheory as cbn
+from cbntheory.cli import main
+from cbntheory.output.report import PLANS, Plan, run_report
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    code = main(["report", "--out", str(out), "--quick", "--no-progress"])
+    return out, code
+
+
+def test_every_link_of_the_index_resolves(quick_report):
+    out, _ = quick_report
+    index = (out / "index.md").read_text()
+    links = LINK.findall(index)
+    assert len(links) > 30
+    for link in links:
+        assert (out / link).is_file(), link
+    assert "state: finished" in index and "## Closing note" in index
+
+
+def test_tables_parse_and_match_dense_svd(quick_report):
+    out, _ = quick_report
+    everything = json.loads((out / "tables" / "all.json").read_text())
+    names = [t["target"] for t in everything["tables"]]
+    assert set(PLANS["quick"].data_targets) <= set(names)
+    assert {n for n in cbn.targets.names() if cbn.targets.get(n).kind == "operator"} <= set(names)
+    for name in names:
+        data = json.loads((out / "tables" / f"{name}.json").read_text())
+        rows = data["tables"][0]["rows"]
+        text = (out / "tables" / f"{name}.csv").read_text()
+        parsed = list(csv.DictReader(ln for ln in io.StringIO(text) if not ln.startswith("#")))
+        assert [int(r["depth"]) for r in parsed] == [r["depth"] for r in rows]
+        md = (out / "tables" / f"{name}.md").read_text()
+        assert md.count("\n| ") >= len(rows) + 2
+        tex = (out / "tables" / f"{name}.tex").read_text()
+        assert r"\toprule" in tex and r"\bottomrule" in tex
+        for r in rows:          # every row has a status; a missing lower bound is null
+            assert r["status"] in cbn.STATUSES + ("skipped",)
+            assert r["lower"] is None or r["upper"] is None or r["lower"] <= r["upper"] * 1.000001
+    A = cbn.targets.get("bandlimited_1d").operator()
+    s = bf.dense_singular_values(bf.dense_matrix(A.kernel))
+    s = s[s > 0]
+    rows = json.loads((out / "tables" / "bandlimited_1d.json").read_text())["tables"][0]["rows"]
+    assert [r["depth"] for r in rows] == list(range(1, 17))
+    for r in rows:
+        assert np.isclose(r["upper"], r["depth"] * np.sum(s ** (2.0 / r["depth"])), rtol=1e-10)
+
+
+def test_figures_exist_as_png_and_pdf(quick_report):
+    out, _ = quick_report
+    figures = out / "figures"
+    stems = {p.stem for p in figures.glob("*.png")}
+    tables = json.loads((out / "tables" / "all.json").read_text())["tables"]
+    expected = {f"cost_{t['target']}" for t in tables} | {
+        "bottleneck_weights", "bottleneck_activations", "linear_bottleneck_weights",
+        "downsampling"}
+    assert expected <= stems
+    for stem in expected:
+        assert (figures / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_statuses_and_exit_code_agree_with_the_checks(quick_report):
+    out, code = quick_report
+    checks = json.loads((out / "checks.json").read_text())
+    index = (out / "index.md").read_text()
+    for c in checks:
+        assert f"| check {c['label']} | {c['verdict']} |" in index
+    rows = [line for line in index.splitlines() if line.startswith("| ")]
+    statuses = [line.split("|")[2].strip() for line in rows
+                if line.startswith(("| table ", "| check "))]
+    assert "pending" not in statuses and "running" not in statuses
+    assert "failed" not in statuses
+    bad = [c for c in checks if c["verdict"] == "error"
+           or (c["kind"] == "exact" and c["verdict"] == "violated")]
+    assert code == (1 if bad else 0)
+    assert (f"{sum(c['verdict'] == 'holds' for c in checks if c['kind'] == 'exact')} of "
+            f"{sum(c['kind'] == 'exact' for c in checks)} exact statements hold") in index
+
+
+def _small(**changes):
+    base = Plan("test", "1-2", "2", (), time_limit=2.0, budget=60.0,
+                bottleneck=("shift_autoencoder_1d", 2), downsampling=(),
+                downsampling_depths=(3,), workers=1, checks=("t1_linear_cost",))
+    return Plan(**{**base.__dict__, **changes})
+
+
+def test_unwritable_directory_is_reported_not_fatal(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    result = run_report(blocker / "report", plan=_small(), progress=False)
+    try:
+        assert result.directory != blocker / "report" and result.exit_status == 1
+        assert "not writable" in result.notes[0]
+        index = result.index.read_text()
+        assert "not writable" in index and "| check T1 | holds |" in index
+    finally:
+        shutil.rmtree(result.directory)
+
+
+def test_a_failing_item_is_a_status_with_a_log(tmp_path):
+    result = run_report(tmp_path, plan=_small(bottleneck=("no_such_target", 3)),
+                        progress=False)
+    by_key = {it.key: it for it in result.items}
+    failed = by_key["figure bottleneck"]
+    assert failed.status == "failed" and "valid names" in failed.message
+    assert result.exit_status == 1
+    log = next(f for f in failed.files if f.startswith("logs/"))
+    assert "Traceback" in (tmp_path / log).read_text()
+    assert by_key["figure linear_bottleneck"].status == "done"
+    assert "| table bandlimited_1d | done |" in (tmp_path / "index.md").read_text()
+
+
+def test_a_failing_solver_shows_in_the_table(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver on fire")
+
+    monkeypatch.setattr(cbn, "minimal_norm", broken)
+    result = run_report(tmp_path, plan=_small(data_targets=("shift_autoencoder_1d",)),
+                        progress=False)
+    table = json.loads((tmp_path / "tables" / "shift_autoencoder_1d.json").read_text())
+    row = table["tables"][0]["rows"][0]
+    assert row["depth"] == 2 and "RuntimeError: solver on fire" in row["message"]
+    assert row["upper"] is not None and row["status"] == "not_certified"   # the construction
+    assert result.exit_status == 0
+
+
+def test_an_interruption_keeps_what_was_written(tmp_path, monkeypatch):
+    from cbntheory.output import report_items as _report_items
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_report_items, "run_cost_figure", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_report(tmp_path, plan=_small(), progress=False)
+    index = (tmp_path / "index.md").read_text()
+    assert "| check T1 | holds |" in index and "| table bandlimited_1d | done |" in index
+    assert "| table bandlimited_2d | pending |" in index
+    assert (tmp_path / "tables" / "bandlimited_1d.json").is_file()
+
+
+def test_progress_bar_on_a_stream(tmp_path):
+    stream = io.StringIO()
+    result = run_report(tmp_path, plan=_small(checks=()), stream=stream)
+    lines = stream.getvalue().splitlines()
+    n = len(result.items)
+    assert lines[-1].startswith(f"report [{'#' * 24}] {n}/{n}")
+    assert all(line.startswith("report [") for line in lines)
+
+
+def test_cli_report_refuses_a_negative_seed(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path), "--seed", "-1"]) == 2
+    assert "--seed" in capsys.readouterr().err
+    assert not any(Path(tmp_path).iterdir())
