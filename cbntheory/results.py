@@ -11,6 +11,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
+from . import settings
 from .errors import InaccurateSolutionWarning, SolverError
 
 #: Interval closed to tolerance and every residual re-verified in numpy.
@@ -25,6 +28,55 @@ SOLVER_ERROR = "solver_error"
 NOT_CERTIFIED = "not_certified"
 
 STATUSES: tuple[str, ...] = (OPTIMAL, OPTIMAL_INACCURATE, INFEASIBLE, SOLVER_ERROR, NOT_CERTIFIED)
+
+#: Status groups (as cvxpy keeps its own): answers whose upper bound is a verified network.
+VERIFIED: tuple[str, ...] = (OPTIMAL, NOT_CERTIFIED)
+#: Answers that carry no usable upper bound.
+FAILED: tuple[str, ...] = (INFEASIBLE, SOLVER_ERROR)
+
+
+def relative_residual(output: Any, Y: Any) -> float:
+    """Relative residual ``||output - Y|| / ||Y||`` (the absolute error when ``Y = 0``).
+
+    The one residual of the package: every fit (``tol``) and every table is judged by it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = relative_residual(np.array([1.0, 2.0]), np.array([1.0, 2.5]))
+    >>> bool(np.isclose(r, 0.5 / np.sqrt(7.25)))
+    True
+    >>> relative_residual(np.array([0.0, 1e-3]), np.zeros(2))
+    0.001
+    """
+    out = np.asarray(output, dtype=float)
+    target = np.asarray(Y, dtype=float)
+    err = float(np.linalg.norm(out - target))
+    scale = float(np.linalg.norm(target))
+    return err / scale if scale > 0 else err
+
+
+def interval_status(lower: float | None, upper: float, *,
+                    rtol: float = settings.GAP_RTOL) -> str:
+    """The interval-closing rule: the status of a verified upper bound against a lower bound.
+
+    ``"optimal"`` when ``upper - lower <= rtol * max(1, |upper|)``; ``"not_certified"``
+    when the gap is wider or no lower bound is known (an "optimal" without a lower bound
+    does not exist); ``"optimal_inaccurate"`` when the upper bound lies below the lower
+    one by more than the slack (the two sides do not certify the same object to the
+    accuracy asked for).
+
+    Examples
+    --------
+    >>> interval_status(1.0, 1.0 + 1e-9), interval_status(None, 2.0), interval_status(2.0, 1.0)
+    ('optimal', 'not_certified', 'optimal_inaccurate')
+    """
+    if lower is None or not np.isfinite(lower):
+        return NOT_CERTIFIED
+    slack = rtol * max(1.0, abs(upper))
+    if upper < lower - slack:
+        return OPTIMAL_INACCURATE
+    return OPTIMAL if upper - lower <= slack else NOT_CERTIFIED
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,118 @@
+"""The one verification path: every answer of every solver case is re-checked here in numpy.
+
+A case solver hands back an :class:`~cbntheory.solvers.problem.Outcome` (candidate
+networks and a certified lower bound).  :func:`finish` runs each candidate forward on
+the data, recomputes its parameter norm, keeps the lowest-norm network that fits to
+``tol``, applies the interval rule :func:`cbntheory.results.interval_status` and
+writes the status and the message of the :class:`~cbntheory.results.NormResult`.
+No case assigns its own status.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from .. import settings
+from ..nets.network import Network
+from ..results import (
+    OPTIMAL,
+    OPTIMAL_INACCURATE,
+    SOLVER_ERROR,
+    NormResult,
+    interval_status,
+    relative_residual,
+    report_accuracy,
+)
+from .problem import Candidate, Outcome, Problem
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """A candidate network re-checked in numpy: recomputed norm, residual and verdicts."""
+
+    candidate: Candidate
+    norm: float
+    residual: float
+    fits: bool
+    claim_ok: bool
+
+
+def verify_network(net: Network, X: np.ndarray, Y: np.ndarray, tol: float) -> tuple[float, float]:
+    """Recomputed ``(param_norm, relative residual)`` of ``net`` on ``(X, Y)``."""
+    del tol  # the verdict is the caller's; kept for a uniform call
+    return float(net.param_norm()), relative_residual(net(X), Y)
+
+
+def verify(problem: Problem, cand: Candidate) -> Verification:
+    """Forward pass, norm and claim check of one candidate."""
+    norm, resid = verify_network(cand.network, problem.X, problem.Y, problem.tol)
+    fits = bool(np.isfinite(resid) and resid <= problem.tol)
+    claim_ok = (cand.claimed is None or abs(cand.claimed - norm)
+                <= settings.OBJECTIVE_RTOL * max(1.0, abs(norm)))
+    return Verification(candidate=cand, norm=norm, residual=resid, fits=fits,
+                        claim_ok=claim_ok)
+
+
+def _best(checks: list[Verification]) -> Verification:
+    fitting = [c for c in checks if c.fits]
+    if fitting:
+        return min(fitting, key=lambda c: c.norm)
+    return min(checks, key=lambda c: c.residual)
+
+
+def _status_and_notes(problem: Problem, best: Verification,
+                      lower: float | None) -> tuple[str, list[str]]:
+    cand, upper, resid = best.candidate, best.norm, best.residual
+    notes = []
+    if not best.fits:
+        notes.append(f"the network does not reproduce the data: relative residual "
+                     f"{resid:.3e} > tol = {problem.tol:.1e}")
+        return (OPTIMAL_INACCURATE if cand.converged else SOLVER_ERROR), notes
+    status = interval_status(lower, upper)
+    if status == OPTIMAL_INACCURATE:
+        notes.append(f"the network's norm {upper:.10g} is below the certified lower bound "
+                     f"{lower:.10g}: it reproduces the data only to {resid:.1e}, and the "
+                     "minimal norm is ill-conditioned at that accuracy")
+    if not best.claim_ok:
+        status = OPTIMAL_INACCURATE
+        notes.append(f"{cand.solver} reported norm {cand.claimed:.10g} but the network's "
+                     f"recomputed norm is {upper:.10g}")
+    return status, notes
+
+
+def _message(best: Verification, outcome: Outcome, notes: list[str]) -> str:
+    lower, upper = outcome.lower, best.norm
+    gap = math.inf if lower is None else upper - lower
+    return (f"upper bound {upper:.10g}: {best.candidate.how}; residual {best.residual:.2e}. "
+            f"Lower bound: {outcome.lower_how}"
+            + ("" if lower is None else f" = {lower:.10g}; gap {gap:.3e}") + ". "
+            + " ".join(n[0].upper() + n[1:] + "." for n in notes)).strip()
+
+
+def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
+    """Verify every candidate of ``outcome`` and build the :class:`NormResult`.
+
+    ``start`` is the ``time.perf_counter()`` reading at which the solve began.
+    """
+    checks = [verify(problem, c) for c in outcome.candidates]
+    best = _best(checks)
+    status, notes = _status_and_notes(problem, best, outcome.lower)
+    message = _message(best, outcome, notes)
+    if status != OPTIMAL:
+        report_accuracy(status, message, strict=problem.strict)
+    cand = best.candidate
+    info = dict(outcome.info)
+    info["candidates"] = tuple({"how": c.candidate.how, "solver": c.candidate.solver,
+                                "norm": c.norm, "residual": c.residual, "fits": c.fits}
+                               for c in checks)
+    info.update(cand.info)
+    exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
+    options_used = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
+                    "time_limit": problem.time_limit, **problem.options, **cand.options}
+    return NormResult(value=best.norm, lower=outcome.lower, upper=best.norm, status=status,
+                      message=message, network=cand.network, seed=problem.seed,
+                      solver=cand.solver, options=options_used, residual=best.residual,
+                      wall_time=time.perf_counter() - start, exact=exact, info=info)
