@@ -20,14 +20,15 @@ Examples
 >>> from cbntheory.sweep.config import parse_config
 >>> from cbntheory.sweep.executor import LocalExecutor
 >>> from cbntheory.sweep.store import Store
->>> cfg = parse_config('[sweep]\\nkind = "echo"\\nseeds = [0, 1]\\n[grid]\\nx = [1.0, 2.0]\\n')
+>>> cfg = parse_config('[sweep]\\nkind = "linear_cost"\\nseeds = [0, 1]\\n'
+...                    '[fixed]\\ntarget = "identity"\\n[grid]\\ndepth = [1, 2]\\n')
 >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
 >>> with Store(path) as store, LocalExecutor(workers=1) as ex:
 ...     first = run_sweep(cfg, store, ex, progress=False)
 ...     again = run_sweep(cfg, store, ex, progress=False)
-...     values = sorted(r["value"] for r in store.rows())
+...     values = sorted(round(r["value"], 9) for r in store.rows())
 >>> first.ran, first.done, again.ran, again.done, values
-(4, 4, 0, 4, [1.0, 2.0, 2.0, 3.0])
+(4, 4, 0, 4, [16.0, 16.0, 32.0, 32.0])
 """
 from __future__ import annotations
 
