@@ -16,6 +16,8 @@ import argparse
 import sys
 from typing import Any
 
+from ..errors import ValidationError
+
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` sub-command."""
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..output.report import run_report
 
     if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0; got {args.seed}")
+        raise ValidationError(f"--seed must be >= 0; got {args.seed}")
     result = run_report(args.out, quick=args.quick, seed=args.seed,
                         progress=not args.no_progress)
     for note in result.notes:
