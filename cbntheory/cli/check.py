@@ -21,13 +21,14 @@ import sys
 from typing import Any
 
 from .. import checks as proofs
-from ._common import print_json
+from ._common import add_command, print_json, tally
 
 
 def register(subparsers: Any) -> None:
     """Add the ``check`` sub-command."""
-    parser = subparsers.add_parser(
-        "check", help="run the proof checks of docs/theory.md (one verdict per statement)",
+    parser = add_command(
+        subparsers, "check", run,
+        help="run the proof checks of docs/theory.md (one verdict per statement)",
         description="Run the checks of the statements T1-T7 and the anchors and print, per "
                     "statement, the label, kind, smallest margin and verdict. Exit status 1 "
                     "when an exact statement is violated or a check fails to run.")
@@ -39,7 +40,6 @@ def register(subparsers: Any) -> None:
                         help="print a JSON list of reports (with every row) instead of lines")
     parser.add_argument("--list", action="store_true",
                         help="list the available checks without running them")
-    parser.set_defaults(func=run)
 
 
 def _selected(names: list[str]) -> list[proofs.CheckEntry]:
@@ -86,11 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.as_dict() for r in runs])
     else:
-        counts: dict[str, int] = {}
-        for r in runs:
-            counts[r.verdict] = counts.get(r.verdict, 0) + 1
-        summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-        print(f"{len(runs)} checks: {summary}"
+        print(f"{len(runs)} checks: {tally(r.verdict for r in runs)}"
               + (f"; FAILED: {', '.join(r.entry.label for r in failed)}" if failed else ""))
     sys.stdout.flush()
     return 1 if failed else 0

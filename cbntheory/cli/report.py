@@ -17,12 +17,14 @@ import sys
 from typing import Any
 
 from ..errors import ValidationError
+from ._common import add_command, add_shared, tally
 
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` sub-command."""
-    parser = subparsers.add_parser(
-        "report", help="checks, bound tables and figures of the built-in targets (index.md)",
+    parser = add_command(
+        subparsers, "report", run,
+        help="checks, bound tables and figures of the built-in targets (index.md)",
         description="Run every proof check, the bound tables of the built-in targets and the "
                     "figures, writing DIR/index.md with links to every table and figure and a "
                     "closing note. Results are written as they come; a progress bar goes to "
@@ -30,9 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--quick", action="store_true",
                         help="the quick plan (about 2 minutes): fewer targets and depths")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every solve (default 0)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    add_shared(parser, "--seed", "--no-progress")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,9 +45,6 @@ def run(args: argparse.Namespace) -> int:
                         progress=not args.no_progress)
     for note in result.notes:
         print(f"cbn report: note: {note}", file=sys.stderr)
-    counts: dict[str, int] = {}
-    for item in result.items:
-        counts[item.status] = counts.get(item.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"report written to {result.index} in {result.seconds:.0f} s ({summary})")
+    print(f"report written to {result.index} in {result.seconds:.0f} s "
+          f"({tally(item.status for item in result.items)})")
     return result.exit_status

@@ -16,12 +16,14 @@ from typing import Any
 
 from .. import _validate as V
 from ..errors import ValidationError
+from ._common import add_command, add_shared
 
 
 def register(subparsers: Any) -> None:
     """Add the ``sweep`` sub-command."""
-    p = subparsers.add_parser(
-        "sweep", help="run a resumable sweep (TOML file) into an SQLite store",
+    p = add_command(
+        subparsers, "sweep", run,
+        help="run a resumable sweep (TOML file) into an SQLite store",
         description="Run every job of CONFIG.toml that the store does not hold yet, on a "
                     "local process pool or a Dask cluster, committing each result as it "
                     "finishes.  Re-running the same command resumes.")
@@ -37,8 +39,7 @@ def register(subparsers: Any) -> None:
                    help="run again the jobs stored as failed")
     p.add_argument("--status", action="store_true",
                    help="print done/failed/running/pending counts and exit")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.set_defaults(func=run)
+    add_shared(p, "--no-progress")
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
