@@ -1,4 +1,4 @@
-"""Helpers shared by the sub-commands: registering, shared options, loading arrays, printing."""
+"""Helpers shared by the sub-commands: shared options, loading arrays, printing results."""
 from __future__ import annotations
 
 import argparse
@@ -11,15 +11,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-
-
-def add_command(subparsers: Any, name: str, run: Callable[[argparse.Namespace], int], *,
-                help: str, description: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """Add the sub-command ``name`` whose ``func`` is ``run``; returns its parser."""
-    parser = subparsers.add_parser(name, help=help, description=description, **kwargs)
-    parser.set_defaults(func=run)
-    return parser
-
 
 #: Options several sub-commands share, with their one meaning: flag -> add_argument keywords.
 SHARED_OPTIONS: dict[str, dict[str, Any]] = {

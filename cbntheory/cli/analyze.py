@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..measure.structure import analyze_structure
 from ..nets.network import Network
-from ._common import add_command, add_shared, load_array, load_npz, number, show
+from ._common import add_shared, load_array, load_npz, number, show
 
 
 def _load_data(path: str) -> np.ndarray:
@@ -43,9 +43,8 @@ def _load_data(path: str) -> np.ndarray:
 
 def register(subparsers: Any) -> None:
     """Add the ``analyze`` sub-command."""
-    parser = add_command(
-        subparsers, "analyze", run,
-        help="frequency structure of a saved network (weights, activations, CBN rank)",
+    parser = subparsers.add_parser(
+        "analyze", help="frequency structure of a saved network (weights, activations, CBN rank)",
         description="Singular values of every frequency block of every layer, optional "
                     "activation energy and span dimensions per frequency on data, and an "
                     "estimate of the CBN rank vector, grouped by frequency degree.")

@@ -21,14 +21,13 @@ import sys
 from typing import Any
 
 from .. import checks as proofs
-from ._common import add_command, print_json, tally
+from ._common import print_json, tally
 
 
 def register(subparsers: Any) -> None:
     """Add the ``check`` sub-command."""
-    parser = add_command(
-        subparsers, "check", run,
-        help="run the proof checks of docs/theory.md (one verdict per statement)",
+    parser = subparsers.add_parser(
+        "check", help="run the proof checks of docs/theory.md (one verdict per statement)",
         description="Run the checks of the statements T1-T7 and the anchors and print, per "
                     "statement, the label, kind, smallest margin and verdict. Exit status 1 "
                     "when an exact statement is violated or a check fails to run.")

@@ -21,7 +21,7 @@ from ..errors import ValidationError
 from ..nets.architecture import Architecture
 from ..results import NormResult
 from ..solvers.convex.program import two_layer_min_norm
-from ._common import add_command, add_shared, fmt_number, load_npz, show
+from ._common import add_shared, fmt_number, load_npz, show
 
 
 def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
@@ -37,9 +37,8 @@ def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
 
 def register(subparsers: Any) -> None:
     """Add the ``convex`` sub-command to the ``cbn`` parser."""
-    parser = add_command(
-        subparsers, "convex", run,
-        help="exact min-norm two-layer ReLU CNN on finite data (convex program)",
+    parser = subparsers.add_parser(
+        "convex", help="exact min-norm two-layer ReLU CNN on finite data (convex program)",
         description="Minimal parameter norm sum ||W||^2 + ||V||^2 (+ biases if penalised) of a "
                     "two-layer ReLU CNN with the average-pool head that interpolates the data, "
                     "over any number of hidden channels, by the convex group-lasso program over "

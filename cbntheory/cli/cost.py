@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..operators import ConvOperator
 from ..theory.linear import LinearCost, linear_cost
-from ._common import add_command, add_shared, load_array, show
+from ._common import add_shared, load_array, show
 
 
 def _band_limited() -> np.ndarray:
@@ -76,9 +76,8 @@ def _example_help() -> str:
 
 def register(subparsers: Any) -> None:
     """Add the ``cost`` sub-command to the ``cbn`` parser."""
-    parser = add_command(
-        subparsers, "cost", run,
-        help="exact cost R(A; L) of a convolution as a depth-L linear CNN (T1)",
+    parser = subparsers.add_parser(
+        "cost", help="exact cost R(A; L) of a convolution as a depth-L linear CNN (T1)",
         description="Exact minimal parameter norm of a depth-L linear CNN (full-size filters, no "
                     "biases) computing the convolution KERNEL, its large-depth expansion "
                     "L R0 + R1 + R2/L and the CBN rank grouped by frequency degree.",

@@ -32,7 +32,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import NormResult
 from ..solvers.dispatch import minimal_norm
-from ._common import add_command, add_shared, fmt_number, load_npz, number, print_json
+from ._common import add_shared, fmt_number, load_npz, number, print_json
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -48,9 +48,8 @@ def _ints(text: str) -> tuple[int, ...]:
 
 def register(subparsers: Any) -> None:
     """Add the ``fit`` sub-command."""
-    parser = add_command(
-        subparsers, "fit", run,
-        help="minimal-norm network reproducing data (X, Y) from an .npz file",
+    parser = subparsers.add_parser(
+        "fit", help="minimal-norm network reproducing data (X, Y) from an .npz file",
         description="Fit a network of the given widths to the data at (locally) minimal "
                     "parameter norm and report the certified interval [lower, upper].")
     parser.add_argument("data", metavar="DATA.npz", help="arrays X (N, n_0, *spatial) and Y")

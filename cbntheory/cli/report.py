@@ -17,14 +17,13 @@ import sys
 from typing import Any
 
 from ..errors import ValidationError
-from ._common import add_command, add_shared, tally
+from ._common import add_shared, tally
 
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` sub-command."""
-    parser = add_command(
-        subparsers, "report", run,
-        help="checks, bound tables and figures of the built-in targets (index.md)",
+    parser = subparsers.add_parser(
+        "report", help="checks, bound tables and figures of the built-in targets (index.md)",
         description="Run every proof check, the bound tables of the built-in targets and the "
                     "figures, writing DIR/index.md with links to every table and figure and a "
                     "closing note. Results are written as they come; a progress bar goes to "

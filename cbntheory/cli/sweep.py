@@ -16,14 +16,13 @@ from typing import Any
 
 from .. import _validate as V
 from ..errors import ValidationError
-from ._common import add_command, add_shared
+from ._common import add_shared
 
 
 def register(subparsers: Any) -> None:
     """Add the ``sweep`` sub-command."""
-    p = add_command(
-        subparsers, "sweep", run,
-        help="run a resumable sweep (TOML file) into an SQLite store",
+    p = subparsers.add_parser(
+        "sweep", help="run a resumable sweep (TOML file) into an SQLite store",
         description="Run every job of CONFIG.toml that the store does not hold yet, on a "
                     "local process pool or a Dask cluster, committing each result as it "
                     "finishes.  Re-running the same command resumes.")

@@ -22,14 +22,13 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..output.files import write_text
-from ._common import add_command, add_shared
+from ._common import add_shared
 
 
 def register(subparsers: Any) -> None:
     """Add the ``table`` sub-command."""
-    parser = add_command(
-        subparsers, "table", run,
-        help="bound tables: R(f; L) against L Rank_J, L Rank_CBN and regularity bounds",
+    parser = subparsers.add_parser(
+        "table", help="bound tables: R(f; L) against L Rank_J, L Rank_CBN and regularity bounds",
         description="Measure R(f; Omega, L) of built-in targets over depths (or read a sweep "
                     "store) and print the bound tables as Markdown, LaTeX (booktabs), CSV or "
                     "JSON, with provenance (versions, seeds, tolerances, statuses).")
