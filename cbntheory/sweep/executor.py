@@ -160,7 +160,7 @@ class LocalExecutor(Executor):
         for proc in processes:
             proc.terminate()
         for proc in processes:
-            proc.join(timeout=5)
+            proc.join(timeout=settings.SWEEP_TERMINATE_GRACE)
             if proc.is_alive():  # pragma: no cover - SIGTERM ignored
                 proc.kill()
 

@@ -43,9 +43,6 @@ from .config import Job, SweepConfig
 from .executor import Executor
 from .store import BUSY, CLAIMED, DONE, FAILED, PENDING, RUNNING, Store
 
-#: Seconds between checks of jobs held by other sweeps once nothing else is left.
-_POLL = 0.5
-
 
 @dataclasses.dataclass(frozen=True)
 class SweepSummary:
@@ -158,14 +155,14 @@ def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
                 # only jobs held by other live sweeps are left: wait for them, taking
                 # over the claims of any sweep that dies meanwhile
                 progress.update(done, failed, len(deferred))
-                time.sleep(min(_POLL, beat_every))
+                time.sleep(min(settings.SWEEP_POLL, beat_every))
                 if time.monotonic() - last_beat >= beat_every:
                     store.heartbeat(run_id)
                     last_beat = time.monotonic()
                 todo.extend(deferred)
                 deferred = []
                 continue
-            timeout = max(0.05, beat_every - (time.monotonic() - last_beat))
+            timeout = max(settings.SWEEP_MIN_WAIT, beat_every - (time.monotonic() - last_beat))
             for future in executor.wait(list(inflight), timeout):
                 job = inflight.pop(future)
                 outcome = executor.outcome(future)
