@@ -42,19 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError, ValidationError
-from .kinds import (
-    BUILTIN_KINDS,
-    REQUIRED,
-    JobKind,
-    Param,
-    boolean,
-    channel_pair,
-    choice,
-    integer,
-    number,
-    shape,
-    text,
-)
+from .kinds import BUILTIN_KINDS, REQUIRED, JobKind
 
 #: Environment variable naming extra kind modules (comma-separated import names, each
 #: with a ``KINDS`` sequence of JobKind); set by the test helpers and the benchmark only.
@@ -188,25 +176,5 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
     out["provenance"] = provenance()
     return out
 
-__all__ = [
-    "EXTRA_KINDS_ENV",
-    "KINDS",
-    "REQUIRED",
-    "JobKind",
-    "Param",
-    "ParamError",
-    "boolean",
-    "channel_pair",
-    "choice",
-    "get_kind",
-    "integer",
-    "job_key",
-    "kind_names",
-    "normalize_params",
-    "number",
-    "provenance",
-    "register",
-    "run_job",
-    "shape",
-    "text",
-]
+__all__ = ["EXTRA_KINDS_ENV", "KINDS", "ParamError", "get_kind", "job_key", "kind_names",
+           "normalize_params", "provenance", "register", "run_job"]
