@@ -113,19 +113,16 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
         options["tol"] = args.tol
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
+    data = (X, arrays["Y"]) if "Y" in arrays else X
     if target is not None:
         if arch.activation != "relu":
             raise ValidationError("--target must be used with --activation relu")
-        options["assume_open_set"] = args.assume_open_set
-        data = (X, arrays["Y"]) if "Y" in arrays else X
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InaccurateSolutionWarning)
-            return minimal_norm(arch, data=data, target=target, **options), arch
-    if args.assume_open_set:
+        options.update(target=target, assume_open_set=args.assume_open_set)
+    elif args.assume_open_set:
         raise ValidationError("--assume-open-set needs --target")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
-        return minimal_norm(arch, data=(X, arrays["Y"]), **options), arch
+        return minimal_norm(arch, data=data, **options), arch
 
 
 def run(args: argparse.Namespace) -> int:

@@ -51,16 +51,15 @@ def _status(args: argparse.Namespace) -> int:
 
     config = load_config(args.config) if args.config else None
     with Store(args.store, create=False) as store:
-        counts = store.counts()
-        total = sum(counts.values())
-        print(f"store {args.store}: {total} jobs: {counts[DONE]} done, {counts[FAILED]} "
-              f"failed, {counts[RUNNING]} running, {counts[PENDING]} pending")
+        scopes: list[tuple[str, list[str] | None]] = [(f"store {args.store}", None)]
         if config is not None:
-            keys = [j.key for j in config.jobs]
-            mine = store.counts(keys)
-            missing = len(keys) - sum(mine.values())
-            print(f"{config.source}: {len(keys)} jobs: {mine[DONE]} done, {mine[FAILED]} "
-                  f"failed, {mine[RUNNING]} running, {mine[PENDING] + missing} pending")
+            scopes.append((config.source, [j.key for j in config.jobs]))
+        for label, keys in scopes:  # the whole store, then the jobs of the file
+            counts = store.counts(keys)
+            total = sum(counts.values()) if keys is None else len(keys)
+            missing = total - sum(counts.values())  # jobs of the file not in the store yet
+            print(f"{label}: {total} jobs: {counts[DONE]} done, {counts[FAILED]} failed, "
+                  f"{counts[RUNNING]} running, {counts[PENDING] + missing} pending")
         now = time.time()
         for run in store.live_runs():
             print(f"live sweep on {run['host']} (pid {run['pid']}), started "
