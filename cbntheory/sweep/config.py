@@ -329,9 +329,10 @@ def parse_config(text: str, source: str = "<config>") -> SweepConfig:
             raise rep.error(origin.get(exc.key, ("sweep", "kind")), str(exc)) from None
         for seed in job_seeds:
             key = job_key(kind, normal, seed)
-            jobs.setdefault(key, Job(key, kind, normal, seed))
+            jobs.setdefault(key, Job(key=key, kind=kind, params=normal, seed=seed))
     digest = hashlib.sha256(json.dumps([kind] + sorted(jobs)).encode()).hexdigest()
-    return SweepConfig(name, kind, seeds, tuple(jobs.values()), digest, source)
+    return SweepConfig(name=name, kind=kind, seeds=seeds, jobs=tuple(jobs.values()),
+                       config_hash=digest, source=source)
 
 
 def describe(config: SweepConfig) -> str:
