@@ -2,7 +2,7 @@
 
 Targets (issue 7, on the 2-core development machine):
 
-1. a sweep of 40 short CPU-bound jobs (the testing kind ``spin``: pure-Python arithmetic,
+1. a sweep of 40 short CPU-bound jobs (the test kind ``spin``: pure-Python arithmetic,
    about 0.25 s each, no BLAS threads) runs at least 1.7x faster with 2 local worker
    processes than with 1 (both measured here, interleaved, on fresh stores);
 2. the store adds at most 50 ms per job: the time of one job's store transactions
@@ -11,7 +11,10 @@ Targets (issue 7, on the 2-core development machine):
 
 Pool and cluster start-up are outside the clock (the workers are warmed up first): the
 figures are those of a running sweep.  Run ``python benchmarks/bench_sweep.py``
-(``--repeats N``, ``--jobs N``, ``--job-seconds S``, ``--no-dask``).
+(``--repeats N``, ``--jobs N``, ``--job-seconds S``, ``--no-dask``).  The job kinds
+``spin`` and ``echo`` are the test suite's (``tests/_sweep_helpers.py``): this script puts
+``tests/`` on the path of itself and of its workers and names that module in
+``CBNTHEORY_SWEEP_EXTRA_KINDS`` (see docs/sweeps.md).
 
 The speed-up needs two idle cores.  Besides the times, each line prints how many jobs
 the sweep kept running at once (sum of the jobs' wall times / elapsed: what the sweep
@@ -27,15 +30,23 @@ import argparse
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 
 from cbntheory.sweep.config import parse_config
 from cbntheory.sweep.executor import DaskExecutor, Executor, LocalExecutor
 from cbntheory.sweep.jobs import normalize_params, run_job
-from cbntheory.sweep.kinds import spin_job
 from cbntheory.sweep.runner import run_sweep
 from cbntheory.sweep.store import Store
+
+TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+sys.path.insert(0, TESTS)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))
+import _sweep_helpers  # noqa: E402  (the test kinds echo and spin)
+
+_sweep_helpers.use_test_kinds()
+spin_job = _sweep_helpers.spin_job
 
 
 def calibrate(seconds: float) -> int:

@@ -28,3 +28,28 @@ class SolverError(CBNError, RuntimeError):
 
 class InaccurateSolutionWarning(UserWarning):
     """A solver answer was downgraded after re-verification (``strict=True`` raises instead)."""
+
+
+# ---------------------------------------------------------------- sweeps and symbolic arithmetic
+class ParamError(ValidationError):
+    """A job parameter is unknown, missing or invalid; :attr:`key` names it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class ConfigError(ValidationError):
+    """A sweep file is not valid TOML or breaks the sweep format (message gives the line)."""
+
+
+class SchedulerError(CBNError, ConnectionError):
+    """The Dask scheduler could not be reached (the message gives the address)."""
+
+
+class StoreError(CBNError):
+    """The store file is missing, is not a cbntheory sweep store, or has another schema."""
+
+
+class ModularArithmeticError(CBNError, ArithmeticError):
+    """Exact arithmetic modulo primes found no usable prime or root of unity."""

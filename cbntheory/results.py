@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import settings
-from .errors import InaccurateSolutionWarning, SolverError
+from .errors import InaccurateSolutionWarning, SolverError, ValidationError
 
 #: Interval closed to tolerance and every residual re-verified in numpy.
 OPTIMAL = "optimal"
@@ -131,7 +131,7 @@ class NormResult:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+            raise ValidationError(f"status must be one of {STATUSES}, got {self.status!r}")
 
     @property
     def gap(self) -> float:

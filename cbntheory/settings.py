@@ -223,3 +223,14 @@ def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     if rtol is None:
         rtol = RANK_RTOL_FACTOR * EPS * n
     return float(rtol) * float(s_max)
+
+
+# ---------------------------------------------------------------- sweep area (sweep/, cli/)
+#: Seconds between looks at jobs held by other sweeps once nothing else is left to run.
+SWEEP_POLL: float = 0.5
+
+#: Shortest wait for results between heartbeat checks (keeps the runner from spinning).
+SWEEP_MIN_WAIT: float = 0.05
+
+#: Seconds a terminated local worker gets to exit (Ctrl-C) before it is killed.
+SWEEP_TERMINATE_GRACE: float = 5.0

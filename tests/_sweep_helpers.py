@@ -1,5 +1,11 @@
-"""Shared pieces of the sweep tests: writing sweep files, running ``cbn sweep`` in a
-subprocess, and reading a store with plain sqlite3 (not through cbntheory)."""
+"""Shared pieces of the sweep tests: the test-only job kinds, writing sweep files, running
+``cbn sweep`` in a subprocess, and reading a store with plain sqlite3 (not through cbntheory).
+
+The job kinds ``echo`` and ``spin`` live here, not in the package.  :func:`use_test_kinds`
+names this module in ``CBNTHEORY_SWEEP_EXTRA_KINDS``, so that the registry of this process
+and of every process started from it (``cbn sweep`` subprocesses, pool and Dask workers,
+whose ``PYTHONPATH`` :func:`env` extends with this folder) loads :data:`KINDS` from here.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +15,69 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from cbntheory.results import OPTIMAL, NormResult
+from cbntheory.sweep.jobs import EXTRA_KINDS_ENV
+from cbntheory.sweep.kinds import JobKind, Param, boolean, integer, number, text
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
 CLI = "import sys; from cbntheory.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+# ------------------------------------------------------------------ test-only job kinds
+def _summary(value, seed, solver, wall_time):
+    return NormResult(value=value, lower=value, upper=value, status=OPTIMAL, message=solver,
+                      seed=seed, solver=solver, residual=0.0, wall_time=wall_time).summary()
+
+
+def echo_job(params, seed):
+    """``value = x + seed`` after ``sleep`` seconds.
+
+    ``log``: append ``"<x> <seed> <pid>"`` to this file when the job starts (to count
+    executions); ``fail``: raise; ``fail_while``: raise while this file exists;
+    ``crash``: end the worker process abruptly (as a segfault or the OOM killer would).
+    """
+    if params["log"]:
+        with open(params["log"], "a") as fh:
+            fh.write(f"{params['x']!r} {seed} {os.getpid()}\n")
+    if params["crash"]:
+        os._exit(70)
+    if params["sleep"]:
+        time.sleep(params["sleep"])
+    if params["fail"] or (params["fail_while"] and os.path.exists(params["fail_while"])):
+        raise RuntimeError(f"echo job asked to fail (x={params['x']}, seed={seed})")
+    return _summary(params["x"] + seed, seed, "echo", params["sleep"])
+
+
+def spin_job(params, seed):
+    """``iterations`` steps of a linear congruential generator in pure Python (real CPU
+    work, no BLAS threads): the unit of work of the throughput benchmark."""
+    start, cpu = time.perf_counter(), time.process_time()
+    acc = seed
+    for _ in range(params["iterations"]):
+        acc = (acc * 1103515245 + 12345) & 0x7FFFFFFF
+    out = _summary(float(acc), seed, "spin", time.perf_counter() - start)
+    out["cpu_time"] = time.process_time() - cpu   # < wall_time when the core was shared
+    return out
+
+
+KINDS = (
+    JobKind("echo", echo_job,
+            {"x": Param(0.0, number(None), "value returned (plus the seed)"),
+             "sleep": Param(0.0, number(0.0), "seconds to sleep"),
+             "fail": Param(False, boolean, "raise instead of returning"),
+             "crash": Param(False, boolean, "kill the worker process (never use in-process)"),
+             "fail_while": Param("", text, "raise while this file exists"),
+             "log": Param("", text, "file to which the job appends a line when it starts")},
+            "testing only: returns x + seed", testing=True),
+    JobKind("spin", spin_job, {"iterations": Param(1_000_000, integer(1), "loop steps")},
+            "testing/benchmark only: fixed pure-Python CPU work", testing=True),
+)
+
+
+def use_test_kinds():
+    """Make ``echo`` and ``spin`` known here and in every process started from here."""
+    os.environ[EXTRA_KINDS_ENV] = __name__
 
 
 def write(path, text):
@@ -38,8 +105,8 @@ x = [{grid}]
 
 def env():
     """Environment in which a subprocess imports this checkout of cbntheory."""
-    paths = [REPO] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    paths = [REPO, HERE] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **{EXTRA_KINDS_ENV: __name__})
 
 
 def start_cli(*args):

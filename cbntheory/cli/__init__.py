@@ -1,9 +1,9 @@
 """The ``cbn`` command line.
 
 Each sub-command lives in its own module of this package and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` to a callable
-``func(args) -> int``.  Errors raised by cbntheory (or bad files) are printed as one
-line on stderr with a non-zero exit status, never as a traceback.
+``register(subparsers)``, which adds its parser, and ``run(args) -> int``, which
+:func:`build_parser` sets as the parser's ``func``.  Errors raised by cbntheory (or bad
+files) are printed as one line on stderr with a non-zero exit status, never as a traceback.
 """
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+        sub.choices[name].set_defaults(func=module.run)
     return parser
 
 

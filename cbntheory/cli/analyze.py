@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..measure.structure import analyze_structure
 from ..nets.network import Network
-from ._common import load_array, load_npz, print_json
+from ._common import add_shared, load_array, load_npz, number, show
 
 
 def _load_data(path: str) -> np.ndarray:
@@ -41,16 +41,6 @@ def _load_data(path: str) -> np.ndarray:
                           f"{path!r} with arrays {sorted(arrays)}")
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text!r}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add the ``analyze`` sub-command."""
     parser = subparsers.add_parser(
@@ -61,14 +51,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("weights", metavar="WEIGHTS.npz", help="network file (Network.save)")
     parser.add_argument("--data", metavar="X.npz",
                         help="inputs (N, n_0, *spatial): array 'X' of an .npz, or an .npy")
-    parser.add_argument("--threshold", type=_positive, default=None, metavar="t",
+    parser.add_argument("--threshold", type=number(strict=False), default=None, metavar="t",
                         help="cut on the singular values of c What_l[m] (default 0.2)")
-    parser.add_argument("--span-rtol", type=_positive, default=None, metavar="r",
+    parser.add_argument("--span-rtol", type=number(strict=False), default=None, metavar="r",
                         help="relative span threshold for activations (default 1e-3)")
     parser.add_argument("--degree", choices=("l1", "linf"), default="l1",
                         help="2D degree: |m1|+|m2| (l1, default) or max(|m1|,|m2|)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.set_defaults(func=run)
+    add_shared(parser, "--json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,9 +66,5 @@ def run(args: argparse.Namespace) -> int:
     data = None if args.data is None else _load_data(args.data)
     report = analyze_structure(net, data, weight_threshold=args.threshold,
                                span_rtol=args.span_rtol)
-    if args.json:
-        print_json({"file": args.weights, **report.as_dict()})
-    else:
-        print(f"file: {args.weights}")
-        print(report.render(args.degree))
-    return 0
+    return show(args.json, {"file": args.weights, **report.as_dict()},
+                lambda: print(f"file: {args.weights}\n{report.render(args.degree)}"))

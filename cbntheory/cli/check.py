@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from .. import checks as proofs
-from ._common import print_json
+from ._common import print_json, tally
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +39,6 @@ def register(subparsers: Any) -> None:
                         help="print a JSON list of reports (with every row) instead of lines")
     parser.add_argument("--list", action="store_true",
                         help="list the available checks without running them")
-    parser.set_defaults(func=run)
 
 
 def _selected(names: list[str]) -> list[proofs.CheckEntry]:
@@ -86,11 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.as_dict() for r in runs])
     else:
-        counts: dict[str, int] = {}
-        for r in runs:
-            counts[r.verdict] = counts.get(r.verdict, 0) + 1
-        summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-        print(f"{len(runs)} checks: {summary}"
+        print(f"{len(runs)} checks: {tally(r.verdict for r in runs)}"
               + (f"; FAILED: {', '.join(r.entry.label for r in failed)}" if failed else ""))
     sys.stdout.flush()
     return 1 if failed else 0

@@ -21,7 +21,7 @@ from ..errors import ValidationError
 from ..nets.architecture import Architecture
 from ..results import NormResult
 from ..solvers.convex.program import two_layer_min_norm
-from ._common import load_npz, print_json
+from ._common import add_shared, fmt_number, load_npz, show
 
 
 def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
@@ -38,8 +38,7 @@ def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
 def register(subparsers: Any) -> None:
     """Add the ``convex`` sub-command to the ``cbn`` parser."""
     parser = subparsers.add_parser(
-        "convex",
-        help="exact min-norm two-layer ReLU CNN on finite data (convex program)",
+        "convex", help="exact min-norm two-layer ReLU CNN on finite data (convex program)",
         description="Minimal parameter norm sum ||W||^2 + ||V||^2 (+ biases if penalised) of a "
                     "two-layer ReLU CNN with the average-pool head that interpolates the data, "
                     "over any number of hidden channels, by the convex group-lasso program over "
@@ -53,8 +52,7 @@ def register(subparsers: Any) -> None:
     bias.add_argument("--no-bias", action="store_true", help="no biases at all")
     bias.add_argument("--free-bias", action="store_true",
                       help="biases present but not counted in the norm (default: penalised)")
-    parser.add_argument("--normalization", choices=("operator", "plain"), default="operator",
-                        help="convolution constant c = 1/sqrt(d) (default) or 1")
+    add_shared(parser, "--normalization")
     parser.add_argument("--hidden", type=int, default=1, metavar="N1",
                         help="n_1 of the architecture (only reported against the width used)")
     parser.add_argument("--patterns", choices=("enumerate", "sample"), default="enumerate",
@@ -69,8 +67,7 @@ def register(subparsers: Any) -> None:
                              "settings.MAX_PATTERNS)")
     parser.add_argument("--save-network", default=None, metavar="NET.npz",
                         help="save the minimal-norm network (Network.save)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(func=run)
+    add_shared(parser, "--json")
 
 
 def summary(result: NormResult, arch: Architecture) -> dict[str, Any]:
@@ -92,11 +89,10 @@ def summary(result: NormResult, arch: Architecture) -> dict[str, Any]:
 
 def _print_text(s: dict[str, Any]) -> None:
     a = s["architecture"]
-    lower = "none" if s["lower"] is None else f"{s['lower']:.10g}"
     print(f"architecture: channels {a['channels']}, spatial {a['spatial_shape']}, kernel_size "
           f"{a['kernel_size'] or 'full'}, bias {a['bias']}, penalize_bias {a['penalize_bias']}")
     print(f"minimal norm      = {s['value']:.10g}   (status {s['status']}, exact {s['exact']})")
-    print(f"certified lower   = {lower}   (relative gap {s['relative_gap']:.3g})")
+    print(f"certified lower   = {fmt_number(s['lower'])}   (relative gap {s['relative_gap']:.3g})")
     p = s["patterns"]
     how = "enumerated" if p["method"] != "sample" else f"sampled from {p['draws']} neurons"
     print(f"patterns          = {p['count']} {how}, {s['hyperplanes']} distinct hyperplanes")
@@ -129,8 +125,4 @@ def run(args: argparse.Namespace) -> int:
     if args.save_network:
         result.network.save(args.save_network)
     s = summary(result, arch)
-    if args.json:
-        print_json(s)
-    else:
-        _print_text(s)
-    return 0
+    return show(args.json, s, lambda: _print_text(s))

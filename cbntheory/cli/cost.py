@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..operators import ConvOperator
 from ..theory.linear import LinearCost, linear_cost
-from ._common import load_array, print_json
+from ._common import add_shared, load_array, show
 
 
 def _band_limited() -> np.ndarray:
@@ -77,8 +77,7 @@ def _example_help() -> str:
 def register(subparsers: Any) -> None:
     """Add the ``cost`` sub-command to the ``cbn`` parser."""
     parser = subparsers.add_parser(
-        "cost",
-        help="exact cost R(A; L) of a convolution as a depth-L linear CNN (T1)",
+        "cost", help="exact cost R(A; L) of a convolution as a depth-L linear CNN (T1)",
         description="Exact minimal parameter norm of a depth-L linear CNN (full-size filters, no "
                     "biases) computing the convolution KERNEL, its large-depth expansion "
                     "L R0 + R1 + R2/L and the CBN rank grouped by frequency degree.",
@@ -91,10 +90,7 @@ def register(subparsers: Any) -> None:
                         help="use a built-in kernel instead of a file (see below)")
     parser.add_argument("--depth", "-L", type=int, required=True, metavar="L",
                         help="number of layers L >= 1")
-    parser.add_argument("--normalization", choices=("operator", "plain"), default="operator",
-                        help="convolution constant c = 1/sqrt(d) (operator, default) or 1 (plain)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(func=run)
+    add_shared(parser, "--normalization", "--json")
 
 
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
@@ -165,8 +161,4 @@ def run(args: argparse.Namespace) -> int:
     operator = ConvOperator.from_kernel(kernel, args.normalization)
     cost = linear_cost(operator, args.depth)
     info = summary(cost, operator, source)
-    if args.json:
-        print_json(info)
-    else:
-        _print_text(info, cost, operator.ndim)
-    return 0
+    return show(args.json, info, lambda: _print_text(info, cost, operator.ndim))

@@ -32,7 +32,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import NormResult
 from ..solvers.dispatch import minimal_norm
-from ._common import load_npz, print_json
+from ._common import add_shared, fmt_number, load_npz, number, print_json
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -44,16 +44,6 @@ def _ints(text: str) -> tuple[int, ...]:
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"must be positive integers; got {text!r}")
     return values
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -71,14 +61,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-bias", action="store_true", help="networks without biases")
     parser.add_argument("--free-bias", action="store_true",
                         help="biases not counted in the norm (default: penalised)")
-    parser.add_argument("--normalization", choices=("operator", "plain"), default="operator")
+    add_shared(parser, "--normalization")
     parser.add_argument("--head", choices=("avgpool",), default=None,
                         help="average pool and a dense layer at the end")
     parser.add_argument("--restarts", type=int, default=1, metavar="R")
     parser.add_argument("--seed", type=int, default=0, metavar="S")
-    parser.add_argument("--tol", type=_positive, default=None, metavar="t",
+    parser.add_argument("--tol", type=number(strict=True), default=None, metavar="t",
                         help="relative residual to reach (default 1e-6)")
-    parser.add_argument("--time-limit", type=_positive, default=None, metavar="SEC",
+    parser.add_argument("--time-limit", type=number(strict=True), default=None, metavar="SEC",
                         help="seconds for all restarts (default 600 per restart)")
     parser.add_argument("--max-iter", type=int, default=None, metavar="N",
                         help="L-BFGS-B iterations per restart (default 50000)")
@@ -88,8 +78,7 @@ def register(subparsers: Any) -> None:
                         help="with --target: also report the T2 bound conditional on the "
                              "network having to equal the target on an open set")
     parser.add_argument("--out", metavar="NET.npz", default=None, help="save the network")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.set_defaults(func=run)
+    add_shared(parser, "--json")
 
 
 def _architecture(args: argparse.Namespace, X: np.ndarray) -> Architecture:
@@ -124,23 +113,16 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
         options["tol"] = args.tol
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
+    data = (X, arrays["Y"]) if "Y" in arrays else X
     if target is not None:
         if arch.activation != "relu":
             raise ValidationError("--target must be used with --activation relu")
-        options["assume_open_set"] = args.assume_open_set
-        data = (X, arrays["Y"]) if "Y" in arrays else X
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InaccurateSolutionWarning)
-            return minimal_norm(arch, data=data, target=target, **options), arch
-    if args.assume_open_set:
+        options.update(target=target, assume_open_set=args.assume_open_set)
+    elif args.assume_open_set:
         raise ValidationError("--assume-open-set needs --target")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
-        return minimal_norm(arch, data=(X, arrays["Y"]), **options), arch
-
-
-def _fmt(value: float | None) -> str:
-    return "none" if value is None else f"{value:.10g}"
+        return minimal_norm(arch, data=data, **options), arch
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
           f"bias {'free' if arch.bias and not arch.penalize_bias else arch.bias}, "
           f"head {arch.head}")
     print(f"status: {res.status}")
-    print(f"upper (verified norm): {_fmt(res.upper) if verified else 'none'}")
-    print(f"lower (certified): {_fmt(res.lower)}")
+    print(f"upper (verified norm): {fmt_number(res.upper) if verified else 'none'}")
+    print(f"lower (certified): {fmt_number(res.lower)}")
     print(f"relative residual: {res.residual:.3e}")
     print(f"seed: {res.seed}  wall time: {res.wall_time:.2f} s")
     for j, r in enumerate(runs):
@@ -177,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
               f"residual {r['residual']:.2e}, {r['iterations']} iterations, "
               f"{r['wall_time']:.2f} s{'' if r['verified'] else ' (not verified)'}")
     if cond is not None:
-        print(f"conditional T2 bound: {_fmt(cond.get('value'))} ({cond['condition']})")
+        print(f"conditional T2 bound: {fmt_number(cond.get('value'))} ({cond['condition']})")
     print(f"message: {res.message}")
     if saved is not None:
         print(f"saved: {saved}" + ("" if verified else " (NOT verified: closest network found)"))

@@ -16,6 +16,9 @@ import argparse
 import sys
 from typing import Any
 
+from ..errors import ValidationError
+from ._common import add_shared, tally
+
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` sub-command."""
@@ -28,9 +31,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--quick", action="store_true",
                         help="the quick plan (about 2 minutes): fewer targets and depths")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every solve (default 0)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    add_shared(parser, "--seed", "--no-progress")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,14 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from ..output.report import run_report
 
     if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0; got {args.seed}")
+        raise ValidationError(f"--seed must be >= 0; got {args.seed}")
     result = run_report(args.out, quick=args.quick, seed=args.seed,
                         progress=not args.no_progress)
     for note in result.notes:
         print(f"cbn report: note: {note}", file=sys.stderr)
-    counts: dict[str, int] = {}
-    for item in result.items:
-        counts[item.status] = counts.get(item.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"report written to {result.index} in {result.seconds:.0f} s ({summary})")
+    print(f"report written to {result.index} in {result.seconds:.0f} s "
+          f"({tally(item.status for item in result.items)})")
     return result.exit_status

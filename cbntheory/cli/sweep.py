@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import _validate as V
 from ..errors import ValidationError
+from ._common import add_shared
 
 
 def register(subparsers: Any) -> None:
@@ -37,8 +38,7 @@ def register(subparsers: Any) -> None:
                    help="run again the jobs stored as failed")
     p.add_argument("--status", action="store_true",
                    help="print done/failed/running/pending counts and exit")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.set_defaults(func=run)
+    add_shared(p, "--no-progress")
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -51,16 +51,15 @@ def _status(args: argparse.Namespace) -> int:
 
     config = load_config(args.config) if args.config else None
     with Store(args.store, create=False) as store:
-        counts = store.counts()
-        total = sum(counts.values())
-        print(f"store {args.store}: {total} jobs: {counts[DONE]} done, {counts[FAILED]} "
-              f"failed, {counts[RUNNING]} running, {counts[PENDING]} pending")
+        scopes: list[tuple[str, list[str] | None]] = [(f"store {args.store}", None)]
         if config is not None:
-            keys = [j.key for j in config.jobs]
-            mine = store.counts(keys)
-            missing = len(keys) - sum(mine.values())
-            print(f"{config.source}: {len(keys)} jobs: {mine[DONE]} done, {mine[FAILED]} "
-                  f"failed, {mine[RUNNING]} running, {mine[PENDING] + missing} pending")
+            scopes.append((config.source, [j.key for j in config.jobs]))
+        for label, keys in scopes:  # the whole store, then the jobs of the file
+            counts = store.counts(keys)
+            total = sum(counts.values()) if keys is None else len(keys)
+            missing = total - sum(counts.values())  # jobs of the file not in the store yet
+            print(f"{label}: {total} jobs: {counts[DONE]} done, {counts[FAILED]} failed, "
+                  f"{counts[RUNNING]} running, {counts[PENDING] + missing} pending")
         now = time.time()
         for run in store.live_runs():
             print(f"live sweep on {run['host']} (pid {run['pid']}), started "

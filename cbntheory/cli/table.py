@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..output.files import write_text
+from ._common import add_shared
 
 
 def register(subparsers: Any) -> None:
@@ -43,15 +44,13 @@ def register(subparsers: Any) -> None:
                         help="write to FILE instead of standard output")
     parser.add_argument("--quick", action="store_true",
                         help="small data and architectures (the targets' quick mode)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every solve (default 0)")
+    add_shared(parser, "--seed")
     parser.add_argument("--restarts", type=int, default=1,
                         help="restarts of the numerical solver (default 1)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="seconds per numerical solve (default: the solver's own budget)")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="no progress bar on standard error")
+    add_shared(parser, "--no-progress")
     parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
-    parser.set_defaults(func=run)
 
 
 def _list_targets() -> int:

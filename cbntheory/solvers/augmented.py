@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import optimize as optim
+from ..errors import ValidationError
 
 #: ``constraint(x) -> (r, vjp)``: residual vector ``r(x)`` and ``v -> J(x)^T v``.
 Constraint = Callable[[np.ndarray], "tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]"]
@@ -231,7 +232,7 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     usable: tuple[np.ndarray, float] | None = None
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
     if w.shape != x.shape or np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must be a finite non-negative vector of length {x.size}")
+        raise ValidationError(f"weights must be a finite non-negative vector of length {x.size}")
     track = _Tracker(max_iter, time_limit, reserve=0.15)
     history: list[dict[str, Any]] = []
     state = {"x": x, "r": np.zeros(0)}

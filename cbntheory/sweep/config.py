@@ -26,15 +26,17 @@ Examples
 --------
 >>> cfg = parse_config('''
 ... [sweep]
-... kind = "echo"
+... kind = "linear_cost"
 ... seeds = [0, 1]
+... [fixed]
+... target = "identity"
 ... [grid]
-... x = [1.0, 2.0, 3.0]
+... depth = [1, 2, 3]
 ... ''')
->>> len(cfg.jobs), sorted({j.params["x"] + j.seed for j in cfg.jobs})
-(6, [1.0, 2.0, 3.0, 4.0])
+>>> len(cfg.jobs), sorted({j.params["depth"] for j in cfg.jobs})
+(6, [1, 2, 3])
 >>> try:
-...     parse_config('[sweep]\\nkind = "echo"\\n[grid]\\nxx = [1]\\n', source="s.toml")
+...     parse_config('[sweep]\\nkind = "linear_cost"\\n[grid]\\nxx = [1]\\n', source="s.toml")
 ... except ConfigError as exc:
 ...     print(str(exc).split(": ")[0])
 s.toml, line 4 ([grid] xx)
@@ -50,8 +52,8 @@ import re
 import sys
 from typing import Any
 
-from ..errors import ValidationError
-from .jobs import ParamError, get_kind, job_key, normalize_params
+from ..errors import ConfigError, ParamError, ValidationError
+from .jobs import get_kind, job_key, normalize_params
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,10 +66,6 @@ SWEEP_KEYS = ("kind", "name", "seeds", "description")
 TOP_KEYS = ("sweep", "fixed", "grid", "jobs")
 #: Largest number of jobs one file may expand to (a typo in a grid should not fill the disk).
 MAX_JOBS = 1_000_000
-
-
-class ConfigError(ValidationError):
-    """A sweep file is not valid TOML or breaks the sweep format (message gives the line)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,9 +329,10 @@ def parse_config(text: str, source: str = "<config>") -> SweepConfig:
             raise rep.error(origin.get(exc.key, ("sweep", "kind")), str(exc)) from None
         for seed in job_seeds:
             key = job_key(kind, normal, seed)
-            jobs.setdefault(key, Job(key, kind, normal, seed))
+            jobs.setdefault(key, Job(key=key, kind=kind, params=normal, seed=seed))
     digest = hashlib.sha256(json.dumps([kind] + sorted(jobs)).encode()).hexdigest()
-    return SweepConfig(name, kind, seeds, tuple(jobs.values()), digest, source)
+    return SweepConfig(name=name, kind=kind, seeds=seeds, jobs=tuple(jobs.values()),
+                       config_hash=digest, source=source)
 
 
 def describe(config: SweepConfig) -> str:

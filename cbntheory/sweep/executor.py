@@ -33,12 +33,8 @@ from typing import Any
 
 from .. import _validate as V
 from .. import settings
-from ..errors import CBNError
+from ..errors import SchedulerError
 from .jobs import run_job
-
-
-class SchedulerError(CBNError, ConnectionError):
-    """The Dask scheduler could not be reached (the message gives the address)."""
 
 
 def failure(message: str) -> dict[str, Any]:
@@ -104,13 +100,13 @@ class LocalExecutor(Executor):
     Examples
     --------
     >>> from cbntheory.sweep.config import parse_config
-    >>> cfg = parse_config('[sweep]\\nkind = "echo"\\nseeds = [3]\\n[fixed]\\nx = 0.5\\n')
+    >>> cfg = parse_config('[sweep]\\nkind = "linear_cost"\\n[fixed]\\ntarget = "identity"\\n')
     >>> with LocalExecutor(workers=1) as ex:
     ...     fut = ex.submit(cfg.jobs[0])
     ...     _ = ex.wait([fut], timeout=60)
     ...     out = ex.outcome(fut)
-    >>> out["ok"], out["result"]["value"], out["provenance"]["pid"] != os.getpid()
-    (True, 3.5, True)
+    >>> out["ok"], round(out["result"]["value"], 9), out["provenance"]["pid"] != os.getpid()
+    (True, 32.0, True)
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -164,7 +160,7 @@ class LocalExecutor(Executor):
         for proc in processes:
             proc.terminate()
         for proc in processes:
-            proc.join(timeout=5)
+            proc.join(timeout=settings.SWEEP_TERMINATE_GRACE)
             if proc.is_alive():  # pragma: no cover - SIGTERM ignored
                 proc.kill()
 

@@ -1,23 +1,19 @@
-"""Job kinds a sweep can run: a registry from a name to ``fn(params, seed) -> dict``.
+"""The registry of job kinds, and what a job is: normalised parameters, a key, a run.
 
-A *job* is one call ``fn(params, seed)`` of a registered :class:`JobKind`; it returns
-a JSON-able dict whose fields follow :meth:`cbntheory.NormResult.summary` (``value``,
-``lower``, ``upper``, ``status``, ``message``, ``residual``, ``wall_time``...) plus any
-kind-specific extras.  A sweep's TOML file names the kind and the parameters; the
-kind's parameter table (:class:`Param`) validates them, fills defaults and normalises
-them, so that the job key (:func:`job_key`) of the same computation is always the same.
+A *job* is one call ``fn(params, seed)`` of a registered
+:class:`~cbntheory.sweep.kinds.JobKind`; it returns a JSON-able dict whose fields follow
+:meth:`cbntheory.NormResult.summary` (``value``, ``lower``, ``upper``, ``status``,
+``message``, ``residual``, ``wall_time``...) plus any kind-specific extras.  A sweep's
+TOML file names the kind and the parameters; the kind's parameter table validates them,
+fills defaults and normalises them, so that the job key (:func:`job_key`) of the same
+computation is always the same.
 
-The kinds themselves live in :mod:`cbntheory.sweep.kinds`.  Adding a kind is one
-function and one :func:`register` line there::
-
-    def _my_job(params, seed):
-        ...
-        return result.summary()
-
-    register(JobKind("my_kind", _my_job, {"depth": Param(2, integer(1))}, "What it does."))
-
-Kinds marked ``testing=True`` ("echo", "spin") exist only for the test suite and the
-throughput benchmark: they compute nothing of mathematical interest.
+The registry starts from :data:`cbntheory.sweep.kinds.BUILTIN_KINDS`.  A program adds
+kinds with :func:`register`; a process it does not control (a ``cbn sweep`` command, a
+pool or Dask worker) gets them from the modules named in the environment variable
+:data:`EXTRA_KINDS_ENV`, each of which exposes a ``KINDS`` sequence.  The test suite
+and the throughput benchmark use this for their ``echo`` and ``spin`` kinds; nothing
+in a sweep file can load code or name a file to write.
 
 Examples
 --------
@@ -32,82 +28,29 @@ True
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import platform
 import socket
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from .. import _validate as V
-from ..errors import ValidationError
+from ..errors import ParamError, ValidationError
+from .kinds import BUILTIN_KINDS, REQUIRED, JobKind
 
-#: Marker for a parameter without default (the sweep file must set it).
-REQUIRED: Any = object()
-
-
-class ParamError(ValidationError):
-    """A job parameter is unknown, missing or invalid; :attr:`key` names it."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-
-
-@dataclasses.dataclass(frozen=True)
-class Param:
-    """One parameter of a job kind: its default, its check and a one-line description.
-
-    ``check(name, value)`` returns the normalised (JSON-able) value or raises
-    :class:`~cbntheory.errors.ValidationError` naming the parameter, rule and value.
-    """
-
-    default: Any = REQUIRED
-    check: Callable[[str, Any], Any] = lambda name, value: value
-    doc: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class JobKind:
-    """A named computation a sweep can run.
-
-    Attributes
-    ----------
-    name : str
-    fn : callable
-        ``fn(params: dict, seed: int) -> dict`` of JSON-able results.
-    params : Mapping[str, Param]
-        Every accepted parameter; anything else in a sweep file is an error.
-    doc : str
-        One line shown in error messages and docs.
-    version : int
-        Part of the job key: bump it when ``fn`` changes what it computes, so that
-        stores do not mistake old results for new ones.
-    testing : bool
-        True for kinds that exist only for tests and benchmarks.
-    prepare : callable, optional
-        ``prepare(params) -> params`` run after the per-parameter checks: checks that
-        involve several parameters (raise :class:`ParamError`) and blanking of
-        parameters the chosen variant ignores, so they do not split one job into many.
-    """
-
-    name: str
-    fn: Callable[[dict, int], dict]
-    params: Mapping[str, Param]
-    doc: str
-    version: int = 1
-    testing: bool = False
-    prepare: Callable[[dict], dict] | None = None
-
+#: Environment variable naming extra kind modules (comma-separated import names, each
+#: with a ``KINDS`` sequence of JobKind); set by the test helpers and the benchmark only.
+EXTRA_KINDS_ENV = "CBNTHEORY_SWEEP_EXTRA_KINDS"
 
 #: Registered kinds by name.
-KINDS: dict[str, JobKind] = {}
+KINDS: dict[str, JobKind] = {kind.name: kind for kind in BUILTIN_KINDS}
+_EXTRA_MODULES_LOADED: set[str] = set()
 
 
 def register(kind: JobKind) -> JobKind:
@@ -116,71 +59,28 @@ def register(kind: JobKind) -> JobKind:
     return kind
 
 
+def _load_extra_kinds() -> None:
+    """Register the ``KINDS`` of every module named in :data:`EXTRA_KINDS_ENV` (once each)."""
+    names = (name.strip() for name in os.environ.get(EXTRA_KINDS_ENV, "").split(","))
+    for module in [name for name in names if name and name not in _EXTRA_MODULES_LOADED]:
+        _EXTRA_MODULES_LOADED.add(module)
+        for kind in importlib.import_module(module).KINDS:
+            register(kind)
+
+
 def kind_names(*, include_testing: bool = True) -> list[str]:
     """Sorted names of the registered kinds."""
+    _load_extra_kinds()
     return sorted(k for k, v in KINDS.items() if include_testing or not v.testing)
 
 
 def get_kind(name: Any) -> JobKind:
     """The kind called ``name``; an unknown name raises a ValidationError listing the valid ones."""
+    _load_extra_kinds()
     if not isinstance(name, str) or name not in KINDS:
         valid = ", ".join(f"{k} (testing only)" if KINDS[k].testing else k for k in kind_names())
         raise ValidationError(f"job kind must be one of: {valid}; got {name!r}")
     return KINDS[name]
-
-
-# --------------------------------------------------------------------- parameter checks
-def integer(minimum: int = 1) -> Callable[[str, Any], int]:
-    """Check: an integer ``>= minimum``."""
-    return lambda name, value: V.positive_int(name, value, minimum=minimum)
-
-
-def number(minimum: float | None = 0.0) -> Callable[[str, Any], float]:
-    """Check: a finite real number, ``>= minimum`` unless None (ints accepted, stored as float)."""
-    rule = "be a finite number" + ("" if minimum is None else f" >= {minimum}")
-
-    def check(name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise V.fail(name, "be a number", value)
-        if not np.isfinite(value) or (minimum is not None and value < minimum):
-            raise V.fail(name, rule, value)
-        return float(value)
-    return check
-
-
-def choice(*values: str) -> Callable[[str, Any], str]:
-    """Check: one of ``values`` (the message lists them all)."""
-    def check(name: str, value: Any) -> str:
-        if value not in values:
-            raise V.fail(name, f"be one of {', '.join(repr(v) for v in values)}", value)
-        return str(value)
-    return check
-
-
-def boolean(name: str, value: Any) -> bool:
-    """Check: ``true`` or ``false``."""
-    if not isinstance(value, bool):
-        raise V.fail(name, "be true or false", value)
-    return value
-
-
-def text(name: str, value: Any) -> str:
-    """Check: a string."""
-    if not isinstance(value, str):
-        raise V.fail(name, "be a string", value)
-    return value
-
-
-def shape(name: str, value: Any) -> list[int]:
-    """Check: a spatial shape ``d``, ``[d]`` or ``[d1, d2]``, stored as a list."""
-    return list(V.spatial_shape(name, value))
-
-
-def channel_pair(name: str, value: Any) -> list[int]:
-    """Check: ``[C_out, C_in]``, two positive integers."""
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise V.fail(name, "be a pair [C_out, C_in] of positive integers", value)
-    return [V.positive_int(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
 def normalize_params(kind_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,7 +135,7 @@ def provenance() -> dict[str, Any]:
     if not _PROVENANCE:
         from importlib import metadata
 
-        from .. import __version__
+        from .._version import __version__
 
         def version(dist: str) -> str | None:
             try:
@@ -276,28 +176,5 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
     out["provenance"] = provenance()
     return out
 
-
-# Importing the kinds registers them (kept in their own module, one concept each).
-from . import kinds as _kinds  # noqa: E402, F401  (registration side effect)
-
-__all__ = [
-    "KINDS",
-    "REQUIRED",
-    "JobKind",
-    "Param",
-    "ParamError",
-    "boolean",
-    "channel_pair",
-    "choice",
-    "get_kind",
-    "integer",
-    "job_key",
-    "kind_names",
-    "normalize_params",
-    "number",
-    "provenance",
-    "register",
-    "run_job",
-    "shape",
-    "text",
-]
+__all__ = ["EXTRA_KINDS_ENV", "KINDS", "ParamError", "get_kind", "job_key", "kind_names",
+           "normalize_params", "provenance", "register", "run_job"]

@@ -1,14 +1,17 @@
-"""The job kinds registered for sweeps (see :mod:`cbntheory.sweep.jobs` for the registry).
+"""What a job kind is, and the kinds that ship with cbntheory.
+
+A :class:`JobKind` is a function ``fn(params, seed) -> dict`` with a table of
+:class:`Param` (default, check, description) that validates, completes and normalises a
+sweep file's parameters.  :data:`BUILTIN_KINDS` lists the kinds of the installed
+package; :mod:`cbntheory.sweep.jobs` builds its registry from it (this module imports
+nothing from the registry, so the two never import each other).
 
 ``linear_cost``
     Exact T1 cost of a named linear target built deterministically from the parameters
     and the seed, re-verified by composing its balanced factorisation.
-``echo`` (testing only)
-    Returns ``value = x + seed``; can sleep, fail, log its start: used by the tests of
-    the store, the runner and the executors.
-``spin`` (testing only)
-    A fixed amount of pure-Python arithmetic (real CPU work, no BLAS threads): used by
-    the throughput benchmark.
+
+The test suite and the throughput benchmark add kinds of their own (``echo``, ``spin``)
+through :data:`cbntheory.sweep.jobs.EXTRA_KINDS_ENV`; none of them ships here.
 
 Examples
 --------
@@ -20,29 +23,123 @@ True
 """
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from .. import _validate as V
 from .. import fourier
+from ..errors import ParamError
 from ..operators import ConvOperator
 from ..results import OPTIMAL, OPTIMAL_INACCURATE, NormResult
 from ..theory.linear import verified_linear_cost
-from .jobs import (
-    JobKind,
-    Param,
-    ParamError,
-    boolean,
-    channel_pair,
-    choice,
-    integer,
-    number,
-    register,
-    shape,
-    text,
-)
+
+#: Marker for a parameter without default (the sweep file must set it).
+REQUIRED: Any = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter of a job kind: its default, its check and a one-line description.
+
+    ``check(name, value)`` returns the normalised (JSON-able) value or raises
+    :class:`~cbntheory.errors.ValidationError` naming the parameter, rule and value.
+    """
+
+    default: Any = REQUIRED
+    check: Callable[[str, Any], Any] = lambda name, value: value
+    doc: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobKind:
+    """A named computation a sweep can run.
+
+    Attributes
+    ----------
+    name : str
+    fn : callable
+        ``fn(params: dict, seed: int) -> dict`` of JSON-able results.
+    params : Mapping[str, Param]
+        Every accepted parameter; anything else in a sweep file is an error.
+    doc : str
+        One line shown in error messages and docs.
+    version : int
+        Part of the job key: bump it when ``fn`` changes what it computes, so that
+        stores do not mistake old results for new ones.
+    testing : bool
+        True for kinds that exist only for tests and benchmarks.
+    prepare : callable, optional
+        ``prepare(params) -> params`` run after the per-parameter checks: checks that
+        involve several parameters (raise :class:`ParamError`) and blanking of
+        parameters the chosen variant ignores, so they do not split one job into many.
+    """
+
+    name: str
+    fn: Callable[[dict, int], dict]
+    params: Mapping[str, Param]
+    doc: str
+    version: int = 1
+    testing: bool = False
+    prepare: Callable[[dict], dict] | None = None
+
+
+# --------------------------------------------------------------------- parameter checks
+def integer(minimum: int = 1) -> Callable[[str, Any], int]:
+    """Check: an integer ``>= minimum``."""
+    return lambda name, value: V.positive_int(name, value, minimum=minimum)
+
+
+def number(minimum: float | None = 0.0) -> Callable[[str, Any], float]:
+    """Check: a finite real number, ``>= minimum`` unless None (ints accepted, stored as float)."""
+    rule = "be a finite number" + ("" if minimum is None else f" >= {minimum}")
+
+    def check(name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise V.fail(name, "be a number", value)
+        if not np.isfinite(value) or (minimum is not None and value < minimum):
+            raise V.fail(name, rule, value)
+        return float(value)
+    return check
+
+
+def choice(*values: str) -> Callable[[str, Any], str]:
+    """Check: one of ``values`` (the message lists them all)."""
+    def check(name: str, value: Any) -> str:
+        if value not in values:
+            raise V.fail(name, f"be one of {', '.join(repr(v) for v in values)}", value)
+        return str(value)
+    return check
+
+
+def boolean(name: str, value: Any) -> bool:
+    """Check: ``true`` or ``false``."""
+    if not isinstance(value, bool):
+        raise V.fail(name, "be true or false", value)
+    return value
+
+
+def text(name: str, value: Any) -> str:
+    """Check: a string."""
+    if not isinstance(value, str):
+        raise V.fail(name, "be a string", value)
+    return value
+
+
+def shape(name: str, value: Any) -> list[int]:
+    """Check: a spatial shape ``d``, ``[d]`` or ``[d1, d2]``, stored as a list."""
+    return list(V.spatial_shape(name, value))
+
+
+def channel_pair(name: str, value: Any) -> list[int]:
+    """Check: ``[C_out, C_in]``, two positive integers."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise V.fail(name, "be a pair [C_out, C_in] of positive integers", value)
+    return [V.positive_int(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
 
 LINEAR_TARGETS = ("random", "lowrank", "bandlimited", "identity")
 
@@ -110,7 +207,7 @@ def linear_cost_job(params: dict[str, Any], seed: int) -> dict[str, Any]:
     return out
 
 
-register(JobKind(
+LINEAR_COST = JobKind(
     "linear_cost", linear_cost_job,
     {"target": Param(check=choice(*LINEAR_TARGETS), doc=f"one of {LINEAR_TARGETS}"),
      "depth": Param(2, integer(1), "number of layers L"),
@@ -120,54 +217,8 @@ register(JobKind(
      "rank": Param(1, integer(1), "per-frequency rank of target 'lowrank'"),
      "bandwidth": Param(1, integer(0), "largest frequency degree of target 'bandlimited'")},
     "exact linear-CNN cost (T1) of a named random or structured target",
-    prepare=_prepare_linear))
+    prepare=_prepare_linear)
 
 
-# ------------------------------------------------------------------ testing-only kinds
-def echo_job(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Testing only: ``value = x + seed`` after ``sleep`` seconds.
-
-    ``log``: append ``"<x> <seed> <pid>"`` to this file when the job starts (to count
-    executions); ``fail``: raise; ``fail_while``: raise while this file exists;
-    ``crash``: end the worker process abruptly (as a segfault or the OOM killer would).
-    """
-    if params["log"]:
-        with open(params["log"], "a") as fh:
-            fh.write(f"{params['x']!r} {seed} {os.getpid()}\n")
-    if params["crash"]:
-        os._exit(70)
-    if params["sleep"]:
-        time.sleep(params["sleep"])
-    if params["fail"] or (params["fail_while"] and os.path.exists(params["fail_while"])):
-        raise RuntimeError(f"echo job asked to fail (x={params['x']}, seed={seed})")
-    value = params["x"] + seed
-    return NormResult(value, value, value, OPTIMAL, "echo", seed=seed, solver="echo",
-                      residual=0.0, wall_time=params["sleep"]).summary()
-
-
-def spin_job(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Testing only: ``iterations`` steps of a linear congruential generator in pure Python."""
-    start, cpu = time.perf_counter(), time.process_time()
-    acc = seed
-    for _ in range(params["iterations"]):
-        acc = (acc * 1103515245 + 12345) & 0x7FFFFFFF
-    value = float(acc)
-    out = NormResult(value, value, value, OPTIMAL, "spin", seed=seed, solver="spin",
-                     residual=0.0, wall_time=time.perf_counter() - start).summary()
-    out["cpu_time"] = time.process_time() - cpu   # < wall_time when the core was shared
-    return out
-
-
-register(JobKind(
-    "echo", echo_job,
-    {"x": Param(0.0, number(None), "value returned (plus the seed)"),
-     "sleep": Param(0.0, number(0.0), "seconds to sleep"),
-     "fail": Param(False, boolean, "raise instead of returning"),
-     "crash": Param(False, boolean, "kill the worker process (never use in-process)"),
-     "fail_while": Param("", text, "raise while this file exists"),
-     "log": Param("", text, "file to which the job appends a line when it starts")},
-    "testing only: returns x + seed", testing=True))
-
-register(JobKind(
-    "spin", spin_job, {"iterations": Param(1_000_000, integer(1), "loop steps")},
-    "testing/benchmark only: fixed pure-Python CPU work", testing=True))
+#: The kinds of the installed package, in the order they are documented.
+BUILTIN_KINDS: tuple[JobKind, ...] = (LINEAR_COST,)

@@ -20,14 +20,15 @@ Examples
 >>> from cbntheory.sweep.config import parse_config
 >>> from cbntheory.sweep.executor import LocalExecutor
 >>> from cbntheory.sweep.store import Store
->>> cfg = parse_config('[sweep]\\nkind = "echo"\\nseeds = [0, 1]\\n[grid]\\nx = [1.0, 2.0]\\n')
+>>> cfg = parse_config('[sweep]\\nkind = "linear_cost"\\nseeds = [0, 1]\\n'
+...                    '[fixed]\\ntarget = "identity"\\n[grid]\\ndepth = [1, 2]\\n')
 >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
 >>> with Store(path) as store, LocalExecutor(workers=1) as ex:
 ...     first = run_sweep(cfg, store, ex, progress=False)
 ...     again = run_sweep(cfg, store, ex, progress=False)
-...     values = sorted(r["value"] for r in store.rows())
+...     values = sorted(round(r["value"], 9) for r in store.rows())
 >>> first.ran, first.done, again.ran, again.done, values
-(4, 4, 0, 4, [1.0, 2.0, 2.0, 3.0])
+(4, 4, 0, 4, [16.0, 16.0, 32.0, 32.0])
 """
 from __future__ import annotations
 
@@ -41,9 +42,6 @@ from ..output.progress import Progress
 from .config import Job, SweepConfig
 from .executor import Executor
 from .store import BUSY, CLAIMED, DONE, FAILED, PENDING, RUNNING, Store
-
-#: Seconds between checks of jobs held by other sweeps once nothing else is left.
-_POLL = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +91,74 @@ class SweepSummary:
         return text
 
 
+class _Loop:
+    """The claim-submit-commit loop of one :func:`run_sweep` call, in named phases."""
+
+    def __init__(self, store: Store, executor: Executor, run_id: str, todo: collections.deque[Job],
+                 *, retry_failed: bool, beat_every: float, progress: Progress, done: int,
+                 failed: int) -> None:
+        self.store, self.executor, self.run_id, self.todo = store, executor, run_id, todo
+        self.retry_failed, self.beat_every, self.progress = retry_failed, beat_every, progress
+        self.done, self.failed, self.ran, self.lost = done, failed, 0, 0
+        self.inflight: dict[Any, Job] = {}
+        self.deferred: list[Job] = []
+        self.last_beat = time.monotonic()
+
+    def run(self) -> None:
+        """Until every job is finished here or elsewhere (KeyboardInterrupt propagates)."""
+        self.progress.update(self.done, self.failed, 0)
+        while True:
+            self.submit()
+            if self.inflight:
+                self.collect()
+            elif self.deferred:
+                self.wait_for_others()
+            else:
+                return
+            self.beat()
+
+    def beat(self) -> None:
+        """Refresh this run's heartbeat row when it is due."""
+        if time.monotonic() - self.last_beat >= self.beat_every:
+            self.store.heartbeat(self.run_id)
+            self.last_beat = time.monotonic()
+
+    def submit(self) -> None:
+        """Claim and submit jobs up to the executor's capacity; set aside those held elsewhere."""
+        capacity = self.executor.capacity
+        while self.todo and len(self.inflight) < capacity:
+            job = self.todo.popleft()
+            state = self.store.claim(job.key, self.run_id, retry_failed=self.retry_failed)
+            if state == CLAIMED:
+                self.inflight[self.executor.submit(job)] = job
+            elif state == BUSY:
+                self.deferred.append(job)
+
+    def wait_for_others(self) -> None:
+        """Only jobs held by other live sweeps are left: wait, then try to claim them again
+        (which takes over the claims of a sweep that died meanwhile)."""
+        self.progress.update(self.done, self.failed, len(self.deferred))
+        time.sleep(min(settings.SWEEP_POLL, self.beat_every))
+        self.todo.extend(self.deferred)
+        self.deferred = []
+
+    def collect(self) -> None:
+        """Commit, each in its own transaction, the outcomes that arrive before the next beat."""
+        wait = max(settings.SWEEP_MIN_WAIT, self.beat_every - (time.monotonic() - self.last_beat))
+        for future in self.executor.wait(list(self.inflight), wait):
+            job = self.inflight.pop(future)
+            outcome = self.executor.outcome(future)
+            if not self.store.record(job.key, self.run_id, outcome):
+                self.lost += 1
+            else:
+                self.ran += 1
+                if outcome.get("ok"):
+                    self.done += 1
+                else:
+                    self.failed += 1
+            self.progress.update(self.done, self.failed, len(self.inflight) + len(self.deferred))
+
+
 def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
               retry_failed: bool = False, progress: Progress | bool | None = None,
               heartbeat: float | None = None) -> SweepSummary:
@@ -118,72 +184,29 @@ def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
         Also when interrupted by Ctrl-C (``interrupted=True``).
     """
     start = time.monotonic()
-    beat_every = settings.SWEEP_HEARTBEAT if heartbeat is None else float(heartbeat)
     store.add_jobs(config.jobs, config.name, config.config_hash)
     states = store.statuses(j.key for j in config.jobs)
     wanted = (PENDING, RUNNING, FAILED) if retry_failed else (PENDING, RUNNING)
-    todo: collections.deque[Job] = collections.deque(
-        j for j in config.jobs if states.get(j.key) in wanted)
     done = sum(s == DONE for s in states.values())
     failed = sum(s == FAILED for s in states.values())
     skipped = done + (0 if retry_failed else failed)
-    if retry_failed:
-        failed = 0
     if progress is None or progress is True:
         progress = Progress(len(config.jobs))
     elif progress is False:
         progress = Progress(len(config.jobs), enabled=False)
-
     run_id = store.start_run(config.source, config.config_hash, executor.description)
-    inflight: dict[Any, Job] = {}
-    deferred: list[Job] = []
-    ran = lost = released = 0
+    loop = _Loop(store, executor, run_id,
+                 collections.deque(j for j in config.jobs if states.get(j.key) in wanted),
+                 retry_failed=retry_failed, progress=progress, done=done,
+                 failed=0 if retry_failed else failed,
+                 beat_every=settings.SWEEP_HEARTBEAT if heartbeat is None else float(heartbeat))
     interrupted = False
-    last_beat = time.monotonic()
     try:
-        progress.update(done, failed, 0)
-        while True:
-            capacity = executor.capacity
-            while todo and len(inflight) < capacity:
-                job = todo.popleft()
-                state = store.claim(job.key, run_id, retry_failed=retry_failed)
-                if state == CLAIMED:
-                    inflight[executor.submit(job)] = job
-                elif state == BUSY:
-                    deferred.append(job)
-            if not inflight:
-                if not deferred:
-                    break
-                # only jobs held by other live sweeps are left: wait for them, taking
-                # over the claims of any sweep that dies meanwhile
-                progress.update(done, failed, len(deferred))
-                time.sleep(min(_POLL, beat_every))
-                if time.monotonic() - last_beat >= beat_every:
-                    store.heartbeat(run_id)
-                    last_beat = time.monotonic()
-                todo.extend(deferred)
-                deferred = []
-                continue
-            timeout = max(0.05, beat_every - (time.monotonic() - last_beat))
-            for future in executor.wait(list(inflight), timeout):
-                job = inflight.pop(future)
-                outcome = executor.outcome(future)
-                if store.record(job.key, run_id, outcome):
-                    ran += 1
-                    if outcome.get("ok"):
-                        done += 1
-                    else:
-                        failed += 1
-                else:
-                    lost += 1
-                progress.update(done, failed, len(inflight) + len(deferred))
-            if time.monotonic() - last_beat >= beat_every:
-                store.heartbeat(run_id)
-                last_beat = time.monotonic()
+        loop.run()
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if inflight:
+        if loop.inflight:
             executor.abort()
         released = store.release(run_id)
         store.end_run(run_id)
@@ -191,6 +214,6 @@ def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,
     counts = store.counts(j.key for j in config.jobs)
     return SweepSummary(
         total=len(config.jobs), done=counts[DONE], failed=counts[FAILED],
-        pending=counts[PENDING], running=counts[RUNNING], ran=ran, skipped=skipped,
-        lost=lost, released=released, interrupted=interrupted,
+        pending=counts[PENDING], running=counts[RUNNING], ran=loop.ran, skipped=skipped,
+        lost=loop.lost, released=released, interrupted=interrupted,
         wall_time=time.monotonic() - start)

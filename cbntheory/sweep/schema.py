@@ -27,7 +27,7 @@ import math
 import os
 from typing import Any
 
-from ..errors import CBNError
+from ..errors import StoreError
 
 #: Stored in the SQLite header (``PRAGMA application_id``): the bytes "CBNS".
 APPLICATION_ID = 0x43424E53
@@ -57,10 +57,6 @@ SCHEMA = (
     "CREATE INDEX jobs_by_status ON jobs (status)",
 )
 JSON_COLUMNS = ("params", "result", "provenance")
-
-
-class StoreError(CBNError):
-    """The store file is missing, is not a cbntheory sweep store, or has another schema."""
 
 
 def to_plain(obj: Any) -> Any:

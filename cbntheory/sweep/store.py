@@ -26,7 +26,8 @@ Examples
 --------
 >>> import os, tempfile
 >>> from cbntheory.sweep.config import parse_config
->>> cfg = parse_config('[sweep]\\nkind = "echo"\\nseeds = [0, 1]\\n')
+>>> cfg = parse_config('[sweep]\\nkind = "linear_cost"\\nseeds = [0, 1]\\n'
+...                    '[fixed]\\ntarget = "identity"\\n')
 >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
 >>> with Store(path) as store:
 ...     _ = store.add_jobs(cfg.jobs, cfg.name, cfg.config_hash)
@@ -53,6 +54,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import settings
+from .._version import __version__
 from .schema import (
     APPLICATION,
     APPLICATION_ID,
@@ -162,7 +164,6 @@ class Store:
                              f"{SCHEMA_VERSION}; it was not modified")
 
     def _create(self) -> None:
-        from .. import __version__
         c = self._conn
         c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -220,7 +221,6 @@ class Store:
 
     def start_run(self, source: str = "", config_hash: str = "", executor: str = "") -> str:
         """Register this process as a run (host, pid, heartbeat); returns its id."""
-        from .. import __version__
         run_id = uuid.uuid4().hex
         now = time.time()
         self._conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",

@@ -31,6 +31,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ..errors import ModularArithmeticError, ValidationError
+
 
 @functools.cache
 def cyclotomic_coefficients(n: int) -> tuple[int, ...]:
@@ -155,7 +157,7 @@ def galois_orbits(spatial_shape: Sequence[int], symmetry: str = "galois") -> lis
     elif symmetry == "none":
         units = [1]
     else:
-        raise ValueError(f"symmetry must be 'galois', 'conjugate' or 'none'; got {symmetry!r}")
+        raise ValidationError(f"symmetry must be 'galois', 'conjugate' or 'none'; got {symmetry!r}")
     seen: set[tuple] = set()
     orbits = []
     for m in np.ndindex(*shape):
@@ -216,7 +218,8 @@ def _primitive_root_of_unity(n: int, p: int) -> int:
         r = pow(x, (p - 1) // n, p)
         if all(pow(r, n // f, p) != 1 for f in factors):
             return r
-    raise ArithmeticError(f"no primitive {n}-th root of unity modulo {p}")  # pragma: no cover
+    raise ModularArithmeticError(  # pragma: no cover
+        f"no primitive {n}-th root of unity modulo {p}")
 
 
 def rank_mod_p(rows: list[list[int]], p: int) -> int:
@@ -308,7 +311,7 @@ def modular_rank(buckets: np.ndarray, order: int) -> int:
         product *= p
         if best == full or product * product > _minor_bound_squared(buckets, best + 1) ** phi:
             return best
-    raise ArithmeticError("ran out of primes")  # pragma: no cover
+    raise ModularArithmeticError("ran out of primes")  # pragma: no cover
 
 
 def field_rank(coefficients: np.ndarray, order: int) -> int:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from cbntheory.sweep.config import ConfigError, key_lines, load_config, parse_config
-from cbntheory.sweep.jobs import job_key, kind_names, normalize_params
+from cbntheory.sweep.jobs import EXTRA_KINDS_ENV, job_key, kind_names, normalize_params
 
 
 def _line_of(text, needle, nth=1):
@@ -169,3 +169,27 @@ def test_load_config_file_errors(tmp_path):
 def test_registry_lists_kinds():
     assert {"linear_cost", "echo", "spin"} <= set(kind_names())
     assert "echo" not in kind_names(include_testing=False)
+
+
+def test_the_installed_package_ships_no_test_kinds():
+    """Without the test helpers' environment variable only the package's kinds exist, so a
+    sweep file cannot name ``echo`` (whose ``log`` parameter writes to a file)."""
+    import os
+    import subprocess
+    import sys
+
+    import _sweep_helpers as h
+
+    env = h.env()
+    del env[EXTRA_KINDS_ENV]
+    code = ("from cbntheory.sweep.config import parse_config\n"
+            "from cbntheory.sweep.jobs import kind_names\n"
+            "print(kind_names())\n"
+            "try:\n"
+            "    parse_config('[sweep]\\nkind = \"echo\"\\n[fixed]\\nlog = \"x.txt\"\\n')\n"
+            "except ValueError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(h.REPO)).stdout.splitlines()
+    assert out[0] == "['linear_cost']"
+    assert "job kind must be one of: linear_cost; got 'echo'" in out[1]
