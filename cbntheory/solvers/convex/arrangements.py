@@ -45,16 +45,12 @@ from typing import Any
 import numpy as np
 
 from ... import settings
-from ...errors import ValidationError
+from ...errors import TooManyCellsError
 
 __all__ = ["TooManyCellsError", "closure_certificate", "enumerate_cells", "enumerate_cells_lp",
            "generic_cell_count"]
 
 _CHUNK = 20_000
-
-
-class TooManyCellsError(ValidationError):
-    """The arrangement has more cells (or needs more work) than the caps allow."""
 
 
 def generic_cell_count(m: int, r: int) -> int:

@@ -13,7 +13,8 @@ import numpy as np
 from ... import settings
 from ...nets.architecture import Architecture
 from ...nets.network import Network
-from .patterns import Arrangement, tap_offsets
+from ...nets.patches import tap_offsets
+from .patterns import Arrangement
 
 
 @dataclasses.dataclass(frozen=True)
