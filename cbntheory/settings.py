@@ -103,6 +103,48 @@ ACTIVE_BLOCK_RTOL: float = 1e-7
 #: zero blocks stalls short of CONIC_EPS, small programs do not.
 WORKING_SET_MIN_PATTERNS: int = 300
 
+# --- convex area: the two-layer program and the conic backend (solvers.convex, backends.conic)
+
+#: Rounds of the working set (column generation) before its last program is kept: each
+#: round adds the violated patterns, so a handful of rounds is the rule.
+WORKING_SET_MAX_ROUNDS: int = 40
+
+#: A pattern joins the working set when its dual constraint ``kappa_D <= 1`` is violated by
+#: more than this: a tenth of GAP_RTOL, so that the final certificate still closes.
+WORKING_SET_VIOLATION: float = GAP_RTOL / 10
+
+#: Iteration cap of Clarabel: an interior-point method converges in tens of iterations, so
+#: this only stops a stalled solve.
+CLARABEL_MAX_ITER: int = 500
+
+#: Decimals kept when hashing unit patch vectors (and sorted patch multisets): merges
+#: duplicates up to round-off (~1e-16) and nothing else.
+PATCH_KEY_DECIMALS: int = 12
+
+#: A patch whose norm is below this fraction of the largest is zero (never active).
+ZERO_PATCH_RTOL: float = 1e-14
+
+#: Unit directions of two group-lasso blocks (of one pattern) closer than this are the
+#: same hidden channel: interior-point solutions repeat a direction to ~1e-12.
+BLOCK_DIRECTION_ATOL: float = 1e-9
+
+#: Cut-off ``rcond`` of the least-squares correction of the output layer (refit_exactly):
+#: near-parallel channels make the pooled outputs ill-conditioned; their tiny singular
+#: values must not buy large weights.
+REFIT_RCOND: float = 1e-8
+
+#: The output-layer correction is applied only when it is below this fraction of the
+#: weights: it removes interior-point round-off, never changes the network.
+REFIT_MAX_CHANGE: float = 1e-6
+
+#: Singular values below ``ROW_BASIS_RANK_ULPS * EPS * max(shape) * s_max`` are dropped
+#: from the equality rows of the two-layer programs (numerically dependent rows).
+ROW_BASIS_RANK_ULPS: float = 100.0
+
+#: Default relative cut-off of the singular values of ``X_m`` in the per-frequency nuclear
+#: norm programs (``rank_rtol``): dependent samples at round-off give no constraint.
+NUCLEAR_RANK_RTOL: float = 1e-12
+
 # --- frequency structure of networks (cbntheory.measure.structure) -------------------------------
 
 #: A singular value of a layer's frequency block ``c What_l[m]`` above this counts as kept

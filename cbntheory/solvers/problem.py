@@ -59,7 +59,7 @@ class Problem:
     Y: np.ndarray
     target: ConvOperator | None
     tol: float
-    seed: int
+    seed: int | None
     restarts: int
     method: str
     time_limit: float | None
@@ -125,12 +125,17 @@ class Outcome:
         How ``lower`` was obtained (or why there is none).
     info : Mapping
         Extras for ``NormResult.info``.
+    exact : bool or None
+        The case's own proof that the value is the minimum, kept when the network
+        verifies (the convex program); None: exact when the interval closes on a
+        candidate marked exact.
     """
 
     candidates: tuple[Candidate, ...]
     lower: float | None
     lower_how: str
     info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    exact: bool | None = None
 
 
 def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None,

@@ -30,10 +30,18 @@ from __future__ import annotations
 
 import numpy as np  # noqa: F401  (used by the doctest above)
 
-from ._core import OUTPUT_BIAS, ConicSolution, solve, solver_options, solver_order, status_of
+from ._core import (
+    OUTPUT_BIAS,
+    ConicSolution,
+    solve,
+    solve_checked,
+    solver_options,
+    solver_order,
+    status_of,
+)
 from .nuclear import NuclearNormSolution, nuclear_norm_interpolation
 from .twolayer import group_lasso, output_weights_lasso
 
 __all__ = ["ConicSolution", "NuclearNormSolution", "OUTPUT_BIAS", "group_lasso",
-           "nuclear_norm_interpolation", "output_weights_lasso", "solve", "solver_options",
-           "solver_order", "status_of"]
+           "nuclear_norm_interpolation", "output_weights_lasso", "solve", "solve_checked",
+           "solver_options", "solver_order", "status_of"]

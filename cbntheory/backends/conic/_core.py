@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import cvxpy as cp
 import numpy as np
@@ -21,6 +21,8 @@ from ... import _validate as V
 from ... import settings
 from ...errors import SolverError
 from ...results import INFEASIBLE, OPTIMAL, OPTIMAL_INACCURATE, SOLVER_ERROR
+
+T = TypeVar("T")
 
 #: How the output bias enters :func:`group_lasso`.
 OUTPUT_BIAS = ("none", "free", "penalized")
@@ -90,7 +92,8 @@ class ConicSolution:
 def solver_options(name: str, eps: float) -> dict[str, Any]:
     """Accuracy options of a conic solver at relative/absolute accuracy ``eps``."""
     if name == "CLARABEL":
-        return {"tol_gap_abs": eps, "tol_gap_rel": eps, "tol_feas": eps, "max_iter": 500}
+        return {"tol_gap_abs": eps, "tol_gap_rel": eps, "tol_feas": eps,
+                "max_iter": settings.CLARABEL_MAX_ITER}
     if name == "SCS":
         return {"eps_abs": eps, "eps_rel": eps, "max_iters": settings.SCS_MAX_ITERS}
     return {}
@@ -199,3 +202,40 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         "data to unit size")
 
 
+def solve_checked(attempt: Callable[[tuple[str, ...]], ConicSolution],
+                  check: Callable[[ConicSolution], tuple[int, T]], *,
+                  solver: str | Sequence[str] | None = None,
+                  tried: list[str] | None = None) -> T:
+    """Solver fallback judged by the caller: retry with the next solvers while a check fails.
+
+    ``attempt(names)`` solves with the solvers ``names`` (through :func:`solve`, which
+    already skips solvers that fail outright); ``check(solution)`` re-verifies the answer
+    and returns ``(rank, value)``, rank 0 meaning accepted.  While the rank is positive
+    the solvers after the one that answered are tried; the value of the lowest rank
+    (the first among equals) is returned.  ``tried`` (appended to) collects every
+    solver's outcome across calls.
+
+    Raises
+    ------
+    SolverError
+        When the first attempt produces no answer at all (later failures end the loop).
+    """
+    tried = [] if tried is None else tried
+    order = solver_order(solver)
+    best: tuple[int, T] | None = None
+    while order:
+        try:
+            sol = attempt(order)
+        except SolverError as exc:
+            if best is None:
+                raise SolverError(f"{exc} (solvers tried before: {tried})") from None
+            break
+        tried += list(sol.tried)
+        rank, value = check(sol)
+        if best is None or rank < best[0]:
+            best = (rank, value)
+        if rank == 0:
+            break
+        order = order[order.index(sol.solver) + 1:]
+    assert best is not None
+    return best[1]

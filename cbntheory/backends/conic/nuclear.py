@@ -10,7 +10,7 @@ import cvxpy as cp
 import numpy as np
 
 from ... import _validate as V
-from ... import fourier
+from ... import fourier, settings
 from ...results import INFEASIBLE, OPTIMAL, OPTIMAL_INACCURATE
 from ._core import solve
 
@@ -70,7 +70,8 @@ def _nuclear_program(cout: int, cin: int, r: int, real: bool) -> tuple[Any, ...]
 
 def nuclear_norm_interpolation(Xh: np.ndarray, Yh: np.ndarray, *,
                                solver: str | Sequence[str] | None = None,
-                               eps: float | None = None, rank_rtol: float = 1e-12
+                               eps: float | None = None,
+                               rank_rtol: float = settings.NUCLEAR_RANK_RTOL
                                ) -> NuclearNormSolution:
     """Minimise ``||A_m||_*`` subject to ``A_m X_m = Y_m``, one small program per frequency pair.
 

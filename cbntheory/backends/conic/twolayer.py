@@ -181,7 +181,8 @@ def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
     original rows are ``Q mu``.  Returns the residual (0.0 when feasible) as second item.
     """
     U, sv, _ = np.linalg.svd(M, full_matrices=False)
-    rank = int(np.sum(sv > max(M.shape) * settings.EPS * 100 * (sv[0] if sv.size else 0.0)))
+    rank = int(np.sum(sv > max(M.shape) * settings.EPS * settings.ROW_BASIS_RANK_ULPS
+                       * (sv[0] if sv.size else 0.0)))
     Q = U[:, :rank]
     resid = float(np.linalg.norm(Y - Q @ (Q.T @ Y))) / max(float(np.linalg.norm(Y)), 1e-300)
     return Q, (resid if resid > settings.FEASIBILITY_RTOL else 0.0)

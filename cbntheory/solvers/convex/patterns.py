@@ -76,14 +76,14 @@ class Arrangement:
         vec = np.concatenate([Z, np.ones((n, d, 1))], axis=2) if bias else np.array(Z)
         flat = vec.reshape(n * d, -1)
         norms = np.linalg.norm(flat, axis=1)
-        zero = norms <= 1e-14 * max(1.0, float(norms.max(initial=0.0)))
+        zero = norms <= settings.ZERO_PATCH_RTOL * max(1.0, float(norms.max(initial=0.0)))
         unit = np.zeros_like(flat)
         unit[~zero] = flat[~zero] / norms[~zero, None]
         lead = np.argmax(np.abs(unit), axis=1)
         sgn = np.sign(unit[np.arange(len(unit)), lead])
         sgn[zero] = 0
         canon = unit * np.where(sgn == 0, 1.0, sgn)[:, None]
-        keys = np.round(canon[~zero], 12)
+        keys = np.round(canon[~zero], settings.PATCH_KEY_DECIMALS)
         reps, inverse = np.unique(keys, axis=0, return_inverse=True)
         inverse = np.asarray(inverse).ravel()
         first = np.full(len(reps), -1)

@@ -25,6 +25,7 @@ True
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,12 +34,13 @@ import numpy as np
 
 from ... import _validate as V
 from ... import settings
-from ...errors import InfeasibleError, ValidationError
+from ...errors import InfeasibleError, TooManyCellsError, ValidationError
 from ...nets.architecture import Architecture
-from ...results import NOT_CERTIFIED, OPTIMAL, OPTIMAL_INACCURATE, NormResult, report_accuracy
-from .arrangements import TooManyCellsError
+from ...results import OPTIMAL, NormResult, interval_status
+from ..problem import Outcome, Problem
+from ..verify import finish
 from .patterns import Arrangement, patches
-from .solve import ProgramSolver, relative
+from .solve import Answer, ProgramSolver, span_residual
 
 __all__ = ["TooManyCellsError", "two_layer_min_norm"]
 
@@ -77,7 +79,7 @@ def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
     seen: dict[bytes, int] = {}
     for n in range(Z.shape[0]):
         rows = Z[n][np.lexsort(Z[n].T[::-1])]
-        key = np.round(rows, 12).tobytes()
+        key = np.round(rows, settings.PATCH_KEY_DECIMALS).tobytes()
         m = seen.setdefault(key, n)
         if m != n and np.max(np.abs(Y[m] - Y[n])) > settings.FEASIBILITY_RTOL * scale:
             raise InfeasibleError(
@@ -85,16 +87,6 @@ def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
                 "circular shifts of each other), so every network with the avgpool head gives "
                 f"them the same output, but their labels differ by "
                 f"{np.max(np.abs(Y[m] - Y[n])):.3g}; remove one or make the labels agree")
-
-
-def _span_residual(F: np.ndarray, Y: np.ndarray, with_bias: bool) -> float:
-    """Relative residual of the best fit of Y by the span of all pattern features."""
-    N = F.shape[1]
-    A = F.transpose(1, 0, 2).reshape(N, -1)
-    if with_bias:
-        A = np.hstack([A, np.ones((N, 1))])
-    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
-    return relative(A @ coef - Y, Y)
 
 
 def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "enumerate",
@@ -185,95 +177,118 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     X, Y = _check_data(arch, X, Y)
     if patterns not in PATTERN_MODES:
         raise V.fail("patterns", f"be one of {PATTERN_MODES}", patterns)
-    tol = settings.FIT_RTOL if tol is None else float(tol)
-    N, n_out = Y.shape
     Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
     _same_patch_multisets(Z, Y)
     arr = Arrangement.from_patches(Z, bias=arch.bias)
+    chosen = _choose_patterns(arr, patterns, n_patterns, rng, max_patterns, Y.shape[0])
+    problem = Problem(arch=arch, X=X, Y=Y, target=None,
+                      tol=settings.FIT_RTOL if tol is None else float(tol), seed=chosen.seed,
+                      restarts=1, method="convex", time_limit=None, strict=strict,
+                      options={"patterns": patterns, "n_patterns": n_patterns,
+                               "max_patterns": max_patterns, "solver": solver,
+                               "certify": certify})
+    program = _program(problem, arr, chosen)
     info: dict[str, Any] = {"hyperplanes": arr.n_hyperplanes, "weight_dim": arr.dim,
-                            "samples": N, "outputs": n_out}
-    seed = None
-    if patterns == "enumerate":
-        if n_patterns is not None:
-            raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
-        cells, pinfo = arr.enumerate(max_patterns=max_patterns)
-        walls = pinfo.pop("walls")
-        if not pinfo["certificate"]["complete"]:
-            raise ValidationError(
-                f"the pattern enumeration failed its completeness check {pinfo['certificate']}"
-                "; the data may be nearly degenerate: use patterns='sample'")
-    else:
-        n_draw = 20 * N if n_patterns is None else n_patterns
-        cells, pinfo = arr.sample(n_draw, rng)
-        seed = pinfo["seed"]
-        walls = None
-    info["patterns"] = pinfo
-    enumerated = patterns == "enumerate"
-    F = arr.features(cells)
+                            "samples": Y.shape[0], "outputs": Y.shape[1],
+                            "patterns": chosen.info}
+    if chosen.enumerated:
+        program.bound_cells, program.bound_F = chosen.cells, program.all_F
+    elif certify:
+        info["certificate_patterns"] = _certificate_patterns(program, max_patterns)
+    use_ws = chosen.enumerated and (len(chosen.cells) > settings.WORKING_SET_MIN_PATTERNS
+                                    if working_set is None else bool(working_set))
+    best = (program.solve_working_set() if use_ws
+            else program.solve(np.arange(len(chosen.cells))))
+    info["working_set"] = program.ws_info
+    return finish(problem, _outcome(problem, arr, chosen, program, best, info), start)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Patterns:
+    """The activation patterns of one call: all of them (certified complete) or a sample."""
+
+    cells: np.ndarray
+    walls: np.ndarray | None
+    info: dict[str, Any]
+    seed: int | None
+    enumerated: bool
+
+
+def _choose_patterns(arr: Arrangement, patterns: str, n_patterns: int | None, rng: Any,
+                     max_patterns: int | None, N: int) -> _Patterns:
+    """Enumerate every pattern (checking completeness) or sample those of random neurons."""
+    if patterns == "sample":
+        cells, info = arr.sample(20 * N if n_patterns is None else n_patterns, rng)
+        return _Patterns(cells=cells, walls=None, info=info, seed=info["seed"],
+                         enumerated=False)
+    if n_patterns is not None:
+        raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
+    cells, info = arr.enumerate(max_patterns=max_patterns)
+    walls = info.pop("walls")
+    if not info["certificate"]["complete"]:
+        raise ValidationError(
+            f"the pattern enumeration failed its completeness check {info['certificate']}"
+            "; the data may be nearly degenerate: use patterns='sample'")
+    return _Patterns(cells=cells, walls=walls, info=info, seed=None, enumerated=True)
+
+
+def _program(problem: Problem, arr: Arrangement, chosen: _Patterns) -> ProgramSolver:
+    """The program over the chosen patterns, after checking that they can fit the labels."""
+    arch = problem.arch
+    F = arr.features(chosen.cells)
     output_bias = "none" if not arch.bias else ("penalized" if arch.penalize_bias else "free")
-    resid = _span_residual(F, Y, output_bias != "none")
+    resid = span_residual(F, problem.Y, output_bias != "none")
     if resid > settings.FEASIBILITY_RTOL:
-        what = ("no network of this architecture" if enumerated else
-                f"the {len(cells)} sampled patterns cannot; more patterns may (raise n_patterns, "
-                "or enumerate)")
+        what = ("no network of this architecture" if chosen.enumerated else
+                f"the {len(chosen.cells)} sampled patterns cannot; more patterns may (raise "
+                "n_patterns, or enumerate)")
         raise InfeasibleError(
             f"the labels are not in the span of the features of all activation patterns "
             f"(relative residual {resid:.3g}): {what} interpolates the data")
-    free_hidden = arch.bias and not arch.penalize_bias
-    norm_dims = arr.dim - 1 if free_hidden else arr.dim
-    problem = ProgramSolver(arch, X, Y, arr, cells, F, walls, output_bias, norm_dims,
-                            free_hidden, tol, solver)
-    if enumerated:
-        problem.bound_cells, problem.bound_F = cells, F
-    elif certify:
-        try:
-            problem.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
-            binfo.pop("walls", None)
-            problem.bound_F = arr.features(problem.bound_cells)
-            info["certificate_patterns"] = binfo
-        except TooManyCellsError as exc:
-            info["certificate_patterns"] = f"no certificate: {exc}"
-    use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
-                             if working_set is None else bool(working_set))
-    best = problem.solve_working_set() if use_ws else problem.solve(np.arange(len(cells)))
-    info["working_set"] = problem.ws_info
-    tried = problem.tried
-    sol, net, neurons, upper, fit = (best[k] for k in ("sol", "net", "neurons", "upper", "fit"))
-    program = 2.0 * sol.objective
-    info.update(group_lasso_optimum=sol.objective, program_value=program,
-                hidden_channels=int(neurons.u.shape[0]), solvers_tried=tried,
-                solver_message=sol.message, relative_gap=best["gap"],
-                dual={k: v for k, v in best["bound"].items() if k != "kappas"})
-    lower, gap = best["bound"]["lower"], best["gap"]
-    notes = list(best["notes"])
-    status = OPTIMAL if not notes else OPTIMAL_INACCURATE
-    certified = lower is not None and gap <= settings.GAP_RTOL
-    if status == OPTIMAL and not certified:
-        status = NOT_CERTIFIED
-        if enumerated and n_out == 1:
-            notes.append("the dual certificate does not close the gap" if lower is not None
-                         else "no dual certificate")
-    exact = bool(status in (OPTIMAL, NOT_CERTIFIED) and
-                 ((enumerated and n_out == 1) or certified))
+    return ProgramSolver(problem, arr, chosen.cells, F, chosen.walls, output_bias,
+                         free_hidden=arch.bias and not arch.penalize_bias)
+
+
+def _certificate_patterns(program: ProgramSolver, max_patterns: int | None) -> Any:
+    """With sampling: enumerate every pattern, if within the caps, to check the certificate."""
+    try:
+        cells, info = program.arr.enumerate(max_patterns=max_patterns)
+    except TooManyCellsError as exc:
+        return f"no certificate: {exc}"
+    info.pop("walls", None)
+    program.bound_cells, program.bound_F = cells, program.arr.features(cells)
+    return info
+
+
+def _outcome(problem: Problem, arr: Arrangement, chosen: _Patterns, program: ProgramSolver,
+             best: Answer, info: dict[str, Any]) -> Outcome:
+    """The checked network and the dual certificate, described, for the verification path."""
+    sol, n_out, width = best.sol, problem.Y.shape[1], int(best.neurons.u.shape[0])
+    lower = best.bound["lower"]
+    info.update(group_lasso_optimum=sol.objective, program_value=2.0 * sol.objective,
+                hidden_channels=width, solvers_tried=program.tried,
+                solver_message=sol.message, relative_gap=best.gap,
+                dual={k: v for k, v in best.bound.items() if k != "kappas"})
+    over = (f"all {len(chosen.cells)} activation patterns enumerated (certified complete)"
+            if chosen.enumerated else f"{len(chosen.cells)} sampled patterns (upper bound)")
+    how = (f"two-layer convex program over {over}, {arr.n_hyperplanes} distinct hyperplanes, "
+           f"solver {sol.solver}")
+    if n_out > 1:
+        how += (f"; {n_out} outputs: convex relaxation (lower bound) and a network on its "
+                "channels with refitted output weights")
+    if width > problem.arch.channels[1]:
+        how += (f"; the minimiser uses {width} hidden channels, more than "
+                f"n_1 = {problem.arch.channels[1]} (the value is over any width)")
     if sol.status != OPTIMAL:
-        notes.append(sol.message)
-    width_note = ""
-    if neurons.u.shape[0] > arch.channels[1]:
-        width_note = (f"; the minimiser uses {neurons.u.shape[0]} hidden channels, more than "
-                      f"n_1 = {arch.channels[1]} (the value is over any width)")
-    how = (f"all {len(cells)} activation patterns enumerated (certified complete)" if enumerated
-           else f"{len(cells)} sampled patterns (upper bound)")
-    lb = "no certified lower bound" if lower is None else f"certified lower bound {lower:.9g}"
-    outs = "" if n_out == 1 else (f"; {n_out} outputs: convex relaxation (lower bound) and a "
-                                  "network on its channels with refitted output weights")
-    message = (f"two-layer convex program over {how}, {arr.n_hyperplanes} distinct hyperplanes, "
-               f"solver {sol.solver}: norm {upper:.9g}, {lb}, relative gap {gap:.2g}{outs}"
-               f"{width_note}" + ("; " + "; ".join(notes) if notes else ""))
-    report_accuracy(status, message, strict=strict)
-    options = {"patterns": patterns, "n_patterns": n_patterns, "max_patterns": max_patterns,
-               "solver": sol.solver, "solver_options": dict(sol.options), "tol": tol,
-               "certify": certify}
-    return NormResult(value=upper, lower=lower, upper=upper, status=status, message=message,
-                      network=net, seed=seed, solver=f"convex group lasso ({sol.solver})",
-                      options=options, residual=fit, wall_time=time.perf_counter() - start,
-                      exact=exact, info=info)
+        how += f"; {sol.message}"
+    lower_how = ("no dual certificate" if lower is None else
+                 f"dual certificate of the group-lasso program (relative gap {best.gap:.2g})")
+    cand = dataclasses.replace(best.candidate, how=how,
+                               solver=f"convex group lasso ({sol.solver})",
+                               options={"solver": sol.solver,
+                                        "solver_options": dict(sol.options)})
+    # all patterns and one output: the program's optimum is the minimum, certificate or not
+    proved = chosen.enumerated and n_out == 1
+    exact = proved or interval_status(lower, best.check.norm) == OPTIMAL
+    return Outcome(candidates=(cand,), lower=lower, lower_how=lower_how, info=info,
+                   exact=exact)
