@@ -105,44 +105,25 @@ WORKING_SET_MIN_PATTERNS: int = 300
 
 # --- convex area: the two-layer program and the conic backend (solvers.convex, backends.conic)
 
-#: Rounds of the working set (column generation) before its last program is kept: each
-#: round adds the violated patterns, so a handful of rounds is the rule.
+#: Working-set rounds before the last program is kept (each adds every violated pattern).
 WORKING_SET_MAX_ROUNDS: int = 40
-
-#: A pattern joins the working set when its dual constraint ``kappa_D <= 1`` is violated by
-#: more than this: a tenth of GAP_RTOL, so that the final certificate still closes.
+#: Dual violation ``kappa_D - 1`` that adds a pattern: a tenth of GAP_RTOL, so the gap closes.
 WORKING_SET_VIOLATION: float = GAP_RTOL / 10
-
-#: Iteration cap of Clarabel: an interior-point method converges in tens of iterations, so
-#: this only stops a stalled solve.
+#: Clarabel's iteration cap: interior point needs tens of iterations; this stops a stall.
 CLARABEL_MAX_ITER: int = 500
-
-#: Decimals kept when hashing unit patch vectors (and sorted patch multisets): merges
-#: duplicates up to round-off (~1e-16) and nothing else.
+#: Decimals of unit patches (and patch multisets) when hashed: merges round-off duplicates.
 PATCH_KEY_DECIMALS: int = 12
-
-#: A patch whose norm is below this fraction of the largest is zero (never active).
+#: A patch below this fraction of the largest patch norm is zero (never active).
 ZERO_PATCH_RTOL: float = 1e-14
-
-#: Unit directions of two group-lasso blocks (of one pattern) closer than this are the
-#: same hidden channel: interior-point solutions repeat a direction to ~1e-12.
+#: Blocks of one pattern whose unit directions agree to this are one hidden channel.
 BLOCK_DIRECTION_ATOL: float = 1e-9
-
-#: Cut-off ``rcond`` of the least-squares correction of the output layer (refit_exactly):
-#: near-parallel channels make the pooled outputs ill-conditioned; their tiny singular
-#: values must not buy large weights.
+#: ``rcond`` of the output-layer correction: near-parallel channels must not buy large weights.
 REFIT_RCOND: float = 1e-8
-
-#: The output-layer correction is applied only when it is below this fraction of the
-#: weights: it removes interior-point round-off, never changes the network.
+#: The output-layer correction is kept only below this fraction of the weights (round-off).
 REFIT_MAX_CHANGE: float = 1e-6
-
-#: Singular values below ``ROW_BASIS_RANK_ULPS * EPS * max(shape) * s_max`` are dropped
-#: from the equality rows of the two-layer programs (numerically dependent rows).
+#: Equality rows with singular values below ``this * EPS * max(shape) * s_max`` are dependent.
 ROW_BASIS_RANK_ULPS: float = 100.0
-
-#: Default relative cut-off of the singular values of ``X_m`` in the per-frequency nuclear
-#: norm programs (``rank_rtol``): dependent samples at round-off give no constraint.
+#: Default cut-off of the singular values of ``X_m`` in the per-frequency nuclear programs.
 NUCLEAR_RANK_RTOL: float = 1e-12
 
 # --- frequency structure of networks (cbntheory.measure.structure) -------------------------------
