@@ -8,7 +8,8 @@ Two layers, kept apart on purpose:
   fixed vocabulary of :mod:`cbntheory.results`, and returns the named primal and dual
   values as plain numpy arrays in a frozen :class:`ConicSolution`.  It never raises
   cvxpy's exceptions: when every solver fails it raises
-  :class:`~cbntheory.errors.SolverError` naming them.
+  :class:`~cbntheory.errors.SolverError` naming them.  A caller that re-verifies answers
+  passes its ``check``: the next solver is tried while the check fails.
 * Program builders, one function per convex program, each taking and returning plain
   arrays: :func:`group_lasso` and :func:`output_weights_lasso` (the convex two-layer
   ReLU program of Pilanci & Ergen used by :mod:`cbntheory.convex`, in
@@ -30,18 +31,10 @@ from __future__ import annotations
 
 import numpy as np  # noqa: F401  (used by the doctest above)
 
-from ._core import (
-    OUTPUT_BIAS,
-    ConicSolution,
-    solve,
-    solve_checked,
-    solver_options,
-    solver_order,
-    status_of,
-)
+from ._core import OUTPUT_BIAS, ConicSolution, solve, solver_options, solver_order, status_of
 from .nuclear import NuclearNormSolution, nuclear_norm_interpolation
 from .twolayer import group_lasso, output_weights_lasso
 
 __all__ = ["ConicSolution", "NuclearNormSolution", "OUTPUT_BIAS", "group_lasso",
-           "nuclear_norm_interpolation", "output_weights_lasso", "solve", "solve_checked",
-           "solver_options", "solver_order", "status_of"]
+           "nuclear_norm_interpolation", "output_weights_lasso", "solve", "solver_options",
+           "solver_order", "status_of"]

@@ -1,18 +1,11 @@
-"""Core of :mod:`cbntheory.backends.conic`: solver choice, fallback, status mapping.
-
-:func:`solve` solves any ``cvxpy.Problem`` with the solvers of
-:data:`cbntheory.settings.CONIC_SOLVERS` in order (Clarabel, then SCS), maps cvxpy's
-status onto the fixed vocabulary of :mod:`cbntheory.results` and returns plain numpy
-arrays in a frozen :class:`ConicSolution`; when every solver fails it raises
-:class:`~cbntheory.errors.SolverError` naming them.
-"""
+"""Core of :mod:`cbntheory.backends.conic` (see there): solve, fall back, map statuses."""
 from __future__ import annotations
 
 import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -21,8 +14,6 @@ from ... import _validate as V
 from ... import settings
 from ...errors import SolverError
 from ...results import INFEASIBLE, OPTIMAL, OPTIMAL_INACCURATE, SOLVER_ERROR
-
-T = TypeVar("T")
 
 #: How the output bias enters :func:`group_lasso`.
 OUTPUT_BIAS = ("none", "free", "penalized")
@@ -118,7 +109,8 @@ def solver_order(solver: str | Sequence[str] | None) -> tuple[str, ...]:
 def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mapping[str, Any]
           | None = None, *, solver: str | Sequence[str] | None = None,
           eps: float | Mapping[str, float] | None = None,
-          accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+          accept: Sequence[str] = (OPTIMAL,),
+          check: Callable[[ConicSolution], int] | None = None) -> ConicSolution:
     """Solve a cvxpy problem with fallback and return named values as numpy arrays.
 
     Parameters
@@ -138,12 +130,15 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         Statuses returned at once; any other answer moves on to the next solver.  Pass
         ``("optimal", "optimal_inaccurate")`` when the caller re-verifies the answer
         itself and only wants a fallback if that check fails.
+    check : callable, optional
+        The caller's re-verification of an accepted answer, as a rank (0: good).  While
+        it is positive the next solvers are tried; the best-ranked answer is returned.
 
     Returns
     -------
     ConicSolution
-        The first answer with an accepted status or ``"infeasible"``, else the first
-        ``"optimal_inaccurate"`` one.
+        The first answer with an accepted status (and rank 0) or ``"infeasible"``, else
+        the best-ranked accepted one, else the first ``"optimal_inaccurate"`` one.
 
     Raises
     ------
@@ -156,6 +151,7 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
     start = time.perf_counter()
     tried: list[str] = []
     fallback: ConicSolution | None = None
+    best: tuple[int, ConicSolution] | None = None
     for name in names:
         if isinstance(eps, Mapping):
             eps_used = float(eps.get(name, settings.CONIC_EPS))
@@ -189,10 +185,16 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
                             solver=name, tried=tuple(tried), solver_status=str(raw),
                             message=message, wall_time=time.perf_counter() - start,
                             options=dict(opts))
-        if status in accept or status == INFEASIBLE:
+        if status == INFEASIBLE:
             return sol
-        if fallback is None:
+        if status in accept:
+            rank = 0 if check is None else check(sol)
+            if rank == 0:
+                return sol
+            best = (rank, sol) if best is None or rank < best[0] else best
+        elif fallback is None:
             fallback = sol
+    fallback = fallback if best is None else best[1]
     if fallback is not None:
         return dataclasses.replace(fallback, tried=tuple(tried),
                                    wall_time=time.perf_counter() - start)
@@ -201,41 +203,3 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         "Try another solver (solver='SCS' or 'CLARABEL'), a looser eps, or rescale the "
         "data to unit size")
 
-
-def solve_checked(attempt: Callable[[tuple[str, ...]], ConicSolution],
-                  check: Callable[[ConicSolution], tuple[int, T]], *,
-                  solver: str | Sequence[str] | None = None,
-                  tried: list[str] | None = None) -> T:
-    """Solver fallback judged by the caller: retry with the next solvers while a check fails.
-
-    ``attempt(names)`` solves with the solvers ``names`` (through :func:`solve`, which
-    already skips solvers that fail outright); ``check(solution)`` re-verifies the answer
-    and returns ``(rank, value)``, rank 0 meaning accepted.  While the rank is positive
-    the solvers after the one that answered are tried; the value of the lowest rank
-    (the first among equals) is returned.  ``tried`` (appended to) collects every
-    solver's outcome across calls.
-
-    Raises
-    ------
-    SolverError
-        When the first attempt produces no answer at all (later failures end the loop).
-    """
-    tried = [] if tried is None else tried
-    order = solver_order(solver)
-    best: tuple[int, T] | None = None
-    while order:
-        try:
-            sol = attempt(order)
-        except SolverError as exc:
-            if best is None:
-                raise SolverError(f"{exc} (solvers tried before: {tried})") from None
-            break
-        tried += list(sol.tried)
-        rank, value = check(sol)
-        if best is None or rank < best[0]:
-            best = (rank, value)
-        if rank == 0:
-            break
-        order = order[order.index(sol.solver) + 1:]
-    assert best is not None
-    return best[1]

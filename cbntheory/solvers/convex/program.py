@@ -157,20 +157,12 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
 
     Notes
     -----
-    With patterns ``D`` and cones ``K_D`` (:mod:`cbntheory.solvers.convex.patterns`), the program is
-    ``min sum_D ||a_D||_w + ||a'_D||_w (+ b^2/2)`` subject to
-    ``sum_D g_D(X)(a_D - a'_D) + b = Y``, ``a_D, a'_D in K_D``
-    (:func:`cbntheory.backends.conic.group_lasso`); ``||.||_w`` omits a free hidden bias.  The
-    minimal norm is twice its optimum.  Several outputs are handled by a relaxation
-    whose optimum is a certified lower bound; the network built from its solution is a
-    verified upper bound (see ``docs/convex.md``).
-
-    References
-    ----------
-    [PE2020] M. Pilanci, T. Ergen, Neural networks are convex regularizers, ICML 2020.
-    [EP2021] T. Ergen, M. Pilanci, Implicit convex regularizers of CNN architectures,
-    ICLR 2021.  [SESS2019] P. Savarese et al., How do infinite width bounded norm networks
-    look in function space? COLT 2019.
+    Twice the optimum of the group lasso over the patterns,
+    :func:`cbntheory.backends.conic.group_lasso` (with its references); several
+    outputs: a relaxation (certified lower bound) and a verified network on its
+    channels.  Derivation in ``docs/convex.md``; hand values from [SESS2019]_: P.
+    Savarese et al., How do infinite width bounded norm networks look in function
+    space? COLT 2019.
     """
     start = time.perf_counter()
     arch = _check_arch(arch)

@@ -4,13 +4,14 @@ Used by :func:`cbntheory.convex.two_layer_min_norm`.  :class:`ProgramSolver` sol
 group-lasso program (:func:`cbntheory.backends.conic.group_lasso`) on a subset of the patterns,
 rebuilds the network, checks it with :func:`cbntheory.solvers.verify.verify` and computes
 the certified dual bound against all patterns it knows; when an answer does not verify,
-:func:`cbntheory.backends.conic.solve_checked` moves on to the next conic solver.
+the conic backend moves on to the next solver (its ``check``).
 :meth:`ProgramSolver.solve_working_set` grows the subset of patterns until the
 multipliers are feasible for every pattern (column generation on the group lasso).
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -93,26 +94,36 @@ class ProgramSolver:
 
     # ------------------------------------------------------------------ one program
     def solve(self, subset: np.ndarray) -> Answer:
-        """Solve on the patterns ``subset`` with solver fallback; the best checked answer."""
-        from ...backends import conic  # cvxpy is imported on first use, not with the package
-
+        """Solve on the patterns ``subset``; the best checked answer of the solver fallback."""
         self._subset = subset
         cells, F = self.all_cells[subset], self.all_F[subset]
         walls = None if self.walls is None else self.walls[subset]
+        answers: dict[str, Answer] = {}  # by solver: the backend keeps the best-ranked one
 
-        def attempt(names: tuple[str, ...]) -> conic.ConicSolution:
-            return conic.group_lasso(F, self.arr.normals, cells, self.Y,
-                                     norm_dims=self.norm_dims, output_bias=self.output_bias,
-                                     walls=walls, solver=names, accept=ACCEPT)
+        def check(sol: conic.ConicSolution) -> int:
+            answers[sol.solver] = self.evaluate(sol, self._polish(sol, F, cells, walls))
+            return answers[sol.solver].rank
 
-        def check(sol: conic.ConicSolution) -> tuple[int, Answer]:
-            if sol.status == INFEASIBLE:
-                raise InfeasibleError(f"the convex program is infeasible ({sol.message}) "
-                                      "although the labels lie in the span of the features")
-            answer = self.evaluate(sol, self._polish(sol, F, cells, walls))
-            return answer.rank, answer
+        try:
+            sol = self._lasso(F, cells, walls, self.solver, check=check)
+        except SolverError as exc:
+            raise SolverError(f"{exc} (solvers tried before: {self.tried})") from None
+        self.tried += list(sol.tried)
+        if sol.status == INFEASIBLE:
+            raise InfeasibleError(f"the convex program is infeasible ({sol.message}) "
+                                  "although the labels lie in the span of the features")
+        return answers[sol.solver]
 
-        return conic.solve_checked(attempt, check, solver=self.solver, tried=self.tried)
+    def _lasso(self, F: np.ndarray, cells: np.ndarray, walls: np.ndarray | None,
+               solver: Any, eps: float | None = None,
+               check: Callable[[conic.ConicSolution], int] | None = None
+               ) -> conic.ConicSolution:
+        """The group lasso over the patterns ``cells`` (features ``F``, cone rows ``walls``)."""
+        from ...backends import conic  # cvxpy is imported on first use, not with the package
+
+        return conic.group_lasso(F, self.arr.normals, cells, self.Y, norm_dims=self.norm_dims,
+                                 output_bias=self.output_bias, walls=walls, solver=solver,
+                                 eps=eps, accept=ACCEPT, check=check)
 
     # ------------------------------------------------------------------ working set
     def solve_working_set(self, max_rounds: int = settings.WORKING_SET_MAX_ROUNDS) -> Answer:
@@ -164,8 +175,6 @@ class ProgramSolver:
         accuracy; its optimum is at least the full one (fewer patterns) and equal to it
         when the active set is right, which :meth:`evaluate` checks.
         """
-        from ...backends import conic  # cvxpy is imported on first use, not with the package
-
         y_scale = float(np.linalg.norm(self.Y)) or 1.0
         blocks = np.concatenate([sol.values["pos"], sol.values["neg"]], axis=0)
         semi = np.linalg.norm(blocks[..., :self.norm_dims], axis=-1)
@@ -173,10 +182,8 @@ class ProgramSolver:
         if len(keep) == len(cells):
             return None
         try:
-            pol = conic.group_lasso(F[keep], self.arr.normals, cells[keep], self.Y,
-                                    norm_dims=self.norm_dims, output_bias=self.output_bias,
-                                    walls=None if walls is None else walls[keep],
-                                    solver=self.solver, eps=settings.CONIC_EPS, accept=ACCEPT)
+            pol = self._lasso(F[keep], cells[keep], None if walls is None else walls[keep],
+                              self.solver, eps=settings.CONIC_EPS)
         except SolverError:
             return None
         return (pol, keep) if pol.status in ACCEPT else None
