@@ -172,47 +172,36 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
     _same_patch_multisets(Z, Y)
     arr = Arrangement.from_patches(Z, bias=arch.bias)
-    chosen = _choose_patterns(arr, patterns, n_patterns, rng, max_patterns, Y.shape[0])
+    cells, walls, pinfo = _choose_patterns(arr, patterns, n_patterns, rng, max_patterns,
+                                           Y.shape[0])
     problem = Problem(arch=arch, X=X, Y=Y, target=None,
-                      tol=settings.FIT_RTOL if tol is None else float(tol), seed=chosen.seed,
-                      restarts=1, method="convex", time_limit=None, strict=strict,
-                      options={"patterns": patterns, "n_patterns": n_patterns,
-                               "max_patterns": max_patterns, "solver": solver,
-                               "certify": certify})
-    program = _program(problem, arr, chosen)
+                      tol=settings.FIT_RTOL if tol is None else float(tol),
+                      seed=pinfo.get("seed"), restarts=1, method="convex", time_limit=None,
+                      strict=strict, options={"patterns": patterns, "n_patterns": n_patterns,
+                                              "max_patterns": max_patterns, "solver": solver,
+                                              "certify": certify})
+    program = _program(problem, arr, cells, walls)
     info: dict[str, Any] = {"hyperplanes": arr.n_hyperplanes, "weight_dim": arr.dim,
-                            "samples": Y.shape[0], "outputs": Y.shape[1],
-                            "patterns": chosen.info}
-    if chosen.enumerated:
-        program.bound_cells, program.bound_F = chosen.cells, program.all_F
+                            "samples": Y.shape[0], "outputs": Y.shape[1], "patterns": pinfo}
+    enumerated = patterns == "enumerate"
+    if enumerated:
+        program.bound_cells, program.bound_F = cells, program.all_F
     elif certify:
         info["certificate_patterns"] = _certificate_patterns(program, max_patterns)
-    use_ws = chosen.enumerated and (len(chosen.cells) > settings.WORKING_SET_MIN_PATTERNS
-                                    if working_set is None else bool(working_set))
-    best = (program.solve_working_set() if use_ws
-            else program.solve(np.arange(len(chosen.cells))))
+    use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
+                             if working_set is None else bool(working_set))
+    best = program.solve_working_set() if use_ws else program.solve(np.arange(len(cells)))
     info["working_set"] = program.ws_info
-    return finish(problem, _outcome(problem, arr, chosen, program, best, info), start)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Patterns:
-    """The activation patterns of one call: all of them (certified complete) or a sample."""
-
-    cells: np.ndarray
-    walls: np.ndarray | None
-    info: dict[str, Any]
-    seed: int | None
-    enumerated: bool
+    return finish(problem, _outcome(problem, program, best, info), start)
 
 
 def _choose_patterns(arr: Arrangement, patterns: str, n_patterns: int | None, rng: Any,
-                     max_patterns: int | None, N: int) -> _Patterns:
-    """Enumerate every pattern (checking completeness) or sample those of random neurons."""
+                     max_patterns: int | None, N: int
+                     ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Every pattern (completeness checked) with its cone walls, or a sample of patterns."""
     if patterns == "sample":
         cells, info = arr.sample(20 * N if n_patterns is None else n_patterns, rng)
-        return _Patterns(cells=cells, walls=None, info=info, seed=info["seed"],
-                         enumerated=False)
+        return cells, None, info
     if n_patterns is not None:
         raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
     cells, info = arr.enumerate(max_patterns=max_patterns)
@@ -221,23 +210,24 @@ def _choose_patterns(arr: Arrangement, patterns: str, n_patterns: int | None, rn
         raise ValidationError(
             f"the pattern enumeration failed its completeness check {info['certificate']}"
             "; the data may be nearly degenerate: use patterns='sample'")
-    return _Patterns(cells=cells, walls=walls, info=info, seed=None, enumerated=True)
+    return cells, walls, info
 
 
-def _program(problem: Problem, arr: Arrangement, chosen: _Patterns) -> ProgramSolver:
+def _program(problem: Problem, arr: Arrangement, cells: np.ndarray,
+             walls: np.ndarray | None) -> ProgramSolver:
     """The program over the chosen patterns, after checking that they can fit the labels."""
     arch = problem.arch
-    F = arr.features(chosen.cells)
+    F = arr.features(cells)
     output_bias = "none" if not arch.bias else ("penalized" if arch.penalize_bias else "free")
     resid = span_residual(F, problem.Y, output_bias != "none")
     if resid > settings.FEASIBILITY_RTOL:
-        what = ("no network of this architecture" if chosen.enumerated else
-                f"the {len(chosen.cells)} sampled patterns cannot; more patterns may (raise "
+        what = ("no network of this architecture" if problem.options["patterns"] == "enumerate"
+                else f"the {len(cells)} sampled patterns cannot; more patterns may (raise "
                 "n_patterns, or enumerate)")
         raise InfeasibleError(
             f"the labels are not in the span of the features of all activation patterns "
             f"(relative residual {resid:.3g}): {what} interpolates the data")
-    return ProgramSolver(problem, arr, chosen.cells, F, chosen.walls, output_bias,
+    return ProgramSolver(problem, arr, cells, F, walls, output_bias,
                          free_hidden=arch.bias and not arch.penalize_bias)
 
 
@@ -252,8 +242,8 @@ def _certificate_patterns(program: ProgramSolver, max_patterns: int | None) -> A
     return info
 
 
-def _outcome(problem: Problem, arr: Arrangement, chosen: _Patterns, program: ProgramSolver,
-             best: Answer, info: dict[str, Any]) -> Outcome:
+def _outcome(problem: Problem, program: ProgramSolver, best: Answer,
+             info: dict[str, Any]) -> Outcome:
     """The checked network and the dual certificate, described, for the verification path."""
     sol, n_out, width = best.sol, problem.Y.shape[1], int(best.neurons.u.shape[0])
     lower = best.bound["lower"]
@@ -261,9 +251,10 @@ def _outcome(problem: Problem, arr: Arrangement, chosen: _Patterns, program: Pro
                 hidden_channels=width, solvers_tried=program.tried,
                 solver_message=sol.message, relative_gap=best.gap,
                 dual={k: v for k, v in best.bound.items() if k != "kappas"})
-    over = (f"all {len(chosen.cells)} activation patterns enumerated (certified complete)"
-            if chosen.enumerated else f"{len(chosen.cells)} sampled patterns (upper bound)")
-    how = (f"two-layer convex program over {over}, {arr.n_hyperplanes} distinct hyperplanes, "
+    P, enumerated = len(program.all_cells), problem.options["patterns"] == "enumerate"
+    over = (f"all {P} activation patterns enumerated (certified complete)" if enumerated
+            else f"{P} sampled patterns (upper bound)")
+    how = (f"two-layer convex program over {over}, {info['hyperplanes']} distinct hyperplanes, "
            f"solver {sol.solver}")
     if n_out > 1:
         how += (f"; {n_out} outputs: convex relaxation (lower bound) and a network on its "
@@ -275,12 +266,12 @@ def _outcome(problem: Problem, arr: Arrangement, chosen: _Patterns, program: Pro
         how += f"; {sol.message}"
     lower_how = ("no dual certificate" if lower is None else
                  f"dual certificate of the group-lasso program (relative gap {best.gap:.2g})")
-    cand = dataclasses.replace(best.candidate, how=how,
+    cand = dataclasses.replace(best.check.candidate, how=how,
                                solver=f"convex group lasso ({sol.solver})",
                                options={"solver": sol.solver,
                                         "solver_options": dict(sol.options)})
     # all patterns and one output: the program's optimum is the minimum, certificate or not
-    proved = chosen.enumerated and n_out == 1
+    proved = enumerated and n_out == 1
     exact = proved or interval_status(lower, best.check.norm) == OPTIMAL
     return Outcome(candidates=(cand,), lower=lower, lower_how=lower_how, info=info,
                    exact=exact)

@@ -59,14 +59,9 @@ def span_residual(F: np.ndarray, Y: np.ndarray, with_bias: bool) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Answer:
-    """One conic answer turned into a network and checked.
-
-    ``candidate`` claims twice the optimum of the program its network comes from (one
-    output); ``rank`` 0 means it verifies and (one output) its norm matches that claim.
-    """
+    """A conic answer's network, checked (rank 0: fits and matches its claimed norm)."""
 
     sol: conic.ConicSolution
-    candidate: Candidate
     check: Verification
     neurons: Neurons
     bound: dict[str, Any]
@@ -143,7 +138,9 @@ class ProgramSolver:
         score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden)
         order = np.argsort(-score, kind="stable")
         size = min(P, max(50, 4 * N))
-        while size < P and not self._spans(order[:size]):
+        bias = self.output_bias != "none"
+        while size < P and (span_residual(self.all_F[order[:size]], self.Y, bias)
+                            > settings.FEASIBILITY_RTOL):
             size = min(P, 2 * size)  # the first program must be able to fit the labels
         subset = np.sort(order[:size])
         rounds = 0
@@ -187,11 +184,6 @@ class ProgramSolver:
         except SolverError:
             return None
         return (pol, keep) if pol.status in ACCEPT else None
-
-    def _spans(self, subset: np.ndarray) -> bool:
-        """Whether the features of ``subset`` (plus the output bias) can fit the labels."""
-        return (span_residual(self.all_F[subset], self.Y, self.output_bias != "none")
-                <= settings.FEASIBILITY_RTOL)
 
     # ------------------------------------------------------------------ checking
     def _network(self, neurons: Neurons) -> tuple[Network, float, float]:
@@ -277,5 +269,5 @@ class ProgramSolver:
         complete = self.bound_cells is not None and len(self._subset) == len(self.bound_cells)
         doubt = sol.status != OPTIMAL and complete and n_out == 1 and gap > settings.GAP_RTOL
         rank = (not check.fits) + (not check.claim_ok) + doubt
-        return Answer(sol=sol, candidate=cand, check=check, neurons=neurons, bound=bound,
+        return Answer(sol=sol, check=check, neurons=neurons, bound=bound,
                       gap=gap, rank=rank)
