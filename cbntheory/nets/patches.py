@@ -1,9 +1,7 @@
-"""Patches of a convolutional layer: the windows its kernels see, as plain vectors.
+"""Patches of a convolutional layer: a windowed kernel acts by inner products with them.
 
-A kernel restricted to a window of ``K`` taps acts on an input as inner products with
-the scaled patches ``c x[p - q]`` (one per pixel ``p``).  :func:`tap_offsets` lists the
-taps, :func:`patches` extracts the patches of a batch; the two-layer convex program
-(:mod:`cbntheory.solvers.convex`) builds its activation patterns from them.
+:func:`tap_offsets` lists a window's taps, :func:`patches` the scaled patches
+``c x[p - q]`` of a batch (used by the two-layer convex program).
 """
 from __future__ import annotations
 

@@ -18,10 +18,9 @@ import numpy as np
 
 from ... import settings
 from ...errors import InfeasibleError, SolverError
-from ...nets.network import Network
 from ...results import INFEASIBLE, OPTIMAL, OPTIMAL_INACCURATE, relative_residual
 from ..problem import Candidate, Problem
-from ..verify import Verification, verify, verify_network
+from ..verify import Verification, verify
 from .model import (
     Neurons,
     active_blocks,
@@ -186,13 +185,12 @@ class ProgramSolver:
         return (pol, keep) if pol.status in ACCEPT else None
 
     # ------------------------------------------------------------------ checking
-    def _network(self, neurons: Neurons) -> tuple[Network, float, float]:
-        """The network of ``neurons`` after the exact refit, with its norm and residual."""
+    def _checked(self, neurons: Neurons, claimed: float | None) -> Verification:
+        """The network of ``neurons`` after the exact refit, verified against ``claimed``."""
         neurons = refit_exactly(neurons, self.arr.vectors, self.Y, self.output_bias != "none",
                                 self.norm_dims)
         net = build_network(self.problem.arch, neurons)
-        norm, fit = verify_network(net, self.problem.X, self.Y, self.problem.tol)
-        return net, norm, fit
+        return verify(self.problem, Candidate(network=net, how="", solver="", claimed=claimed))
 
     def _output_weight_refit(self, pos: np.ndarray, neg: np.ndarray, F: np.ndarray,
                              y_scale: float) -> tuple[Neurons, np.ndarray] | None:
@@ -243,26 +241,22 @@ class ProgramSolver:
             net_sol, keep = polished
             cells, F = cells[keep], F[keep]
         pos, neg, bias = net_sol.values["pos"], net_sol.values["neg"], net_sol.values["bias"]
-        n_out, tol = self.Y.shape[1], self.problem.tol
+        n_out = self.Y.shape[1]
         y_scale = float(np.linalg.norm(self.Y)) or 1.0  # zero labels: absolute threshold
         all_on = np.all(self.arr.active(cells) | (self.arr.index < 0)[None], axis=(1, 2))
         neurons = neurons_from_blocks(pos, neg, bias, all_on, F, y_scale, self.norm_dims,
                                       fold_constants=self.free_hidden, merge=n_out > 1)
-        net, upper, fit = self._network(neurons)
+        claimed = 2.0 * net_sol.objective if n_out == 1 else None  # the program's optimum
+        check = self._checked(neurons, claimed)
         multipliers = [sol.duals["fit"]]
         refit = self._output_weight_refit(pos, neg, F, y_scale)
         if refit is not None:
             multipliers.append(refit[1])
-            other = self._network(refit[0])
-            if other[2] <= tol and (fit > tol or other[1] < upper):
-                neurons = refit[0]
-                net, upper, fit = other
-        program = 2.0 * net_sol.objective
-        cand = Candidate(network=net, how="", solver=sol.solver,
-                         claimed=program if n_out == 1 else None)
-        check = verify(self.problem, cand)
+            other = self._checked(refit[0], claimed)
+            if other.fits and (not check.fits or other.norm < check.norm):
+                neurons, check = refit[0], other
         bound = self._certificate(multipliers)
-        lower = bound["lower"]
+        lower, upper = bound["lower"], check.norm
         gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
         # an inaccurate answer whose certificate does not close although every pattern is
         # in the program (so the gap is the solver's) is worth trying the next solver
