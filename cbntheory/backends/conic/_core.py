@@ -127,12 +127,10 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         Requested accuracy, for all solvers or per solver name (missing names and the
         default: :data:`cbntheory.settings.CONIC_EPS`).
     accept : sequence of str
-        Statuses returned at once; any other answer moves on to the next solver.  Pass
-        ``("optimal", "optimal_inaccurate")`` when the caller re-verifies the answer
-        itself and only wants a fallback if that check fails.
+        Statuses accepted; any other answer moves on to the next solver.
     check : callable, optional
-        The caller's re-verification of an accepted answer, as a rank (0: good).  While
-        it is positive the next solvers are tried; the best-ranked answer is returned.
+        The caller's re-verification of an accepted answer, as a rank (0: good); while
+        it is positive the next solvers are tried.
 
     Returns
     -------

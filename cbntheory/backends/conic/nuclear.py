@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import _validate as V
 from ... import fourier, settings
-from ...results import INFEASIBLE, OPTIMAL, OPTIMAL_INACCURATE
+from ...results import INFEASIBLE, OPTIMAL, STATUSES
 from ._core import solve
 
 
@@ -48,9 +48,6 @@ class NuclearNormSolution:
     n_programs: int
     message: str
     wall_time: float
-
-
-_RANK = {OPTIMAL: 0, OPTIMAL_INACCURATE: 1, INFEASIBLE: 2}
 
 
 def _nuclear_program(cout: int, cin: int, r: int, real: bool) -> tuple[Any, ...]:
@@ -148,7 +145,7 @@ def nuclear_norm_interpolation(Xh: np.ndarray, Yh: np.ndarray, *,
         names = {"re": R} if real else {"re": R, "im": Im}
         sol = solve(prob, names, solver=solver, eps=eps)
         count += 1
-        if _RANK[sol.status] > _RANK[worst]:
+        if STATUSES.index(sol.status) > STATUSES.index(worst):  # the results' order
             worst = sol.status
             notes.append(f"frequency {tuple(int(i) for i in m)}: {sol.message}")
         if sol.solver not in solvers:

@@ -1,12 +1,10 @@
 """Private: solving the convex two-layer program, checking each answer, working sets.
 
-Used by :func:`cbntheory.convex.two_layer_min_norm`.  :class:`ProgramSolver` solves the
-group-lasso program (:func:`cbntheory.backends.conic.group_lasso`) on a subset of the patterns,
-rebuilds the network, checks it with :func:`cbntheory.solvers.verify.verify` and computes
-the certified dual bound against all patterns it knows; when an answer does not verify,
-the conic backend moves on to the next solver (its ``check``).
-:meth:`ProgramSolver.solve_working_set` grows the subset of patterns until the
-multipliers are feasible for every pattern (column generation on the group lasso).
+:class:`ProgramSolver` solves the group lasso on a subset of the patterns, rebuilds the
+network, checks it (:func:`cbntheory.solvers.verify.verify`; the conic backend tries the
+next solver while the check fails) and bounds it by the dual certificate;
+:meth:`ProgramSolver.solve_working_set` grows the subset until the multipliers are
+feasible for every pattern (column generation).
 """
 from __future__ import annotations
 
@@ -78,6 +76,7 @@ class ProgramSolver:
         self.all_cells, self.all_F, self.walls = cells, F, walls
         self.output_bias, self.free_hidden = output_bias, free_hidden
         self.norm_dims = arr.dim - 1 if free_hidden else arr.dim
+        self.y_scale = float(np.linalg.norm(self.Y)) or 1.0  # zero labels: absolute thresholds
         self.solver = problem.options.get("solver")
         #: patterns (and features) against which dual certificates are checked, or None
         self.bound_cells: np.ndarray | None = None
@@ -171,10 +170,9 @@ class ProgramSolver:
         accuracy; its optimum is at least the full one (fewer patterns) and equal to it
         when the active set is right, which :meth:`evaluate` checks.
         """
-        y_scale = float(np.linalg.norm(self.Y)) or 1.0
         blocks = np.concatenate([sol.values["pos"], sol.values["neg"]], axis=0)
         semi = np.linalg.norm(blocks[..., :self.norm_dims], axis=-1)
-        keep = np.flatnonzero(np.any(active_blocks(semi, F, y_scale), axis=0))
+        keep = np.flatnonzero(np.any(active_blocks(semi, F, self.y_scale), axis=0))
         if len(keep) == len(cells):
             return None
         try:
@@ -192,8 +190,8 @@ class ProgramSolver:
         net = build_network(self.problem.arch, neurons)
         return verify(self.problem, Candidate(network=net, how="", solver="", claimed=claimed))
 
-    def _output_weight_refit(self, pos: np.ndarray, neg: np.ndarray, F: np.ndarray,
-                             y_scale: float) -> tuple[Neurons, np.ndarray] | None:
+    def _output_weight_refit(self, pos: np.ndarray, neg: np.ndarray, F: np.ndarray
+                             ) -> tuple[Neurons, np.ndarray] | None:
         """The blocks' directions as fixed channels, output weights refitted.
 
         A small well-conditioned group lasso over the output weights
@@ -202,7 +200,7 @@ class ProgramSolver:
         """
         from ...backends import conic  # cvxpy is imported on first use, not with the package
 
-        pats, dirs = block_directions(pos, neg, F, y_scale, self.norm_dims)
+        pats, dirs = block_directions(pos, neg, F, self.y_scale, self.norm_dims)
         if not len(pats):
             return None
         phi = np.einsum("jnr,jr->jn", F[pats], dirs)
@@ -242,14 +240,13 @@ class ProgramSolver:
             cells, F = cells[keep], F[keep]
         pos, neg, bias = net_sol.values["pos"], net_sol.values["neg"], net_sol.values["bias"]
         n_out = self.Y.shape[1]
-        y_scale = float(np.linalg.norm(self.Y)) or 1.0  # zero labels: absolute threshold
         all_on = np.all(self.arr.active(cells) | (self.arr.index < 0)[None], axis=(1, 2))
-        neurons = neurons_from_blocks(pos, neg, bias, all_on, F, y_scale, self.norm_dims,
+        neurons = neurons_from_blocks(pos, neg, bias, all_on, F, self.y_scale, self.norm_dims,
                                       fold_constants=self.free_hidden, merge=n_out > 1)
         claimed = 2.0 * net_sol.objective if n_out == 1 else None  # the program's optimum
         check = self._checked(neurons, claimed)
         multipliers = [sol.duals["fit"]]
-        refit = self._output_weight_refit(pos, neg, F, y_scale)
+        refit = self._output_weight_refit(pos, neg, F)
         if refit is not None:
             multipliers.append(refit[1])
             other = self._checked(refit[0], claimed)
