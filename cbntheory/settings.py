@@ -105,8 +105,6 @@ WORKING_SET_MIN_PATTERNS: int = 300
 
 # --- convex area: the two-layer program and the conic backend (solvers.convex, backends.conic)
 
-#: Working-set rounds before the last program is kept (each adds every violated pattern).
-WORKING_SET_MAX_ROUNDS: int = 40
 #: Dual violation ``kappa_D - 1`` that adds a pattern: a tenth of GAP_RTOL, so the gap closes.
 WORKING_SET_VIOLATION: float = GAP_RTOL / 10
 #: Clarabel's iteration cap: interior point needs tens of iterations; this stops a stall.

@@ -17,10 +17,8 @@ from ... import settings
 from ...results import INFEASIBLE, OPTIMAL, relative_residual
 from ._core import OUTPUT_BIAS, ConicSolution, solve
 
-
-def _two_layer_eps(eps: float | None) -> float | dict[str, float]:
-    """Default accuracy of the two-layer programs: CLARABEL_EPS for Clarabel (see settings)."""
-    return {"CLARABEL": settings.CLARABEL_EPS} if eps is None else eps
+#: Default accuracy of the two-layer programs: CLARABEL_EPS for Clarabel (see settings).
+_EPS = {"CLARABEL": settings.CLARABEL_EPS}
 
 
 def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray,
@@ -167,7 +165,7 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         return dataclasses.replace(sol, values=values, duals=duals)
 
     return unpack(solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},
-                        solver=solver, eps=_two_layer_eps(eps), accept=accept,
+                        solver=solver, eps=_EPS if eps is None else eps, accept=accept,
                         check=None if check is None else lambda sol: check(unpack(sol))))
 
 
@@ -263,7 +261,7 @@ def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bia
     fit = Q.T @ expr == Q.T @ Y
     problem = _problem(cp.sum(cp.norm(v, 2, axis=1)), [fit], b, output_bias)
     sol = solve(problem, {"v": v, "bias": b}, {"fit": fit},
-                solver=solver, eps=_two_layer_eps(eps), accept=accept)
+                solver=solver, eps=_EPS if eps is None else eps, accept=accept)
     return dataclasses.replace(sol, duals={"fit": Q @ np.reshape(sol.duals["fit"],
                                                                  (Q.shape[1], n_out))})
 

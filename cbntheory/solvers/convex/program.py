@@ -47,7 +47,8 @@ __all__ = ["TooManyCellsError", "two_layer_min_norm"]
 PATTERN_MODES = ("enumerate", "sample")
 
 
-def _check_arch(arch: Any) -> Architecture:
+def _check(arch: Any, X: Any, Y: Any) -> tuple[Architecture, np.ndarray, np.ndarray]:
+    """A two-layer ReLU avgpool architecture without resampling, and data of its shapes."""
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
     if arch.depth != 2 or arch.head != "avgpool" or arch.activation != "relu":
@@ -57,10 +58,6 @@ def _check_arch(arch: Any) -> Architecture:
                      f"activation={arch.activation!r}")
     if any(r != 1 for r in arch.resample or ()):
         raise V.fail("arch", "have no resampling (resample=None)", arch.resample)
-    return arch
-
-
-def _check_data(arch: Architecture, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = V.real_array("X", X, ndim=arch.ndim + 2)
     if X.shape[1:] != arch.input_shape:
         raise V.fail("X", f"have shape (N, {', '.join(map(str, arch.input_shape))})", X)
@@ -70,7 +67,7 @@ def _check_data(arch: Architecture, X: Any, Y: Any) -> tuple[np.ndarray, np.ndar
         Y = Y[:, None]
     if Y.shape != (X.shape[0], n_out):
         raise V.fail("Y", f"have shape (N, n_out) = ({X.shape[0]}, {n_out})", Y)
-    return X, Y
+    return arch, X, Y
 
 
 def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
@@ -165,8 +162,7 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     space? COLT 2019.
     """
     start = time.perf_counter()
-    arch = _check_arch(arch)
-    X, Y = _check_data(arch, X, Y)
+    arch, X, Y = _check(arch, X, Y)
     if patterns not in PATTERN_MODES:
         raise V.fail("patterns", f"be one of {PATTERN_MODES}", patterns)
     Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
@@ -186,8 +182,14 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     enumerated = patterns == "enumerate"
     if enumerated:
         program.bound_cells, program.bound_F = cells, program.all_F
-    elif certify:
-        info["certificate_patterns"] = _certificate_patterns(program, max_patterns)
+    elif certify:  # sampling: enumerate every pattern, within the caps, for the certificate
+        try:
+            program.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
+            binfo.pop("walls", None)
+            program.bound_F = arr.features(program.bound_cells)
+            info["certificate_patterns"] = binfo
+        except TooManyCellsError as exc:
+            info["certificate_patterns"] = f"no certificate: {exc}"
     use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
                              if working_set is None else bool(working_set))
     best = program.solve_working_set() if use_ws else program.solve(np.arange(len(cells)))
@@ -229,17 +231,6 @@ def _program(problem: Problem, arr: Arrangement, cells: np.ndarray,
             f"(relative residual {resid:.3g}): {what} interpolates the data")
     return ProgramSolver(problem, arr, cells, F, walls, output_bias,
                          free_hidden=arch.bias and not arch.penalize_bias)
-
-
-def _certificate_patterns(program: ProgramSolver, max_patterns: int | None) -> Any:
-    """With sampling: enumerate every pattern, if within the caps, to check the certificate."""
-    try:
-        cells, info = program.arr.enumerate(max_patterns=max_patterns)
-    except TooManyCellsError as exc:
-        return f"no certificate: {exc}"
-    info.pop("walls", None)
-    program.bound_cells, program.bound_F = cells, program.arr.features(cells)
-    return info
 
 
 def _outcome(problem: Problem, program: ProgramSolver, best: Answer,

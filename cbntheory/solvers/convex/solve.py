@@ -119,7 +119,7 @@ class ProgramSolver:
                                  eps=eps, accept=ACCEPT, check=check)
 
     # ------------------------------------------------------------------ working set
-    def solve_working_set(self, max_rounds: int = settings.WORKING_SET_MAX_ROUNDS) -> Answer:
+    def solve_working_set(self, max_rounds: int = 40) -> Answer:
         """Column generation: add the patterns whose dual constraint is violated.
 
         Start from the patterns that best correlate with the labels (largest
