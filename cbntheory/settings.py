@@ -113,6 +113,8 @@ CLARABEL_MAX_ITER: int = 500
 PATCH_KEY_DECIMALS: int = 12
 #: A patch below this fraction of the largest patch norm is zero (never active).
 ZERO_PATCH_RTOL: float = 1e-14
+#: Floor of the pre-activation spread that scales the bias jitter of sampled neurons.
+SAMPLE_SPREAD_FLOOR: float = 1e-12
 #: Blocks of one pattern whose unit directions agree to this are one hidden channel.
 BLOCK_DIRECTION_ATOL: float = 1e-9
 #: ``rcond`` of the output-layer correction: near-parallel channels must not buy large weights.

@@ -126,9 +126,8 @@ class Outcome:
     info : Mapping
         Extras for ``NormResult.info``.
     exact : bool or None
-        The case's own proof that the value is the minimum, kept when the network
-        verifies (the convex program); None: exact when the interval closes on a
-        candidate marked exact.
+        The case's own proof of exactness, kept when the network verifies; None:
+        exact when the interval closes on a candidate marked exact.
     """
 
     candidates: tuple[Candidate, ...]

@@ -164,7 +164,8 @@ class Arrangement:
             z = flat[gen.integers(0, len(flat), n_patterns)]
             pre = np.einsum("kr,kr->k", w, z)
             spread = float(np.std(flat @ w[0])) if len(flat) > 1 else 1.0
-            b = -pre + gen.standard_normal(n_patterns) * 0.5 * max(spread, 1e-12)
+            jitter = 0.5 * max(spread, settings.SAMPLE_SPREAD_FLOOR)
+            b = -pre + gen.standard_normal(n_patterns) * jitter
             u = np.concatenate([w, b[:, None]], axis=1)
             u = np.vstack([u, np.eye(r)[-1]])
         else:
