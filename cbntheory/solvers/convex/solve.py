@@ -67,7 +67,7 @@ class Answer:
 
 
 class ProgramSolver:
-    """One call's data, the solver loop and the check of every conic answer."""
+    """One call's data, the programs over subsets of patterns and the check of every answer."""
 
     def __init__(self, problem: Problem, arr: Arrangement, cells: np.ndarray, F: np.ndarray,
                  walls: np.ndarray | None, output_bias: str, free_hidden: bool) -> None:
