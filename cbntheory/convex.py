@@ -6,6 +6,7 @@ so that ``from cbntheory.convex import two_layer_min_norm`` keeps working.
 """
 from __future__ import annotations
 
-from .solvers.convex.program import TooManyCellsError, two_layer_min_norm
+from .errors import TooManyCellsError
+from .solvers.convex.program import two_layer_min_norm
 
 __all__ = ["TooManyCellsError", "two_layer_min_norm"]

@@ -26,6 +26,10 @@ class SolverError(CBNError, RuntimeError):
     """Every solver tried failed; the message names them and what to change."""
 
 
+class TooManyCellsError(ValidationError):
+    """An arrangement has more cells (or needs more work) than the caps allow: sample instead."""
+
+
 class InaccurateSolutionWarning(UserWarning):
     """A solver answer was downgraded after re-verification (``strict=True`` raises instead)."""
 

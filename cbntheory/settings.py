@@ -103,6 +103,29 @@ ACTIVE_BLOCK_RTOL: float = 1e-7
 #: zero blocks stalls short of CONIC_EPS, small programs do not.
 WORKING_SET_MIN_PATTERNS: int = 300
 
+# --- convex area: the two-layer program and the conic backend (solvers.convex, backends.conic)
+
+#: Dual violation ``kappa_D - 1`` that adds a pattern: a tenth of GAP_RTOL, so the gap closes.
+WORKING_SET_VIOLATION: float = GAP_RTOL / 10
+#: Clarabel's iteration cap: interior point needs tens of iterations; this stops a stall.
+CLARABEL_MAX_ITER: int = 500
+#: Decimals of unit patches (and patch multisets) when hashed: merges round-off duplicates.
+PATCH_KEY_DECIMALS: int = 12
+#: A patch below this fraction of the largest patch norm is zero (never active).
+ZERO_PATCH_RTOL: float = 1e-14
+#: Floor of the pre-activation spread that scales the bias jitter of sampled neurons.
+SAMPLE_SPREAD_FLOOR: float = 1e-12
+#: Blocks of one pattern whose unit directions agree to this are one hidden channel.
+BLOCK_DIRECTION_ATOL: float = 1e-9
+#: ``rcond`` of the output-layer correction: near-parallel channels must not buy large weights.
+REFIT_RCOND: float = 1e-8
+#: The output-layer correction is kept only below this fraction of the weights (round-off).
+REFIT_MAX_CHANGE: float = 1e-6
+#: Equality rows with singular values below ``this * EPS * max(shape) * s_max`` are dependent.
+ROW_BASIS_RANK_ULPS: float = 100.0
+#: Default cut-off of the singular values of ``X_m`` in the per-frequency nuclear programs.
+NUCLEAR_RANK_RTOL: float = 1e-12
+
 # --- frequency structure of networks (cbntheory.measure.structure) -------------------------------
 
 #: A singular value of a layer's frequency block ``c What_l[m]`` above this counts as kept

@@ -40,8 +40,8 @@ class Problem:
         The whole-space target, in the architecture's normalisation, if one was given.
     tol : float
         Relative residual ``||f(X) - Y|| / ||Y||`` a network must reach.
-    seed : int
-        Master seed (restart seeds derive from it).
+    seed : int or None
+        Master seed (restart seeds derive from it); None when nothing is drawn.
     restarts : int
     method : str
         One of ``METHODS``.
@@ -59,7 +59,7 @@ class Problem:
     Y: np.ndarray
     target: ConvOperator | None
     tol: float
-    seed: int
+    seed: int | None
     restarts: int
     method: str
     time_limit: float | None
@@ -125,12 +125,16 @@ class Outcome:
         How ``lower`` was obtained (or why there is none).
     info : Mapping
         Extras for ``NormResult.info``.
+    exact : bool or None
+        The case's own proof of exactness, kept when the network verifies; None:
+        exact when the interval closes on a candidate marked exact.
     """
 
     candidates: tuple[Candidate, ...]
     lower: float | None
     lower_how: str
     info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    exact: bool | None = None
 
 
 def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None,

@@ -21,6 +21,7 @@ from ..results import (
     OPTIMAL,
     OPTIMAL_INACCURATE,
     SOLVER_ERROR,
+    VERIFIED,
     NormResult,
     interval_status,
     relative_residual,
@@ -109,7 +110,8 @@ def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
                                 "norm": c.norm, "residual": c.residual, "fits": c.fits}
                                for c in checks)
     info.update(cand.info)
-    exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
+    exact = (status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
+             if outcome.exact is None else outcome.exact and status in VERIFIED)
     options_used = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
                     "time_limit": problem.time_limit, **problem.options, **cand.options}
     return NormResult(value=best.norm, lower=outcome.lower, upper=best.norm, status=status,

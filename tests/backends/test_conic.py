@@ -130,3 +130,22 @@ def test_bad_input_names_the_parameter():
                           norm_dims=2, output_bias="maybe")
     with pytest.raises(ValidationError, match="solver"):
         conic.solver_order(3)
+
+
+def test_check_drives_the_fallback():
+    # the caller's check (a rank, 0 = accepted) moves on to the next solver while it
+    # fails and keeps the best-ranked answer when none passes
+    x = cp.Variable(2)
+    prob = cp.Problem(cp.Minimize(cp.norm(x, 2)), [x[0] + x[1] == 2])
+    seen: list[str] = []
+
+    def reject_first(sol):
+        seen.append(sol.solver)
+        return 0 if len(seen) > 1 else 1
+
+    sol = conic.solve(prob, {"x": x}, solver=SOLVERS, check=reject_first)
+    assert seen == SOLVERS[:2] and sol.solver == SOLVERS[1]
+    ranks = dict(zip(SOLVERS, (2, 1)))
+    sol = conic.solve(prob, {"x": x}, solver=SOLVERS, check=lambda s: ranks[s.solver])
+    assert sol.solver == SOLVERS[1] and len(sol.tried) == 2
+    assert np.allclose(sol.values["x"], [1.0, 1.0], atol=1e-4)

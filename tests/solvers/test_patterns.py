@@ -8,20 +8,72 @@ support functions of simple cones.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
 import pytest
 
 from cbntheory.backends import optimize as optim
+from cbntheory.settings import MAX_PATTERNS
 from cbntheory.solvers.convex.arrangements import (
     TooManyCellsError,
     closure_certificate,
     enumerate_cells,
-    enumerate_cells_lp,
     generic_cell_count,
 )
 from cbntheory.solvers.convex.patterns import Arrangement, patches, tap_offsets
+
+
+# a second, independent enumeration (one LP per cell and hyperplane): the reference
+def enumerate_cells_lp(normals: np.ndarray, *, max_cells: int | None = None
+                       ) -> tuple[np.ndarray, dict[str, Any]]:
+    """All cells of a central arrangement, incrementally with one LP per (cell, hyperplane).
+
+    Parameters
+    ----------
+    normals : ndarray, shape (M, r)
+        Normals of pairwise distinct hyperplanes.
+    max_cells : int, optional
+        Refuse beyond this many cells (default :data:`cbntheory.settings.MAX_PATTERNS`).
+
+    Returns
+    -------
+    cells : ndarray of int8, shape (P, M)
+        Sign vectors of the cells (same convention as ``enumerate_cells``).
+    info : dict
+        ``count``, ``lps`` (number of LPs solved), ``method``.
+
+    Notes
+    -----
+    Adding hyperplane ``H`` to an arrangement splits exactly the cells that meet
+    ``H``; a cell ``{s_j <h_j,u> > 0}`` meets ``H`` iff the LP ``s_j <h_j,u> >= 1``,
+    ``<h,u> = 0`` is feasible (:func:`cbntheory.backends.optimize.strict_cone_point`).  Each cell
+    keeps an interior witness, which decides the side of the cells that are not split.
+    """
+    cap = MAX_PATTERNS if max_cells is None else int(max_cells)
+    h = np.asarray(normals, dtype=float)
+    m, r = h.shape
+    cells: list[tuple[list[int], np.ndarray]] = [([], np.zeros(r))]
+    lps = 0
+    for i in range(m):
+        new: list[tuple[list[int], np.ndarray]] = []
+        for signs, wit in cells:
+            G = np.array(signs, dtype=float)[:, None] * h[:i] if i else np.zeros((0, r))
+            lps += 1
+            u0 = optim.strict_cone_point(G, equality=h[i][None, :])
+            if u0 is not None:
+                step = 0.5 / max(1.0, float(np.abs(G @ h[i]).max(initial=0.0)))
+                new.append((signs + [1], u0 + step * h[i]))
+                new.append((signs + [-1], u0 - step * h[i]))
+            else:
+                new.append((signs + [1 if wit @ h[i] > 0 else -1], wit))
+        cells = new
+        if len(cells) > cap:
+            raise TooManyCellsError(f"more than {cap} cells after {i + 1} of {m} hyperplanes")
+    out = np.array(sorted((np.array(s, dtype=np.int8) for s, _ in cells),
+                          key=lambda v: v.tobytes()), dtype=np.int8).reshape(len(cells), m)
+    return out, {"method": "lp", "count": int(len(out)), "lps": lps}
 
 
 def _unit_rows(a: np.ndarray) -> np.ndarray:

@@ -1,19 +1,14 @@
 """The one place that talks to cvxpy: solver choice, fallback, status mapping, programs.
 
-Two layers, kept apart on purpose:
-
-* :func:`solve` — the generic core.  It solves any ``cvxpy.Problem`` with the
-  solvers of :data:`cbntheory.settings.CONIC_SOLVERS` in order (Clarabel, then SCS),
-  at the accuracy :data:`cbntheory.settings.CONIC_EPS`, maps cvxpy's status onto the
-  fixed vocabulary of :mod:`cbntheory.results`, and returns the named primal and dual
-  values as plain numpy arrays in a frozen :class:`ConicSolution`.  It never raises
-  cvxpy's exceptions: when every solver fails it raises
-  :class:`~cbntheory.errors.SolverError` naming them.
-* Program builders, one function per convex program, each taking and returning plain
-  arrays: :func:`group_lasso` and :func:`output_weights_lasso` (the convex two-layer
-  ReLU program of Pilanci & Ergen used by :mod:`cbntheory.convex`, in
-  :mod:`cbntheory.backends.conic.twolayer`) and :func:`nuclear_norm_interpolation` (per-frequency
-  nuclear norms for depth-2 linear CNNs, in :mod:`cbntheory.backends.conic.nuclear`).
+* :func:`solve` (in ``_core``) solves any ``cvxpy.Problem`` with the solvers of
+  :data:`cbntheory.settings.CONIC_SOLVERS` in order at :data:`cbntheory.settings.CONIC_EPS`,
+  maps cvxpy's status onto :mod:`cbntheory.results`' vocabulary and returns plain arrays
+  in a frozen :class:`ConicSolution`; it never raises cvxpy's exceptions (every solver
+  failing: :class:`~cbntheory.errors.SolverError`).  A caller that re-verifies answers
+  passes its ``check``: the next solver is tried while the check fails.
+* One builder per program, plain arrays in and out: :func:`group_lasso` and
+  :func:`output_weights_lasso` (the two-layer ReLU program, ``twolayer``) and
+  :func:`nuclear_norm_interpolation` (depth-2 linear CNNs, ``nuclear``).
 
 No module outside this package imports cvxpy.
 

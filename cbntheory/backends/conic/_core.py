@@ -1,17 +1,10 @@
-"""Core of :mod:`cbntheory.backends.conic`: solver choice, fallback, status mapping.
-
-:func:`solve` solves any ``cvxpy.Problem`` with the solvers of
-:data:`cbntheory.settings.CONIC_SOLVERS` in order (Clarabel, then SCS), maps cvxpy's
-status onto the fixed vocabulary of :mod:`cbntheory.results` and returns plain numpy
-arrays in a frozen :class:`ConicSolution`; when every solver fails it raises
-:class:`~cbntheory.errors.SolverError` naming them.
-"""
+"""Core of :mod:`cbntheory.backends.conic` (see there): solve, fall back, map statuses."""
 from __future__ import annotations
 
 import dataclasses
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import cvxpy as cp
@@ -90,7 +83,8 @@ class ConicSolution:
 def solver_options(name: str, eps: float) -> dict[str, Any]:
     """Accuracy options of a conic solver at relative/absolute accuracy ``eps``."""
     if name == "CLARABEL":
-        return {"tol_gap_abs": eps, "tol_gap_rel": eps, "tol_feas": eps, "max_iter": 500}
+        return {"tol_gap_abs": eps, "tol_gap_rel": eps, "tol_feas": eps,
+                "max_iter": settings.CLARABEL_MAX_ITER}
     if name == "SCS":
         return {"eps_abs": eps, "eps_rel": eps, "max_iters": settings.SCS_MAX_ITERS}
     return {}
@@ -115,7 +109,8 @@ def solver_order(solver: str | Sequence[str] | None) -> tuple[str, ...]:
 def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mapping[str, Any]
           | None = None, *, solver: str | Sequence[str] | None = None,
           eps: float | Mapping[str, float] | None = None,
-          accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+          accept: Sequence[str] = (OPTIMAL,),
+          check: Callable[[ConicSolution], int] | None = None) -> ConicSolution:
     """Solve a cvxpy problem with fallback and return named values as numpy arrays.
 
     Parameters
@@ -132,15 +127,16 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         Requested accuracy, for all solvers or per solver name (missing names and the
         default: :data:`cbntheory.settings.CONIC_EPS`).
     accept : sequence of str
-        Statuses returned at once; any other answer moves on to the next solver.  Pass
-        ``("optimal", "optimal_inaccurate")`` when the caller re-verifies the answer
-        itself and only wants a fallback if that check fails.
+        Statuses accepted; any other answer moves on to the next solver.
+    check : callable, optional
+        The caller's re-verification of an accepted answer, as a rank (0: good); while
+        it is positive the next solvers are tried.
 
     Returns
     -------
     ConicSolution
-        The first answer with an accepted status or ``"infeasible"``, else the first
-        ``"optimal_inaccurate"`` one.
+        The first answer with an accepted status (and rank 0) or ``"infeasible"``, else
+        the best-ranked accepted one, else the first ``"optimal_inaccurate"`` one.
 
     Raises
     ------
@@ -153,6 +149,7 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
     start = time.perf_counter()
     tried: list[str] = []
     fallback: ConicSolution | None = None
+    best: tuple[int, ConicSolution] | None = None
     for name in names:
         if isinstance(eps, Mapping):
             eps_used = float(eps.get(name, settings.CONIC_EPS))
@@ -186,10 +183,16 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
                             solver=name, tried=tuple(tried), solver_status=str(raw),
                             message=message, wall_time=time.perf_counter() - start,
                             options=dict(opts))
-        if status in accept or status == INFEASIBLE:
+        if status == INFEASIBLE:
             return sol
-        if fallback is None:
+        if status in accept:
+            rank = 0 if check is None else check(sol)
+            if rank == 0:
+                return sol
+            best = (rank, sol) if best is None or rank < best[0] else best
+        elif fallback is None:
             fallback = sol
+    fallback = fallback if best is None else best[1]
     if fallback is not None:
         return dataclasses.replace(fallback, tried=tuple(tried),
                                    wall_time=time.perf_counter() - start)
@@ -197,5 +200,4 @@ def solve(problem: cp.Problem, variables: Mapping[str, Any], constraints: Mappin
         f"no conic solver produced an answer; tried {', '.join(tried) or 'none'}. "
         "Try another solver (solver='SCS' or 'CLARABEL'), a looser eps, or rescale the "
         "data to unit size")
-
 

@@ -10,8 +10,8 @@ import cvxpy as cp
 import numpy as np
 
 from ... import _validate as V
-from ... import fourier
-from ...results import INFEASIBLE, OPTIMAL, OPTIMAL_INACCURATE
+from ... import fourier, settings
+from ...results import INFEASIBLE, OPTIMAL, STATUSES
 from ._core import solve
 
 
@@ -50,9 +50,6 @@ class NuclearNormSolution:
     wall_time: float
 
 
-_RANK = {OPTIMAL: 0, OPTIMAL_INACCURATE: 1, INFEASIBLE: 2}
-
-
 def _nuclear_program(cout: int, cin: int, r: int, real: bool) -> tuple[Any, ...]:
     """A parametrised program ``min ||A||_* s.t. A P = Q`` (compiled once per shape, DPP)."""
     R = cp.Variable((cout, cin), name="re")
@@ -70,7 +67,8 @@ def _nuclear_program(cout: int, cin: int, r: int, real: bool) -> tuple[Any, ...]
 
 def nuclear_norm_interpolation(Xh: np.ndarray, Yh: np.ndarray, *,
                                solver: str | Sequence[str] | None = None,
-                               eps: float | None = None, rank_rtol: float = 1e-12
+                               eps: float | None = None,
+                               rank_rtol: float = settings.NUCLEAR_RANK_RTOL
                                ) -> NuclearNormSolution:
     """Minimise ``||A_m||_*`` subject to ``A_m X_m = Y_m``, one small program per frequency pair.
 
@@ -147,7 +145,7 @@ def nuclear_norm_interpolation(Xh: np.ndarray, Yh: np.ndarray, *,
         names = {"re": R} if real else {"re": R, "im": Im}
         sol = solve(prob, names, solver=solver, eps=eps)
         count += 1
-        if _RANK[sol.status] > _RANK[worst]:
+        if STATUSES.index(sol.status) > STATUSES.index(worst):  # the results' order
             worst = sol.status
             notes.append(f"frequency {tuple(int(i) for i in m)}: {sol.message}")
         if sol.solver not in solvers:

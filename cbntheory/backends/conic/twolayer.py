@@ -5,7 +5,7 @@ Builders taking and returning plain arrays; :mod:`cbntheory.convex` drives them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cvxpy as cp
@@ -14,19 +14,18 @@ from scipy import sparse
 
 from ... import _validate as V
 from ... import settings
-from ...results import INFEASIBLE, OPTIMAL
+from ...results import INFEASIBLE, OPTIMAL, relative_residual
 from ._core import OUTPUT_BIAS, ConicSolution, solve
 
-
-def _two_layer_eps(eps: float | None) -> float | dict[str, float]:
-    """Default accuracy of the two-layer programs: CLARABEL_EPS for Clarabel (see settings)."""
-    return {"CLARABEL": settings.CLARABEL_EPS} if eps is None else eps
+#: Default accuracy of the two-layer programs: CLARABEL_EPS for Clarabel (see settings).
+_EPS = {"CLARABEL": settings.CLARABEL_EPS}
 
 
 def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray,
                 targets: np.ndarray, *, norm_dims: int, output_bias: str = "none",
                 walls: np.ndarray | None = None, solver: str | Sequence[str] | None = None,
-                eps: float | None = None, accept: Sequence[str] = (OPTIMAL,)) -> ConicSolution:
+                eps: float | None = None, accept: Sequence[str] = (OPTIMAL,),
+                check: Callable[[ConicSolution], int] | None = None) -> ConicSolution:
     """The convex two-layer ReLU program over activation patterns (group lasso, cone constraints).
 
     Parameters
@@ -51,9 +50,10 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         Only the inequalities marked True are imposed (the facets of each cone give the
         same cone with far fewer, non-redundant rows: better conditioned for interior-
         point solvers).  Default: all of them.
-    solver, eps, accept
+    solver, eps, accept, check
         Passed to :func:`solve` (default accuracy :data:`cbntheory.settings.CLARABEL_EPS`
-        for Clarabel: the numpy certificate measures the accuracy reached).
+        for Clarabel: the numpy certificate measures the accuracy reached); ``check``
+        sees the answer in the form returned here.
 
     Returns
     -------
@@ -151,24 +151,30 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         objective = cp.sum(block[0])
     else:
         objective = cp.sum(cp.norm(cp.vstack(block), 2, axis=0))
-    if output_bias == "penalized":
-        objective = objective + 0.5 * cp.sum_squares(b)
-    if output_bias == "none":
-        cons.append(b == 0)
-    problem = cp.Problem(cp.Minimize(objective), fits + cons)
+    problem = _problem(objective, fits + cons, b, output_bias)
     variables = {"bias": b}
     variables.update({f"pos{o}": pos[o] for o in range(n_out)})
     variables.update({f"neg{o}": neg[o] for o in range(n_out)})
-    sol = solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},
-                solver=solver, eps=_two_layer_eps(eps), accept=accept)
-    values = {
-        "pos": np.stack([sol.values[f"pos{o}"] for o in range(n_out)]),
-        "neg": np.stack([sol.values[f"neg{o}"] for o in range(n_out)]),
-        "bias": np.reshape(sol.values["bias"], (n_out,)),
-    }
-    duals = {"fit": np.stack([Q @ np.reshape(sol.duals[f"fit{o}"], (Q.shape[1],))
-                              for o in range(n_out)], axis=1)}
-    return dataclasses.replace(sol, values=values, duals=duals)
+
+    def unpack(sol: ConicSolution) -> ConicSolution:
+        values = {"pos": np.stack([sol.values[f"pos{o}"] for o in range(n_out)]),
+                  "neg": np.stack([sol.values[f"neg{o}"] for o in range(n_out)]),
+                  "bias": np.reshape(sol.values["bias"], (n_out,))}
+        duals = {"fit": np.stack([Q @ np.reshape(sol.duals[f"fit{o}"], (Q.shape[1],))
+                                  for o in range(n_out)], axis=1)}
+        return dataclasses.replace(sol, values=values, duals=duals)
+
+    return unpack(solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},
+                        solver=solver, eps=_EPS if eps is None else eps, accept=accept,
+                        check=None if check is None else lambda sol: check(unpack(sol))))
+
+
+def _problem(objective: Any, constraints: list[Any], b: Any, output_bias: str) -> cp.Problem:
+    """Minimise ``objective`` (+ ``||b||^2 / 2`` when penalised; ``b = 0`` when absent)."""
+    if output_bias == "penalized":
+        objective = objective + 0.5 * cp.sum_squares(b)
+    extra = [b == 0] if output_bias == "none" else []
+    return cp.Problem(cp.Minimize(objective), constraints + extra)
 
 
 def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -181,9 +187,10 @@ def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
     original rows are ``Q mu``.  Returns the residual (0.0 when feasible) as second item.
     """
     U, sv, _ = np.linalg.svd(M, full_matrices=False)
-    rank = int(np.sum(sv > max(M.shape) * settings.EPS * 100 * (sv[0] if sv.size else 0.0)))
+    rank = int(np.sum(sv > max(M.shape) * settings.EPS * settings.ROW_BASIS_RANK_ULPS
+                       * (sv[0] if sv.size else 0.0)))
     Q = U[:, :rank]
-    resid = float(np.linalg.norm(Y - Q @ (Q.T @ Y))) / max(float(np.linalg.norm(Y)), 1e-300)
+    resid = relative_residual(Q @ (Q.T @ Y), Y)
     return Q, (resid if resid > settings.FEASIBILITY_RTOL else 0.0)
 
 
@@ -244,9 +251,6 @@ def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bia
     expr = Phi.T @ v
     if output_bias != "none":
         expr = expr + np.ones((Y.shape[0], 1)) @ cp.reshape(b, (1, n_out), order="C")
-    objective = cp.sum(cp.norm(v, 2, axis=1))
-    if output_bias == "penalized":
-        objective = objective + 0.5 * cp.sum_squares(b)
     M = np.hstack([Phi.T, np.ones((Y.shape[0], 1))]) if output_bias != "none" else Phi.T
     Q, infeasible = _row_basis(M, Y)
     if infeasible:
@@ -255,9 +259,9 @@ def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bia
                            {"v": np.full((J, n_out), np.nan), "bias": np.full(n_out, np.nan)},
                            {"fit": np.full(Y.shape, np.nan)})
     fit = Q.T @ expr == Q.T @ Y
-    cons = [fit] + ([b == 0] if output_bias == "none" else [])
-    sol = solve(cp.Problem(cp.Minimize(objective), cons), {"v": v, "bias": b}, {"fit": fit},
-                solver=solver, eps=_two_layer_eps(eps), accept=accept)
+    problem = _problem(cp.sum(cp.norm(v, 2, axis=1)), [fit], b, output_bias)
+    sol = solve(problem, {"v": v, "bias": b}, {"fit": fit},
+                solver=solver, eps=_EPS if eps is None else eps, accept=accept)
     return dataclasses.replace(sol, duals={"fit": Q @ np.reshape(sol.duals["fit"],
                                                                  (Q.shape[1], n_out))})
 

@@ -6,18 +6,15 @@ one per realisable sign vector ``s in {-1, +1}^M``.  For the convex two-layer pr
 the ``h_j`` are the (augmented) patches of the data and the cells are the activation
 patterns a ReLU neuron can have (:mod:`cbntheory.solvers.convex.patterns`).
 
-Two independent enumerations:
-
-* :func:`enumerate_cells` (default) — through the rays of the arrangement, vectorised.
+:func:`enumerate_cells` enumerates them through the rays of the arrangement, vectorised.
   Every cell of an *essential* arrangement (normals spanning ``R^r``) is a pointed
   cone, so its closure has an extreme ray; that ray is the null vector of ``r - 1``
   linearly independent normals, and near it the cell is a cell of the arrangement of
   the hyperplanes through the ray (the others keep their sign).  So all ``(r-1)``-subsets
   give all rays, and the local arrangements (recursively, one dimension lower) give all
   cells.  Non-essential arrangements are first restricted to the span of the normals.
-* :func:`enumerate_cells_lp` — incremental (deletion/restriction): hyperplane ``j``
-  splits a cell iff an LP finds a point of the cell on it.  One LP per cell and
-  hyperplane; used as a second algorithm in tests and for small problems.
+  (The tests compare it with a second, incremental algorithm: one LP per cell and
+  hyperplane.)
 
 :func:`closure_certificate` checks a set of cells independently of how it was found:
 every cell has an interior witness, and crossing any wall of any cell leads to a cell of
@@ -33,8 +30,6 @@ Three lines through the origin of the plane cut it into six sectors:
 >>> cells, info = enumerate_cells(h)
 >>> len(cells), info["certificate"]["complete"]
 (6, True)
->>> len(enumerate_cells_lp(h)[0])
-6
 """
 from __future__ import annotations
 
@@ -45,16 +40,11 @@ from typing import Any
 import numpy as np
 
 from ... import settings
-from ...errors import ValidationError
+from ...errors import TooManyCellsError
 
-__all__ = ["TooManyCellsError", "closure_certificate", "enumerate_cells", "enumerate_cells_lp",
-           "generic_cell_count"]
+__all__ = ["TooManyCellsError", "closure_certificate", "enumerate_cells", "generic_cell_count"]
 
 _CHUNK = 20_000
-
-
-class TooManyCellsError(ValidationError):
-    """The arrangement has more cells (or needs more work) than the caps allow."""
 
 
 def generic_cell_count(m: int, r: int) -> int:
@@ -212,60 +202,6 @@ def enumerate_cells(normals: np.ndarray, *, max_cells: int | None = None,
         info["walls"] = cert.pop("walls")
         info["certificate"] = cert
     return cells, info
-
-
-def enumerate_cells_lp(normals: np.ndarray, *, max_cells: int | None = None
-                       ) -> tuple[np.ndarray, dict[str, Any]]:
-    """All cells of a central arrangement, incrementally with one LP per (cell, hyperplane).
-
-    Parameters
-    ----------
-    normals : ndarray, shape (M, r)
-        Normals of pairwise distinct hyperplanes.
-    max_cells : int, optional
-        Refuse beyond this many cells (default :data:`cbntheory.settings.MAX_PATTERNS`).
-
-    Returns
-    -------
-    cells : ndarray of int8, shape (P, M)
-        Sign vectors of the cells (same convention as :func:`enumerate_cells`).
-    info : dict
-        ``count``, ``lps`` (number of LPs solved), ``method``.
-
-    Notes
-    -----
-    Adding hyperplane ``H`` to an arrangement splits exactly the cells that meet
-    ``H``; a cell ``{s_j <h_j,u> > 0}`` meets ``H`` iff the LP ``s_j <h_j,u> >= 1``,
-    ``<h,u> = 0`` is feasible (:func:`cbntheory.backends.optimize.strict_cone_point`).  Each cell
-    keeps an interior witness, which decides the side of the cells that are not split.
-    """
-    from ...backends import (
-        optimize as optim,  # scipy.optimize is imported on first use, not with the package
-    )
-
-    cap = settings.MAX_PATTERNS if max_cells is None else int(max_cells)
-    h = np.asarray(normals, dtype=float)
-    m, r = h.shape
-    cells: list[tuple[list[int], np.ndarray]] = [([], np.zeros(r))]
-    lps = 0
-    for i in range(m):
-        new: list[tuple[list[int], np.ndarray]] = []
-        for signs, wit in cells:
-            G = np.array(signs, dtype=float)[:, None] * h[:i] if i else np.zeros((0, r))
-            lps += 1
-            u0 = optim.strict_cone_point(G, equality=h[i][None, :])
-            if u0 is not None:
-                step = 0.5 / max(1.0, float(np.abs(G @ h[i]).max(initial=0.0)))
-                new.append((signs + [1], u0 + step * h[i]))
-                new.append((signs + [-1], u0 - step * h[i]))
-            else:
-                new.append((signs + [1 if wit @ h[i] > 0 else -1], wit))
-        cells = new
-        if len(cells) > cap:
-            raise TooManyCellsError(f"more than {cap} cells after {i + 1} of {m} hyperplanes")
-    out = np.array(sorted((np.array(s, dtype=np.int8) for s, _ in cells),
-                          key=lambda v: v.tobytes()), dtype=np.int8).reshape(len(cells), m)
-    return out, {"method": "lp", "count": int(len(out)), "lps": lps}
 
 
 def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,

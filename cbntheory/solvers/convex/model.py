@@ -13,7 +13,8 @@ import numpy as np
 from ... import settings
 from ...nets.architecture import Architecture
 from ...nets.network import Network
-from .patterns import Arrangement, tap_offsets
+from ...nets.patches import tap_offsets
+from .patterns import Arrangement
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +52,9 @@ def neurons_from_blocks(pos: np.ndarray, neg: np.ndarray, bias: np.ndarray, all_
     (:func:`active_blocks`) are dropped, except that (``fold_constants``:
     free biases) a block of the all-on pattern with no weight part is the constant
     ``b`` and is added to the output bias.  With ``merge`` (several outputs), blocks of
-    one pattern whose unit directions agree to 1e-9 share one channel ``u`` with the
-    vector ``v`` of their signed seminorms, costing ``2 ||v||_2`` instead of ``2 ||v||_1``.
+    one pattern whose unit directions agree to ``BLOCK_DIRECTION_ATOL`` share one channel
+    ``u`` with the vector ``v`` of their signed seminorms, costing ``2 ||v||_2`` instead
+    of ``2 ||v||_1``.
     """
     n_out, P, r = pos.shape
     out_bias = np.array(bias, dtype=float).reshape(n_out).copy()
@@ -73,7 +75,7 @@ def neurons_from_blocks(pos: np.ndarray, neg: np.ndarray, bias: np.ndarray, all_
                     continue
                 unit = a / t
                 for k, dvec in enumerate(dirs):
-                    if merge and np.linalg.norm(dvec - unit) <= 1e-9:
+                    if merge and np.linalg.norm(dvec - unit) <= settings.BLOCK_DIRECTION_ATOL:
                         coefs[k][o] += sign * t
                         break
                 else:
@@ -102,7 +104,8 @@ def block_directions(pos: np.ndarray, neg: np.ndarray, features: np.ndarray, y_s
     # drop repeated directions of one pattern (several outputs sharing a channel)
     keep: list[int] = []
     for i in range(len(p)):
-        if not any(p[j] == p[i] and np.linalg.norm(dirs[j] - dirs[i]) <= 1e-9 for j in keep):
+        if not any(p[j] == p[i] and np.linalg.norm(dirs[j] - dirs[i])
+                   <= settings.BLOCK_DIRECTION_ATOL for j in keep):
             keep.append(i)
     return p[keep], dirs[keep]
 
@@ -123,10 +126,11 @@ def refit_exactly(neurons: Neurons, vectors: np.ndarray, Y: np.ndarray, with_bia
     The pooled outputs ``Phi[n, j] = mean_p relu(<u_j, zhat_{n,p}>)`` are recomputed from
     the augmented patches ``vectors`` (``(N, d, r)``); the least-norm correction of
     ``(V, b_out)`` removes the residual of the interior-point solution (when it lies in
-    the range of ``Phi``) when that correction is small (relative size <= 1e-6), else the
-    neurons are returned unchanged.  Each channel is then rescaled, ``(u, v) -> (a u, v / a)`` with
-    ``a^2 = ||v|| / ||u_w||``, which leaves the function unchanged and cannot raise the
-    norm.  So the network interpolates exactly and its norm is an honest upper bound.
+    the range of ``Phi``) when that correction is small (relative size at most
+    ``REFIT_MAX_CHANGE``), else the neurons are returned unchanged.  Each channel is then
+    rescaled, ``(u, v) -> (a u, v / a)`` with ``a^2 = ||v|| / ||u_w||``, which leaves the
+    function unchanged and cannot raise the norm.  So the network interpolates exactly
+    and its norm is an honest upper bound.
     """
     if neurons.u.shape[0] == 0:
         return neurons
@@ -136,8 +140,9 @@ def refit_exactly(neurons: Neurons, vectors: np.ndarray, Y: np.ndarray, with_bia
     resid = Y - A @ coef
     # a well-conditioned correction only: near-parallel channels make A ill-conditioned,
     # and a tiny residual must not buy a large change of the weights
-    delta, *_ = np.linalg.lstsq(A, resid, rcond=1e-8)
-    if float(np.linalg.norm(delta)) > 1e-6 * max(float(np.linalg.norm(coef)), 1e-300):
+    delta, *_ = np.linalg.lstsq(A, resid, rcond=settings.REFIT_RCOND)
+    if float(np.linalg.norm(delta)) > settings.REFIT_MAX_CHANGE * max(float(np.linalg.norm(coef)),
+                                                               1e-300):
         return neurons
     coef = coef + delta
     if np.linalg.norm(Y - A @ coef) > np.linalg.norm(resid):

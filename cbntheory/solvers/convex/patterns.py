@@ -5,9 +5,10 @@ every pixel ``p``: the inner product of the weights ``u = (w, b)`` with the augm
 scaled *patch* ``zhat_{n,p} = (c x_n[p - q] for the window taps q, 1)``.  Which of the
 ``N d`` patches are active depends only on the cell of ``u`` in the arrangement of the
 hyperplanes ``{u : <zhat, u> = 0}``; once the activation pattern ``D`` is fixed the
-channel is *linear* in ``u`` on the cone ``K_D`` of that cell.  This module builds the
-patches, merges patches that define the same hyperplane, lists the patterns (all of
-them via :mod:`cbntheory.solvers.convex.arrangements`, or a random sample) and the feature vectors
+channel is *linear* in ``u`` on the cone ``K_D`` of that cell.  The patches come from
+:mod:`cbntheory.nets.patches`; this module merges patches that define the same
+hyperplane, lists the patterns (all of them via
+:mod:`cbntheory.solvers.convex.arrangements`, or a random sample) and the feature vectors
 ``g_D(x_n) = (1/d) sum_p D_{n,p} zhat_{n,p}`` of the convex program.
 
 Examples
@@ -24,72 +25,16 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any
 
 import numpy as np
 
 from ... import _validate as V
-from ... import fourier, settings
-from ...nets._layers import window_offsets
+from ... import settings
+from ...nets.patches import patches, tap_offsets
 from .arrangements import enumerate_cells
 
 __all__ = ["Arrangement", "patches", "tap_offsets"]
-
-
-def tap_offsets(kernel_size: tuple[int, ...] | int | None,
-                spatial_shape: tuple[int, ...]) -> np.ndarray:
-    """Offsets ``q`` (mod the image size) of the window taps, shape ``(K, ndim)``, C order.
-
-    Examples
-    --------
-    >>> tap_offsets(3, (8,)).ravel().tolist()
-    [7, 0, 1]
-    >>> tap_offsets(None, (2, 2)).tolist()
-    [[0, 0], [0, 1], [1, 0], [1, 1]]
-    """
-    shape = tuple(spatial_shape)
-    if kernel_size is None:
-        axes = [np.arange(d) for d in shape]
-    else:
-        ks = (kernel_size,) * len(shape) if isinstance(kernel_size, int) else tuple(kernel_size)
-        axes = [window_offsets(k, d) for k, d in zip(ks, shape)]
-    return np.array(list(itertools.product(*axes)), dtype=np.intp).reshape(-1, len(shape))
-
-
-def patches(X: np.ndarray, spatial_shape: tuple[int, ...], kernel_size: Any,
-            normalization: str) -> np.ndarray:
-    """Scaled patches ``c x_n[i, p - q]`` of every sample and pixel.
-
-    Parameters
-    ----------
-    X : ndarray, shape (N, n_0, *spatial_shape)
-        Inputs.
-    spatial_shape : tuple of int
-        ``(d,)`` or ``(d1, d2)``.
-    kernel_size : int, tuple or None
-        Window (None: full-size filters).
-    normalization : {"operator", "plain"}
-        Gives the constant ``c``.
-
-    Returns
-    -------
-    ndarray, shape (N, d, n_0 * K)
-        ``out[n, p, i * K + s] = c * X[n, i, p - q_s]`` with ``q_s`` the ``s``-th row of
-        :func:`tap_offsets` and ``p`` in C order; so a kernel ``W`` restricted to the
-        window, flattened as ``w[i * K + s] = W[i, q_s]``, gives the pre-activation
-        ``<w, out[n, p]> = c sum_q W[q] x_n[p - q]``.
-    """
-    shape = tuple(spatial_shape)
-    c = fourier.normalization_constant(normalization, shape)
-    axes = tuple(range(2, 2 + len(shape)))
-    taps = [np.roll(X, shift=tuple(int(v) for v in q), axis=axes)
-            for q in tap_offsets(kernel_size, shape)]
-    stack = np.stack(taps, axis=2)  # (N, n0, K, *spatial)
-    n, n0, k = stack.shape[:3]
-    d = fourier.spatial_size(shape)
-    out = stack.reshape(n, n0 * k, d).transpose(0, 2, 1)
-    return np.ascontiguousarray(out) * c
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,14 +76,14 @@ class Arrangement:
         vec = np.concatenate([Z, np.ones((n, d, 1))], axis=2) if bias else np.array(Z)
         flat = vec.reshape(n * d, -1)
         norms = np.linalg.norm(flat, axis=1)
-        zero = norms <= 1e-14 * max(1.0, float(norms.max(initial=0.0)))
+        zero = norms <= settings.ZERO_PATCH_RTOL * max(1.0, float(norms.max(initial=0.0)))
         unit = np.zeros_like(flat)
         unit[~zero] = flat[~zero] / norms[~zero, None]
         lead = np.argmax(np.abs(unit), axis=1)
         sgn = np.sign(unit[np.arange(len(unit)), lead])
         sgn[zero] = 0
         canon = unit * np.where(sgn == 0, 1.0, sgn)[:, None]
-        keys = np.round(canon[~zero], 12)
+        keys = np.round(canon[~zero], settings.PATCH_KEY_DECIMALS)
         reps, inverse = np.unique(keys, axis=0, return_inverse=True)
         inverse = np.asarray(inverse).ravel()
         first = np.full(len(reps), -1)
@@ -219,7 +164,8 @@ class Arrangement:
             z = flat[gen.integers(0, len(flat), n_patterns)]
             pre = np.einsum("kr,kr->k", w, z)
             spread = float(np.std(flat @ w[0])) if len(flat) > 1 else 1.0
-            b = -pre + gen.standard_normal(n_patterns) * 0.5 * max(spread, 1e-12)
+            jitter = 0.5 * max(spread, settings.SAMPLE_SPREAD_FLOOR)
+            b = -pre + gen.standard_normal(n_patterns) * jitter
             u = np.concatenate([w, b[:, None]], axis=1)
             u = np.vstack([u, np.eye(r)[-1]])
         else:

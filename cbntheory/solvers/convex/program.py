@@ -25,6 +25,7 @@ True
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,19 +34,21 @@ import numpy as np
 
 from ... import _validate as V
 from ... import settings
-from ...errors import InfeasibleError, ValidationError
+from ...errors import InfeasibleError, TooManyCellsError, ValidationError
 from ...nets.architecture import Architecture
-from ...results import NOT_CERTIFIED, OPTIMAL, OPTIMAL_INACCURATE, NormResult, report_accuracy
-from .arrangements import TooManyCellsError
+from ...results import OPTIMAL, NormResult, interval_status
+from ..problem import Outcome, Problem
+from ..verify import finish
 from .patterns import Arrangement, patches
-from .solve import ProgramSolver, relative
+from .solve import Answer, ProgramSolver, span_residual
 
 __all__ = ["TooManyCellsError", "two_layer_min_norm"]
 
 PATTERN_MODES = ("enumerate", "sample")
 
 
-def _check_arch(arch: Any) -> Architecture:
+def _check(arch: Any, X: Any, Y: Any) -> tuple[Architecture, np.ndarray, np.ndarray]:
+    """A two-layer ReLU avgpool architecture without resampling, and data of its shapes."""
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
     if arch.depth != 2 or arch.head != "avgpool" or arch.activation != "relu":
@@ -55,10 +58,6 @@ def _check_arch(arch: Any) -> Architecture:
                      f"activation={arch.activation!r}")
     if any(r != 1 for r in arch.resample or ()):
         raise V.fail("arch", "have no resampling (resample=None)", arch.resample)
-    return arch
-
-
-def _check_data(arch: Architecture, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = V.real_array("X", X, ndim=arch.ndim + 2)
     if X.shape[1:] != arch.input_shape:
         raise V.fail("X", f"have shape (N, {', '.join(map(str, arch.input_shape))})", X)
@@ -68,7 +67,7 @@ def _check_data(arch: Architecture, X: Any, Y: Any) -> tuple[np.ndarray, np.ndar
         Y = Y[:, None]
     if Y.shape != (X.shape[0], n_out):
         raise V.fail("Y", f"have shape (N, n_out) = ({X.shape[0]}, {n_out})", Y)
-    return X, Y
+    return arch, X, Y
 
 
 def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
@@ -77,7 +76,7 @@ def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
     seen: dict[bytes, int] = {}
     for n in range(Z.shape[0]):
         rows = Z[n][np.lexsort(Z[n].T[::-1])]
-        key = np.round(rows, 12).tobytes()
+        key = np.round(rows, settings.PATCH_KEY_DECIMALS).tobytes()
         m = seen.setdefault(key, n)
         if m != n and np.max(np.abs(Y[m] - Y[n])) > settings.FEASIBILITY_RTOL * scale:
             raise InfeasibleError(
@@ -85,16 +84,6 @@ def _same_patch_multisets(Z: np.ndarray, Y: np.ndarray) -> None:
                 "circular shifts of each other), so every network with the avgpool head gives "
                 f"them the same output, but their labels differ by "
                 f"{np.max(np.abs(Y[m] - Y[n])):.3g}; remove one or make the labels agree")
-
-
-def _span_residual(F: np.ndarray, Y: np.ndarray, with_bias: bool) -> float:
-    """Relative residual of the best fit of Y by the span of all pattern features."""
-    N = F.shape[1]
-    A = F.transpose(1, 0, 2).reshape(N, -1)
-    if with_bias:
-        A = np.hstack([A, np.ones((N, 1))])
-    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
-    return relative(A @ coef - Y, Y)
 
 
 def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "enumerate",
@@ -165,115 +154,115 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
 
     Notes
     -----
-    With patterns ``D`` and cones ``K_D`` (:mod:`cbntheory.solvers.convex.patterns`), the program is
-    ``min sum_D ||a_D||_w + ||a'_D||_w (+ b^2/2)`` subject to
-    ``sum_D g_D(X)(a_D - a'_D) + b = Y``, ``a_D, a'_D in K_D``
-    (:func:`cbntheory.backends.conic.group_lasso`); ``||.||_w`` omits a free hidden bias.  The
-    minimal norm is twice its optimum.  Several outputs are handled by a relaxation
-    whose optimum is a certified lower bound; the network built from its solution is a
-    verified upper bound (see ``docs/convex.md``).
-
-    References
-    ----------
-    [PE2020] M. Pilanci, T. Ergen, Neural networks are convex regularizers, ICML 2020.
-    [EP2021] T. Ergen, M. Pilanci, Implicit convex regularizers of CNN architectures,
-    ICLR 2021.  [SESS2019] P. Savarese et al., How do infinite width bounded norm networks
-    look in function space? COLT 2019.
+    Twice the optimum of the group lasso over the patterns,
+    :func:`cbntheory.backends.conic.group_lasso` (with its references); several
+    outputs: a relaxation (certified lower bound) and a verified network on its
+    channels.  Derivation in ``docs/convex.md``; hand values from [SESS2019]_: P.
+    Savarese et al., How do infinite width bounded norm networks look in function
+    space? COLT 2019.
     """
     start = time.perf_counter()
-    arch = _check_arch(arch)
-    X, Y = _check_data(arch, X, Y)
+    arch, X, Y = _check(arch, X, Y)
     if patterns not in PATTERN_MODES:
         raise V.fail("patterns", f"be one of {PATTERN_MODES}", patterns)
-    tol = settings.FIT_RTOL if tol is None else float(tol)
-    N, n_out = Y.shape
     Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
     _same_patch_multisets(Z, Y)
     arr = Arrangement.from_patches(Z, bias=arch.bias)
+    cells, walls, pinfo = _choose_patterns(arr, patterns, n_patterns, rng, max_patterns,
+                                           Y.shape[0])
+    problem = Problem(arch=arch, X=X, Y=Y, target=None,
+                      tol=settings.FIT_RTOL if tol is None else float(tol),
+                      seed=pinfo.get("seed"), restarts=1, method="convex", time_limit=None,
+                      strict=strict, options={"patterns": patterns, "n_patterns": n_patterns,
+                                              "max_patterns": max_patterns, "solver": solver,
+                                              "certify": certify})
+    program = _program(problem, arr, cells, walls)
     info: dict[str, Any] = {"hyperplanes": arr.n_hyperplanes, "weight_dim": arr.dim,
-                            "samples": N, "outputs": n_out}
-    seed = None
-    if patterns == "enumerate":
-        if n_patterns is not None:
-            raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
-        cells, pinfo = arr.enumerate(max_patterns=max_patterns)
-        walls = pinfo.pop("walls")
-        if not pinfo["certificate"]["complete"]:
-            raise ValidationError(
-                f"the pattern enumeration failed its completeness check {pinfo['certificate']}"
-                "; the data may be nearly degenerate: use patterns='sample'")
-    else:
-        n_draw = 20 * N if n_patterns is None else n_patterns
-        cells, pinfo = arr.sample(n_draw, rng)
-        seed = pinfo["seed"]
-        walls = None
-    info["patterns"] = pinfo
+                            "samples": Y.shape[0], "outputs": Y.shape[1], "patterns": pinfo}
     enumerated = patterns == "enumerate"
-    F = arr.features(cells)
-    output_bias = "none" if not arch.bias else ("penalized" if arch.penalize_bias else "free")
-    resid = _span_residual(F, Y, output_bias != "none")
-    if resid > settings.FEASIBILITY_RTOL:
-        what = ("no network of this architecture" if enumerated else
-                f"the {len(cells)} sampled patterns cannot; more patterns may (raise n_patterns, "
-                "or enumerate)")
-        raise InfeasibleError(
-            f"the labels are not in the span of the features of all activation patterns "
-            f"(relative residual {resid:.3g}): {what} interpolates the data")
-    free_hidden = arch.bias and not arch.penalize_bias
-    norm_dims = arr.dim - 1 if free_hidden else arr.dim
-    problem = ProgramSolver(arch, X, Y, arr, cells, F, walls, output_bias, norm_dims,
-                            free_hidden, tol, solver)
     if enumerated:
-        problem.bound_cells, problem.bound_F = cells, F
-    elif certify:
+        program.bound_cells, program.bound_F = cells, program.all_F
+    elif certify:  # sampling: enumerate every pattern, within the caps, for the certificate
         try:
-            problem.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
+            program.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
             binfo.pop("walls", None)
-            problem.bound_F = arr.features(problem.bound_cells)
+            program.bound_F = arr.features(program.bound_cells)
             info["certificate_patterns"] = binfo
         except TooManyCellsError as exc:
             info["certificate_patterns"] = f"no certificate: {exc}"
     use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
                              if working_set is None else bool(working_set))
-    best = problem.solve_working_set() if use_ws else problem.solve(np.arange(len(cells)))
-    info["working_set"] = problem.ws_info
-    tried = problem.tried
-    sol, net, neurons, upper, fit = (best[k] for k in ("sol", "net", "neurons", "upper", "fit"))
-    program = 2.0 * sol.objective
-    info.update(group_lasso_optimum=sol.objective, program_value=program,
-                hidden_channels=int(neurons.u.shape[0]), solvers_tried=tried,
-                solver_message=sol.message, relative_gap=best["gap"],
-                dual={k: v for k, v in best["bound"].items() if k != "kappas"})
-    lower, gap = best["bound"]["lower"], best["gap"]
-    notes = list(best["notes"])
-    status = OPTIMAL if not notes else OPTIMAL_INACCURATE
-    certified = lower is not None and gap <= settings.GAP_RTOL
-    if status == OPTIMAL and not certified:
-        status = NOT_CERTIFIED
-        if enumerated and n_out == 1:
-            notes.append("the dual certificate does not close the gap" if lower is not None
-                         else "no dual certificate")
-    exact = bool(status in (OPTIMAL, NOT_CERTIFIED) and
-                 ((enumerated and n_out == 1) or certified))
+    best = program.solve_working_set() if use_ws else program.solve(np.arange(len(cells)))
+    info["working_set"] = program.ws_info
+    return finish(problem, _outcome(problem, program, best, info), start)
+
+
+def _choose_patterns(arr: Arrangement, patterns: str, n_patterns: int | None, rng: Any,
+                     max_patterns: int | None, N: int
+                     ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Every pattern (completeness checked) with its cone walls, or a sample of patterns."""
+    if patterns == "sample":
+        cells, info = arr.sample(20 * N if n_patterns is None else n_patterns, rng)
+        return cells, None, info
+    if n_patterns is not None:
+        raise V.fail("n_patterns", "be None with patterns='enumerate'", n_patterns)
+    cells, info = arr.enumerate(max_patterns=max_patterns)
+    walls = info.pop("walls")
+    if not info["certificate"]["complete"]:
+        raise ValidationError(
+            f"the pattern enumeration failed its completeness check {info['certificate']}"
+            "; the data may be nearly degenerate: use patterns='sample'")
+    return cells, walls, info
+
+
+def _program(problem: Problem, arr: Arrangement, cells: np.ndarray,
+             walls: np.ndarray | None) -> ProgramSolver:
+    """The program over the chosen patterns, after checking that they can fit the labels."""
+    arch = problem.arch
+    F = arr.features(cells)
+    output_bias = "none" if not arch.bias else ("penalized" if arch.penalize_bias else "free")
+    resid = span_residual(F, problem.Y, output_bias != "none")
+    if resid > settings.FEASIBILITY_RTOL:
+        what = ("no network of this architecture" if problem.options["patterns"] == "enumerate"
+                else f"the {len(cells)} sampled patterns cannot; more patterns may (raise "
+                "n_patterns, or enumerate)")
+        raise InfeasibleError(
+            f"the labels are not in the span of the features of all activation patterns "
+            f"(relative residual {resid:.3g}): {what} interpolates the data")
+    return ProgramSolver(problem, arr, cells, F, walls, output_bias,
+                         free_hidden=arch.bias and not arch.penalize_bias)
+
+
+def _outcome(problem: Problem, program: ProgramSolver, best: Answer,
+             info: dict[str, Any]) -> Outcome:
+    """The checked network and the dual certificate, described, for the verification path."""
+    sol, n_out, width = best.sol, problem.Y.shape[1], int(best.neurons.u.shape[0])
+    lower = best.bound["lower"]
+    info.update(group_lasso_optimum=sol.objective, program_value=2.0 * sol.objective,
+                hidden_channels=width, solvers_tried=program.tried,
+                solver_message=sol.message, relative_gap=best.gap,
+                dual={k: v for k, v in best.bound.items() if k != "kappas"})
+    P, enumerated = len(program.all_cells), problem.options["patterns"] == "enumerate"
+    over = (f"all {P} activation patterns enumerated (certified complete)" if enumerated
+            else f"{P} sampled patterns (upper bound)")
+    how = (f"two-layer convex program over {over}, {info['hyperplanes']} distinct hyperplanes, "
+           f"solver {sol.solver}")
+    if n_out > 1:
+        how += (f"; {n_out} outputs: convex relaxation (lower bound) and a network on its "
+                "channels with refitted output weights")
+    if width > problem.arch.channels[1]:
+        how += (f"; the minimiser uses {width} hidden channels, more than "
+                f"n_1 = {problem.arch.channels[1]} (the value is over any width)")
     if sol.status != OPTIMAL:
-        notes.append(sol.message)
-    width_note = ""
-    if neurons.u.shape[0] > arch.channels[1]:
-        width_note = (f"; the minimiser uses {neurons.u.shape[0]} hidden channels, more than "
-                      f"n_1 = {arch.channels[1]} (the value is over any width)")
-    how = (f"all {len(cells)} activation patterns enumerated (certified complete)" if enumerated
-           else f"{len(cells)} sampled patterns (upper bound)")
-    lb = "no certified lower bound" if lower is None else f"certified lower bound {lower:.9g}"
-    outs = "" if n_out == 1 else (f"; {n_out} outputs: convex relaxation (lower bound) and a "
-                                  "network on its channels with refitted output weights")
-    message = (f"two-layer convex program over {how}, {arr.n_hyperplanes} distinct hyperplanes, "
-               f"solver {sol.solver}: norm {upper:.9g}, {lb}, relative gap {gap:.2g}{outs}"
-               f"{width_note}" + ("; " + "; ".join(notes) if notes else ""))
-    report_accuracy(status, message, strict=strict)
-    options = {"patterns": patterns, "n_patterns": n_patterns, "max_patterns": max_patterns,
-               "solver": sol.solver, "solver_options": dict(sol.options), "tol": tol,
-               "certify": certify}
-    return NormResult(value=upper, lower=lower, upper=upper, status=status, message=message,
-                      network=net, seed=seed, solver=f"convex group lasso ({sol.solver})",
-                      options=options, residual=fit, wall_time=time.perf_counter() - start,
-                      exact=exact, info=info)
+        how += f"; {sol.message}"
+    lower_how = ("no dual certificate" if lower is None else
+                 f"dual certificate of the group-lasso program (relative gap {best.gap:.2g})")
+    cand = dataclasses.replace(best.check.candidate, how=how,
+                               solver=f"convex group lasso ({sol.solver})",
+                               options={"solver": sol.solver,
+                                        "solver_options": dict(sol.options)})
+    # all patterns and one output: the program's optimum is the minimum, certificate or not
+    proved = enumerated and n_out == 1
+    exact = proved or interval_status(lower, best.check.norm) == OPTIMAL
+    return Outcome(candidates=(cand,), lower=lower, lower_how=lower_how, info=info,
+                   exact=exact)
