@@ -197,6 +197,11 @@ RELU_PROJECT_MARGIN: float = 1e-2
 RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
 
+# ---- measure/, checks/, output/, theory/ (certified intervals, tables, checks, figures)
+#: A network re-checked by a table or a check fits when its residual is at most
+#: ``FIT_RTOL * FIT_RECHECK_FACTOR``: the factor absorbs the round-off of re-evaluating it.
+FIT_RECHECK_FACTOR: float = 1 + 1e-6
+
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.
 

@@ -26,6 +26,7 @@ import numpy as np
 from .. import settings
 from ..nets.architecture import Architecture
 from ..nets.network import Network
+from ..solvers.dispatch import minimal_norm
 from .verdicts import EXACT, CheckReport, compare_equal, compare_leq, summarize
 
 
@@ -115,18 +116,14 @@ def main(quick: bool = True) -> CheckReport:
 
 def _local_solutions(case: str, arch: Architecture, X: np.ndarray, Y: np.ndarray,
                      value: float, quick: bool) -> list[dict]:
-    """Rows ``convex value <= minimal_norm's non-convex solution`` (if minimal_norm exists)."""
-    import cbntheory as cbn
-
-    solve = getattr(cbn, "minimal_norm", None)
-    if solve is None:
-        return []
+    """Rows ``convex value <= minimal_norm's non-convex solution``."""
     rows = []
     for seed in range(1 if quick else 3):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                res = solve(arch, data=(X, Y), rng=seed, time_limit=3.0 if quick else 60.0)
+                res = minimal_norm(arch, data=(X, Y), rng=seed,
+                                   time_limit=3.0 if quick else 60.0)
             except Exception:  # noqa: BLE001 - a failed local solve proves nothing
                 continue
         if res.network is None:

@@ -28,16 +28,15 @@ import numpy as np
 
 from .. import settings
 from ..nets.architecture import Architecture
+from ..solvers.dispatch import minimal_norm
 from .t1_linear_cost import dense_operator
 from .verdicts import EXACT, CheckReport, compare_equal, compare_leq, summarize
 
 
 def _solve(arch: Architecture, X: np.ndarray, Y: np.ndarray):
-    import cbntheory as cbn
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return cbn.minimal_norm(arch, data=(X, Y))
+        return minimal_norm(arch, data=(X, Y))
 
 
 def _system(X: np.ndarray, cout: int, normalization: str) -> np.ndarray:
