@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
+from ..output.files import to_plain
 
 
 def load_array(path: str, name: str = "file") -> np.ndarray:
@@ -35,21 +36,7 @@ def load_npz(path: str, name: str = "file") -> dict[str, np.ndarray]:
             f"{name} must be a readable .npz file; got {path!r} ({exc})") from None
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
-
-
 def print_json(obj: Any) -> None:
     """Print ``obj`` as JSON (numpy arrays and scalars converted, non-finite floats as strings)."""
-    json.dump(_jsonable(obj), sys.stdout, indent=2, sort_keys=False)
+    json.dump(to_plain(obj), sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")

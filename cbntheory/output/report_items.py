@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .files import to_plain
 from .report_index import checks_markdown, slug
-
-
-def _plain(obj: Any) -> Any:
-    from .render import _plain as plain
-
-    return plain(obj)
 
 
 def run_check(run: Any, item: Any, entry: Any) -> None:
@@ -35,7 +30,7 @@ def run_check(run: Any, item: Any, entry: Any) -> None:
     else:
         item.message += f"{rep.kind}, smallest margin {rep.margin:.3g}, {len(rep.rows)} rows"
     run.write("checks.md", checks_markdown(run.state.check_runs), item)
-    text = json.dumps(_plain([r.as_dict() for r in run.state.check_runs]), indent=1,
+    text = json.dumps(to_plain([r.as_dict() for r in run.state.check_runs]), indent=1,
                       allow_nan=False)
     run.write("checks.json", text + "\n", item)
 
@@ -214,7 +209,7 @@ def run_downsampling(run: Any, item: Any) -> None:
                  "plain": [[r.lower, r.upper, r.status] for r in c.plain],
                  "downsampled": [[r.lower, r.upper, r.status] for r in c.downsampled]}
                 for c in run.state.comparisons]
-        run.write("tables/downsampling.json", json.dumps(_plain(rows), indent=1) + "\n", item)
+        run.write("tables/downsampling.json", json.dumps(to_plain(rows), indent=1) + "\n", item)
     run.save_figure(downsampling_figure(run.state.comparisons), "downsampling", item)
     missing = [r for c in run.state.comparisons for r in c.plain + c.downsampled
                if r.upper is None]
