@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .progress import duration
+
 #: Item statuses besides the check verdicts.
 ITEM_STATUSES = ("pending", "running", "done", "incomplete", "skipped", "failed")
 
@@ -39,12 +41,6 @@ class State:
     bottleneck: dict[str, Any] = dataclasses.field(default_factory=dict)
     finished: bool = False
     bar: Any = None
-
-
-def duration(seconds: float) -> str:
-    """``"42s"``, ``"3m05s"``."""
-    total = int(round(seconds))
-    return f"{total}s" if total < 60 else f"{total // 60}m{total % 60:02d}s"
 
 
 def slug(text: str) -> str:

@@ -61,7 +61,7 @@ def run_table(run: Any, item: Any, name: str) -> None:
               else dict(run.plan.target_depths).get(name, run.plan.data_depths))
 
     def on_row(row: Any) -> None:
-        run.state.bar.show(f"{item.key}: L = {row.depth} {row.status}", sub=True)
+        run.state.bar.note(f"{item.key}: L = {row.depth} {row.status}")
 
     table = bound_table(target, depths, quick=run.plan.quick_data, rng=run.seed,
                         time_limit=run.plan.time_limit, deadline=run.deadline, on_row=on_row,
@@ -197,7 +197,7 @@ def run_downsampling(run: Any, item: Any) -> None:
     from .figures import downsampling_figure
 
     for name, stride in run.plan.downsampling:
-        run.state.bar.show(f"{item.key}: {name}, stride {stride}", sub=True)
+        run.state.bar.note(f"{item.key}: {name}, stride {stride}")
         comp = downsampling_comparison(
             name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
             seed=run.seed, time_limit=run.plan.time_limit, deadline=run.deadline,
