@@ -9,7 +9,7 @@
 * :func:`activation_energy_figure` -- layer x frequency heat map of the share of the
   activation energy at every frequency, with the per-frequency span dimension (T6).
 * :func:`downsampling_figure` -- ``R/L`` with and without stride-``s`` down-sampling in
-  the middle layers (T7), from :class:`cbntheory.measure.intervals.DownsamplingComparison`.
+  the middle layers (T7), from :class:`cbntheory.measure.downsampling.DownsamplingComparison`.
 
 The arrays behind the heat maps come from :func:`spectra_grid` and :func:`energy_grid`,
 so that what is drawn can be checked independently.  :func:`save_figure` writes

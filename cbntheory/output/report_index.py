@@ -187,7 +187,7 @@ def _links(files: Sequence[str]) -> str:
 def index_markdown(items: Sequence[Item], state: State, notes: Sequence[str], elapsed: float,
                    requested: Path, directory: Path) -> str:
     """The report's front page (rewritten after every item)."""
-    from .. import __version__
+    from .._version import __version__
     from .render import summary_markdown
 
     done = sum(it.status not in ("pending", "running") for it in items)

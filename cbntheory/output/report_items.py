@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import _validate as V
 from .files import to_plain
 from .report_index import checks_markdown, slug
 
@@ -116,7 +117,8 @@ def _bottleneck_networks(run: Any, name: str, depth: int) -> list[tuple[Any, str
             return out
     built = targets.get(name).construction(depth, quick=run.plan.quick_data)
     if built is None:
-        raise ValueError(f"no network for {name!r}: no table row and no construction")
+        raise V.fail("bottleneck target", "have a table row or a construction at depth "
+                     f"{depth}", name)
     return [(built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = "
              f"{built.norm:.5g}", "")]
 
@@ -130,7 +132,7 @@ def run_bottleneck(run: Any, item: Any) -> None:
     name, depth = run.plan.bottleneck
     data = targets.get(name).data(quick=run.plan.quick_data)
     if data is None:
-        raise ValueError(f"target {name!r} has no data to feed the network")
+        raise V.fail("bottleneck target", "have data to feed the network", name)
     X = data[0]
     sections = ["# Structure of the networks drawn in the bottleneck figures"]
     for k, (net, source, suffix) in enumerate(_bottleneck_networks(run, name, depth)):
@@ -164,7 +166,7 @@ def run_linear_bottleneck(run: Any, item: Any) -> None:
     name, depth = "bandlimited_1d", 8
     A = targets.get(name).operator()
     if A is None:
-        raise ValueError(f"target {name!r} is not a linear operator")
+        raise V.fail("target", "be a linear operator", name)
     layers = balanced_factorization(A, depth)
     channels = (A.in_channels,) + tuple(lay.out_channels for lay in layers)
     arch = Architecture(A.spatial_shape, channels, activation="linear", bias=False)
@@ -193,7 +195,7 @@ def _comparison_markdown(comparisons: list[Any]) -> str:
 
 def run_downsampling(run: Any, item: Any) -> None:
     """T7 comparison for the plan's (target, stride) pairs: table and figure."""
-    from ..measure.downsampling import downsampling_comparison
+    from ..measure.tabulate import downsampling_comparison
     from .figures import downsampling_figure
 
     for name, stride in run.plan.downsampling:
