@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fourier, targets
+from .. import fourier, settings, targets
 from ..measure.intervals import solver_row
 from ..measure.structure import frequency_span
 from ._measure import data_of, unchecked_row
 from .verdicts import CONJECTURAL, NOT_CERTIFIED, VIOLATED, CheckReport, interval_row, summarize
 
-LOOSE, STRICT = 0.1, 1e-3
+LOOSE, STRICT = settings.T6_SPAN_RTOLS
 
 #: (target, depth, width) and the solver's time limit in seconds, per mode.
 QUICK = ((("shift_autoencoder_1d", 4, 2),), 15.0)

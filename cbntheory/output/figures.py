@@ -48,8 +48,6 @@ from .. import fourier, settings
 
 #: Resolution of the PNG files.
 PNG_DPI = 150
-#: Energy shares below this are drawn at this value on the logarithmic colour scale.
-ENERGY_FLOOR = 1e-8
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -280,8 +278,9 @@ def activation_energy_figure(net: Any, X: Any, *, title: str = "",
     n_rows, n_freq = grid.energy.shape
     fig = _figure(max(6.0, min(14.0, 0.35 * n_freq + 3.0)), max(3.5, 1.2 + 0.4 * n_rows + 1.0))
     ax = fig.add_subplot()
-    im = ax.imshow(np.maximum(grid.energy, ENERGY_FLOOR), aspect="auto", cmap="viridis",
-                   norm=LogNorm(vmin=ENERGY_FLOOR, vmax=1.0), interpolation="nearest")
+    floor = settings.FIGURE_ENERGY_FLOOR
+    im = ax.imshow(np.maximum(grid.energy, floor), aspect="auto", cmap="viridis",
+                   norm=LogNorm(vmin=floor, vmax=1.0), interpolation="nearest")
     if n_freq <= 24:
         for i in range(n_rows):
             for j in range(n_freq):
