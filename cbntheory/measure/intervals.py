@@ -53,7 +53,7 @@ from ..results import (
 )
 from ..solvers.dispatch import minimal_norm
 from ..theory.lipschitz import lipschitz_lower_bound
-from .tables import SKIPPED, DepthRow, checked_status
+from .tables import SKIPPED, DepthRow
 
 #: The convex two-layer program falls back to sampled activation patterns (an upper
 #: bound) only when the inputs have at most this many entries: 24 signals of 8 pixels
@@ -141,9 +141,9 @@ def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
                         f"network rejected: relative residual {residual:.1e} > "
                         f"{settings.FIT_RTOL:g} ({res.status}: {res.message})", res.solver,
                         res.seed, float(res.wall_time), residual)
-    upper = float(net.param_norm())
-    return DepthRow(depth, lower, upper, checked_status(res.status, lower, upper), res.message,
-                    res.solver, res.seed, float(res.wall_time), residual, net)
+    checked = dataclasses.replace(res, lower=lower, upper=float(net.param_norm()),
+                                  residual=residual)
+    return DepthRow.from_result(depth, checked)
 
 
 def lipschitz_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
