@@ -4,11 +4,10 @@ For a built-in target and a depth, :func:`interval` joins every certified bound 
 package has:
 
 * linear targets on the whole space: T1's closed form (``lower = upper``);
-* finite data: the Lipschitz lower bound (:mod:`cbntheory.theory.lipschitz`), the solver's
-  certified lower bound when it has one, the explicit CBN construction's norm and the
-  norm of the solver's network (:func:`cbntheory.minimal_norm`, when available), each
-  network re-verified here: it must reproduce the data to ``FIT_RTOL`` and its norm is
-  recomputed from its arrays.
+* finite data: the measurements of the bound tables
+  (:func:`cbntheory.measure.intervals.measurements`: Lipschitz bound, CBN construction,
+  :func:`cbntheory.solvers.dispatch.minimal_norm`, every network re-verified), kept with
+  where each side comes from.
 """
 from __future__ import annotations
 
@@ -18,13 +17,12 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from .. import settings
 from ..measure.intervals import measurements
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..operators import ConvOperator
 from ..theory.linear import linear_cost
-from .verdicts import CONSISTENT, NOT_CERTIFIED, VIOLATED
+from .verdicts import NOT_CERTIFIED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,26 +98,6 @@ def interval(target: Any, depth: int, *, quick: bool = True, width: int | None =
                     solver_status="not run" if solved is None else solved.status,
                     construction=None if built is None else built.upper,
                     network=None if solved is None else solved.network)
-
-
-def at_least_row(case: str, lower: float, upper: float, claim: float,
-                 **extra: Any) -> dict[str, Any]:
-    """Row for the one-sided claim ``value >= claim`` judged on a certified ``[lower, upper]``.
-
-    ``consistent`` when ``lower >= claim``, ``violated`` when ``upper < claim``, else
-    ``not_certified`` (slack ``GAP_RTOL`` relative to the finite sides).
-    """
-    scale = max(1.0, *(abs(v) for v in (lower, upper, claim) if np.isfinite(v)))
-    slack = settings.GAP_RTOL * scale
-    if upper < claim - slack:
-        verdict = VIOLATED
-    elif lower >= claim - slack:
-        verdict = CONSISTENT
-    else:
-        verdict = NOT_CERTIFIED
-    return {"case": case, "lhs": float(lower), "rhs": float(upper), "claim_low": float(claim),
-            "claim_high": float("inf"), "margin": float(upper - claim), "verdict": verdict,
-            **extra}
 
 
 def unchecked_row(case: str, **extra: Any) -> dict[str, Any]:
