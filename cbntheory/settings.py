@@ -216,8 +216,13 @@ GAIN_CUTOFF_RTOL: float = 1e-12
 #: T6: span counts at these two thresholds bracket the activation structure (directions
 #: with a tenth of the largest singular value, and the residue level of STRUCTURE_SPAN_RTOL).
 T6_SPAN_RTOLS: tuple[float, float] = (0.1, 1e-3)
+#: Decimals to which the construction rounds the values of ``g`` before grouping them into
+#: levels: equal levels computed along different paths then fall together.
+CONSTRUCTION_LEVEL_DECIMALS: int = 12
 #: Figures: energy shares below this are drawn at this value on the logarithmic scale.
 FIGURE_ENERGY_FLOOR: float = 1e-8
+#: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).
+FIGURE_VMAX_FLOOR: float = 1e-12
 
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.

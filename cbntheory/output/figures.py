@@ -218,8 +218,8 @@ def weight_spectra_figure(net: Any, *, title: str = "",
     finite = image[np.isfinite(image)]
     vmax = float(finite.max()) if finite.size else 1.0
     cmap = colormaps["magma"].with_extremes(bad="0.85")
-    im = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-12),
-                   interpolation="nearest")
+    im = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0,
+                   vmax=max(vmax, settings.FIGURE_VMAX_FLOOR), interpolation="nearest")
     for j in range(1, n_freq):
         ax.axvline(j * r - 0.5, color="white", linewidth=0.4, alpha=0.6)
     _freq_ticks(ax, grid.labels, grid.degrees, r, "x")

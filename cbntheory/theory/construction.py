@@ -132,7 +132,7 @@ def _decoder(x0: np.ndarray, g0: np.ndarray, depth: int, K: int, beta: float,
     axes = tuple(range(x0.ndim))
     xhat = np.fft.fftn(x0, axes=axes)
     need = np.abs(xhat) > settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(xhat).max()
-    levels = np.unique(np.round(g0, 12))[::-1]
+    levels = np.unique(np.round(g0, settings.CONSTRUCTION_LEVEL_DECIMALS))[::-1]
     spread = float(levels[0] - levels[-1])
     best: tuple[float, np.ndarray, float] | None = None
     for nxt in levels[1:]:
