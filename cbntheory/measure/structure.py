@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import _validate as V
 from .. import fourier, settings
-from ..operators import ConvOperator
+from ..theory.bounds import layer_operators
 
 
 def _fmt(values: np.ndarray, n: int = 4) -> str:
@@ -186,6 +186,8 @@ class LayerSpectrum:
 def weight_spectra(net: Any) -> tuple[LayerSpectrum, ...]:
     """Singular values of every frequency block of every layer of ``net``.
 
+    The values are those of :func:`cbntheory.theory.bounds.layer_operators` (T2, T5).
+
     Parameters
     ----------
     net : Network
@@ -209,21 +211,11 @@ def weight_spectra(net: Any) -> tuple[LayerSpectrum, ...]:
     >>> bool(np.allclose(spec.singular_values[:, 0], np.abs(2 + 2 * np.cos(2 * np.pi * m / 6))))
     True
     """
-    from ..nets.network import Network
-
-    if not isinstance(net, Network):
-        raise V.fail("net", "be a cbntheory.Network", net)
-    arch = net.architecture
-    out = []
-    for l, w in enumerate(net.kernels):
-        if l < arch.n_conv:
-            op = ConvOperator(w, arch.normalization)
-            out.append(LayerSpectrum(l + 1, "conv", op.spatial_shape, op.singular_values(),
-                                     (op.in_channels, op.out_channels)))
-        else:
-            out.append(LayerSpectrum(l + 1, "dense", (), np.linalg.svd(w, compute_uv=False),
-                                     (int(w.shape[1]), int(w.shape[0]))))
-    return tuple(out)
+    ops = layer_operators(net)  # checks that net is a Network
+    n_conv = net.architecture.n_conv
+    return tuple(LayerSpectrum(l + 1, "conv" if l < n_conv else "dense", tuple(w.shape[2:]),
+                               s, (int(w.shape[1]), int(w.shape[0])))
+                 for l, (w, (s, _, _)) in enumerate(zip(net.kernels, ops)))
 
 
 # ---------------------------------------------------------------------- activations
