@@ -220,6 +220,33 @@ RELU_PROJECT_MARGIN: float = 1e-2
 RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
 
+# ---- measure/, checks/, output/, theory/ (certified intervals, tables, checks, figures)
+#: A network re-checked by a table or a check fits when its residual is at most
+#: ``FIT_RTOL * FIT_RECHECK_FACTOR``: the factor absorbs the round-off of re-evaluating it.
+FIT_RECHECK_FACTOR: float = 1 + 1e-6
+#: Fourier coefficients of a CBN construction's decoder input below this fraction of the
+#: largest count as zero (the decoder divides by them): above round-off, below real values.
+CONSTRUCTION_SUPPORT_RTOL: float = 1e-8
+#: The construction's ReLU threshold sits this fraction of the level spread above a level,
+#: so that round-off cannot put a sample on the wrong side of it.
+CONSTRUCTION_LEVEL_OFFSET: float = 1e-6
+#: Span counts of the exact constructions (T3-construction): a clean rank, so a threshold
+#: far below any genuine singular value and far above round-off.
+CONSTRUCTION_SPAN_RTOL: float = 1e-8
+#: T1-data: frequencies whose gain ``|yhat| / |xhat|`` is below this fraction of the largest
+#: carry only round-off and are left out of the closed form.
+GAIN_CUTOFF_RTOL: float = 1e-12
+#: T6: span counts at these two thresholds bracket the activation structure (directions
+#: with a tenth of the largest singular value, and the residue level of STRUCTURE_SPAN_RTOL).
+T6_SPAN_RTOLS: tuple[float, float] = (0.1, 1e-3)
+#: Decimals to which the construction rounds the values of ``g`` before grouping them into
+#: levels: equal levels computed along different paths then fall together.
+CONSTRUCTION_LEVEL_DECIMALS: int = 12
+#: Figures: energy shares below this are drawn at this value on the logarithmic scale.
+FIGURE_ENERGY_FLOOR: float = 1e-8
+#: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).
+FIGURE_VMAX_FLOOR: float = 1e-12
+
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.
 

@@ -2,10 +2,9 @@
 
 Every check module defines ``main(quick: bool = True) -> CheckReport`` (see
 :mod:`cbntheory.checks.verdicts`).  The modules live inside the package so that ``cbn check``
-works from an installed copy; the scripts in the source tree's ``proofs_checks/``
-directory are thin wrappers that import them (``python proofs_checks/t3_cbn_sandwich.py``
-prints the table).  A script in ``proofs_checks/`` without a module here is still found
-when running from a source checkout.
+works from an installed copy, which never reads the source tree; the scripts in the
+source tree's ``proofs_checks/`` directory are thin wrappers that import them
+(``python proofs_checks/t3_cbn_sandwich.py`` prints the table).
 
 :data:`CHECKS` is the catalogue: module name, statement label, kind and one line.
 
@@ -25,15 +24,11 @@ import importlib.util
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import CBNError, ValidationError
 from .verdicts import CONJECTURAL, EXACT, CheckReport
-
-#: ``proofs_checks/`` of a source checkout (absent in an installed package).
-SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "proofs_checks"
 
 #: Verdict of a check whose ``main()`` raised: it was not checked (and is reported so).
 ERROR = "error"
@@ -91,21 +86,9 @@ def _module_available(name: str) -> bool:
     return importlib.util.find_spec(f"{__name__}.{name}") is not None
 
 
-def _script(name: str) -> Path | None:
-    path = SCRIPTS_DIR / f"{name}.py"
-    return path if path.is_file() else None
-
-
 def available() -> list[CheckEntry]:
-    """The checks that can run here: catalogue entries with a module (or a source-tree
-    script), then uncatalogued scripts of ``proofs_checks/`` (label = file name)."""
-    out = [e for e in CHECKS if _module_available(e.module) or _script(e.module)]
-    known = {e.module for e in CHECKS}
-    if SCRIPTS_DIR.is_dir():
-        for path in sorted(SCRIPTS_DIR.glob("*.py")):
-            if path.stem not in known and not path.stem.startswith("_"):
-                out.append(CheckEntry(path.stem, path.stem, "unknown", "(uncatalogued script)"))
-    return out
+    """The catalogue entries whose module is importable here."""
+    return [e for e in CHECKS if _module_available(e.module)]
 
 
 def find(name: str) -> list[CheckEntry]:
@@ -132,17 +115,10 @@ def find(name: str) -> list[CheckEntry]:
 
 
 def load(entry: CheckEntry) -> ModuleType:
-    """Import the module of ``entry`` (package first, then the source-tree script)."""
-    if _module_available(entry.module):
-        return importlib.import_module(f"{__name__}.{entry.module}")
-    path = _script(entry.module)
-    if path is None:
-        raise ValidationError(f"no module or script for check {entry.module!r}")
-    spec = importlib.util.spec_from_file_location(f"_proofs_checks_{entry.module}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import the module of ``entry``."""
+    if not _module_available(entry.module):
+        raise ValidationError(f"no module for check {entry.module!r}")
+    return importlib.import_module(f"{__name__}.{entry.module}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +158,7 @@ def run(entry: CheckEntry, quick: bool = True) -> CheckRun:
     try:
         report = load(entry).main(quick=quick)
         if not isinstance(report, CheckReport):
-            raise TypeError(f"main() of {entry.module} returned {type(report).__name__}, "
+            raise CBNError(f"main() of {entry.module} returned {type(report).__name__}, "
                             "not a CheckReport")
         return CheckRun(entry, report, time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - reported, never lost

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-import cbntheory as cbn
 from cbntheory.checks.verdicts import CheckReport, compare_equal, compare_leq, summarize
+
+from .. import settings
+from ..operators import ConvOperator
+from ..results import relative_residual
+from ..theory.linear import balanced_factorization, linear_cost
 
 
 def schatten_cost(A: np.ndarray, depth: int) -> float:
@@ -45,10 +49,10 @@ def main(quick: bool = True) -> CheckReport:
     rows = []
     for name, M in _matrices(quick, rng):
         for norm in ("operator", "plain"):      # identical when d = 1 (c = 1)
-            A = cbn.ConvOperator.from_kernel(M[:, :, None], norm)
+            A = ConvOperator.from_kernel(M[:, :, None], norm)
             for L in depths:
                 case = f"{name} {norm} L={L}"
-                cost = cbn.linear_cost(A, L)
+                cost = linear_cost(A, L)
                 rows.append(compare_equal(f"{case}: R vs L ||A||_S(2/L)^(2/L)", cost.value,
                                           schatten_cost(M, L), depth=L))
                 if L == 1:
@@ -57,16 +61,15 @@ def main(quick: bool = True) -> CheckReport:
                 if L == 2:
                     rows.append(compare_equal(f"{case}: R vs 2 ||A||_nuclear", cost.value,
                                               2 * float(np.linalg.norm(M, "nuc")), depth=L))
-                layers = cbn.balanced_factorization(A, L)
+                layers = balanced_factorization(A, L)
                 mats = [layer.kernel[:, :, 0] for layer in layers]
                 rows.append(compare_equal(f"{case}: R vs balanced factorisation norm", cost.value,
                                           sum(float(np.sum(W ** 2)) for W in mats), depth=L))
                 product = mats[0]
                 for W in mats[1:]:
                     product = W @ product
-                resid = float(np.linalg.norm(product - M) / np.linalg.norm(M))
-                rows.append(compare_leq(f"{case}: W_L ... W_1 = A (rel. residual)", resid, 0.0,
-                                        rtol=1e-9, depth=L))
+                rows.append(compare_leq(f"{case}: W_L ... W_1 = A (rel. residual)",
+                                        relative_residual(product, M), 0.0, depth=L))
                 s = np.linalg.svd(M, compute_uv=False)
                 s = s[s > s.max() * max(M.shape) * np.finfo(float).eps] ** (1.0 / L)
                 dev = 0.0
@@ -74,12 +77,12 @@ def main(quick: bool = True) -> CheckReport:
                     sw = np.linalg.svd(W, compute_uv=False)[: s.size]
                     dev = max(dev, float(np.max(np.abs(sw - s))))
                 rows.append(compare_leq(f"{case}: each layer has singular values s_i^(1/L) "
-                                        "(max deviation)", dev, 0.0, rtol=1e-9, depth=L))
+                                        "(max deviation)", dev, 0.0, depth=L))
     return summarize(
         "deep-linear-FC", "d = 1: min sum_l ||W_l||_F^2 over W_L...W_1 = A equals "
         "L ||A||_{S_{2/L}}^{2/L} (2 ||A||_* at L = 2)", "exact", rows,
         message="linear_cost and balanced_factorization on 1-pixel operators against "
-                f"numpy.linalg.svd / norm; tolerance rtol = {cbn.settings.INEQUALITY_RTOL:g}")
+                f"numpy.linalg.svd / norm; tolerance rtol = {settings.INEQUALITY_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import cbntheory as cbn
 from cbntheory.checks.verdicts import VIOLATED, CheckReport, compare_equal, summarize
 
-S = cbn.symbolic
+from .. import symbolic
+
+S = symbolic
 
 
 def _exactly(row: dict, proved: bool, residual: str) -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import cbntheory as cbn
 from cbntheory.checks.verdicts import (
     VIOLATED,
     CheckReport,
@@ -27,7 +26,9 @@ from cbntheory.checks.verdicts import (
     summarize,
 )
 
-S = cbn.symbolic
+from .. import settings, symbolic
+
+S = symbolic
 
 
 def main(quick: bool = True) -> CheckReport:
@@ -62,7 +63,7 @@ def main(quick: bool = True) -> CheckReport:
         "w_l = s^(1/L)", "exact", rows,
         message="symbolic derivation (AM-GM via x - 1 - log x >= 0 for symbolic L; Lagrange "
                 f"conditions solved by sympy for L in {depths}) and random feasible points; "
-                f"tolerance rtol = {cbn.settings.INEQUALITY_RTOL:g}")
+                f"tolerance rtol = {settings.INEQUALITY_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

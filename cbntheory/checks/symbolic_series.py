@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import cbntheory as cbn
 from cbntheory.checks.verdicts import CheckReport, compare_equal, compare_leq, summarize
 
-S = cbn.symbolic
+from .. import settings, symbolic
+
+S = symbolic
 
 
 def main(quick: bool = True) -> CheckReport:
@@ -63,7 +64,7 @@ def main(quick: bool = True) -> CheckReport:
         message="sympy series in t = 1/L compared exactly with the exponential series; "
                 "sympy coefficients against numpy twins; remainder against the exponential "
                 "tail bound at growing depth; tolerance rtol = "
-                f"{cbn.settings.INEQUALITY_RTOL:g}")
+                f"{settings.INEQUALITY_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ import numpy as np
 from .. import settings
 from ..nets.architecture import Architecture
 from ..operators import ConvOperator
+from ..solvers.dispatch import minimal_norm
 from ..theory.linear import linear_cost
 from .t1_linear_cost import dense_operator
 from .verdicts import EXACT, CheckReport, compare_leq, summarize
@@ -37,8 +38,6 @@ def _product(kernels: list[np.ndarray], norm: str) -> np.ndarray:
 
 
 def _case_rows(case: str, arch: Architecture, seed: int, time_limit: float) -> list[dict]:
-    import cbntheory as cbn
-
     planted = arch.init(rng=seed)
     kernels = [np.array(w) for w in planted.kernels]
     target = ConvOperator.from_kernel(kernels[0], arch.normalization)
@@ -51,7 +50,7 @@ def _case_rows(case: str, arch: Architecture, seed: int, time_limit: float) -> l
                         planted_norm, gap=planted_norm - full)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = cbn.minimal_norm(arch, target=target, rng=seed, time_limit=time_limit)
+        res = minimal_norm(arch, target=target, rng=seed, time_limit=time_limit)
     best = planted_norm
     net = res.network
     if net is not None:

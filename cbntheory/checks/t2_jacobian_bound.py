@@ -13,12 +13,17 @@ import sys
 
 import numpy as np
 
-import cbntheory as cbn
 from cbntheory.checks import verdicts as checks
 from cbntheory.theory.bounds import jacobian_bound
 
+from .. import settings
+from ..nets.architecture import Architecture
+from ..nets.network import Network
+from ..operators import ConvOperator
+from ..theory.linear import balanced_factorization, linear_cost
 
-def _random_case(rng: np.random.Generator, i: int) -> tuple[str, cbn.Network, np.ndarray]:
+
+def _random_case(rng: np.random.Generator, i: int) -> tuple[str, Network, np.ndarray]:
     ndim = 1 + i % 2
     shape = (int(rng.integers(3, 9)),) if ndim == 1 else (int(rng.integers(2, 5)),) * 2
     depth = int(rng.integers(1, 9))
@@ -26,13 +31,13 @@ def _random_case(rng: np.random.Generator, i: int) -> tuple[str, cbn.Network, np
     resample = None
     if depth >= 3 and i % 7 == 3 and all(n % 2 == 0 for n in shape):
         resample = (2,) + (1,) * (depth - 2)
-    arch = cbn.Architecture(
+    arch = Architecture(
         shape, tuple(int(v) for v in rng.integers(1, 5, size=depth + 1)),
         activation="relu" if i % 3 else "linear", bias=bool(i % 4),
         normalization="plain" if i % 2 else "operator", head=head, resample=resample)
     net = arch.init(rng=rng, scale=float(rng.uniform(0.5, 2.0)))
     biases = [0.3 * rng.standard_normal(b.shape) for b in net.biases]
-    net = cbn.Network(arch, net.kernels, biases)
+    net = Network(arch, net.kernels, biases)
     name = (f"random {arch.activation} {shape} channels={arch.channels} "
             f"{arch.normalization} head={head} resample={resample}")
     return name, net, rng.standard_normal(arch.input_shape)
@@ -40,15 +45,15 @@ def _random_case(rng: np.random.Generator, i: int) -> tuple[str, cbn.Network, np
 
 def balanced_case(rng: np.random.Generator, shape: tuple[int, ...], norm: str,
                   channels: tuple[int, int], depth: int
-                  ) -> tuple[cbn.Network, cbn.ConvOperator]:
+                  ) -> tuple[Network, ConvOperator]:
     """Linear network of a random ``(C_out, C_in)`` operator's balanced factorisation (the
     equality case of T2 and T5)."""
     cout, cin = channels
-    A = cbn.ConvOperator.from_kernel(rng.standard_normal((cout, cin) + shape), norm)
-    layers = cbn.balanced_factorization(A, depth)
-    arch = cbn.Architecture(shape, (cin,) + tuple(op.out_channels for op in layers),
+    A = ConvOperator.from_kernel(rng.standard_normal((cout, cin) + shape), norm)
+    layers = balanced_factorization(A, depth)
+    arch = Architecture(shape, (cin,) + tuple(op.out_channels for op in layers),
                             activation="linear", bias=False, normalization=norm)
-    return cbn.Network(arch, [op.kernel for op in layers], []), A
+    return Network(arch, [op.kernel for op in layers], []), A
 
 
 def main(quick: bool = True) -> checks.CheckReport:
@@ -67,12 +72,12 @@ def main(quick: bool = True) -> checks.CheckReport:
             b = jacobian_bound(net, rng.standard_normal(net.architecture.input_shape))
             rows.append(checks.compare_equal(
                 f"balanced linear {shape} {norm} L={depth} (tight)", b.lhs, b.middle,
-                linear_cost=cbn.linear_cost(A, depth).value, rank=b.rank, depth=depth))
+                linear_cost=linear_cost(A, depth).value, rank=b.rank, depth=depth))
     return checks.summarize(
         "T2", "||theta||^2 >= sum_l ||W_l||_F^2 >= (L/(d c^2)) ||J f(x)||_{S_{2/L}}^{2/L}",
         checks.EXACT, rows,
         f"lhs = (L/(d c^2)) ||J||_{{2/L}}^{{2/L}}, rhs = sum_l ||W_l||_F^2; random networks "
-        f"(<=) and balanced linear factorisations (==), rtol {cbn.settings.INEQUALITY_RTOL:g}")
+        f"(<=) and balanced linear factorisations (==), rtol {settings.INEQUALITY_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,17 +19,18 @@ Rows:
   (``R / L <= Rank_CBN + C / L``) for data.  "consistent" means the certified interval
   lies in the sandwich; "not_certified" that a side is not certified (e.g. the 2D
   shifts, ``Rank_J = 2`` but only ``R0 >= 1`` is certified on finite data).  The slope of
-  the measured upper bounds against ``L`` (where ``R0`` seems to settle) is reported
-  with it, uncertified.
+  the measured upper bounds against ``L`` over the larger depths (the tables' fit,
+  :func:`cbntheory.measure.tables.fit_slope`) is reported with it, uncertified.
 
 Run ``python proofs_checks/t3_cbn_sandwich.py [--full]`` for the table.
 """
 from __future__ import annotations
 
 from .. import targets
+from ..measure.tables import fit_slope
 from ..theory.linear import linear_cost
 from ..theory.lipschitz import lipschitz_constant
-from ._measure import data_of, interval, operator_of, slope
+from ._measure import data_of, interval, operator_of
 from .verdicts import CONJECTURAL, CheckReport, compare_leq, interval_row, summarize
 
 #: target -> (depths, depths at which the ReLU solver also runs); quick mode keeps the
@@ -82,8 +83,9 @@ def main(quick: bool = True) -> CheckReport:
             f"{name}: R0 in [Rank_J, Rank_CBN] = [{claim_low:g}, {claim_high:g}]", low, high,
             claim_low, claim_high, how=how, depths=list(depths),
             R_over_L_upper=[u / L for u, L in zip(ups, depths)],
-            slope_of_upper=slope(depths, ups),
-            slope_of_solver=slope(depths, [m.solver_upper for m in measured]),
+            slope_of_upper=getattr(fit_slope(depths, ups), "slope", None),
+            slope_of_solver=getattr(fit_slope(depths, [m.solver_upper for m in measured]),
+                                    "slope", None),
             solver_status=sorted({m.solver_status for m in measured}),
             rank_j=t.rank_j, rank_cbn=t.rank_cbn))
     return summarize(

@@ -21,22 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import settings, targets
+from ..measure.structure import frequency_span
+from ..results import relative_residual
 from ..theory.lipschitz import lipschitz_lower_bound
 from .verdicts import EXACT, CheckReport, compare_equal, compare_leq, summarize
 
 TARGETS = ("invariant_pool", "shift_autoencoder_1d", "shift_autoencoder_2d", "shape_pattern_1d")
-
-
-def span_dims(signals: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
-    """``dim span{zhat(x)[m] : x}`` per frequency for signals ``(N, C, *spatial)``."""
-    axes = tuple(range(2, signals.ndim))
-    Z = np.moveaxis(np.fft.fftn(signals, axes=axes), 0, -1)       # (C, *spatial, N)
-    scale = float(np.abs(Z).max(initial=0.0))
-    out = np.zeros(signals.shape[2:], dtype=int)
-    for m in np.ndindex(*out.shape):
-        block = Z[(slice(None),) + m + (slice(None),)]
-        out[m] = np.linalg.matrix_rank(block, tol=rtol * scale) if scale > 0 else 0
-    return out
 
 
 def main(quick: bool = True) -> CheckReport:
@@ -55,7 +45,7 @@ def main(quick: bool = True) -> CheckReport:
             assert con is not None
             net = con.network
             case = f"{name} L={L}"
-            resid = float(np.linalg.norm(net(X) - Y) / np.linalg.norm(Y))
+            resid = relative_residual(net(X), Y)
             rows.append(compare_leq(f"{case}: reproduces the data (relative residual)", resid,
                                     settings.FIT_RTOL, rtol=0.0, norm=con.norm,
                                     bound=f"{L} * {t.rank_cbn} + {con.constant:.4g}"))
@@ -68,7 +58,8 @@ def main(quick: bool = True) -> CheckReport:
                                     rtol=0.0))
             bottleneck = 1 if t.head == "avgpool" else 0
             if L >= 3:
-                spans = span_dims(acts[bottleneck][:, :1])
+                spans = frequency_span(acts[bottleneck][:, :1],
+                                       rtol=settings.CONSTRUCTION_SPAN_RTOL).span_dims
                 wrong = int(np.sum(spans != t.cbn_vector))
                 rows.append(compare_equal(f"{case}: bottleneck spans = k_m (frequencies that "
                                           "differ)", float(wrong), 0.0, rtol=0.0,
@@ -81,7 +72,7 @@ def main(quick: bool = True) -> CheckReport:
         "L Rank_CBN + C(g, h), an upper bound of R(f; Omega, L)", EXACT, rows,
         message=f"targets {', '.join(TARGETS)}; depths {depths}; fit tolerance "
                 f"{settings.FIT_RTOL:g}, equality rtol {settings.INEQUALITY_RTOL:g}, spans by "
-                "numpy DFT with relative threshold 1e-8")
+                f"frequency_span with relative threshold {settings.CONSTRUCTION_SPAN_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,8 +25,8 @@ import numpy as np
 from .. import targets
 from ..theory.linear import linear_cost
 from ..theory.lipschitz import lipschitz_lower_bound
-from ._measure import at_least_row, data_of, interval, operator_of
-from .verdicts import CONJECTURAL, CheckReport, compare_leq, summarize
+from ._measure import data_of, interval, operator_of
+from .verdicts import CONJECTURAL, CheckReport, compare_leq, interval_row, summarize
 
 
 def _dense_singular_values(t) -> np.ndarray:
@@ -47,7 +47,8 @@ def _linear_rows(name: str, depths: tuple[int, ...]) -> list[dict]:
         rows.append(compare_leq(f"{name} L={L}: R1 <= R - L R0", r1, excess, depth=L))
         rows.append(compare_leq(f"{name} L={L}: |R - L R0 - R1 - R2/L| <= series tail",
                                 abs(excess - r1 - r2 / L), tail, depth=L))
-        rows.append(at_least_row(f"{name} L={L}: R - L R0 >= 2 log|A|_+", excess, excess, r1,
+        rows.append(interval_row(f"{name} L={L}: R - L R0 >= 2 log|A|_+", excess, excess,
+                                 r1, float("inf"),
                                  depth=L, r1=r1, r2=r2))
     return rows
 
@@ -75,9 +76,9 @@ def main(quick: bool = True) -> CheckReport:
                      time_limit=5.0 if quick else 120.0)
         lip = lipschitz_lower_bound(t.architecture(L, quick=quick), X, Y)
         whole = float(np.log(lip.kappa * np.max(_gradient_norms(X)) ** 2))
-        rows.append(at_least_row(
+        rows.append(interval_row(
             f"invariant_pool L={L}: R - L R0 (R0 = 1) >= log(kappa Lambda^2)",
-            m.lower - L, m.upper - L, lip.r1_bound,
+            m.lower - L, m.upper - L, lip.r1_bound, float("inf"),
             whole_space_jacobian_bound=whole, **m.fields()))
     return summarize(
         "T4", "R(f; L) - L R0 against the Jacobian (log pseudo-determinant) bound on R1",

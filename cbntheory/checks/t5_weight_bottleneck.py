@@ -13,10 +13,10 @@ import sys
 
 import numpy as np
 
-import cbntheory as cbn
 from cbntheory.checks import verdicts as checks
 from cbntheory.theory.bounds import weight_bottleneck_bound
 
+from .. import settings
 from .t2_jacobian_bound import _random_case, balanced_case
 
 
@@ -41,7 +41,7 @@ def main(quick: bool = True) -> checks.CheckReport:
         "T5", "sum_l [sum_{i>k} s^2 + sum_{i<=k} (s^2 - 1 - log s^2)] <= (d c^2)||W||^2 - kL"
         " - 2 log|J f(x)|_+", checks.EXACT, rows,
         "random networks (<=) and balanced linear factorisations (==); (d c^2)||W||^2 is "
-        f"sum_l ||E_l||_F^2 of the layer operators; rtol {cbn.settings.INEQUALITY_RTOL:g}")
+        f"sum_l ||E_l||_F^2 of the layer operators; rtol {settings.INEQUALITY_RTOL:g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .. import _validate as V
 from .. import settings
 
 EXACT = "exact"
@@ -128,9 +129,9 @@ def summarize(label: str, title: str, kind: str, rows: Iterable[Mapping[str, Any
     """Combine rows into a report: violated if any row is, else the weakest verdict."""
     rows = tuple(rows)
     if kind not in (EXACT, CONJECTURAL):
-        raise ValueError(f"kind must be 'exact' or 'conjectural'; got {kind!r}")
+        raise V.fail("kind", "be 'exact' or 'conjectural'", kind)
     if not rows:
-        raise ValueError(f"rows must be non-empty for check {label!r}")
+        raise V.fail("rows", f"be non-empty for check {label!r}", rows)
     verdicts = {r["verdict"] for r in rows}
     if VIOLATED in verdicts:
         verdict = VIOLATED

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
+from ..output.files import to_plain
 
 #: Options several sub-commands share, with their one meaning: flag -> add_argument keywords.
 SHARED_OPTIONS: dict[str, dict[str, Any]] = {
@@ -90,21 +91,7 @@ def fmt_number(value: float | None) -> str:
     return "none" if value is None else f"{value:.10g}"
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
-
-
 def print_json(obj: Any) -> None:
     """Print ``obj`` as JSON (numpy arrays and scalars converted, non-finite floats as strings)."""
-    json.dump(_jsonable(obj), sys.stdout, indent=2, sort_keys=False)
+    json.dump(to_plain(obj), sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")

@@ -5,10 +5,11 @@ Fourier it folds frequency ``m`` onto ``m mod d/s`` (per axis).  T7 (conjectural
 that when the frequencies a target keeps in its bottleneck (its CBN vector ``k_m``) stay
 distinct after this folding, the middle layers can run at resolution ``d/s`` with the same
 leading cost ``R0``.  :func:`aliasing` decides which case a (target, stride) pair is in;
-:func:`downsampling_comparison` measures ``R(f; Omega, L)`` at every depth with the
-target's own architecture and with the middle layers down-sampled (resample codes
-``(s, 1, ..., 1, -s)``: down after the first hidden layer, zero-insertion up-sampling
-before the last layer), using :func:`cbntheory.measure.tabulate.run_jobs`.
+:func:`downsampled` gives the architecture with the middle layers down-sampled (resample
+codes ``(s, 1, ..., 1, -s)``: down after the first hidden layer, zero-insertion
+up-sampling before the last layer); :func:`cbntheory.measure.tabulate.downsampling_comparison`
+measures ``R(f; Omega, L)`` at every depth with both and returns a
+:class:`DownsamplingComparison`.
 
 Examples
 --------
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -116,45 +116,3 @@ class DownsamplingComparison:
             ok = a.upper is not None and b.upper is not None and a.upper > 0
             out.append((a.depth, b.upper / a.upper if ok else None))  # type: ignore[operator]
         return out
-
-
-def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3, 4), *,
-                            quick: bool = False, seed: int = 0, restarts: int = 1,
-                            time_limit: float | None = None, deadline: float | None = None,
-                            executor: Executor | None = None) -> DownsamplingComparison:
-    """Measure ``R(f; Omega, L)`` with the target's architecture and with down-sampling.
-
-    Parameters
-    ----------
-    target : str or Target
-        A built-in data target with a CBN vector (:mod:`cbntheory.targets`).
-    stride : int
-        Down-sampling factor; must divide every image axis.
-    depths : sequence of int
-        Depths ``>= 3``.
-    quick, seed, restarts, time_limit, executor
-        As in :func:`cbntheory.measure.tabulate.bound_table` (the solves of every depth and both
-        architectures run in parallel on the executor).
-    deadline : float, optional
-        ``time.monotonic()`` instant after which remaining solves are ``"skipped"``.
-
-    Returns
-    -------
-    DownsamplingComparison
-        The plain rows use the target's own architecture (with its CBN construction as
-        an upper bound); the down-sampled rows only the Lipschitz bound and the solver.
-    """
-    from .. import targets
-    from .tabulate import run_jobs
-
-    t = targets.get(target) if isinstance(target, str) else target
-    if t.cbn_vector is None or t.data(quick=quick) is None:
-        raise V.fail("target", "be a data target with a CBN vector", t.name)
-    info = aliasing(t.cbn_vector, stride)
-    Ls = [V.positive_int("depths[i]", L, minimum=3) for L in depths]
-    base = dict(name=t.name, quick=quick, seed=seed, restarts=restarts, time_limit=time_limit,
-                deadline=deadline)
-    jobs = [dict(base, depth=L, stride=s) for L in Ls for s in (None, info.stride)]
-    rows = run_jobs(jobs, executor)
-    return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,
-                                  tuple(rows[0::2]), tuple(rows[1::2]), t.rank_cbn)

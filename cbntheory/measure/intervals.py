@@ -8,8 +8,8 @@
   factorisation (:func:`linear_row`);
 * a target given by finite data (:func:`data_rows`): the Lipschitz lower bound
   (:mod:`cbntheory.theory.lipschitz`), the explicit CBN construction of the target where it
-  has one, :func:`cbntheory.minimal_norm`, and at ``L = 2`` with the head ``"avgpool"``
-  the exact convex program :func:`cbntheory.convex.two_layer_min_norm`; every network
+  has one, :func:`cbntheory.solvers.dispatch.minimal_norm`, and at ``L = 2`` with the head
+  ``"avgpool"`` the exact convex program (:mod:`cbntheory.solvers.convex`); every network
   is re-checked here (fit to ``FIT_RTOL``, norm recomputed) and the best bound of each
   side is kept.
 
@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import time
 import warnings
@@ -41,13 +40,19 @@ import numpy as np
 from .. import settings
 from ..errors import InfeasibleError
 from ..results import (
+    FAILED,
     INFEASIBLE,
     NOT_CERTIFIED,
     OPTIMAL,
     OPTIMAL_INACCURATE,
     SOLVER_ERROR,
+    VERIFIED,
     NormResult,
+    interval_status,
+    relative_residual,
 )
+from ..solvers.dispatch import minimal_norm
+from ..theory.lipschitz import lipschitz_lower_bound
 from .tables import SKIPPED, DepthRow
 
 #: The convex two-layer program falls back to sampled activation patterns (an upper
@@ -96,8 +101,12 @@ def linear_row(A: Any, depth: int) -> DepthRow:
                     time.perf_counter() - start, residual)
 
 
-def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
-    """Join several measurements of one depth: best lower, best upper, joint status."""
+def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
+    """Join several measurements of one depth: best lower, best upper, joint status.
+
+    The status is :func:`cbntheory.results.interval_status` of the joined interval; an
+    open interval keeps the best upper bound's own status when that one is not verified.
+    """
     lowers = [r.lower for r in rows if r.lower is not None]
     lower = max(lowers) if lowers else None
     good = [r for r in rows if r.upper is not None]
@@ -105,17 +114,14 @@ def _combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     solver = "; ".join(r.solver for r in rows if r.solver)
     wall = float(sum(r.wall_time for r in rows if math.isfinite(r.wall_time)))
     if not good:
-        failed = next((r for r in rows if r.status in (SOLVER_ERROR, INFEASIBLE)), rows[-1])
+        failed = next((r for r in rows if r.status in FAILED), rows[-1])
         return DepthRow(depth, lower, None, failed.status, message, solver, failed.seed, wall)
     best = min(good, key=lambda r: float(r.upper))  # type: ignore[arg-type]
     upper = float(best.upper)  # type: ignore[arg-type]
     message = f"upper bound from {best.solver or 'solver'}; {message}"
-    if lower is not None and lower > upper * (1 + settings.GAP_RTOL):
-        status = OPTIMAL_INACCURATE  # a lower bound above a verified norm: show both
-    elif lower is not None and (upper - lower) <= settings.GAP_RTOL * max(1.0, abs(upper)):
-        status = OPTIMAL
-    else:
-        status = NOT_CERTIFIED if best.status in (OPTIMAL, NOT_CERTIFIED) else best.status
+    status = interval_status(lower, upper)
+    if status == NOT_CERTIFIED and best.status not in VERIFIED:
+        status = best.status
     networks = {r.solver: r.network for r in good if r.network is not None}
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
                     best.residual, best.network, networks)
@@ -129,106 +135,116 @@ def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
         return DepthRow(depth, lower, None, res.status if res.status != OPTIMAL else SOLVER_ERROR,
                         f"no network returned: {res.message}", res.solver, res.seed,
                         float(res.wall_time))
-    scale = max(float(np.linalg.norm(Y)), np.finfo(float).tiny)
-    residual = float(np.linalg.norm(net(X) - Y)) / scale
-    if not residual <= settings.FIT_RTOL * (1 + 1e-6):
+    residual = relative_residual(net(X), Y)
+    if not residual <= settings.FIT_RTOL * settings.FIT_RECHECK_FACTOR:
         return DepthRow(depth, lower, None, SOLVER_ERROR,
                         f"network rejected: relative residual {residual:.1e} > "
                         f"{settings.FIT_RTOL:g} ({res.status}: {res.message})", res.solver,
                         res.seed, float(res.wall_time), residual)
-    status = res.status if not (lower is None and res.status == OPTIMAL) else NOT_CERTIFIED
-    return DepthRow(depth, lower, float(net.param_norm()), status, res.message, res.solver,
-                    res.seed, float(res.wall_time), residual, net)
+    checked = dataclasses.replace(res, lower=lower, upper=float(net.param_norm()),
+                                  residual=residual)
+    return DepthRow.from_result(depth, checked)
 
 
-def _solver_kwargs(fn: Any, time_limit: float | None) -> dict[str, Any]:
-    """``time_limit=`` when the solver accepts it (and one is given)."""
-    if time_limit is None:
-        return {}
+def lipschitz_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
+    """Row of the Lipschitz lower bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`."""
+    start = time.perf_counter()
     try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {"time_limit": float(time_limit)} if "time_limit" in params else {}
+        b = lipschitz_lower_bound(arch, X, Y)
+    except Exception as exc:
+        return _failed_row(depth, exc, None, start)
+    return DepthRow(depth, b.value, None, NOT_CERTIFIED,
+                    f"Lipschitz lower bound L (kappa Lambda^2)^(1/L), Lambda = "
+                    f"{b.lipschitz:.6g}", "lipschitz_bound", None, time.perf_counter() - start)
+
+
+def construction_row(construction: Any, X: Any, Y: Any, depth: int) -> DepthRow:
+    """Row of an explicit CBN construction (an object with ``.network``), re-verified."""
+    start = time.perf_counter()
+    norm = float(construction.network.param_norm())
+    res = NormResult(value=norm, lower=None, upper=norm, status=NOT_CERTIFIED,
+                     message="explicit CBN construction (T3)", network=construction.network,
+                     solver="cbn_construction", wall_time=time.perf_counter() - start)
+    return _verified(depth, res, X, Y)
+
+
+def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
+               time_limit: float | None = None) -> DepthRow:
+    """Row of :func:`cbntheory.solvers.dispatch.minimal_norm`, its network re-verified."""
+    start = time.perf_counter()
+    try:
+        res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts,
+                           time_limit=None if time_limit is None else float(time_limit))
+    except Exception as exc:  # a failing solver is a row, never a crash
+        return _failed_row(depth, exc, seed, start)
+    return _verified(depth, res, X, Y)
+
+
+def convex_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
+    """Row of the exact convex two-layer program (sampled patterns for small inputs)."""
+    from ..solvers.convex.program import TooManyCellsError, two_layer_min_norm
+
+    start = time.perf_counter()
+    try:
+        res = two_layer_min_norm(arch, X, Y)
+    except TooManyCellsError as exc:
+        if np.size(X) > CONVEX_SAMPLE_MAX_SIZE:
+            return _failed_row(depth, exc, None, start)
+        try:  # too many patterns to enumerate: a sample of them gives an upper bound
+            res = two_layer_min_norm(arch, X, Y, patterns="sample",
+                                     n_patterns=CONVEX_SAMPLE_PATTERNS)
+        except Exception as exc2:
+            return _failed_row(depth, exc2, None, start)
+    except Exception as exc:
+        return _failed_row(depth, exc, None, start)
+    return _verified(depth, res, X, Y)
+
+
+def _convex_applies(arch: Any) -> bool:
+    """Depth 2, head ``"avgpool"``, ReLU and no down-sampling: the exact convex program."""
+    return (arch.depth == 2 and arch.head == "avgpool" and arch.activation == "relu"
+            and not any(r != 1 for r in (arch.resample or ())))
+
+
+def measurements(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
+                 convex: bool = True, solver: bool = True, construction: Any = None,
+                 time_limit: float | None = None) -> dict[str, DepthRow]:
+    """Every measurement of one depth on finite data, by source.
+
+    Sources, in order: ``"lipschitz"`` (always), ``"construction"`` (when one is given),
+    ``"convex"`` (``convex=True`` and :func:`_convex_applies`), ``"minimal_norm"``
+    (``solver=True``).  Warnings go into each row's message.
+    """
+    phases: dict[str, Callable[[], DepthRow]] = {
+        "lipschitz": lambda: lipschitz_row(arch, X, Y, depth)}
+    if construction is not None:
+        phases["construction"] = lambda: construction_row(construction, X, Y, depth)
+    if convex and _convex_applies(arch):
+        phases["convex"] = lambda: convex_row(arch, X, Y, depth)
+    if solver:
+        phases["minimal_norm"] = lambda: solver_row(arch, X, Y, depth, seed=seed,
+                                                    restarts=restarts, time_limit=time_limit)
+    return {name: _with_warnings(phase) for name, phase in phases.items()}
 
 
 def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
-              convex: bool = True, construction: Any = None,
+              convex: bool = True, solver: bool = True, construction: Any = None,
               time_limit: float | None = None) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` on finite data ``(X, Y)`` for architecture ``arch``.
 
     Lower bounds: the Lipschitz bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`
     and any bound the solvers certify.  Upper bounds: the norm of every network that
     reproduces the data (re-checked here to ``FIT_RTOL``, norm recomputed): the CBN
-    ``construction`` when given (an object with ``.network``), :func:`cbntheory.minimal_norm`
-    (with ``time_limit`` seconds when it accepts one) and, at depth 2 with the head
-    ``"avgpool"`` and ReLU (``convex=True``), the exact convex program
-    :func:`cbntheory.convex.two_layer_min_norm`.  The best of each side is kept
-    (:func:`_combine`).  Exceptions become rows with status ``solver_error`` or
-    ``infeasible``; warnings go into the message.
+    ``construction`` when given (an object with ``.network``),
+    :func:`cbntheory.solvers.dispatch.minimal_norm` (``solver=True``, with ``time_limit``
+    seconds) and, at depth 2 with the head ``"avgpool"`` and ReLU (``convex=True``), the
+    exact convex program :func:`cbntheory.solvers.convex.program.two_layer_min_norm`.  The
+    best of each side is kept (:func:`combine` of :func:`measurements`).  Exceptions become
+    rows with status ``solver_error`` or ``infeasible``; warnings go into the message.
     """
-    from ..theory.lipschitz import lipschitz_lower_bound
-
-    def lipschitz() -> DepthRow:
-        start = time.perf_counter()
-        try:
-            b = lipschitz_lower_bound(arch, X, Y)
-        except Exception as exc:
-            return _failed_row(depth, exc, None, start)
-        return DepthRow(depth, b.value, None, NOT_CERTIFIED,
-                        f"Lipschitz lower bound L (kappa Lambda^2)^(1/L), Lambda = "
-                        f"{b.lipschitz:.6g}", "lipschitz_bound", None,
-                        time.perf_counter() - start)
-
-    def built() -> DepthRow:
-        start = time.perf_counter()
-        res = NormResult(float(construction.network.param_norm()), None,
-                         float(construction.network.param_norm()), NOT_CERTIFIED,
-                         "explicit CBN construction (T3)", construction.network,
-                         solver="cbn_construction", wall_time=time.perf_counter() - start)
-        return _verified(depth, res, X, Y)
-
-    def solve_deep() -> DepthRow:
-        import cbntheory
-
-        start = time.perf_counter()
-        minimal_norm = getattr(cbntheory, "minimal_norm", None)
-        if minimal_norm is None:
-            return DepthRow(depth, None, None, SKIPPED, "cbntheory.minimal_norm is not "
-                            "available in this version", "minimal_norm", seed)
-        try:
-            res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts,
-                               **_solver_kwargs(minimal_norm, time_limit))
-        except Exception as exc:  # a failing solver is a row, never a crash
-            return _failed_row(depth, exc, seed, start)
-        return _verified(depth, res, X, Y)
-
-    def solve_convex() -> DepthRow:
-        from ..solvers.convex.program import TooManyCellsError, two_layer_min_norm
-
-        start = time.perf_counter()
-        try:
-            res = two_layer_min_norm(arch, X, Y)
-        except TooManyCellsError as exc:
-            if np.size(X) > CONVEX_SAMPLE_MAX_SIZE:
-                return _failed_row(depth, exc, None, start)
-            try:  # too many patterns to enumerate: a sample of them gives an upper bound
-                res = two_layer_min_norm(arch, X, Y, patterns="sample",
-                                         n_patterns=CONVEX_SAMPLE_PATTERNS)
-            except Exception as exc2:
-                return _failed_row(depth, exc2, None, start)
-        except Exception as exc:
-            return _failed_row(depth, exc, None, start)
-        return _verified(depth, res, X, Y)
-
-    rows = [_with_warnings(lipschitz)]
-    if construction is not None:
-        rows.append(_with_warnings(built))
-    if (convex and arch.depth == 2 and arch.head == "avgpool" and arch.activation == "relu"
-            and not any(r != 1 for r in (arch.resample or ()))):
-        rows.append(_with_warnings(solve_convex))
-    rows.append(_with_warnings(solve_deep))
-    return _combine(depth, rows)
+    parts = measurements(arch, X, Y, depth, seed=seed, restarts=restarts, convex=convex,
+                         solver=solver, construction=construction, time_limit=time_limit)
+    return combine(depth, list(parts.values()))
 
 
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,

@@ -41,7 +41,7 @@ import numpy as np
 
 from .. import _validate as V
 from .. import settings
-from ..results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, STATUSES, NormResult
+from ..results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, STATUSES, NormResult, interval_status
 
 #: Row status of a depth that was not run (time budget, or refused by the architecture).
 SKIPPED = "skipped"
@@ -55,6 +55,22 @@ PROVENANCE_PACKAGES: tuple[str, ...] = ("numpy", "scipy", "sympy", "cvxpy", "cla
 #: Named tolerances recorded in the provenance (all live in :mod:`cbntheory.settings`).
 PROVENANCE_TOLERANCES: tuple[str, ...] = ("RANK_RTOL_FACTOR", "FIT_RTOL", "GAP_RTOL",
                                           "OBJECTIVE_RTOL", "CONIC_EPS", "INEQUALITY_RTOL")
+
+
+def checked_status(status: str, lower: float | None, upper: float | None) -> str:
+    """``status``, with an ``"optimal"`` re-judged by :func:`cbntheory.results.interval_status`.
+
+    An "optimal" without a lower bound (or whose interval does not close) is
+    ``"not_certified"``; every other status is kept.
+
+    Examples
+    --------
+    >>> checked_status("optimal", None, 2.0), checked_status("optimal", 2.0, 2.0)
+    ('not_certified', 'optimal')
+    """
+    if status != OPTIMAL:
+        return status
+    return NOT_CERTIFIED if upper is None else interval_status(lower, float(upper))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,9 +118,7 @@ class DepthRow:
         """Row from a :class:`~cbntheory.results.NormResult` (the interval is re-checked)."""
         lower = None if result.lower is None else float(result.lower)
         upper = float(result.upper)
-        status = result.status
-        if lower is None and status == OPTIMAL:  # an "optimal" without a lower bound
-            status = NOT_CERTIFIED
+        status = checked_status(result.status, lower, upper)
         return cls(depth, lower, upper, status, result.message, result.solver, result.seed,
                    float(result.wall_time), float(result.residual), result.network)
 
@@ -264,7 +278,7 @@ def provenance(**extra: Any) -> dict[str, Any]:
     import platform
     from importlib import metadata  # here: importing it costs ~0.1 s
 
-    from .. import __version__
+    from .._version import __version__
 
     versions: dict[str, str | None] = {}
     for name in PROVENANCE_PACKAGES:
@@ -352,8 +366,7 @@ def _store_depth_row(row: Mapping[str, Any]) -> DepthRow:
     if status not in ROW_STATUSES:
         status = NOT_CERTIFIED
     lower = row.get("lower")
-    if lower is None and status == OPTIMAL:
-        status = NOT_CERTIFIED
+    status = checked_status(status, lower, row.get("upper"))
     return DepthRow(depth, lower, row.get("upper"), status, row.get("message") or "",
                     result.get("solver", ""), row.get("seed"),
                     _number(row.get("wall_time")), _number(row.get("residual")))

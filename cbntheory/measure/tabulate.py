@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _validate as V
 from ..results import SOLVER_ERROR
+from .downsampling import DownsamplingComparison, aliasing, downsampled
 from .intervals import data_rows, linear_row, measure_depth
 from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
 
@@ -58,8 +59,6 @@ def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
     if stride is None:
         return measure_depth(target, depth, quick=quick, seed=seed, restarts=restarts,
                              time_limit=time_limit)
-    from .downsampling import downsampled
-
     data = target.data(quick=quick)
     if data is None:
         return DepthRow(depth, None, None, SOLVER_ERROR, f"target {name!r} has no data")
@@ -239,3 +238,44 @@ def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
     return BoundTable(name, title or name, description, "operator", "linear", rank, rank,
                       cost.r0, cost.r1, cost.r2, rows, fit,
                       {"spatial_shape": list(A.spatial_shape)})
+
+
+def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3, 4), *,
+                            quick: bool = False, seed: int = 0, restarts: int = 1,
+                            time_limit: float | None = None, deadline: float | None = None,
+                            executor: Executor | None = None) -> DownsamplingComparison:
+    """Measure ``R(f; Omega, L)`` with the target's architecture and with down-sampling.
+
+    Parameters
+    ----------
+    target : str or Target
+        A built-in data target with a CBN vector (:mod:`cbntheory.targets`).
+    stride : int
+        Down-sampling factor; must divide every image axis.
+    depths : sequence of int
+        Depths ``>= 3``.
+    quick, seed, restarts, time_limit, executor
+        As in :func:`cbntheory.measure.tabulate.bound_table` (the solves of every depth and both
+        architectures run in parallel on the executor).
+    deadline : float, optional
+        ``time.monotonic()`` instant after which remaining solves are ``"skipped"``.
+
+    Returns
+    -------
+    DownsamplingComparison
+        The plain rows use the target's own architecture (with its CBN construction as
+        an upper bound); the down-sampled rows only the Lipschitz bound and the solver.
+    """
+    from .. import targets
+
+    t = targets.get(target) if isinstance(target, str) else target
+    if t.cbn_vector is None or t.data(quick=quick) is None:
+        raise V.fail("target", "be a data target with a CBN vector", t.name)
+    info = aliasing(t.cbn_vector, stride)
+    Ls = [V.positive_int("depths[i]", L, minimum=3) for L in depths]
+    base = dict(name=t.name, quick=quick, seed=seed, restarts=restarts, time_limit=time_limit,
+                deadline=deadline)
+    jobs = [dict(base, depth=L, stride=s) for L in Ls for s in (None, info.stride)]
+    rows = run_jobs(jobs, executor)
+    return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,
+                                  tuple(rows[0::2]), tuple(rows[1::2]), t.rank_cbn)

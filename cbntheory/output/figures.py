@@ -9,7 +9,7 @@
 * :func:`activation_energy_figure` -- layer x frequency heat map of the share of the
   activation energy at every frequency, with the per-frequency span dimension (T6).
 * :func:`downsampling_figure` -- ``R/L`` with and without stride-``s`` down-sampling in
-  the middle layers (T7), from :class:`cbntheory.measure.intervals.DownsamplingComparison`.
+  the middle layers (T7), from :class:`cbntheory.measure.downsampling.DownsamplingComparison`.
 
 The arrays behind the heat maps come from :func:`spectra_grid` and :func:`energy_grid`,
 so that what is drawn can be checked independently.  :func:`save_figure` writes
@@ -48,8 +48,6 @@ from .. import fourier, settings
 
 #: Resolution of the PNG files.
 PNG_DPI = 150
-#: Energy shares below this are drawn at this value on the logarithmic colour scale.
-ENERGY_FLOOR = 1e-8
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -220,8 +218,8 @@ def weight_spectra_figure(net: Any, *, title: str = "",
     finite = image[np.isfinite(image)]
     vmax = float(finite.max()) if finite.size else 1.0
     cmap = colormaps["magma"].with_extremes(bad="0.85")
-    im = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-12),
-                   interpolation="nearest")
+    im = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0,
+                   vmax=max(vmax, settings.FIGURE_VMAX_FLOOR), interpolation="nearest")
     for j in range(1, n_freq):
         ax.axvline(j * r - 0.5, color="white", linewidth=0.4, alpha=0.6)
     _freq_ticks(ax, grid.labels, grid.degrees, r, "x")
@@ -280,8 +278,9 @@ def activation_energy_figure(net: Any, X: Any, *, title: str = "",
     n_rows, n_freq = grid.energy.shape
     fig = _figure(max(6.0, min(14.0, 0.35 * n_freq + 3.0)), max(3.5, 1.2 + 0.4 * n_rows + 1.0))
     ax = fig.add_subplot()
-    im = ax.imshow(np.maximum(grid.energy, ENERGY_FLOOR), aspect="auto", cmap="viridis",
-                   norm=LogNorm(vmin=ENERGY_FLOOR, vmax=1.0), interpolation="nearest")
+    floor = settings.FIGURE_ENERGY_FLOOR
+    im = ax.imshow(np.maximum(grid.energy, floor), aspect="auto", cmap="viridis",
+                   norm=LogNorm(vmin=floor, vmax=1.0), interpolation="nearest")
     if n_freq <= 24:
         for i in range(n_rows):
             for j in range(n_freq):

@@ -1,5 +1,7 @@
-"""A plain-text progress bar on stderr (no dependency): redrawn in place on a terminal,
-one line per tenth of the work otherwise (log files of cluster jobs).
+"""The progress bar of the package (sweeps, ``cbn table``, ``cbn report``) and its durations.
+
+A plain-text bar on stderr (no dependency): redrawn in place on a terminal, one line per
+tenth of the work otherwise (log files of cluster jobs).
 
 Examples
 --------
@@ -19,7 +21,14 @@ import time
 from typing import TextIO
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``"42s"``, ``"3m05s"``, ``"2h07m"``: the one duration format of the package.
+
+    Examples
+    --------
+    >>> duration(42.4), duration(185), duration(7620)
+    ('42s', '3m05s', '2h07m')
+    """
     total = round(seconds)
     if total < 60:
         return f"{total}s"
@@ -43,6 +52,11 @@ class Progress:
         False draws nothing.
     width : int
         Characters of the bar.
+    label : str
+        First word of the line.
+
+    A note (what is being done) follows the counts: :meth:`update` sets it, :meth:`note`
+    changes it in between (redrawn on a terminal only).
     """
 
     def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True,
@@ -59,6 +73,7 @@ class Progress:
         self._last_tenth = -1
         self._state = (0, 0, 0)
         self._printed: tuple[int, int, int] | None = None
+        self._note = ""
 
     def _line(self) -> str:
         done, failed, running = self._state
@@ -67,30 +82,40 @@ class Progress:
         bar = "#" * fill + "-" * (self.width - fill)
         elapsed = time.monotonic() - self._start
         text = (f"{self.label} [{bar}] {finished}/{self.total} ({done} done, {failed} failed), "
-                f"{running} running, {_duration(elapsed)}")
+                f"{running} running, {duration(elapsed)}")
         new = finished - (self._first or 0)
         if 0 < new and finished < self.total:
-            text += f", eta {_duration(elapsed / new * (self.total - finished))}"
-        return text
+            text += f", eta {duration(elapsed / new * (self.total - finished))}"
+        return f"{text}  {self._note}" if self._note else text
 
-    def update(self, done: int, failed: int, running: int) -> None:
-        """Record the current counts and redraw if it is time to."""
+    def update(self, done: int, failed: int, running: int, note: str | None = None) -> None:
+        """Record the current counts (and note) and redraw if it is time to."""
         if self._first is None:
             self._first = done + failed
         self._state = (done, failed, running)
+        self._note = self._note if note is None else note
         if not self.enabled:
             return
-        now = time.monotonic()
         if self.tty:
-            if now - self._last_draw >= 0.1:
-                self.stream.write("\r" + self._line() + "\x1b[K")
-                self.stream.flush()
-                self._last_draw = now
+            self._redraw()
             return
         tenth = 10 * (done + failed) // max(self.total, 1)
         if tenth != self._last_tenth:
             self._last_tenth = tenth
             self._write_line()
+
+    def note(self, text: str) -> None:
+        """Change the note; redrawn on a terminal only (no new log line)."""
+        self._note = text
+        if self.enabled and self.tty:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        now = time.monotonic()
+        if now - self._last_draw >= 0.1:
+            self.stream.write("\r" + self._line()[:150] + "\x1b[K")
+            self.stream.flush()
+            self._last_draw = now
 
     def _write_line(self) -> None:
         self.stream.write(self._line() + "\n")

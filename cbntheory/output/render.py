@@ -12,7 +12,8 @@ table the seeds, the solvers and the number of rows per status.
   values print as ``---`` (an em dash in TeX).
 * ``csv``: provenance as leading ``# key: value`` lines, then one header line and one row
   per (target, depth), numbers at full precision (``repr``), missing values empty.
-* ``json``: ``{"provenance": ..., "tables": [...]}``, missing values ``null``.
+* ``json``: ``{"provenance": ..., "tables": [...]}``, missing values ``null``, infinite
+  ones ``"inf"`` (:func:`cbntheory.output.files.to_plain`).
 
 Examples
 --------
@@ -41,6 +42,7 @@ from typing import Any
 
 from .. import _validate as V
 from ..measure.tables import BoundTable, provenance
+from .files import to_plain
 
 FORMATS: tuple[str, ...] = ("md", "tex", "csv", "json")
 
@@ -74,19 +76,6 @@ def _num(value: Any, digits: int = 6) -> str | None:
             return None
         return f"{value:.{digits}g}"
     return str(value)
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-able copy: tuples to lists, numpy scalars to Python, NaN/inf to None."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return _plain(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def table_provenance(table: BoundTable) -> dict[str, Any]:
@@ -165,7 +154,7 @@ def table_markdown(table: BoundTable, level: int = 2) -> str:
     if notes:
         lines += ["", "Notes:", ""] + notes
     prov = table_provenance(table)
-    lines += ["", "Provenance: " + "; ".join(f"{k} {_plain(v)}" for k, v in prov.items())]
+    lines += ["", "Provenance: " + "; ".join(f"{k} {to_plain(v)}" for k, v in prov.items())]
     return "\n".join(lines)
 
 
@@ -212,7 +201,7 @@ def table_latex(table: BoundTable) -> str:
                          f"{_fit_text(table)}.")
     label = "".join(ch if ch.isalnum() else "-" for ch in table.target)
     prov = table_provenance(table)
-    lines = [f"% {tex_escape(k)}: {_plain(v)}" for k, v in prov.items()]
+    lines = [f"% {tex_escape(k)}: {to_plain(v)}" for k, v in prov.items()]
     lines += [r"\begin{table}[ht]", r"\centering", r"\small",
               rf"\caption{{{caption}}}", rf"\label{{tab:cbn-{label}}}",
               rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
@@ -249,7 +238,7 @@ def to_csv(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
         out.write(f"# {k}: {v}\n")
     for t in tables:
         out.write(f"# table {t.target}: " + "; ".join(
-            f"{k} {_plain(v)}" for k, v in table_provenance(t).items()) + "\n")
+            f"{k} {to_plain(v)}" for k, v in table_provenance(t).items()) + "\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for t in tables:
@@ -268,7 +257,7 @@ def table_dict(table: BoundTable) -> dict[str, Any]:
     fit = None if table.fit is None else {
         "slope": table.fit.slope, "intercept": table.fit.intercept,
         "depths": list(table.fit.depths), "rms": table.fit.rms, "method": table.fit.method}
-    return _plain({"target": table.target, "title": table.title,
+    return to_plain({"target": table.target, "title": table.title,
                    "description": table.description, "kind": table.kind,
                    "activation": table.activation, "rank_j": table.rank_j,
                    "rank_cbn": table.rank_cbn, "r0": table.r0, "r1_bound": table.r1_bound,
@@ -278,7 +267,7 @@ def table_dict(table: BoundTable) -> dict[str, Any]:
 
 def to_json(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
     """The JSON text (see the module docstring)."""
-    doc = {"provenance": _plain(prov), "tables": [table_dict(t) for t in tables]}
+    doc = {"provenance": to_plain(prov), "tables": [table_dict(t) for t in tables]}
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 

@@ -38,7 +38,11 @@ from typing import Any, TextIO
 from . import report_index as IX
 from . import report_items as RI
 from .files import write_text
+from .progress import Progress
 from .report_index import Item
+
+#: Item statuses that make the report's exit status 1.
+BAD_STATUSES: tuple[str, ...] = ("failed", "violated", "error")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,38 +136,6 @@ class ReportResult:
     exit_status: int
     seconds: float
     notes: tuple[str, ...]
-
-
-class _Bar:
-    """Plain-text progress on a stream: redrawn in place on a terminal, else a line per item."""
-
-    def __init__(self, total: int, stream: TextIO, enabled: bool, width: int = 24) -> None:
-        self.total, self.stream, self.enabled, self.width = total, stream, enabled, width
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.start = time.monotonic()
-        self.done = 0
-        self.what = ""
-
-    def show(self, what: str | None = None, advance: int = 0, sub: bool = False) -> None:
-        """Redraw; ``sub=True`` (progress inside an item) only redraws on a terminal."""
-        self.done += advance
-        self.what = self.what if what is None else what
-        if not self.enabled:
-            return
-        fill = int(self.width * self.done / max(self.total, 1))
-        elapsed = IX.duration(time.monotonic() - self.start)
-        line = (f"report [{'#' * fill}{'-' * (self.width - fill)}] {self.done}/{self.total} "
-                f"{elapsed}  {self.what}")
-        if self.tty:
-            self.stream.write("\r" + line[:150] + "\x1b[K")
-        elif not sub:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def _writable(directory: Path) -> str | None:
@@ -266,8 +238,9 @@ class ReportRun:
         self.add("T7 downsampling", "figures", "R/L with and without down-sampling (T7)",
                  functools.partial(RI.run_downsampling, self))
 
-    def run_item(self, item: Item, bar: _Bar) -> None:
-        bar.show(item.key)
+    def run_item(self, item: Item, bar: Progress) -> None:
+        done, failed = self._finished()
+        bar.update(done, failed, 1, note=item.key)
         item.status = "running"
         start = time.perf_counter()
         try:
@@ -281,8 +254,15 @@ class ReportRun:
             except OSError:
                 pass
         item.seconds = time.perf_counter() - start
-        bar.show(f"{item.key}: {item.status}", advance=1)
+        done, failed = self._finished()
+        bar.update(done, failed, 0, note=f"{item.key}: {item.status}")
         self.write_index()
+
+    def _finished(self) -> tuple[int, int]:
+        """Items finished well and items finished badly (failed, violated, error)."""
+        ended = [it.status for it in self.items if it.status not in ("pending", "running")]
+        failed = sum(status in BAD_STATUSES for status in ended)
+        return len(ended) - failed, failed
 
     def pool(self) -> Any:
         """The process pool of the numerical solves (created on first use), or None."""
@@ -316,7 +296,8 @@ class ReportRun:
     def run(self) -> ReportResult:
         self.plan_items()
         self.write_index()
-        bar = _Bar(len(self.items), self.stream, self.progress)
+        bar = Progress(len(self.items), stream=self.stream, enabled=self.progress,
+                       label="report")
         self.state.bar = bar
         try:
             self.submit_checks()
@@ -328,7 +309,7 @@ class ReportRun:
             bar.close()
             self.state.finished = True
             self.write_index()
-        bad = [it for it in self.items if it.status in ("failed", "violated", "error")]
+        bad = [it for it in self.items if it.status in BAD_STATUSES]
         status = 1 if (bad or self.dir != self.requested) else 0
         return ReportResult(self.dir, self.dir / "index.md", tuple(self.items), status,
                             time.monotonic() - self.start, tuple(self.notes))

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .progress import duration
+
 #: Item statuses besides the check verdicts.
 ITEM_STATUSES = ("pending", "running", "done", "incomplete", "skipped", "failed")
 
@@ -39,12 +41,6 @@ class State:
     bottleneck: dict[str, Any] = dataclasses.field(default_factory=dict)
     finished: bool = False
     bar: Any = None
-
-
-def duration(seconds: float) -> str:
-    """``"42s"``, ``"3m05s"``."""
-    total = int(round(seconds))
-    return f"{total}s" if total < 60 else f"{total // 60}m{total % 60:02d}s"
 
 
 def slug(text: str) -> str:
@@ -191,7 +187,7 @@ def _links(files: Sequence[str]) -> str:
 def index_markdown(items: Sequence[Item], state: State, notes: Sequence[str], elapsed: float,
                    requested: Path, directory: Path) -> str:
     """The report's front page (rewritten after every item)."""
-    from .. import __version__
+    from .._version import __version__
     from .render import summary_markdown
 
     done = sum(it.status not in ("pending", "running") for it in items)

@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import _validate as V
+from .files import to_plain
 from .report_index import checks_markdown, slug
-
-
-def _plain(obj: Any) -> Any:
-    from .render import _plain as plain
-
-    return plain(obj)
 
 
 def run_check(run: Any, item: Any, entry: Any) -> None:
@@ -35,7 +31,7 @@ def run_check(run: Any, item: Any, entry: Any) -> None:
     else:
         item.message += f"{rep.kind}, smallest margin {rep.margin:.3g}, {len(rep.rows)} rows"
     run.write("checks.md", checks_markdown(run.state.check_runs), item)
-    text = json.dumps(_plain([r.as_dict() for r in run.state.check_runs]), indent=1,
+    text = json.dumps(to_plain([r.as_dict() for r in run.state.check_runs]), indent=1,
                       allow_nan=False)
     run.write("checks.json", text + "\n", item)
 
@@ -66,7 +62,7 @@ def run_table(run: Any, item: Any, name: str) -> None:
               else dict(run.plan.target_depths).get(name, run.plan.data_depths))
 
     def on_row(row: Any) -> None:
-        run.state.bar.show(f"{item.key}: L = {row.depth} {row.status}", sub=True)
+        run.state.bar.note(f"{item.key}: L = {row.depth} {row.status}")
 
     table = bound_table(target, depths, quick=run.plan.quick_data, rng=run.seed,
                         time_limit=run.plan.time_limit, deadline=run.deadline, on_row=on_row,
@@ -121,7 +117,8 @@ def _bottleneck_networks(run: Any, name: str, depth: int) -> list[tuple[Any, str
             return out
     built = targets.get(name).construction(depth, quick=run.plan.quick_data)
     if built is None:
-        raise ValueError(f"no network for {name!r}: no table row and no construction")
+        raise V.fail("bottleneck target", "have a table row or a construction at depth "
+                     f"{depth}", name)
     return [(built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = "
              f"{built.norm:.5g}", "")]
 
@@ -135,7 +132,7 @@ def run_bottleneck(run: Any, item: Any) -> None:
     name, depth = run.plan.bottleneck
     data = targets.get(name).data(quick=run.plan.quick_data)
     if data is None:
-        raise ValueError(f"target {name!r} has no data to feed the network")
+        raise V.fail("bottleneck target", "have data to feed the network", name)
     X = data[0]
     sections = ["# Structure of the networks drawn in the bottleneck figures"]
     for k, (net, source, suffix) in enumerate(_bottleneck_networks(run, name, depth)):
@@ -169,7 +166,7 @@ def run_linear_bottleneck(run: Any, item: Any) -> None:
     name, depth = "bandlimited_1d", 8
     A = targets.get(name).operator()
     if A is None:
-        raise ValueError(f"target {name!r} is not a linear operator")
+        raise V.fail("target", "be a linear operator", name)
     layers = balanced_factorization(A, depth)
     channels = (A.in_channels,) + tuple(lay.out_channels for lay in layers)
     arch = Architecture(A.spatial_shape, channels, activation="linear", bias=False)
@@ -198,11 +195,11 @@ def _comparison_markdown(comparisons: list[Any]) -> str:
 
 def run_downsampling(run: Any, item: Any) -> None:
     """T7 comparison for the plan's (target, stride) pairs: table and figure."""
-    from ..measure.downsampling import downsampling_comparison
+    from ..measure.tabulate import downsampling_comparison
     from .figures import downsampling_figure
 
     for name, stride in run.plan.downsampling:
-        run.state.bar.show(f"{item.key}: {name}, stride {stride}", sub=True)
+        run.state.bar.note(f"{item.key}: {name}, stride {stride}")
         comp = downsampling_comparison(
             name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
             seed=run.seed, time_limit=run.plan.time_limit, deadline=run.deadline,
@@ -214,7 +211,7 @@ def run_downsampling(run: Any, item: Any) -> None:
                  "plain": [[r.lower, r.upper, r.status] for r in c.plain],
                  "downsampled": [[r.lower, r.upper, r.status] for r in c.downsampled]}
                 for c in run.state.comparisons]
-        run.write("tables/downsampling.json", json.dumps(_plain(rows), indent=1) + "\n", item)
+        run.write("tables/downsampling.json", json.dumps(to_plain(rows), indent=1) + "\n", item)
     run.save_figure(downsampling_figure(run.state.comparisons), "downsampling", item)
     missing = [r for c in run.state.comparisons for r in c.plain + c.downsampled
                if r.upper is None]

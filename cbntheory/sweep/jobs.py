@@ -32,14 +32,11 @@ import hashlib
 import importlib
 import json
 import os
-import platform
 import socket
 import time
 import traceback
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 from ..errors import ParamError, ValidationError
 from .kinds import BUILTIN_KINDS, REQUIRED, JobKind
@@ -131,22 +128,20 @@ _PROVENANCE: dict[str, Any] = {}
 
 
 def provenance() -> dict[str, Any]:
-    """Versions and host of the process computing a job (no heavy imports)."""
+    """Versions and host of the process computing a job (no heavy imports).
+
+    The flat form stored with every job, read from the one provenance builder
+    :func:`cbntheory.measure.tables.provenance`.
+    """
     if not _PROVENANCE:
-        from importlib import metadata
+        from ..measure.tables import provenance as full
 
-        from .._version import __version__
-
-        def version(dist: str) -> str | None:
-            try:
-                return metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                return None
-
+        prov = full()
+        versions = prov["versions"]
         _PROVENANCE.update(
-            cbntheory=__version__, numpy=np.__version__, scipy=version("scipy"),
-            cvxpy=version("cvxpy"), python=platform.python_version(),
-            platform=platform.platform(), hostname=socket.gethostname())
+            cbntheory=prov["version"], numpy=versions["numpy"], scipy=versions["scipy"],
+            cvxpy=versions["cvxpy"], python=prov["python"], platform=prov["platform"],
+            hostname=socket.gethostname())
     return dict(_PROVENANCE, pid=os.getpid())
 
 

@@ -28,6 +28,7 @@ import os
 from typing import Any
 
 from ..errors import StoreError
+from ..output.files import to_plain
 
 #: Stored in the SQLite header (``PRAGMA application_id``): the bytes "CBNS".
 APPLICATION_ID = 0x43424E53
@@ -59,17 +60,6 @@ SCHEMA = (
 JSON_COLUMNS = ("params", "result", "provenance")
 
 
-def to_plain(obj: Any) -> Any:
-    """JSON-able copy: numpy scalars/arrays to Python, NaN to None, infinities to strings."""
-    if isinstance(obj, dict):
-        return {str(k): to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_plain(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return to_plain(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
 
 
 def dumps(obj: Any) -> str:

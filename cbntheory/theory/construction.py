@@ -37,14 +37,10 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from .. import fourier
+from .. import fourier, settings
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..operators import ConvOperator
-
-#: Fourier coefficients of the decoder's input below this fraction of the largest count as
-#: zero (the decoder divides by them): well above round-off, far below genuine values.
-_SUPPORT_RTOL = 1e-8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,15 +131,15 @@ def _decoder(x0: np.ndarray, g0: np.ndarray, depth: int, K: int, beta: float,
     """
     axes = tuple(range(x0.ndim))
     xhat = np.fft.fftn(x0, axes=axes)
-    need = np.abs(xhat) > _SUPPORT_RTOL * np.abs(xhat).max()
-    levels = np.unique(np.round(g0, 12))[::-1]
+    need = np.abs(xhat) > settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(xhat).max()
+    levels = np.unique(np.round(g0, settings.CONSTRUCTION_LEVEL_DECIMALS))[::-1]
     spread = float(levels[0] - levels[-1])
     best: tuple[float, np.ndarray, float] | None = None
     for nxt in levels[1:]:
-        theta = float(nxt) + 1e-6 * spread
+        theta = float(nxt) + settings.CONSTRUCTION_LEVEL_OFFSET * spread
         u = np.maximum(g0 - theta, 0.0)
         uhat = np.fft.fftn(u, axes=axes)
-        if np.any(np.abs(uhat[need]) <= _SUPPORT_RTOL * np.abs(uhat).max()):
+        if np.any(np.abs(uhat[need]) <= settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(uhat).max()):
             continue
         blocks = np.where(need, xhat / np.where(need, uhat, 1.0), 0.0)
         Vop = ConvOperator.from_blocks(blocks[..., None, None], normalization)

@@ -41,6 +41,7 @@ from .. import fourier, settings
 from ..errors import InfeasibleError
 from ..nets.architecture import Architecture
 from ..operators import ConvOperator
+from ..results import relative_residual
 from .linear import LinearCost
 
 __all__ = ["LeastNormMap", "bias_least_norm", "check_support", "check_widths",
@@ -259,7 +260,7 @@ def taps_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
     else:
         sol, *_ = np.linalg.lstsq(D, rhs, rcond=None)
     fit = D @ sol + bias
-    resid = float(np.linalg.norm(fit - rhs)) / (float(np.linalg.norm(rhs)) or 1.0)
+    resid = relative_residual(fit, rhs)
     kernel = np.zeros((cout, cin) + arch.spatial_shape)
     coef = sol.reshape(cin, len(taps), cout)
     for t, q in enumerate(taps):

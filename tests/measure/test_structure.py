@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import cbntheory as cbn
-from cbntheory.cli._common import _jsonable
 from cbntheory.errors import ValidationError
 from cbntheory.measure.structure import (
     activation_structure,
@@ -28,6 +27,7 @@ from cbntheory.measure.structure import (
     frequency_span,
     weight_spectra,
 )
+from cbntheory.output.files import to_plain
 
 # --------------------------------------------------------------------------- references
 
@@ -253,7 +253,7 @@ def test_report_renders_and_serialises():
     text = rep.render()
     assert "CBN rank estimate (activations)" in text and "CBN rank estimate (weights)" in text
     assert "threshold 0.8" in text and "dense head" in text
-    data = json.loads(json.dumps(_jsonable(rep.as_dict())))
+    data = json.loads(json.dumps(to_plain(rep.as_dict())))
     assert data["estimate"]["method"] == "activations"
     assert len(data["activations"]) == 3                  # input and two hidden; no pixels out
     assert data["weights"][-1]["kind"] == "dense"

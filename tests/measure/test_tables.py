@@ -14,6 +14,7 @@ import pytest
 
 import cbntheory as cbn
 from cbntheory.cli import main
+from cbntheory.measure import intervals
 from cbntheory.measure.intervals import data_rows
 from cbntheory.measure.tables import (
     BoundTable,
@@ -185,7 +186,7 @@ def test_data_row_joins_the_lipschitz_bound_and_a_construction(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr(cbn, "minimal_norm", broken, raising=False)
+    monkeypatch.setattr(intervals, "minimal_norm", broken)
     L = 3
     arch = target.architecture(L, quick=True)
     built = target.construction(L, quick=True)

@@ -16,6 +16,7 @@ import pytest
 
 import cbntheory as cbn
 from cbntheory.cli import main
+from cbntheory.measure import intervals
 from cbntheory.output.report import PLANS, Plan, run_report
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -135,7 +136,7 @@ def test_a_failing_solver_shows_in_the_table(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("solver on fire")
 
-    monkeypatch.setattr(cbn, "minimal_norm", broken)
+    monkeypatch.setattr(intervals, "minimal_norm", broken)
     result = run_report(tmp_path, plan=_small(data_targets=("shift_autoencoder_1d",)),
                         progress=False)
     table = json.loads((tmp_path / "tables" / "shift_autoencoder_1d.json").read_text())
