@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,6 +23,7 @@ def test_ruff_is_clean():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow  # about 15 s
 def test_mypy_is_clean():
     done = _run("mypy", "--no-incremental", "cbntheory")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -23,6 +23,7 @@ def test_the_three_tutorials_are_there():
         assert "CBN_TUTORIAL_QUICK" in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs_in_quick_mode(path, tmp_path):
     paths = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]

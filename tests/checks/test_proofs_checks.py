@@ -33,7 +33,12 @@ def test_the_folder_has_scripts():
     assert SCRIPTS, f"no proofs_checks scripts found in {FOLDER}"
 
 
-@pytest.mark.parametrize("name", SCRIPTS or ["<none found>"])
+#: Scripts whose quick run still solves ReLU networks for seconds: outside the fast loop.
+SLOW_SCRIPTS = {"t6_activation_structure.py", "t7_downsampling.py", "anchor_pe2020.py"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SCRIPTS
+                                  else n for n in SCRIPTS] or ["<none found>"])
 def test_proof_check_script(name, monkeypatch):
     assert SCRIPTS, f"no proofs_checks scripts found in {FOLDER}"
     monkeypatch.syspath_prepend(str(FOLDER))        # scripts may import their _helpers

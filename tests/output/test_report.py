@@ -29,6 +29,7 @@ def quick_report(tmp_path_factory):
     return out, code
 
 
+@pytest.mark.slow  # runs the whole quick report (about a minute)
 def test_every_link_of_the_index_resolves(quick_report):
     out, _ = quick_report
     index = (out / "index.md").read_text()
@@ -39,6 +40,7 @@ def test_every_link_of_the_index_resolves(quick_report):
     assert "state: finished" in index and "## Closing note" in index
 
 
+@pytest.mark.slow  # runs the whole quick report (about a minute)
 def test_tables_parse_and_match_dense_svd(quick_report):
     out, _ = quick_report
     everything = json.loads((out / "tables" / "all.json").read_text())
@@ -67,6 +69,7 @@ def test_tables_parse_and_match_dense_svd(quick_report):
         assert np.isclose(r["upper"], r["depth"] * np.sum(s ** (2.0 / r["depth"])), rtol=1e-10)
 
 
+@pytest.mark.slow  # runs the whole quick report (about a minute)
 def test_figures_exist_as_png_and_pdf(quick_report):
     out, _ = quick_report
     figures = out / "figures"
@@ -81,6 +84,7 @@ def test_figures_exist_as_png_and_pdf(quick_report):
         assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
 
 
+@pytest.mark.slow  # runs the whole quick report (about a minute)
 def test_statuses_and_exit_code_agree_with_the_checks(quick_report):
     out, code = quick_report
     checks = json.loads((out / "checks.json").read_text())
