@@ -196,6 +196,20 @@ RELU_PROJECT_MARGIN: float = 1e-2
 #: 2e7 float64 = 160 MB; larger problems skip the projection.
 RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
+# --- solvers: augmented Lagrangian, ReLU restarts, projection (cbntheory.solvers) -----------
+
+#: Initial Levenberg-Marquardt damping of the Gauss-Newton projection, relative to the mean
+#: diagonal of ``J J^T``: almost a pure Gauss-Newton step near a regular point.
+PROJECT_DAMPING: float = 1e-10
+
+#: Smallest damping the projection relaxes to after a successful step (keeps the damped
+#: system solvable when ``J J^T`` is singular).
+PROJECT_DAMPING_MIN: float = 1e-14
+
+#: Damping increases (each times 10) tried per projection step before giving up: from
+#: PROJECT_DAMPING to about 10 times the mean diagonal, where the step is gradient descent.
+PROJECT_DAMPING_TRIES: int = 12
+
 
 def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     """Absolute threshold below which a singular value counts as zero.

@@ -1,4 +1,5 @@
-"""Exact Jacobians of networks: dense, and per frequency at translation-invariant inputs.
+"""Exact Jacobians of networks: in the input (dense, and per frequency at translation-invariant
+inputs) and in the parameters (:func:`parameter_jacobian`, for the Gauss-Newton projection).
 
 The Jacobian of ``f_theta`` at ``x`` is the product of the layer operators and the
 0/1 ReLU masks, ``J = C_L D_{L-1} R_{L-2} ... D_1 C_1`` (``R`` resampling, and the
@@ -192,3 +193,90 @@ def jacobian_blocks(net: Network, x: np.ndarray, rtol: float | None = None) -> n
         v = u * mask
         jac = jac * mask[:, None]
     return jac  # type: ignore[return-value]
+
+
+def parameter_jacobian(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs ``f_theta(X)`` and ``d f_theta(X) / d theta`` (rows in C order of the outputs).
+
+    Parameters
+    ----------
+    net : Network
+    X : ndarray, shape (N, n_0, *spatial)
+
+    Returns
+    -------
+    out : ndarray, shape (N, *output_shape)
+    J : ndarray, shape (N * output_size, n_free)
+        Columns in the layout of ``Network.to_vector`` (window taps only).
+
+    Notes
+    -----
+    One batched reverse pass over the engine's tape, with one unit cotangent per row
+    (rows = samples x output coordinates): the cost of about ``rows`` backward passes of
+    one sample, done as one batch.  Unlike :func:`cbntheory.nets._engine.backward`, the
+    gradients are kept per row instead of summed over the batch.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((4,), (1, 3, 1), kernel_size=3)
+    >>> net = arch.init(rng=0)
+    >>> X = np.random.default_rng(1).standard_normal((2, 1, 4))
+    >>> out, J = parameter_jacobian(net, X)
+    >>> v, e = net.to_vector(), np.zeros(arch.n_free)
+    >>> e[5] = 1e-6
+    >>> fd = (cbn.Network.from_vector(arch, v + e)(X) - cbn.Network.from_vector(arch, v - e)(X))
+    >>> bool(np.allclose(J[:, 5], fd.ravel() / 2e-6, atol=1e-6))
+    True
+    """
+    arch = net.architecture
+    nd = arch.ndim
+    comp = net._comp(np.dtype(np.float64))
+    out, tape = E.forward(comp, K.to_internal(X, nd), record=True)
+    assert tape is not None
+    N, size = X.shape[0], arch.output_size
+    R = N * size
+    rows = np.arange(R)
+    sample = rows // size                       # the sample of every row
+    kblocks: list[np.ndarray] = [np.empty(0)] * arch.depth
+    bblocks: list[np.ndarray] = [np.empty(0)] * arch.depth
+    if arch.head == "avgpool":
+        n_out = arch.channels[-1]
+        onehot = np.zeros((n_out, R))
+        onehot[rows % size, rows] = 1.0
+        pooled = tape.pooled[:, sample]        # type: ignore[index]
+        kblocks[-1] = (onehot[:, None, :] * pooled[None]).reshape(-1, R).T
+        bblocks[-1] = onehot.T
+        gp = comp.head_weight.T @ onehot / float(np.prod(tape.pool_shape))  # type: ignore
+        g = np.ascontiguousarray(np.broadcast_to(gp, tape.pool_shape + gp.shape))
+    else:
+        cot = np.zeros((R, size))
+        cot[rows, rows % size] = 1.0
+        g = K.to_internal(cot.reshape((R,) + arch.output_shape), nd)
+    for l in range(arch.n_conv - 1, -1, -1):
+        shape = arch.layer_shapes[l]
+        if l < arch.depth - 1:
+            g = K.resample_adjoint(g, arch.resample[l], nd)  # type: ignore[index]
+            mask = tape.masks[l]
+            if mask is not None:
+                g = g * mask[..., sample]
+        gh = K.rfft(g, nd)                                   # (*half, C_out, R)
+        zh = tape.zh[l][..., sample]                         # (*half, C_in, R)
+        if arch.bias:
+            bblocks[l] = gh[(0,) * nd].real.T
+        prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
+        prod *= arch.constants[l]
+        grad = K.irfft(prod, shape)                          # (*shape, C_out, C_in, R)
+        grad = np.moveaxis(grad, -1, 0)
+        grad = np.moveaxis(grad, tuple(range(1, 1 + nd)), tuple(range(3, 3 + nd)))
+        grad = grad.reshape(R, grad.shape[1], grad.shape[2], -1)
+        kblocks[l] = grad[:, :, :, arch._window_index[l]].reshape(R, -1)
+        if l > 0:
+            g = K.irfft(np.matmul(comp.adj(l), gh), shape)
+    parts = []
+    for l in range(arch.depth):
+        parts.append(kblocks[l])
+        if arch.bias:
+            parts.append(bblocks[l])
+    public = np.ascontiguousarray(out.T) if arch.head == "avgpool" else K.from_internal(out, nd)
+    return public, np.concatenate(parts, axis=1)

@@ -38,7 +38,8 @@ from ..theory.linear_data import (
     least_norm_map,
     taps_least_norm,
 )
-from .problem import Candidate, Outcome, Problem, numerical_candidate
+from .interpolate import numerical_candidate
+from .problem import Candidate, Outcome, Problem
 
 __all__ = ["OPTIONS", "solve"]
 

@@ -56,11 +56,11 @@ def verify(problem: Problem, cand: Candidate) -> Verification:
                         claim_ok=claim_ok)
 
 
-def _best(checks: list[Verification]) -> Verification:
+def _best(checks: list[Verification]) -> Verification | None:
     fitting = [c for c in checks if c.fits]
     if fitting:
         return min(fitting, key=lambda c: c.norm)
-    return min(checks, key=lambda c: c.residual)
+    return min(checks, key=lambda c: c.residual, default=None)
 
 
 def _status_and_notes(problem: Problem, best: Verification,
@@ -83,13 +83,41 @@ def _status_and_notes(problem: Problem, best: Verification,
     return status, notes
 
 
-def _message(best: Verification, outcome: Outcome, notes: list[str]) -> str:
-    lower, upper = outcome.lower, best.norm
+def _message(upper_part: str, outcome: Outcome, upper: float, notes: list[str]) -> str:
+    lower = outcome.lower
     gap = math.inf if lower is None else upper - lower
-    return (f"upper bound {upper:.10g}: {best.candidate.how}; residual {best.residual:.2e}. "
-            f"Lower bound: {outcome.lower_how}"
+    tail = [n[0].upper() + n[1:] + "." for n in ([outcome.note] if outcome.note else []) + notes]
+    return (f"{upper_part}. Lower bound: {outcome.lower_how}"
             + ("" if lower is None else f" = {lower:.10g}; gap {gap:.3e}") + ". "
-            + " ".join(n[0].upper() + n[1:] + "." for n in notes)).strip()
+            + " ".join(tail)).strip()
+
+
+def _withheld(problem: Problem, outcome: Outcome, best: Verification | None,
+              info: dict, start: float) -> NormResult:
+    """No candidate fits and the case withholds unverified networks: no upper bound."""
+    resid = math.inf if best is None else best.residual
+    upper_part = f"no network reproducing the data to tol = {problem.tol:.1e}"
+    if best is not None:
+        info["best_unverified"] = best.candidate.network
+        upper_part += (f"; the closest, from {best.candidate.how}, has relative residual "
+                       f"{resid:.3g}")
+    status = (OPTIMAL_INACCURATE if best is not None and best.candidate.converged
+              else SOLVER_ERROR)
+    message = _message(upper_part, outcome, math.inf, [])
+    report_accuracy(status, message, strict=problem.strict)
+    cand = None if best is None else best.candidate
+    options_used = _options(problem, cand)
+    return NormResult(value=math.inf, lower=outcome.lower, upper=math.inf, status=status,
+                      message=message, network=None, seed=problem.seed,
+                      solver="" if cand is None else cand.solver, options=options_used,
+                      residual=resid, wall_time=time.perf_counter() - start, exact=False,
+                      info=info)
+
+
+def _options(problem: Problem, cand: Candidate | None) -> dict:
+    return {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
+            "time_limit": problem.time_limit, **problem.options,
+            **({} if cand is None else cand.options)}
 
 
 def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
@@ -99,20 +127,22 @@ def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
     """
     checks = [verify(problem, c) for c in outcome.candidates]
     best = _best(checks)
-    status, notes = _status_and_notes(problem, best, outcome.lower)
-    message = _message(best, outcome, notes)
-    if status != OPTIMAL:
-        report_accuracy(status, message, strict=problem.strict)
-    cand = best.candidate
     info = dict(outcome.info)
     info["candidates"] = tuple({"how": c.candidate.how, "solver": c.candidate.solver,
                                 "norm": c.norm, "residual": c.residual, "fits": c.fits}
                                for c in checks)
+    if best is None or (not best.fits and outcome.withhold_unfit):
+        return _withheld(problem, outcome, best, info, start)
+    status, notes = _status_and_notes(problem, best, outcome.lower)
+    message = _message(f"upper bound {best.norm:.10g}: {best.candidate.how}; residual "
+                       f"{best.residual:.2e}", outcome, best.norm, notes)
+    if status != OPTIMAL:
+        report_accuracy(status, message, strict=problem.strict)
+    cand = best.candidate
     info.update(cand.info)
     exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
-    options_used = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
-                    "time_limit": problem.time_limit, **problem.options, **cand.options}
     return NormResult(value=best.norm, lower=outcome.lower, upper=best.norm, status=status,
                       message=message, network=cand.network, seed=problem.seed,
-                      solver=cand.solver, options=options_used, residual=best.residual,
-                      wall_time=time.perf_counter() - start, exact=exact, info=info)
+                      solver=cand.solver, options=_options(problem, cand),
+                      residual=best.residual, wall_time=time.perf_counter() - start,
+                      exact=exact, info=info)

@@ -1,0 +1,95 @@
+"""The one restart driver of the numerical routes (:mod:`.interpolate` and :mod:`.relu`).
+
+Restart ``j`` runs with the seed drawn from the ``j``-th child of
+``SeedSequence(master seed)``, so that any run can be repeated alone; the restarts share
+one clock (``time_limit`` seconds for all of them) and stop at the first
+KeyboardInterrupt, keeping what was found so far.
+
+Examples
+--------
+>>> runs, stop = run_restarts(0, 3, lambda r: (r.seed % 7, False), time_limit=None)
+>>> len(runs), stop
+(3, '')
+>>> run_seeds(0, 3) == [r.seed for r in plan(0, 3)]
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+R = TypeVar("R")
+
+#: Reasons :func:`run_restarts` stops before its last restart.
+INTERRUPTED, OUT_OF_TIME = "interrupted", "out_of_time"
+
+
+@dataclasses.dataclass(frozen=True)
+class Restart:
+    """One restart: its index, its seed and the seconds left of the shared budget."""
+
+    index: int
+    seed: int
+    left: float | None = None
+
+
+def run_seeds(seed: int, count: int) -> list[int]:
+    """Seeds of ``count`` restarts derived from the master ``seed``."""
+    return [int(child.generate_state(1)[0] % (2**31))
+            for child in np.random.SeedSequence(seed).spawn(count)]
+
+
+def plan(seed: int, count: int) -> list[Restart]:
+    """The restarts of a master ``seed``, without a clock."""
+    return [Restart(index=j, seed=s) for j, s in enumerate(run_seeds(seed, count))]
+
+
+def run_restarts(seed: int, count: int, attempt: Callable[[Restart], tuple[R, bool]], *,
+                 time_limit: float | None, start: float | None = None,
+                 enough: Callable[[int, list[R]], bool] | None = None,
+                 min_runs: int = 0) -> tuple[list[R], str]:
+    """Run ``attempt`` for up to ``count`` restarts; return the runs and why they stopped.
+
+    Parameters
+    ----------
+    seed : int
+        Master seed.
+    count : int
+        Restarts at most.
+    attempt : callable
+        ``attempt(restart) -> (run, stop)``; ``stop`` ends the sequence after this run
+        (the run was interrupted).
+    time_limit : float or None
+        Seconds for all restarts, counted from ``start`` (default: now).  A restart
+        with no time left is not started once ``min_runs`` runs are done.
+    enough : callable, optional
+        ``enough(j, runs)``: True ends the sequence before restart ``j``.
+    min_runs : int
+        Runs made whatever the clock says.
+
+    Returns
+    -------
+    (list, str)
+        The runs, and ``""`` (all done or ``enough``), ``"interrupted"`` (a stop flag or
+        a KeyboardInterrupt between runs) or ``"out_of_time"``.
+    """
+    start = time.perf_counter() if start is None else start
+    runs: list[R] = []
+    try:
+        for r in plan(seed, count):
+            if enough is not None and enough(r.index, runs):
+                return runs, ""
+            left = None if time_limit is None else time_limit - (time.perf_counter() - start)
+            if left is not None and left <= 0 and len(runs) >= min_runs:
+                return runs, OUT_OF_TIME
+            run, stop = attempt(dataclasses.replace(r, left=left))
+            runs.append(run)
+            if stop:
+                return runs, INTERRUPTED
+    except KeyboardInterrupt:
+        return runs, INTERRUPTED
+    return runs, ""
