@@ -198,6 +198,35 @@ RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
 # --- solvers: augmented Lagrangian, ReLU restarts, projection (cbntheory.solvers) -----------
 
+#: Share of the iteration and time budgets of an augmented-Lagrangian run held back for its
+#: final least-squares polish (enough for a few hundred L-BFGS-B steps on a stalled run).
+AL_POLISH_RESERVE: float = 0.15
+
+#: The fit phase counts as stalled when ``||r||^2`` keeps more than this fraction of its
+#: value over the stall window (a fall of less than 20 %): time to perturb.
+AL_STALL_RATIO: float = 0.8
+
+#: A fit that ends above this multiple of ``fit_tol`` failed (a saddle or a spurious local
+#: minimum of the residual); an inner solve that multiplies the residual by more than this
+#: has collapsed into a rank-deficient trap and is undone.
+AL_FIT_FAILED_FACTOR: float = 10.0
+AL_COLLAPSE_FACTOR: float = 10.0
+
+#: Multiplier updates in a row without halving the residual after which the run restarts
+#: from the fitted point with a ten times stiffer penalty.
+AL_STUCK_UPDATES: int = 3
+
+#: The same restart happens when the penalty has grown by this factor since the start.
+AL_MU_GROWTH: float = 1e6
+
+#: The penalty grows tenfold after an update that leaves more than this fraction of the
+#: residual (Nocedal & Wright's "insufficient decrease").
+AL_PROGRESS_RATIO: float = 0.25
+
+#: Floor of the inner gradient tolerance, relative to the gradient's scale: about the
+#: accuracy of the gradient itself in double precision.
+AL_GTOL_FLOOR: float = 1e-12
+
 #: Initial Levenberg-Marquardt damping of the Gauss-Newton projection, relative to the mean
 #: diagonal of ``J J^T``: almost a pure Gauss-Newton step near a regular point.
 PROJECT_DAMPING: float = 1e-10
