@@ -227,6 +227,16 @@ AL_PROGRESS_RATIO: float = 0.25
 #: accuracy of the gradient itself in double precision.
 AL_GTOL_FLOOR: float = 1e-12
 
+#: The rebalancing's Newton iteration stops when the Newton decrement falls below this
+#: fraction of the norm: a few ulps, the norm cannot be lowered further in float64.
+REBALANCE_DECREMENT_RTOL: float = 1e-15
+
+#: Smallest line-search step of that iteration before it gives up (the step is halved).
+REBALANCE_MIN_STEP: float = 1e-10
+
+#: Sufficient-decrease (Armijo) constant of that line search.
+REBALANCE_ARMIJO: float = 0.25
+
 #: Initial Levenberg-Marquardt damping of the Gauss-Newton projection, relative to the mean
 #: diagonal of ``J J^T``: almost a pure Gauss-Newton step near a regular point.
 PROJECT_DAMPING: float = 1e-10

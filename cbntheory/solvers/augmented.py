@@ -127,15 +127,45 @@ class _Tracker:
         return x_end if np.all(np.isfinite(x_end)) else self.last
 
 
+@dataclasses.dataclass(frozen=True)
+class ALOptions:
+    """The tolerances and budgets of :func:`minimize_norm_subject_to` (see its parameters)."""
+
+    feas_tol: float = 1e-9
+    obj_rtol: float = 1e-11
+    fit_tol: float = 1e-3
+    penalty: float | None = None
+    rho: float = 1000.0
+    max_outer: int = 60
+    max_iter: int = 50_000
+    maxcor: int = 10
+    time_limit: float | None = None
+    perturb: float = 0.1
+    max_perturb: int = 20
+    stall_window: int = 100
+    accept_tol: float | None = None
+    inner_gtol: float = 1e-2
+
+    @property
+    def accept(self) -> float:
+        """Residual a caller can still use: ``max(accept_tol, feas_tol)``."""
+        return self.feas_tol if self.accept_tol is None else max(float(self.accept_tol),
+                                                                 self.feas_tol)
+
+
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
-                             feas_tol: float = 1e-9, obj_rtol: float = 1e-11,
-                             fit_tol: float = 1e-3, penalty: float | None = None,
-                             rho: float = 1000.0, max_outer: int = 60, max_iter: int = 50_000,
-                             maxcor: int = 10, time_limit: float | None = None,
-                             perturb: float = 0.1, max_perturb: int = 20,
-                             stall_window: int = 100, rng: Any = 0,
+                             feas_tol: float = ALOptions.feas_tol,
+                             obj_rtol: float = ALOptions.obj_rtol,
+                             fit_tol: float = ALOptions.fit_tol,
+                             penalty: float | None = None, rho: float = ALOptions.rho,
+                             max_outer: int = ALOptions.max_outer,
+                             max_iter: int = ALOptions.max_iter,
+                             maxcor: int = ALOptions.maxcor, time_limit: float | None = None,
+                             perturb: float = ALOptions.perturb,
+                             max_perturb: int = ALOptions.max_perturb,
+                             stall_window: int = ALOptions.stall_window, rng: Any = 0,
                              accept_tol: float | None = None,
-                             inner_gtol: float = 1e-2) -> ConstrainedResult:
+                             inner_gtol: float = ALOptions.inner_gtol) -> ConstrainedResult:
     """Minimise ``sum(weights * x**2)`` subject to ``r(x) = 0`` (augmented Lagrangian).
 
     Parameters
@@ -236,32 +266,6 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
                      stall_window=stall_window, accept_tol=accept_tol, inner_gtol=inner_gtol)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return _AugmentedLagrangian(constraint, x, w, opts, gen).run()
-
-
-@dataclasses.dataclass(frozen=True)
-class ALOptions:
-    """The tolerances and budgets of :func:`minimize_norm_subject_to` (see its parameters)."""
-
-    feas_tol: float = 1e-9
-    obj_rtol: float = 1e-11
-    fit_tol: float = 1e-3
-    penalty: float | None = None
-    rho: float = 1000.0
-    max_outer: int = 60
-    max_iter: int = 50_000
-    maxcor: int = 10
-    time_limit: float | None = None
-    perturb: float = 0.1
-    max_perturb: int = 20
-    stall_window: int = 100
-    accept_tol: float | None = None
-    inner_gtol: float = 1e-2
-
-    @property
-    def accept(self) -> float:
-        """Residual a caller can still use: ``max(accept_tol, feas_tol)``."""
-        return self.feas_tol if self.accept_tol is None else max(float(self.accept_tol),
-                                                                 self.feas_tol)
 
 
 class _AugmentedLagrangian:

@@ -340,13 +340,13 @@ def _balance_logs(w: np.ndarray, beta: np.ndarray, iters: int = 60) -> np.ndarra
     for _ in range(iters):
         step = np.linalg.solve(hess, -grad)
         dec = float(-grad @ step)
-        if dec <= 1e-15 * max(1.0, val):
+        if dec <= settings.REBALANCE_DECREMENT_RTOL * max(1.0, val):
             break
         alpha = 1.0
-        while alpha > 1e-10:
+        while alpha > settings.REBALANCE_MIN_STEP:
             cand = t + alpha * step
             cval, cgrad, chess = parts(cand)
-            if cval <= val - 0.25 * alpha * dec:
+            if cval <= val - settings.REBALANCE_ARMIJO * alpha * dec:
                 break
             alpha *= 0.5
         else:
