@@ -9,6 +9,7 @@ inner solves go through :func:`cbntheory.backends.optimize.lbfgsb` (the project'
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -154,18 +155,7 @@ class ALOptions:
 
 
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
-                             feas_tol: float = ALOptions.feas_tol,
-                             obj_rtol: float = ALOptions.obj_rtol,
-                             fit_tol: float = ALOptions.fit_tol,
-                             penalty: float | None = None, rho: float = ALOptions.rho,
-                             max_outer: int = ALOptions.max_outer,
-                             max_iter: int = ALOptions.max_iter,
-                             maxcor: int = ALOptions.maxcor, time_limit: float | None = None,
-                             perturb: float = ALOptions.perturb,
-                             max_perturb: int = ALOptions.max_perturb,
-                             stall_window: int = ALOptions.stall_window, rng: Any = 0,
-                             accept_tol: float | None = None,
-                             inner_gtol: float = ALOptions.inner_gtol) -> ConstrainedResult:
+                             rng: Any = 0, **options: Any) -> ConstrainedResult:
     """Minimise ``sum(weights * x**2)`` subject to ``r(x) = 0`` (augmented Lagrangian).
 
     Parameters
@@ -178,6 +168,9 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         Starting point.
     weights : array_like, shape (n,), optional
         Non-negative weights of the objective (0 for free parameters); default all 1.
+    **options
+        The fields of :class:`ALOptions` (defaults there):
+
     feas_tol : float
         Feasibility target ``||r(x)|| <= feas_tol``.
     obj_rtol : float
@@ -260,10 +253,7 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
     if w.shape != x.shape or np.any(w < 0) or not np.all(np.isfinite(w)):
         raise V.fail("weights", f"be a finite non-negative vector of length {x.size}", weights)
-    opts = ALOptions(feas_tol=feas_tol, obj_rtol=obj_rtol, fit_tol=fit_tol, penalty=penalty,
-                     rho=rho, max_outer=max_outer, max_iter=max_iter, maxcor=maxcor,
-                     time_limit=time_limit, perturb=perturb, max_perturb=max_perturb,
-                     stall_window=stall_window, accept_tol=accept_tol, inner_gtol=inner_gtol)
+    opts = ALOptions(**options)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return _AugmentedLagrangian(constraint, x, w, opts, gen).run()
 
@@ -296,6 +286,12 @@ class _AugmentedLagrangian:
 
     def residual(self, z: np.ndarray) -> float:
         return float(np.linalg.norm(self.evaluate(z)[0]))
+
+    def merit(self, lam: np.ndarray, mu: float, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """The augmented Lagrangian ``sum w z^2 + lam^T r + mu/2 ||r||^2`` and its gradient."""
+        rz, vjp = self.evaluate(z)
+        return (self.objective(z) + float(lam @ rz) + 0.5 * mu * float(rz @ rz),
+                2.0 * self.w * z + vjp(lam + mu * rz))
 
     def fit_value(self, z: np.ndarray) -> tuple[float, np.ndarray]:
         """``||r||^2 / 2`` and its gradient (the least-squares fit)."""
@@ -375,7 +371,8 @@ class _AugmentedLagrangian:
                 break
             before = track.iterations
             with np.errstate(over="ignore", invalid="ignore"):
-                xn = track.lbfgs(_Merit(self, lam, self.mu), x, gtol=gtol, maxcor=o.maxcor)
+                xn = track.lbfgs(functools.partial(self.merit, lam, self.mu), x, gtol=gtol,
+                                 maxcor=o.maxcor)
                 rn_vec, _ = self.evaluate(xn)
             rn_new = float(np.linalg.norm(rn_vec))
             fn = self.objective(xn)
@@ -485,16 +482,3 @@ class _StallStop:
             return True
         k = len(seen)
         return k >= self.window and fval > settings.AL_STALL_RATIO * seen[k - self.window]
-
-
-class _Merit:
-    """The augmented Lagrangian ``sum w x^2 + lam^T r + mu/2 ||r||^2`` and its gradient."""
-
-    def __init__(self, run: _AugmentedLagrangian, lam: np.ndarray, mu: float) -> None:
-        self.run, self.lam, self.mu = run, lam, mu
-
-    def __call__(self, z: np.ndarray) -> tuple[float, np.ndarray]:
-        run, lam, mu = self.run, self.lam, self.mu
-        rz, vjp = run.evaluate(z)
-        return (run.objective(z) + float(lam @ rz) + 0.5 * mu * float(rz @ rz),
-                2.0 * run.w * z + vjp(lam + mu * rz))

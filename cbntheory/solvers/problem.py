@@ -61,7 +61,7 @@ class Problem:
     Y: np.ndarray
     target: ConvOperator | None
     tol: float
-    seed: int
+    seed: int | None
     restarts: int
     method: str
     time_limit: float | None
@@ -73,10 +73,6 @@ class Problem:
     def kind(self) -> str:
         """``"target"`` (whole space) or ``"data"`` (finite)."""
         return "data" if self.target is None else "target"
-
-    def residual(self, net: Network) -> float:
-        """Relative interpolation residual of ``net``, recomputed by a forward pass."""
-        return relative_residual(net(self.X), self.Y)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +130,10 @@ class Outcome:
         When no candidate fits: False returns the closest one as the (unverified)
         network; True returns no network and ``upper = inf``, with the closest in
         ``info["best_unverified"]`` (a local method whose failure bounds nothing).
+    exact : bool or None
+        The case's own proof that the value is the minimum, kept when the network
+        verifies (the convex program); None: exact when the interval closes on a
+        candidate marked exact.
     """
 
     candidates: tuple[Candidate, ...]
@@ -142,6 +142,7 @@ class Outcome:
     info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     note: str = ""
     withhold_unfit: bool = False
+    exact: bool | None = None
 
 
 # ---------------------------------------------------------------------- the question

@@ -37,18 +37,18 @@ class Restart:
     left: float | None = None
 
 
-def run_seeds(seed: int, count: int) -> list[int]:
+def run_seeds(seed: int | None, count: int) -> list[int]:
     """Seeds of ``count`` restarts derived from the master ``seed``."""
     return [int(child.generate_state(1)[0] % (2**31))
             for child in np.random.SeedSequence(seed).spawn(count)]
 
 
-def plan(seed: int, count: int) -> list[Restart]:
+def plan(seed: int | None, count: int) -> list[Restart]:
     """The restarts of a master ``seed``, without a clock."""
     return [Restart(index=j, seed=s) for j, s in enumerate(run_seeds(seed, count))]
 
 
-def run_restarts(seed: int, count: int, attempt: Callable[[Restart], tuple[R, bool]], *,
+def run_restarts(seed: int | None, count: int, attempt: Callable[[Restart], tuple[R, bool]], *,
                  time_limit: float | None, start: float | None = None,
                  enough: Callable[[int, list[R]], bool] | None = None,
                  min_runs: int = 0) -> tuple[list[R], str]:

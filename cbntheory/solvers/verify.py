@@ -16,11 +16,11 @@ import time
 import numpy as np
 
 from .. import settings
-from ..nets.network import Network
 from ..results import (
     OPTIMAL,
     OPTIMAL_INACCURATE,
     SOLVER_ERROR,
+    VERIFIED,
     NormResult,
     interval_status,
     relative_residual,
@@ -40,15 +40,10 @@ class Verification:
     claim_ok: bool
 
 
-def verify_network(net: Network, X: np.ndarray, Y: np.ndarray, tol: float) -> tuple[float, float]:
-    """Recomputed ``(param_norm, relative residual)`` of ``net`` on ``(X, Y)``."""
-    del tol  # the verdict is the caller's; kept for a uniform call
-    return float(net.param_norm()), relative_residual(net(X), Y)
-
-
 def verify(problem: Problem, cand: Candidate) -> Verification:
-    """Forward pass, norm and claim check of one candidate."""
-    norm, resid = verify_network(cand.network, problem.X, problem.Y, problem.tol)
+    """Forward pass, recomputed norm and claim check of one candidate."""
+    norm = float(cand.network.param_norm())
+    resid = relative_residual(cand.network(problem.X), problem.Y)
     fits = bool(np.isfinite(resid) and resid <= problem.tol)
     claim_ok = (cand.claimed is None or abs(cand.claimed - norm)
                 <= settings.OBJECTIVE_RTOL * max(1.0, abs(norm)))
@@ -141,6 +136,8 @@ def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
     cand = best.candidate
     info.update(cand.info)
     exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
+    if outcome.exact is not None:  # the case proves exactness itself
+        exact = outcome.exact and status in VERIFIED
     return NormResult(value=best.norm, lower=outcome.lower, upper=best.norm, status=status,
                       message=message, network=cand.network, seed=problem.seed,
                       solver=cand.solver, options=_options(problem, cand),
