@@ -196,57 +196,35 @@ RELU_PROJECT_MARGIN: float = 1e-2
 #: 2e7 float64 = 160 MB; larger problems skip the projection.
 RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
-# --- solvers: augmented Lagrangian, ReLU restarts, projection (cbntheory.solvers) -----------
+# --- solvers: augmented Lagrangian, rebalancing, projection (cbntheory.solvers) -------------
 
-#: Share of the iteration and time budgets of an augmented-Lagrangian run held back for its
-#: final least-squares polish (enough for a few hundred L-BFGS-B steps on a stalled run).
+#: Share of an augmented-Lagrangian run's budgets kept for its final least-squares polish.
 AL_POLISH_RESERVE: float = 0.15
-
-#: The fit phase counts as stalled when ``||r||^2`` keeps more than this fraction of its
-#: value over the stall window (a fall of less than 20 %): time to perturb.
+#: A fit whose ``||r||^2`` keeps more than this fraction over the stall window has stalled.
 AL_STALL_RATIO: float = 0.8
-
-#: A fit that ends above this multiple of ``fit_tol`` failed (a saddle or a spurious local
-#: minimum of the residual); an inner solve that multiplies the residual by more than this
-#: has collapsed into a rank-deficient trap and is undone.
+#: A fit ending above this multiple of ``fit_tol`` failed (saddle or spurious minimum).
 AL_FIT_FAILED_FACTOR: float = 10.0
+#: An inner solve multiplying the residual by more than this fell into a trap: undone.
 AL_COLLAPSE_FACTOR: float = 10.0
-
-#: Multiplier updates in a row without halving the residual after which the run restarts
-#: from the fitted point with a ten times stiffer penalty.
+#: Updates in a row without halving the residual before a restart with a stiffer penalty.
 AL_STUCK_UPDATES: int = 3
-
-#: The same restart happens when the penalty has grown by this factor since the start.
+#: Penalty growth since the start after which the run restarts the same way.
 AL_MU_GROWTH: float = 1e6
-
-#: The penalty grows tenfold after an update that leaves more than this fraction of the
-#: residual (Nocedal & Wright's "insufficient decrease").
+#: The penalty grows tenfold when an update keeps more than this fraction of the residual.
 AL_PROGRESS_RATIO: float = 0.25
-
-#: Floor of the inner gradient tolerance, relative to the gradient's scale: about the
-#: accuracy of the gradient itself in double precision.
+#: Floor of the inner gradient tolerance (relative): about the gradient's own accuracy.
 AL_GTOL_FLOOR: float = 1e-12
-
-#: The rebalancing's Newton iteration stops when the Newton decrement falls below this
-#: fraction of the norm: a few ulps, the norm cannot be lowered further in float64.
+#: Rebalancing stops at a Newton decrement below this fraction of the norm (a few ulps).
 REBALANCE_DECREMENT_RTOL: float = 1e-15
-
-#: Smallest line-search step of that iteration before it gives up (the step is halved).
+#: Smallest step of the rebalancing's halving line search before it gives up.
 REBALANCE_MIN_STEP: float = 1e-10
-
 #: Sufficient-decrease (Armijo) constant of that line search.
 REBALANCE_ARMIJO: float = 0.25
-
-#: Initial Levenberg-Marquardt damping of the Gauss-Newton projection, relative to the mean
-#: diagonal of ``J J^T``: almost a pure Gauss-Newton step near a regular point.
+#: Initial projection damping relative to the mean diagonal of ``J J^T``: near Gauss-Newton.
 PROJECT_DAMPING: float = 1e-10
-
-#: Smallest damping the projection relaxes to after a successful step (keeps the damped
-#: system solvable when ``J J^T`` is singular).
+#: Smallest damping after a successful step (keeps a singular ``J J^T`` solvable).
 PROJECT_DAMPING_MIN: float = 1e-14
-
-#: Damping increases (each times 10) tried per projection step before giving up: from
-#: PROJECT_DAMPING to about 10 times the mean diagonal, where the step is gradient descent.
+#: Damping increases (x10 each) tried per projection step, up to about gradient descent.
 PROJECT_DAMPING_TRIES: int = 12
 
 

@@ -87,38 +87,12 @@ def _message(upper_part: str, outcome: Outcome, upper: float, notes: list[str]) 
             + " ".join(tail)).strip()
 
 
-def _withheld(problem: Problem, outcome: Outcome, best: Verification | None,
-              info: dict, start: float) -> NormResult:
-    """No candidate fits and the case withholds unverified networks: no upper bound."""
-    resid = math.inf if best is None else best.residual
-    upper_part = f"no network reproducing the data to tol = {problem.tol:.1e}"
-    if best is not None:
-        info["best_unverified"] = best.candidate.network
-        upper_part += (f"; the closest, from {best.candidate.how}, has relative residual "
-                       f"{resid:.3g}")
-    status = (OPTIMAL_INACCURATE if best is not None and best.candidate.converged
-              else SOLVER_ERROR)
-    message = _message(upper_part, outcome, math.inf, [])
-    report_accuracy(status, message, strict=problem.strict)
-    cand = None if best is None else best.candidate
-    options_used = _options(problem, cand)
-    return NormResult(value=math.inf, lower=outcome.lower, upper=math.inf, status=status,
-                      message=message, network=None, seed=problem.seed,
-                      solver="" if cand is None else cand.solver, options=options_used,
-                      residual=resid, wall_time=time.perf_counter() - start, exact=False,
-                      info=info)
-
-
-def _options(problem: Problem, cand: Candidate | None) -> dict:
-    return {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
-            "time_limit": problem.time_limit, **problem.options,
-            **({} if cand is None else cand.options)}
-
-
 def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
     """Verify every candidate of ``outcome`` and build the :class:`NormResult`.
 
-    ``start`` is the ``time.perf_counter()`` reading at which the solve began.
+    ``start`` is the ``time.perf_counter()`` reading at which the solve began.  When no
+    candidate fits and ``outcome.withhold_unfit``, the result has no network and
+    ``upper = inf`` (the closest network goes to ``info["best_unverified"]``).
     """
     checks = [verify(problem, c) for c in outcome.candidates]
     best = _best(checks)
@@ -126,20 +100,31 @@ def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
     info["candidates"] = tuple({"how": c.candidate.how, "solver": c.candidate.solver,
                                 "norm": c.norm, "residual": c.residual, "fits": c.fits}
                                for c in checks)
+    cand = None if best is None else best.candidate
     if best is None or (not best.fits and outcome.withhold_unfit):
-        return _withheld(problem, outcome, best, info, start)
-    status, notes = _status_and_notes(problem, best, outcome.lower)
-    message = _message(f"upper bound {best.norm:.10g}: {best.candidate.how}; residual "
-                       f"{best.residual:.2e}", outcome, best.norm, notes)
-    if status != OPTIMAL:
-        report_accuracy(status, message, strict=problem.strict)
-    cand = best.candidate
-    info.update(cand.info)
+        upper, network, resid = math.inf, None, math.inf if best is None else best.residual
+        status = OPTIMAL_INACCURATE if cand is not None and cand.converged else SOLVER_ERROR
+        upper_part = f"no network reproducing the data to tol = {problem.tol:.1e}"
+        notes: list[str] = []
+        if best is not None:
+            info["best_unverified"] = best.candidate.network
+            upper_part += (f"; the closest, from {best.candidate.how}, has relative residual "
+                           f"{resid:.3g}")
+    else:
+        upper, network, resid = best.norm, best.candidate.network, best.residual
+        status, notes = _status_and_notes(problem, best, outcome.lower)
+        upper_part = f"upper bound {upper:.10g}: {best.candidate.how}; residual {resid:.2e}"
+        info.update(best.candidate.info)
+    message = _message(upper_part, outcome, upper, notes)
+    report_accuracy(status, message, strict=problem.strict)
     exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
     if outcome.exact is not None:  # the case proves exactness itself
         exact = outcome.exact and status in VERIFIED
-    return NormResult(value=best.norm, lower=outcome.lower, upper=best.norm, status=status,
-                      message=message, network=cand.network, seed=problem.seed,
-                      solver=cand.solver, options=_options(problem, cand),
-                      residual=best.residual, wall_time=time.perf_counter() - start,
-                      exact=exact, info=info)
+    options = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
+               "time_limit": problem.time_limit, **problem.options,
+               **({} if cand is None else cand.options)}
+    return NormResult(value=upper, lower=outcome.lower, upper=upper, status=status,
+                      message=message, network=network, seed=problem.seed,
+                      solver="" if cand is None else cand.solver, options=options,
+                      residual=resid, wall_time=time.perf_counter() - start, exact=exact,
+                      info=info)
