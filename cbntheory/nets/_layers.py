@@ -106,6 +106,16 @@ def kernel_gradient(gh: np.ndarray, zh: np.ndarray, c: float, shape: Sequence[in
     return np.moveaxis(grad, (-2, -1), (0, 1))
 
 
+def kernel_gradient_rows(gh: np.ndarray, zh: np.ndarray, c: float,
+                         shape: Sequence[int]) -> np.ndarray:
+    """:func:`kernel_gradient` of every column separately: ``(R, C_out, C_in, *spatial)``."""
+    prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
+    prod *= c
+    grad = np.moveaxis(irfft(prod, shape), -1, 0)            # (R, *shape, C_out, C_in)
+    nd = len(shape)
+    return np.moveaxis(grad, tuple(range(1, 1 + nd)), tuple(range(3, 3 + nd)))
+
+
 def downsample(z: np.ndarray, s: int, ndim: int) -> np.ndarray:
     """Keep pixels ``0, s, 2s, ...`` along each of the leading ``ndim`` axes."""
     return np.ascontiguousarray(z[(slice(None, None, s),) * ndim])

@@ -230,53 +230,21 @@ def parameter_jacobian(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndar
     True
     """
     arch = net.architecture
-    nd = arch.ndim
-    comp = net._comp(np.dtype(np.float64))
-    out, tape = E.forward(comp, K.to_internal(X, nd), record=True)
-    assert tape is not None
-    N, size = X.shape[0], arch.output_size
-    R = N * size
+    f64 = np.dtype(np.float64)
+    comp = net._comp(f64)
+    out, tape = E.forward(comp, K.to_internal(X, arch.ndim), record=True)
+    R, size = X.shape[0] * arch.output_size, arch.output_size
     rows = np.arange(R)
-    sample = rows // size                       # the sample of every row
-    kblocks: list[np.ndarray] = [np.empty(0)] * arch.depth
-    bblocks: list[np.ndarray] = [np.empty(0)] * arch.depth
-    if arch.head == "avgpool":
-        n_out = arch.channels[-1]
-        onehot = np.zeros((n_out, R))
-        onehot[rows % size, rows] = 1.0
-        pooled = tape.pooled[:, sample]        # type: ignore[index]
-        kblocks[-1] = (onehot[:, None, :] * pooled[None]).reshape(-1, R).T
-        bblocks[-1] = onehot.T
-        gp = comp.head_weight.T @ onehot / float(np.prod(tape.pool_shape))  # type: ignore
-        g = np.ascontiguousarray(np.broadcast_to(gp, tape.pool_shape + gp.shape))
-    else:
-        cot = np.zeros((R, size))
-        cot[rows, rows % size] = 1.0
-        g = K.to_internal(cot.reshape((R,) + arch.output_shape), nd)
-    for l in range(arch.n_conv - 1, -1, -1):
-        shape = arch.layer_shapes[l]
-        if l < arch.depth - 1:
-            g = K.resample_adjoint(g, arch.resample[l], nd)  # type: ignore[index]
-            mask = tape.masks[l]
-            if mask is not None:
-                g = g * mask[..., sample]
-        gh = K.rfft(g, nd)                                   # (*half, C_out, R)
-        zh = tape.zh[l][..., sample]                         # (*half, C_in, R)
-        if arch.bias:
-            bblocks[l] = gh[(0,) * nd].real.T
-        prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
-        prod *= arch.constants[l]
-        grad = K.irfft(prod, shape)                          # (*shape, C_out, C_in, R)
-        grad = np.moveaxis(grad, -1, 0)
-        grad = np.moveaxis(grad, tuple(range(1, 1 + nd)), tuple(range(3, 3 + nd)))
-        grad = grad.reshape(R, grad.shape[1], grad.shape[2], -1)
-        kblocks[l] = grad[:, :, :, arch._window_index[l]].reshape(R, -1)
-        if l > 0:
-            g = K.irfft(np.matmul(comp.adj(l), gh), shape)
+    unit = np.zeros((R, size))
+    unit[rows, rows % size] = 1.0
+    cot = net._output_internal(unit.reshape((R,) + arch.output_shape), R, f64)
+    kg, bg, _ = E.backward(comp, tape, cot, rows=rows // size)  # type: ignore[arg-type]
     parts = []
     for l in range(arch.depth):
-        parts.append(kblocks[l])
+        k = kg[l]
+        if l < arch.n_conv:  # window taps only, as in the flat vector
+            k = k.reshape(k.shape[:3] + (-1,))[..., arch._window_index[l]]
+        parts.append(k.reshape(R, -1))
         if arch.bias:
-            parts.append(bblocks[l])
-    public = np.ascontiguousarray(out.T) if arch.head == "avgpool" else K.from_internal(out, nd)
-    return public, np.concatenate(parts, axis=1)
+            parts.append(bg[l])
+    return net._output_public(out), np.concatenate(parts, axis=1)
