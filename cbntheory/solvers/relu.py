@@ -7,35 +7,16 @@ answer is an *upper bound* on the representation cost ``R(f; Omega, L)``, certif
 by recomputing the network's outputs and norm in numpy, together with whatever lower
 bound can be proved.
 
-Method
-    Each restart starts from a random network — "identity" (middle convolutions the
-    identity plus 10 % He noise) or Gaussian (He), rescaled so that its outputs have the
-    size of ``Y`` — or from the target network written in the architecture
-    (:mod:`cbntheory.solvers.starts`), and runs the augmented-Lagrangian minimiser
-    :func:`cbntheory.solvers.augmented.minimize_norm_subject_to` (a least-squares fit phase, then
-    L-BFGS-B inner solves) on the relative residual ``(f_theta(X) - Y) / ||Y||`` for
-    80 % of its time budget.  If the residual is then above ``tol / 100``, Gauss-Newton
-    steps project the network onto the data (:mod:`cbntheory.solvers.projection`).  Every
-    answer is rebalanced (the positive rescaling of the layers that keeps the function
-    and lowers the norm), re-evaluated and kept only if its relative residual is at most
-    ``tol``.
-Budgets
-    Every restart stops after ``max_iter`` L-BFGS-B iterations or ``time_limit``
-    seconds, whichever comes first, so a width that cannot interpolate the data ends in
-    a ``"solver_error"`` status saying so, never in an endless loop.  Ctrl-C
-    (KeyboardInterrupt) ends the run and returns the best verified network found so far.
-Lower bounds
-    On finite data a network is unconstrained between the samples, so the Jacobian
-    bound T2 does not apply.  The certified lower bound is the Lipschitz bound of
-    :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`.  When the target is a network
-    and ``assume_open_set=True`` (the user asserts that ``f_theta`` must equal the target
-    on an open set around the samples), the T2 value at the samples is reported in
-    ``info["conditional_lower"]``: it bounds that open-set problem, **not** the
-    finite-data problem whose upper bound is returned.
-Certified infeasibility
-    Inputs that are circular shifts of each other force related outputs; when no
-    shift-equivariant map can reach ``tol`` (:func:`~cbntheory.solvers.certificates.orbit_residual`)
-    :class:`~cbntheory.errors.InfeasibleError` is raised before any optimisation.
+Each restart starts from the target network written in the architecture or a random
+network scaled to the data (:mod:`.starts`), runs the augmented Lagrangian
+(:mod:`.augmented`) for part of its budget (``max_iter`` iterations, its share of
+``time_limit``), projects onto the data by Gauss-Newton steps (:mod:`.projection`) and
+rebalances.  The certified lower bound is the Lipschitz bound
+(:func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`); shift-inconsistent data raise
+:class:`~cbntheory.errors.InfeasibleError` before any optimisation
+(:mod:`.certificates`, which also gives the T2 value conditional on an open set).  A
+width that cannot interpolate ends in a ``"solver_error"`` status, never in an endless
+loop; Ctrl-C returns the best verified network so far.  Details: ``docs/solvers.md``, §6.
 
 Examples
 --------
@@ -103,13 +84,9 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     target : Network, optional
         A network whose function is to be represented on the inputs ``X``; its input and
         output shapes must be the architecture's (its depth and widths may differ).
-    rng : int, Generator or None
-        Master seed; restart ``j`` uses the ``j``-th child of ``SeedSequence(seed)``.
-    restarts : int
-        Number of starts.
-    tol : float
-        Relative residual ``||f_theta(X) - Y|| / ||Y||`` the answer must reach
-        (default :data:`cbntheory.settings.FIT_RTOL`); the minimiser aims at
+    rng, restarts, tol, time_limit, strict
+        As in :func:`cbntheory.minimal_norm`; ``time_limit=None`` gives each restart
+        :data:`cbntheory.settings.RELU_TIME_LIMIT` seconds, and the minimiser aims at
         ``tol * settings.AL_FEAS_FACTOR``.
     init : {"auto", "gaussian", "identity", "target"} or Network
         "gaussian": He initialisation rescaled to the size of ``Y``.  "identity": the
@@ -120,9 +97,6 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         for the first restart when it embeds; random restarts alternate identity and
         Gaussian starts for ReLU networks with at least three convolutions (Gaussian
         otherwise).
-    time_limit : float or None
-        Seconds for all restarts together (each restart gets what is left); None:
-        :data:`cbntheory.settings.RELU_TIME_LIMIT` seconds per restart.
     max_iter : int
         L-BFGS-B iterations per restart (default :data:`cbntheory.settings.AL_MAX_ITER`).
     assume_open_set : bool
@@ -130,9 +104,6 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         having to equal the target on an open set (see the module notes).
     bound_points : int
         Number of samples where that conditional bound is evaluated.
-    strict : bool
-        Raise :class:`~cbntheory.errors.SolverError` instead of warning when no
-        restart reproduces the data.
 
     Returns
     -------
@@ -316,10 +287,9 @@ class _Search:
             return tuple(cands), (f"{n_ok} of {len(runs)} restart(s) verified{stopped}; a "
                                   "local method: the minimum may be lower")
         return tuple(cands), (
-            f"no network reproducing the data to tol={p.tol:g} was found after {len(runs)} "
-            f"restart(s){stopped}. The widths {p.arch.channels} may be too small to "
-            "interpolate these data, or the budget too small: try wider layers, more "
-            "restarts, a larger time_limit or max_iter")
+            f"none of {len(runs)} restart(s){stopped} reached tol={p.tol:g}. The widths "
+            f"{p.arch.channels} may be too small to interpolate these data, or the budget "
+            "too small: try wider layers, more restarts, a larger time_limit or max_iter")
 
     def attempt(self, r: Restart) -> tuple[_Run, bool]:
         """Restart ``r``: start, minimise for its share of the time, polish, record."""

@@ -1,9 +1,8 @@
 """The one restart driver of the numerical routes (:mod:`.interpolate` and :mod:`.relu`).
 
-Restart ``j`` runs with the seed drawn from the ``j``-th child of
-``SeedSequence(master seed)``, so that any run can be repeated alone; the restarts share
-one clock (``time_limit`` seconds for all of them) and stop at the first
-KeyboardInterrupt, keeping what was found so far.
+Restart ``j`` gets the seed of the ``j``-th child of ``SeedSequence(master seed)`` (any run
+can be repeated alone); the restarts share one clock and stop at a KeyboardInterrupt,
+keeping what was found so far.
 
 Examples
 --------

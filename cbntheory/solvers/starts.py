@@ -1,26 +1,13 @@
 """Starting points of the numerical routes, and the rescalings that keep a network's function.
 
-One vocabulary, :data:`INITS`, for the linear and the ReLU routes:
-
-* "gaussian": He initialisation (:meth:`Architecture.init`);
-* "identity": the same, with every middle convolution the identity plus small noise (a
-  deep network that starts as a two-layer one);
-* "orthogonal" (linear networks without head or resampling): Haar-random unitary blocks
-  at every frequency for full-size filters, a random orthogonal matrix on the centre
-  tap for ``k``-tap filters (:func:`orthogonal_full`, :func:`orthogonal_taps`);
-* "target": a target or given network written in the architecture (:func:`warm_start`,
-  :func:`embed`);
-* "auto": orthogonal where it applies for the linear route; for the ReLU route the
-  target first, then identity and Gaussian starts alternating (:func:`start_kind`).
-
-Random starts are scaled so that the outputs have the size of ``Y``
-(:func:`scale_to_data`, :func:`random_start`); :func:`rebalance` is the positive
+One vocabulary, :data:`INITS`, for the linear and the ReLU routes: "gaussian" (He),
+"identity" (middle convolutions the identity plus noise: a deep network that starts as a
+two-layer one), "orthogonal" (linear networks: Haar-random unitary blocks per frequency,
+or an orthogonal centre tap for ``k`` taps; with a reference map the sign of ``det`` at
+the real frequencies is matched, since real invertible blocks cannot change it), "target"
+(a network written in the architecture, :func:`warm_start`) and "auto".  Random starts
+are scaled so that the outputs have the size of ``Y``; :func:`rebalance` is the positive
 rescaling of the layers that keeps the function and lowers the norm.
-
-With a ``reference`` map, the orthogonal starts match the sign of ``det`` of the product
-at the real frequencies (0 and ``d/2`` per even axis) to the reference's (exactly for
-full-size filters; as well as one-pixel shifts of one channel allow for ``k`` taps):
-real invertible blocks cannot change that sign without passing through a singular block.
 
 Examples
 --------
