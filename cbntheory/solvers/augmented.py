@@ -341,7 +341,8 @@ class _AugmentedLagrangian:
                     x.size)
                 self.perturbations += 1
             x = self.track.lbfgs(self.fit_value, x, gtol=0.0, maxcor=o.maxcor,
-                                 stop=_StallStop(o.fit_tol, o.stall_window))
+                                 stop=functools.partial(_stalled, o.fit_tol, o.stall_window,
+                                                        []))
         return x
 
     def check_fit(self, rn: float) -> ConstrainedResult | None:
@@ -467,18 +468,10 @@ class _AugmentedLagrangian:
                            f"{rfin:.2e} > {o.accept:.1e}: the constraint was not met{polish}")
 
 
-class _StallStop:
-    """Stop rule of a fit: the residual reached ``fit_tol``, or ``||r||^2`` fell by less
-    than ``1 - AL_STALL_RATIO`` over the last ``window`` iterations."""
-
-    def __init__(self, fit_tol: float, window: int) -> None:
-        self.fit_tol, self.window = fit_tol, window
-        self.seen: list[float] = []
-
-    def __call__(self, fval: float) -> bool:
-        seen = self.seen
-        seen.append(fval)
-        if np.sqrt(2.0 * max(fval, 0.0)) <= self.fit_tol:
-            return True
-        k = len(seen)
-        return k >= self.window and fval > settings.AL_STALL_RATIO * seen[k - self.window]
+def _stalled(fit_tol: float, window: int, seen: list[float], fval: float) -> bool:
+    """Stop rule of a fit: ``||r|| <= fit_tol``, or ``||r||^2`` kept more than
+    ``AL_STALL_RATIO`` of its value over the last ``window`` iterations."""
+    seen.append(fval)
+    if np.sqrt(2.0 * max(fval, 0.0)) <= fit_tol:
+        return True
+    return len(seen) >= window and fval > settings.AL_STALL_RATIO * seen[-window]

@@ -53,21 +53,10 @@ SOLVER = "augmented Lagrangian + L-BFGS-B (scipy)"
 class Interpolation:
     """Best network over the restarts of :func:`interpolate`, with every run's record.
 
-    Attributes
-    ----------
-    network : Network
-        Lowest-norm network among the runs that met the feasibility target (or, if none
-        did, the one with the smallest residual); its ``seed`` is that run's seed.
-    result : ConstrainedResult
-        The optimiser's record of that run.
-    runs : tuple of dict
-        Per restart: ``seed``, ``objective``, ``residual``, ``status``, ``iterations``,
-        ``wall_time``, ``message``.
-    solver : str
-        Name of the method.
-    options : dict
-        Options used.
-    wall_time : float
+    ``network`` is the lowest-norm run that met ``tol`` (else the smallest residual), its
+    ``seed`` that run's seed; ``result`` the optimiser's record of that run; ``runs`` per
+    restart: ``seed``, ``objective``, ``residual``, ``status``, ``iterations``,
+    ``wall_time``, ``message``.
     """
 
     network: Network

@@ -172,31 +172,6 @@ def check_data(arch: Architecture, X: object, Y: object) -> tuple[np.ndarray, np
     return Xa, Ya
 
 
-def check_target(arch: Architecture, target: object) -> Network:
-    """Refuse a target network whose inputs or outputs do not match the architecture's.
-
-    Raises
-    ------
-    ValidationError
-        If ``target`` is not a Network, or its input shape ``(n_0, *spatial)`` or output
-        shape differs from the architecture's (the message gives both).
-    """
-    if not isinstance(target, Network):
-        raise V.fail("target", "be a cbntheory.Network for a ReLU architecture", target)
-    ta = target.architecture
-    if ta.input_shape != arch.input_shape:
-        raise ValidationError(
-            f"target must take inputs of the architecture's shape (n_0, *spatial) = "
-            f"{arch.input_shape}; got a target with input shape {ta.input_shape} "
-            f"(channels {ta.channels[0]}, spatial shape {ta.spatial_shape})")
-    if ta.output_shape != arch.output_shape:
-        raise ValidationError(
-            f"target must have the architecture's output shape {arch.output_shape} "
-            f"(n_L = {arch.channels[-1]}, head {arch.head!r}); got a target with output shape "
-            f"{ta.output_shape} (n_L = {ta.channels[-1]}, head {ta.head!r})")
-    return target
-
-
 def sample_target(arch: Architecture, target: Any, data: Any,
                   rtol: float) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``X`` and outputs ``Y = target(X)`` of a target network (``data=X``).
@@ -205,7 +180,8 @@ def sample_target(arch: Architecture, target: Any, data: Any,
     ----------
     arch : Architecture
     target : Network
-        Same input shape ``(n_0, *spatial)`` and output shape as ``arch``.
+        Same input shape ``(n_0, *spatial)`` and output shape as ``arch`` (else the
+        message gives both).
     data : array_like or tuple
         The inputs ``X`` of shape ``(N, n_0, *spatial)``, or ``(X,)``, or ``(X, Y)``
         with ``Y`` equal to ``target(X)`` to ``rtol`` (relative residual).
@@ -220,7 +196,19 @@ def sample_target(arch: Architecture, target: Any, data: Any,
     ValidationError
         No inputs, a target that does not match the architecture, ``Y`` that disagrees.
     """
-    target = check_target(arch, target)
+    if not isinstance(target, Network):
+        raise V.fail("target", "be a cbntheory.Network for a ReLU architecture", target)
+    ta = target.architecture
+    if ta.input_shape != arch.input_shape:
+        raise ValidationError(
+            f"target must take inputs of the architecture's shape (n_0, *spatial) = "
+            f"{arch.input_shape}; got a target with input shape {ta.input_shape} "
+            f"(channels {ta.channels[0]}, spatial shape {ta.spatial_shape})")
+    if ta.output_shape != arch.output_shape:
+        raise ValidationError(
+            f"target must have the architecture's output shape {arch.output_shape} "
+            f"(n_L = {arch.channels[-1]}, head {arch.head!r}); got a target with output shape "
+            f"{ta.output_shape} (n_L = {ta.channels[-1]}, head {ta.head!r})")
     Y = None
     if isinstance(data, (tuple, list)):
         if len(data) not in (1, 2):

@@ -63,11 +63,8 @@ def initial_vector(arch: Architecture, rng: np.random.Generator, *, init: str = 
         random orthogonal matrix on the centre tap.  "auto": orthogonal where it
         applies, else Gaussian.
     reference : ndarray, shape (*spatial, n_L, n_0), optional
-        Blocks of a map the network should reach.  When all widths are equal, the
-        orthogonal initialisation matches the sign of ``det`` of the reference at the
-        real frequencies (0 and ``d/2``): a product of real invertible blocks cannot
-        change that sign without passing through a singular block, where the
-        minimisation would stall.
+        Blocks of a map the network should reach: with equal widths, the orthogonal
+        start matches the sign of its ``det`` at the real frequencies (module notes).
 
     Returns
     -------
