@@ -1,21 +1,11 @@
 """``cbn.minimal_norm``: the minimal parameter norm of a network class, as a certified interval.
 
-The dispatcher validates the question (an architecture and either finite data
-``(X, Y)`` or a whole-space target operator), hands it to the solver of the
-architecture's case and then checks every answer in numpy, whatever the case:
-
-* each candidate network is run forward on the data; its relative residual must be
-  at most ``tol``;
-* its ``param_norm()`` is recomputed and becomes the upper bound (a claimed objective
-  that disagrees by more than ``settings.OBJECTIVE_RTOL`` downgrades the status);
-* the interval ``[lower, upper]`` is compared with ``settings.GAP_RTOL``.
-
-Cases are looked up by activation in :data:`CASES` (module paths with a
-``solve(problem) -> Outcome`` function; see :mod:`cbntheory.solvers.problem`); every
-case hands back an :class:`~cbntheory.solvers.problem.Outcome` that
-:func:`cbntheory.solvers.verify.finish` verifies.  An activation without a registered
-case still gets a numerical upper bound and no lower bound.  See ``docs/solvers.md``
-for how each case is solved and certified.
+The dispatcher validates the question (:func:`cbntheory.solvers.problem.make_problem`),
+hands it to the case of the architecture's activation in :data:`CASES` (a module with
+``solve(problem) -> Outcome``) and gives every outcome to the one verification path,
+:func:`cbntheory.solvers.verify.finish` (forward pass, recomputed norm, interval rule,
+status and message).  An activation without a registered case still gets a numerical
+upper bound and no lower bound.  See ``docs/solvers.md`` for each case.
 """
 from __future__ import annotations
 

@@ -237,35 +237,25 @@ def solve(problem: Problem) -> Outcome:
                        info=info)
     _check_orbits(problem, info)
     lower, lower_how = _lower_bound(problem, info)
-    search = _Search(problem, opts, warm, info)
-    candidates, note = search.run(used)
+    candidates, note = _Search(problem, opts, warm, info, used).run()
     if target is not None and opts.assume_open_set and not info["interrupted"]:
         info["conditional_lower"] = conditional_t2(arch, target, problem.X, opts.bound_points)
     return Outcome(candidates=candidates, lower=lower, lower_how=lower_how, info=info,
                    note=note, withhold_unfit=True)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Run:
-    """One restart's answer: the polished network, its residual and where it started."""
-
-    network: Network
-    residual: float
-    how: str
-
-
 class _Search:
     """The restarts of the ReLU case: one augmented-Lagrangian run and a polish each."""
 
     def __init__(self, problem: Problem, opts: ReluOptions, warm: tuple[Network, str] | None,
-                 info: dict[str, Any]) -> None:
-        self.problem, self.opts, self.warm, self.info = problem, opts, warm, info
+                 info: dict[str, Any], used: dict[str, Any]) -> None:
+        self.problem, self.opts, self.warm, self.info, self.used = problem, opts, warm, info, used
         arch = problem.arch
         self.constraint = network_constraint(arch, problem.X, problem.Y)
         self.weights = arch.penalty_mask().astype(float)
         self.projectable = problem.Y.size * arch.n_free <= settings.RELU_PROJECT_MAX_ENTRIES
 
-    def run(self, used: dict[str, Any]) -> tuple[tuple[Candidate, ...], str]:
+    def run(self) -> tuple[tuple[Candidate, ...], str]:
         """Candidates (a verified warm start first, then every restart) and the note."""
         p, info = self.problem, self.info
         first: list[Candidate] = []
@@ -274,24 +264,23 @@ class _Search:
             resid = relative_residual(net(p.X), p.Y)
             info["warm_start_norm"], info["warm_start_residual"] = net.param_norm(), resid
             if resid <= p.tol:  # the start itself is a verified candidate
-                first.append(Candidate(net, "the warm start itself", SOLVER, options=used))
+                first.append(Candidate(net, "the warm start itself", SOLVER,
+                                       options=self.used))
         runs, stop = run_restarts(p.seed, p.restarts, self.attempt, time_limit=p.time_limit)
         if stop == OUT_OF_TIME:
             info["out_of_time"] = f"time_limit reached after {len(runs)} restart(s)"
         info["interrupted"] = stop == INTERRUPTED
-        cands = first + [Candidate(r.network, r.how, SOLVER, converged=r.residual <= p.tol,
-                                   options=used) for r in runs]
-        n_ok = sum(1 for r in runs if r.residual <= p.tol)
+        n_ok = sum(1 for r in runs if r.converged)
         stopped = " (interrupted by KeyboardInterrupt)" if info["interrupted"] else ""
         if first or n_ok:
-            return tuple(cands), (f"{n_ok} of {len(runs)} restart(s) verified{stopped}; a "
+            return tuple(first + runs), (f"{n_ok} of {len(runs)} restart(s) verified{stopped}; a "
                                   "local method: the minimum may be lower")
-        return tuple(cands), (
+        return tuple(first + runs), (
             f"none of {len(runs)} restart(s){stopped} reached tol={p.tol:g}. The widths "
             f"{p.arch.channels} may be too small to interpolate these data, or the budget "
             "too small: try wider layers, more restarts, a larger time_limit or max_iter")
 
-    def attempt(self, r: Restart) -> tuple[_Run, bool]:
+    def attempt(self, r: Restart) -> tuple[Candidate, bool]:
         """Restart ``r``: start, minimise for its share of the time, polish, record."""
         p, arch = self.problem, self.problem.arch
         if r.index == 0 and self.warm is not None:
@@ -316,8 +305,8 @@ class _Search:
                                   "status": res.status, "iterations": res.n_iterations,
                                   "wall_time": time.perf_counter() - (deadline - budget),
                                   "message": res.message + note})
-        run = _Run(network=net, residual=resid,
-                   how=f"restart {r.index} (seed {r.seed}, {how} init)")
+        run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init)", SOLVER,
+                        converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
 
 
