@@ -28,7 +28,6 @@ True
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -44,34 +43,16 @@ from .problem import Candidate, Problem
 from .restarts import Restart, run_restarts
 from .starts import initial_vector, scale_to_data
 
-__all__ = ["Interpolation", "interpolate", "numerical_candidate"]
+__all__ = ["interpolate", "numerical_candidate"]
 
 SOLVER = "augmented Lagrangian + L-BFGS-B (scipy)"
-
-
-@dataclasses.dataclass(frozen=True)
-class Interpolation:
-    """Best network over the restarts of :func:`interpolate`, with every run's record.
-
-    ``network`` is the lowest-norm run that met ``tol`` (else the smallest residual), its
-    ``seed`` that run's seed; ``result`` the optimiser's record of that run; ``runs`` per
-    restart: ``seed``, ``objective``, ``residual``, ``status``, ``iterations``,
-    ``wall_time``, ``message``.
-    """
-
-    network: Network
-    result: ConstrainedResult
-    runs: tuple[dict[str, Any], ...]
-    solver: str
-    options: dict[str, Any]
-    wall_time: float
 
 
 def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 0,
                 restarts: int = 1, tol: float = settings.FIT_RTOL, init: str = "auto",
                 reference: np.ndarray | None = None, time_limit: float | None = None,
                 max_iter: int = settings.AL_MAX_ITER, penalty_ratio: float = settings.AL_RHO,
-                extra_starts: int = 3) -> Interpolation:
+                extra_starts: int = 3, what: str = "") -> Candidate:
     """Small-norm network with ``f_theta(X) = Y``: augmented Lagrangian from random starts.
 
     Parameters
@@ -101,10 +82,16 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
         When none of the ``restarts`` starts reaches ``tol`` (the fit can stall at a
         degenerate saddle or, with ``k`` taps, a spurious local minimum), up to this many
         further starts are tried, one at a time, until one does.
+    what : str
+        Words on the starts for the candidate's ``how``.
 
     Returns
     -------
-    Interpolation
+    Candidate
+        The lowest-norm run that met ``tol`` (else the smallest residual), its network's
+        ``seed`` that run's seed; ``info["runs"]`` per restart: ``seed``, ``objective``,
+        ``residual``, ``status``, ``iterations``, ``wall_time``, ``message``; the
+        optimiser's record of the best run in the other ``info`` entries.
     """
     seed = V.master_seed(rng)
     restarts = V.positive_int("restarts", restarts)
@@ -144,27 +131,22 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
     options = {"restarts": restarts, "extra_starts": extra_starts, "init": init, "tol": tol,
                "feas_tol": feas, "max_iter": max_iter, "penalty_ratio": penalty_ratio,
                "time_limit": time_limit, "constraint": "spectral" if fast else "engine"}
-    return Interpolation(network=Network.from_vector(arch, res.x, seed=run_seed), result=res,
-                         runs=runs, solver=SOLVER, options=options,
-                         wall_time=time.perf_counter() - start)
+    how = (f"augmented Lagrangian with L-BFGS-B inner solves from {len(runs)} random "
+           f"start(s){what} (best: seed {run_seed}, {res.n_iterations} iterations, "
+           f"{res.status}: {res.message})")
+    info = {"runs": runs, "iterations": res.n_iterations, "evaluations": res.n_evaluations,
+            "optimizer_status": res.status, "perturbations": res.perturbations,
+            "interrupted": res.interrupted, "history": res.history}
+    return Candidate(Network.from_vector(arch, res.x, seed=run_seed), how, SOLVER,
+                     converged=res.residual <= tol, info=info, options=options)
 
 
 def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None,
                         what: str = "") -> Candidate:
     """Upper bound from :func:`interpolate` with the problem's options."""
     opts = problem.options
-    out = interpolate(problem.arch, problem.X, problem.Y, rng=problem.seed,
-                      restarts=problem.restarts, tol=problem.tol,
-                      init=opts.get("init", "auto"), reference=reference,
-                      time_limit=problem.time_limit,
-                      **({"max_iter": opts["max_iter"]} if "max_iter" in opts else {}))
-    res = out.result
-    how = (f"augmented Lagrangian with L-BFGS-B inner solves from {len(out.runs)} random "
-           f"start(s){what} (best: seed {out.network.seed}, {res.n_iterations} iterations, "
-           f"{res.status}: {res.message})")
-    info = {"runs": out.runs, "iterations": res.n_iterations,
-            "evaluations": res.n_evaluations, "optimizer_status": res.status,
-            "perturbations": res.perturbations, "interrupted": res.interrupted,
-            "history": res.history}
-    return Candidate(out.network, how, out.solver, converged=res.residual <= problem.tol,
-                     info=info, options=out.options)
+    return interpolate(problem.arch, problem.X, problem.Y, rng=problem.seed,
+                       restarts=problem.restarts, tol=problem.tol,
+                       init=opts.get("init", "auto"), reference=reference,
+                       time_limit=problem.time_limit, what=what,
+                       **({"max_iter": opts["max_iter"]} if "max_iter" in opts else {}))
