@@ -176,25 +176,10 @@ def sample_target(arch: Architecture, target: Any, data: Any,
                   rtol: float) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``X`` and outputs ``Y = target(X)`` of a target network (``data=X``).
 
-    Parameters
-    ----------
-    arch : Architecture
-    target : Network
-        Same input shape ``(n_0, *spatial)`` and output shape as ``arch`` (else the
-        message gives both).
-    data : array_like or tuple
-        The inputs ``X`` of shape ``(N, n_0, *spatial)``, or ``(X,)``, or ``(X, Y)``
-        with ``Y`` equal to ``target(X)`` to ``rtol`` (relative residual).
-    rtol : float
-
-    Returns
-    -------
-    (X, Y) : tuple of ndarray
-
-    Raises
-    ------
-    ValidationError
-        No inputs, a target that does not match the architecture, ``Y`` that disagrees.
+    ``target`` must have the architecture's input shape ``(n_0, *spatial)`` and output
+    shape (the message gives both); ``data`` is ``X``, ``(X,)`` or ``(X, Y)`` with ``Y``
+    equal to ``target(X)`` to the relative residual ``rtol``.  Raises
+    :class:`~cbntheory.errors.ValidationError` otherwise.
     """
     if not isinstance(target, Network):
         raise V.fail("target", "be a cbntheory.Network for a ReLU architecture", target)

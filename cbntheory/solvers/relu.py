@@ -139,10 +139,6 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     [WJ2024] Wen & Jacot, ICML 2024.  J. Nocedal, S. Wright, Numerical Optimization, ch. 17.
     """
     start = time.perf_counter()
-    if X is None:
-        raise V.fail("X", "be given (the inputs, also with a target network)", X)
-    if Y is None and target is None:
-        raise V.fail("Y", "be given when there is no target network", Y)
     options = {"init": init, "max_iter": max_iter, "assume_open_set": assume_open_set,
                "bound_points": bound_points}
     problem = make_problem(arch, X if Y is None else (X, Y), target, rng=rng,
