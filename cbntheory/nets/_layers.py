@@ -99,7 +99,6 @@ def kernel_gradient(gh: np.ndarray, zh: np.ndarray, c: float, shape: Sequence[in
     ``gh`` (``(*half, C_out, N)``) and ``zh`` (``(*half, C_in, N)``) are the half spectra
     of the output cotangent and of the layer input.  Full-size: no window projection.
     """
-    len(shape)
     prod = np.matmul(gh, np.conj(np.swapaxes(zh, -1, -2)))
     prod *= c
     grad = irfft(prod, shape)

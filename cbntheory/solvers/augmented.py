@@ -169,8 +169,7 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     weights : array_like, shape (n,), optional
         Non-negative weights of the objective (0 for free parameters); default all 1.
     **options
-        The fields of :class:`ALOptions` (defaults there):
-
+        The fields of :class:`ALOptions` (defaults there), below.
     feas_tol : float
         Feasibility target ``||r(x)|| <= feas_tol``.
     obj_rtol : float

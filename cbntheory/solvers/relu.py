@@ -108,35 +108,17 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     Returns
     -------
     NormResult
-        ``upper`` = ``value`` = norm of ``network``, the lowest-norm verified network
-        (``inf`` and ``network=None`` when none met ``tol``; the closest network is
-        then ``info["best_unverified"]``).  ``lower``: the certified Lipschitz bound.
-        ``status``: "optimal" when the bounds meet (``GAP_RTOL``), "not_certified" for a
-        verified network above the lower bound, "solver_error" when no restart met
-        ``tol``.  ``info``: ``runs`` (per restart: seed, init, objective, residual,
-        iterations, time, message), ``interrupted``, ``orbit_residual``,
-        ``lower_bound``, ``target_norm``, ``conditional_lower``.
+        From :func:`cbntheory.solvers.verify.finish`: ``lower`` the certified Lipschitz
+        bound; ``network=None`` and ``upper = inf`` (status "solver_error", the closest
+        network in ``info["best_unverified"]``) when no restart met ``tol``.  ``info``:
+        ``runs`` (per restart: seed, init, objective, residual, iterations, time,
+        message), ``interrupted``, ``orbit_residual``, ``lower_bound``, ``target_norm``,
+        ``conditional_lower``.
 
     Raises
     ------
-    ValidationError
-        Bad shapes, NaN/inf, a target that does not match the architecture, ``Y``
-        disagreeing with ``target(X)``, unknown ``init``.
-    InfeasibleError
-        When inputs in one shift orbit force outputs that no equivariant map reaches
-        to ``tol`` (e.g. equal inputs with different outputs).
-    SolverError
-        With ``strict=True``, when no restart reproduced the data.
-
-    Notes
-    -----
-    Minimises ``sum_l ||W_l||_F^2 + beta sum_l ||b_l||^2`` (``beta = 1`` when biases are
-    penalised) subject to ``f_theta(x_i) = y_i``.  The lower bound is
-    ``L (kappa Lambda^2)^(1/L)`` with ``Lambda`` the data's largest difference quotient.
-
-    References
-    ----------
-    [WJ2024] Wen & Jacot, ICML 2024.  J. Nocedal, S. Wright, Numerical Optimization, ch. 17.
+    ValidationError, InfeasibleError, SolverError
+        As :func:`cbntheory.minimal_norm` (shift-inconsistent data are infeasible).
     """
     start = time.perf_counter()
     options = {"init": init, "max_iter": max_iter, "assume_open_set": assume_open_set,

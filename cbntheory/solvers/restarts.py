@@ -9,7 +9,7 @@ Examples
 >>> runs, stop = run_restarts(0, 3, lambda r: (r.seed % 7, False), time_limit=None)
 >>> len(runs), stop
 (3, '')
->>> run_seeds(0, 3) == [r.seed for r in plan(0, 3)]
+>>> [r % 7 for r in run_seeds(0, 3)] == runs
 True
 """
 from __future__ import annotations
@@ -33,18 +33,13 @@ class Restart:
 
     index: int
     seed: int
-    left: float | None = None
+    left: float | None
 
 
 def run_seeds(seed: int | None, count: int) -> list[int]:
     """Seeds of ``count`` restarts derived from the master ``seed``."""
     return [int(child.generate_state(1)[0] % (2**31))
             for child in np.random.SeedSequence(seed).spawn(count)]
-
-
-def plan(seed: int | None, count: int) -> list[Restart]:
-    """The restarts of a master ``seed``, without a clock."""
-    return [Restart(index=j, seed=s) for j, s in enumerate(run_seeds(seed, count))]
 
 
 def run_restarts(seed: int | None, count: int, attempt: Callable[[Restart], tuple[R, bool]], *,
@@ -79,13 +74,13 @@ def run_restarts(seed: int | None, count: int, attempt: Callable[[Restart], tupl
     start = time.perf_counter() if start is None else start
     runs: list[R] = []
     try:
-        for r in plan(seed, count):
-            if enough is not None and enough(r.index, runs):
+        for j, run_seed in enumerate(run_seeds(seed, count)):
+            if enough is not None and enough(j, runs):
                 return runs, ""
             left = None if time_limit is None else time_limit - (time.perf_counter() - start)
             if left is not None and left <= 0 and len(runs) >= min_runs:
                 return runs, OUT_OF_TIME
-            run, stop = attempt(dataclasses.replace(r, left=left))
+            run, stop = attempt(Restart(index=j, seed=run_seed, left=left))
             runs.append(run)
             if stop:
                 return runs, INTERRUPTED
