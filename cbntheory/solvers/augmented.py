@@ -147,12 +147,6 @@ class ALOptions:
     accept_tol: float | None = None
     inner_gtol: float = 1e-2
 
-    @property
-    def accept(self) -> float:
-        """Residual a caller can still use: ``max(accept_tol, feas_tol)``."""
-        return self.feas_tol if self.accept_tol is None else max(float(self.accept_tol),
-                                                                 self.feas_tol)
-
 
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
                              rng: Any = 0, **options: Any) -> ConstrainedResult:
@@ -274,6 +268,8 @@ class _AugmentedLagrangian:
         self.usable: tuple[np.ndarray, float] | None = None
         self.mu = float("nan")
         self.fitting = True
+        #: residual a caller can still use
+        self.accept = max(float(opts.accept_tol or 0.0), opts.feas_tol)
 
     # ---------------------------------------------------------------- evaluations
     def evaluate(self, z: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
@@ -387,7 +383,7 @@ class _AugmentedLagrangian:
             settled = abs(fn - f) <= o.obj_rtol * max(1.0, abs(fn))
             x, f, r_prev, rn = xn, fn, rn, rn_new
             self.x = x
-            if rn <= o.accept and (self.usable is None or f < self.usable[1]):
+            if rn <= self.accept and (self.usable is None or f < self.usable[1]):
                 self.usable = (x, f)
             if rn <= o.feas_tol and settled:
                 return self.result("not_certified", True,
@@ -422,7 +418,7 @@ class _AugmentedLagrangian:
             self.x = self.usable[0]
         out = self.result("solver_error", False, "interrupted (KeyboardInterrupt); returning "
                           "the last accepted point", interrupted=True)
-        if out.residual <= self.o.accept:
+        if out.residual <= self.accept:
             out = dataclasses.replace(out, status="optimal_inaccurate")
         return out
 
@@ -450,21 +446,21 @@ class _AugmentedLagrangian:
                           f"{self.objective(self.x):.10g} to {self.objective(xp):.10g}")
                 self.x, rfin = xp, rp
         usable = self.usable
-        if usable is not None and (rfin > o.accept
+        if usable is not None and (rfin > self.accept
                                    or self.objective(usable[0]) < self.objective(self.x)):
             polish += (f"; returning the lowest-objective iterate with residual <= "
-                       f"{o.accept:.1e} instead")
+                       f"{self.accept:.1e} instead")
             self.x = usable[0]
             rfin = self.residual(self.x)
         if rfin <= o.feas_tol:
             return self.result("optimal_inaccurate", False, f"stopped by the {why} before the "
                                f"objective settled (residual {rfin:.2e}){polish}")
-        if rfin <= o.accept:
+        if rfin <= self.accept:
             return self.result("optimal_inaccurate", False, f"stopped by the {why} with "
-                               f"residual {rfin:.2e}, within accept_tol = {o.accept:.1e} but "
+                               f"residual {rfin:.2e}, within accept_tol = {self.accept:.1e} but "
                                f"above feas_tol = {o.feas_tol:.1e}{polish}")
         return self.result("solver_error", False, f"stopped by the {why} with residual "
-                           f"{rfin:.2e} > {o.accept:.1e}: the constraint was not met{polish}")
+                           f"{rfin:.2e} > {self.accept:.1e}: the constraint was not met{polish}")
 
 
 def _stalled(fit_tol: float, window: int, seen: list[float], fval: float) -> bool:

@@ -1,16 +1,10 @@
 """The numerical upper-bound route: networks with ``f_theta(X) = Y`` and small ``||theta||^2``.
 
-This is the route of :func:`cbntheory.minimal_norm` wherever no closed form or convex
-program applies (filters of ``k`` taps, deep networks with biases, activations without
-a case of their own).  It poses
-
-    minimise ``sum_l ||W_l||_F^2 (+ sum_l ||b_l||^2)``  subject to  ``f_theta(x_i) = y_i``
-
-over the flat parameter vector of :class:`~cbntheory.nets.network.Network` and hands it to
-the augmented-Lagrangian minimiser :func:`cbntheory.solvers.augmented.minimize_norm_subject_to`
-(L-BFGS-B inner solves), from the starting points of :mod:`cbntheory.solvers.starts`
-scaled to the data, with the residual maps of :mod:`cbntheory.solvers.constraints` and
-the restarts of :mod:`cbntheory.solvers.restarts`.
+The route of :func:`cbntheory.minimal_norm` wherever no closed form or convex program
+applies: minimise ``sum_l ||W_l||_F^2 (+ sum_l ||b_l||^2)`` subject to
+``f_theta(x_i) = y_i`` by the augmented Lagrangian of :mod:`.augmented`, from the starts
+of :mod:`.starts`, with the residual maps of :mod:`.constraints` and the restarts of
+:mod:`.restarts`.
 
 Examples
 --------

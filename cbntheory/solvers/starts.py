@@ -55,13 +55,8 @@ def initial_vector(arch: Architecture, rng: np.random.Generator, *, init: str = 
     arch : Architecture
     rng : numpy.random.Generator
     init : {"auto", "orthogonal", "gaussian", "identity"}
-        "gaussian": :meth:`Architecture.init`.  "identity": the same with the middle
-        convolutions the identity plus noise (:func:`random_start`).  "orthogonal"
-        (linear networks without head or resampling): full-size filters get
-        Haar-random unitary blocks at every frequency (real orthogonal at self-conjugate
-        ones, conjugate pairs matched so the kernels are real); ``k``-tap filters a
-        random orthogonal matrix on the centre tap.  "auto": orthogonal where it
-        applies, else Gaussian.
+        See the module notes; "auto" is orthogonal where it applies (linear networks
+        without head or resampling), else Gaussian.
     reference : ndarray, shape (*spatial, n_L, n_0), optional
         Blocks of a map the network should reach: with equal widths, the orthogonal
         start matches the sign of its ``det`` at the real frequencies (module notes).
