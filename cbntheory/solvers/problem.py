@@ -203,11 +203,8 @@ def sample_target(arch: Architecture, target: Any, data: Any,
         X = data
     if X is None:
         raise V.fail("data", "hold the inputs X at which the target network is sampled", X)
-    Xa = V.real_array("X", X)
-    if Y is None:
-        return check_data(arch, Xa, target(Xa))
-    Xa, Ya = check_data(arch, Xa, Y)
-    Yt = target(Xa)
+    Xa, Yt = check_data(arch, X, target(V.real_array("X", X)))
+    Ya = Yt if Y is None else check_data(arch, Xa, Y)[1]
     gap = relative_residual(Ya, Yt)
     if gap > rtol:
         raise V.fail("data", f"have Y = target(X) (to {rtol:g}) when both a target network "
