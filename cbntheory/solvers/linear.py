@@ -65,11 +65,6 @@ def _network(problem: Problem, layers: list[ConvOperator], offset: np.ndarray | 
     return Network(arch, kernels, biases)
 
 
-def _full(problem: Problem) -> bool:
-    arch = problem.arch
-    return arch.kernel_size is None or all(bool(np.all(w)) for w in arch.windows)
-
-
 def _nuclear(problem: Problem, affine: bool, offset: np.ndarray) -> Candidate:
     """Depth 2: per-frequency nuclear-norm programs (cvxpy), then the balanced factorisation."""
     from ..backends.conic import nuclear_norm_interpolation
@@ -194,7 +189,8 @@ def solve(problem: Problem) -> Outcome:
         raise V.fail("options", f"be among {OPTIONS} for linear architectures", unknown)
     if arch.head is not None or any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
         return _only_numerical(problem, "the architecture has a head or resampling layers")
-    L, full = arch.depth, _full(problem)
+    L = arch.depth
+    full = arch.kernel_size is None or all(bool(np.all(w)) for w in arch.windows)
     ref = _reference(problem)
     cost = linear_cost(ref.A, L, rtol=ref.rtol)
     check_widths(arch, cost, ref.what)

@@ -4,7 +4,7 @@
 :class:`Problem`, hands it to the solver of the architecture's case (linear, ReLU, ...),
 and receives an :class:`Outcome`: candidate networks with how each was obtained, and a
 certified lower bound with how it was obtained.  Verification (forward pass, parameter
-norm, interval, status) is done once, by the dispatcher, for every case alike.  A case
+norm, interval, status) is done once, by :mod:`.verify`, for every case alike.  A case
 solver is a function ``solve(problem) -> Outcome``; see ``docs/solvers.md``.
 """
 from __future__ import annotations

@@ -171,16 +171,6 @@ def _lower_bound(problem: Problem, info: dict[str, Any]) -> tuple[float | None, 
                       f"{lb.lipschitz:.6g} (samples {lb.pair[0]} and {lb.pair[1]})")
 
 
-def _check_orbits(problem: Problem, info: dict[str, Any]) -> None:
-    orbit = orbit_residual(problem.arch, problem.X, problem.Y)
-    info["orbit_residual"] = orbit
-    if orbit > problem.tol:
-        raise InfeasibleError(
-            f"data must be consistent with translation equivariance: inputs that are circular "
-            f"shifts of each other (or equal) force related outputs, and no equivariant map "
-            f"reaches a relative residual below {orbit:.3g} > tol={problem.tol:g}")
-
-
 def solve(problem: Problem) -> Outcome:
     """The ReLU case of :func:`cbntheory.minimal_norm` (registered in ``CASES``).
 
@@ -213,7 +203,12 @@ def solve(problem: Problem) -> Outcome:
                          options=used)
         return Outcome(candidates=(cand,), lower=0.0, lower_how="a norm is never negative",
                        info=info)
-    _check_orbits(problem, info)
+    orbit = info["orbit_residual"] = orbit_residual(arch, problem.X, problem.Y)
+    if orbit > problem.tol:
+        raise InfeasibleError(
+            f"data must be consistent with translation equivariance: inputs that are circular "
+            f"shifts of each other (or equal) force related outputs, and no equivariant map "
+            f"reaches a relative residual below {orbit:.3g} > tol={problem.tol:g}")
     lower, lower_how = _lower_bound(problem, info)
     candidates, note = _Search(problem, opts, warm, info, used).run()
     if target is not None and opts.assume_open_set and not info["interrupted"]:

@@ -96,12 +96,15 @@ def scale_to_data(arch: Architecture, theta: np.ndarray,
     ratio = float(np.linalg.norm(r_theta - r_zero))  # ||f_theta(X) - f_0(X)|| / ||Y||
     if not np.isfinite(ratio) or ratio <= 0:
         return theta
-    out = theta.copy()
-    factor = ratio ** (-1.0 / arch.depth)
+    return _scale_kernels(arch, theta.copy(), ratio ** (-1.0 / arch.depth))
+
+
+def _scale_kernels(arch: Architecture, theta: np.ndarray, factor: float) -> np.ndarray:
+    """Multiply the kernel entries of ``theta`` by ``factor`` in place (biases unchanged)."""
     for name, sl in arch.vector_layout:
         if name.startswith("kernels"):
-            out[sl] *= factor
-    return out
+            theta[sl] *= factor
+    return theta
 
 
 
@@ -130,10 +133,7 @@ def random_start(arch: Architecture, seed: int, X: np.ndarray, Y: np.ndarray,
     theta = initial_vector(arch, np.random.default_rng(seed), init=kind)
     out = float(np.linalg.norm(Network.from_vector(arch, theta)(X)))  # biases are zero
     if out > 0 and np.isfinite(out):
-        factor = (float(np.linalg.norm(Y)) / out) ** (1.0 / arch.depth)
-        for name, sl in arch.vector_layout:
-            if name.startswith("kernels"):
-                theta[sl] *= factor
+        _scale_kernels(arch, theta, (float(np.linalg.norm(Y)) / out) ** (1.0 / arch.depth))
     return rebalance(Network.from_vector(arch, theta)).to_vector()
 
 
