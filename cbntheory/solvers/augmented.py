@@ -271,7 +271,6 @@ class _AugmentedLagrangian:
         #: residual a caller can still use
         self.accept = max(float(opts.accept_tol or 0.0), opts.feas_tol)
 
-    # ---------------------------------------------------------------- evaluations
     def evaluate(self, z: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
         self.track.evaluations += 1
         return self.constraint(z)
@@ -308,15 +307,17 @@ class _AugmentedLagrangian:
             history=tuple(self.history), interrupted=interrupted,
             wall_time=time.perf_counter() - track.start, perturbations=self.perturbations)
 
-    # ---------------------------------------------------------------- the run
     def run(self) -> ConstrainedResult:
         try:
             self.x = self.fit(self.x)
             self.fitting = False
             r, _ = self.evaluate(self.x)
-            failed = self.check_fit(float(np.linalg.norm(r)))
-            if failed is not None:
-                return failed
+            rn, o = float(np.linalg.norm(r)), self.o
+            if rn > settings.AL_FIT_FAILED_FACTOR * o.fit_tol and not self.track.out_of_budget():
+                # the fit failed: a new start is the remedy, not norm minimisation
+                return self.result("solver_error", False, f"the fit phase stalled at residual "
+                                   f"{rn:.2e} after {self.perturbations} perturbations; try "
+                                   "another start")
             done = self.penalty_phase(r)
             if done is not None:
                 return done
@@ -339,14 +340,6 @@ class _AugmentedLagrangian:
                                  stop=functools.partial(_stalled, o.fit_tol, o.stall_window,
                                                         []))
         return x
-
-    def check_fit(self, rn: float) -> ConstrainedResult | None:
-        """A failed fit ends the run (a new start is the remedy, not norm minimisation)."""
-        if rn > settings.AL_FIT_FAILED_FACTOR * self.o.fit_tol and not self.track.out_of_budget():
-            return self.result("solver_error", False, f"the fit phase stalled at residual "
-                               f"{rn:.2e} after {self.perturbations} perturbations; try "
-                               "another start")
-        return None
 
     def penalty_phase(self, r: np.ndarray) -> ConstrainedResult | None:
         """Phase 2 from the fitted point (residual ``r``): multiplier updates; the result

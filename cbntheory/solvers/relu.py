@@ -150,9 +150,7 @@ def _options(problem: Problem) -> ReluOptions:
                      "cbntheory.convex.two_layer_min_norm)", problem.method)
     bound_points = V.positive_int("bound_points", opts.get("bound_points",
                                                            settings.T2_MAX_POINTS))
-    assume_open_set = opts.get("assume_open_set", False)
-    if not isinstance(assume_open_set, bool):
-        raise V.fail("assume_open_set", "be True or False", assume_open_set)
+    assume_open_set = V.flag("assume_open_set", opts.get("assume_open_set", False))
     max_iter = V.positive_int("max_iter", opts.get("max_iter", settings.AL_MAX_ITER))
     return ReluOptions(init=opts.get("init", "auto"), max_iter=max_iter,
                        assume_open_set=assume_open_set, bound_points=bound_points)
