@@ -9,17 +9,7 @@ residual ``r = (f_theta(X) - Y) / ||Y||`` over the flat parameter vector of
   computed directly on the kernel spectra (one FFT of all kernels, products of small
   blocks per frequency) and about ten times cheaper.
 
-Examples
---------
->>> import numpy as np
->>> import cbntheory as cbn
->>> arch = cbn.Architecture((6,), (1, 2, 1), activation="linear", bias=False)
->>> X = np.random.default_rng(0).standard_normal((3, 1, 6))
->>> theta = arch.init(rng=1).to_vector()
->>> r1, _ = network_constraint(arch, X, X)(theta)
->>> r2, _ = SpectralConstraint(arch, X, X)(theta)
->>> bool(np.isclose(np.linalg.norm(r1), np.linalg.norm(r2)))
-True
+(``tests/solvers/test_augmented.py`` checks that the two agree.)
 """
 from __future__ import annotations
 
