@@ -13,7 +13,7 @@ Examples
 >>> arch = cbn.Architecture((6,), (1, 2, 1), activation="linear", bias=False)
 >>> X = np.random.default_rng(0).standard_normal((3, 1, 6))
 >>> Y = np.roll(X, 1, axis=-1)                      # the shift by one pixel
->>> out = interpolate(arch, X, Y, rng=0)
+>>> out = cbn.minimal_norm(arch, data=(X, Y), method="numerical", rng=0)
 >>> bool(np.linalg.norm(out.network(X) - Y) <= 1e-6 * np.linalg.norm(Y))
 True
 >>> shift = cbn.ConvOperator.from_kernel(np.sqrt(6) * np.eye(6)[1].reshape(1, 1, 6))
@@ -23,13 +23,11 @@ True
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 
 from .. import _validate as V
 from .. import settings
-from ..nets.architecture import Architecture
 from ..nets.network import Network
 from .augmented import ConstrainedResult, minimize_norm_subject_to
 from .constraints import SpectralConstraint, is_plain_linear, network_constraint
@@ -37,47 +35,35 @@ from .problem import Candidate, Problem
 from .restarts import Restart, run_restarts
 from .starts import initial_vector, scale_to_data
 
-__all__ = ["interpolate", "numerical_candidate"]
+__all__ = ["numerical_candidate"]
 
 SOLVER = "augmented Lagrangian + L-BFGS-B (scipy)"
 
 
-def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 0,
-                restarts: int = 1, tol: float = settings.FIT_RTOL, init: str = "auto",
-                reference: np.ndarray | None = None, time_limit: float | None = None,
-                max_iter: int = settings.AL_MAX_ITER, penalty_ratio: float = settings.AL_RHO,
-                extra_starts: int = 3, what: str = "") -> Candidate:
+def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None,
+                        what: str = "", penalty_ratio: float = settings.AL_RHO,
+                        extra_starts: int = 3) -> Candidate:
     """Small-norm network with ``f_theta(X) = Y``: augmented Lagrangian from random starts.
+
+    Uses the problem's data, ``tol`` (the optimiser aims at ``tol *
+    settings.AL_FEAS_FACTOR``), seed, restarts, ``time_limit`` (all restarts together)
+    and the options ``init`` (:func:`cbntheory.solvers.starts.initial_vector`) and
+    ``max_iter`` (L-BFGS-B iterations per restart).
 
     Parameters
     ----------
-    arch : Architecture
-    X : ndarray, shape (N, n_0, *spatial)
-    Y : ndarray, shape (N, *arch.output_shape)
-    rng : int, Generator or None
-        Master seed; restart ``j`` uses the ``j``-th child of its ``SeedSequence``.
-    restarts : int
-        Number of independent starts.
-    tol : float
-        Relative residual the returned network must reach; the optimiser aims at
-        ``tol * settings.AL_FEAS_FACTOR``.
-    init : {"auto", "orthogonal", "gaussian", "identity"}
-        See :func:`cbntheory.solvers.starts.initial_vector`.
+    problem : Problem
     reference : ndarray, optional
         Reference blocks for the orthogonal initialisation (see
         :func:`~cbntheory.solvers.starts.initial_vector`).
-    time_limit : float, optional
-        Seconds for all restarts together.
-    max_iter : int
-        L-BFGS-B iteration budget per restart.
+    what : str
+        Words on the starts for the candidate's ``how``.
     penalty_ratio : float
         Initial penalty ``mu = penalty_ratio * max(1, ||theta||^2)`` after the fit phase.
     extra_starts : int
         When none of the ``restarts`` starts reaches ``tol`` (the fit can stall at a
         degenerate saddle or, with ``k`` taps, a spurious local minimum), up to this many
         further starts are tried, one at a time, until one does.
-    what : str
-        Words on the starts for the candidate's ``how``.
 
     Returns
     -------
@@ -87,8 +73,10 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
         ``residual``, ``status``, ``iterations``, ``wall_time``, ``message``; the
         optimiser's record of the best run in the other ``info`` entries.
     """
-    seed = V.master_seed(rng)
-    restarts = V.positive_int("restarts", restarts)
+    arch, X, Y, tol, restarts = problem.arch, problem.X, problem.Y, problem.tol, problem.restarts
+    init = problem.options.get("init", "auto")
+    max_iter = problem.options.get("max_iter", settings.AL_MAX_ITER)
+    time_limit, seed = problem.time_limit, V.master_seed(problem.seed)
     extra_starts = V.positive_int("extra_starts", extra_starts, minimum=0)
     fast = is_plain_linear(arch)
     constraint = SpectralConstraint(arch, X, Y) if fast else network_constraint(arch, X, Y)
@@ -134,13 +122,3 @@ def interpolate(arch: Architecture, X: np.ndarray, Y: np.ndarray, *, rng: Any = 
     return Candidate(Network.from_vector(arch, res.x, seed=run_seed), how, SOLVER,
                      converged=res.residual <= tol, info=info, options=options)
 
-
-def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None,
-                        what: str = "") -> Candidate:
-    """Upper bound from :func:`interpolate` with the problem's options."""
-    opts = problem.options
-    return interpolate(problem.arch, problem.X, problem.Y, rng=problem.seed,
-                       restarts=problem.restarts, tol=problem.tol,
-                       init=opts.get("init", "auto"), reference=reference,
-                       time_limit=problem.time_limit, what=what,
-                       **({"max_iter": opts["max_iter"]} if "max_iter" in opts else {}))
