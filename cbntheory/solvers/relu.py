@@ -89,14 +89,10 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         :data:`cbntheory.settings.RELU_TIME_LIMIT` seconds, and the minimiser aims at
         ``tol * settings.AL_FEAS_FACTOR``.
     init : {"auto", "gaussian", "identity", "target"} or Network
-        "gaussian": He initialisation rescaled to the size of ``Y``.  "identity": the
-        same with every middle convolution replaced by the identity plus small noise
-        (a deep network that starts as a two-layer one).  "target": the target network
-        embedded in ``arch`` and rebalanced (exactly feasible).  A Network (of ``arch``
-        or embeddable in it): that warm start for the first restart.  "auto": the target
-        for the first restart when it embeds; random restarts alternate identity and
-        Gaussian starts for ReLU networks with at least three convolutions (Gaussian
-        otherwise).
+        Starts of :mod:`cbntheory.solvers.starts`; a Network (of ``arch`` or embeddable
+        in it) is the warm start of the first restart.  "auto": the target first when it
+        embeds, then identity and Gaussian starts alternating for ReLU networks with at
+        least three convolutions (Gaussian otherwise).
     max_iter : int
         L-BFGS-B iterations per restart (default :data:`cbntheory.settings.AL_MAX_ITER`).
     assume_open_set : bool

@@ -48,28 +48,12 @@ def run_restarts(seed: int | None, count: int, attempt: Callable[[Restart], tupl
                  min_runs: int = 0) -> tuple[list[R], str]:
     """Run ``attempt`` for up to ``count`` restarts; return the runs and why they stopped.
 
-    Parameters
-    ----------
-    seed : int
-        Master seed.
-    count : int
-        Restarts at most.
-    attempt : callable
-        ``attempt(restart) -> (run, stop)``; ``stop`` ends the sequence after this run
-        (the run was interrupted).
-    time_limit : float or None
-        Seconds for all restarts, counted from ``start`` (default: now).  A restart
-        with no time left is not started once ``min_runs`` runs are done.
-    enough : callable, optional
-        ``enough(j, runs)``: True ends the sequence before restart ``j``.
-    min_runs : int
-        Runs made whatever the clock says.
-
-    Returns
-    -------
-    (list, str)
-        The runs, and ``""`` (all done or ``enough``), ``"interrupted"`` (a stop flag or
-        a KeyboardInterrupt between runs) or ``"out_of_time"``.
+    ``attempt(restart) -> (run, stop)``, ``stop`` ending the sequence after that run (it
+    was interrupted).  ``time_limit`` seconds for all restarts count from ``start``
+    (default: now); once ``min_runs`` runs are done, a restart with no time left is not
+    started.  ``enough(j, runs)`` True ends the sequence before restart ``j``.  The reason
+    returned is ``""`` (all done, or enough), ``"interrupted"`` (a stop flag, or a
+    KeyboardInterrupt between runs) or ``"out_of_time"``.
     """
     start = time.perf_counter() if start is None else start
     runs: list[R] = []

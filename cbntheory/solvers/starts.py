@@ -109,7 +109,8 @@ def _scale_kernels(arch: Architecture, theta: np.ndarray, factor: float) -> np.n
 
 
 def _identity_middle(arch: Architecture, theta: np.ndarray) -> np.ndarray:
-    """``theta`` with every middle convolution replaced by the identity plus its noise."""
+    """``theta`` with every middle convolution the identity on ``min(C_in, C_out)`` channels
+    (centre tap ``1/c_l``) plus its He draw times ``settings.IDENTITY_INIT_NOISE``."""
     net = Network.from_vector(arch, theta)
     kernels = net.kernels
     for l in range(1, arch.n_conv - 1):
@@ -122,13 +123,9 @@ def _identity_middle(arch: Architecture, theta: np.ndarray) -> np.ndarray:
 
 def random_start(arch: Architecture, seed: int, X: np.ndarray, Y: np.ndarray,
                  kind: str) -> np.ndarray:
-    """Random start scaled so that ``||f_theta(X)|| = ||Y||``, then rebalanced.
-
-    "gaussian": He initialisation.  "identity": the same, but every middle convolution
-    (all except the first and the last) is the identity on ``min(C_in, C_out)`` channels
-    (a centre tap ``1/c_l``) plus the He draw times ``settings.IDENTITY_INIT_NOISE``:
-    after the first ReLU the activations are non-negative and pass such layers
-    unchanged, so the deep network starts as a well-conditioned two-layer one.
+    """Random start ("gaussian" or "identity") scaled so that ``||f_theta(X)|| = ||Y||``,
+    then rebalanced.  In an identity start the activations after the first ReLU are
+    non-negative and pass the middle layers unchanged: a well-conditioned two-layer start.
     """
     theta = initial_vector(arch, np.random.default_rng(seed), init=kind)
     out = float(np.linalg.norm(Network.from_vector(arch, theta)(X)))  # biases are zero
