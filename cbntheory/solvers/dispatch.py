@@ -78,10 +78,11 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
     **options
         Case options: ``rank_rtol`` (singular values of the least-norm map below
         ``rank_rtol * s_max`` count as zero; default ``settings.DATA_RANK_RTOL`` for data),
-        ``solver`` (conic solver name or order), ``init`` ("auto", "orthogonal",
-        "gaussian"), ``max_iter`` (L-BFGS-B iterations per restart); ReLU case:
-        ``init`` ("auto", "gaussian", "target" or a Network), ``max_iter``,
-        ``assume_open_set``, ``bound_points`` (see :func:`cbntheory.solvers.relu.solve`).
+        ``solver`` (conic solver name or order), ``init`` (one of
+        :data:`cbntheory.solvers.starts.INITS` but "target"), ``max_iter`` (L-BFGS-B
+        iterations per restart); ReLU case: ``init`` (the same but "orthogonal", or a
+        Network), ``max_iter``, ``assume_open_set``, ``bound_points`` (see
+        :func:`cbntheory.solvers.relu.relu_minimal_norm`).
 
     Returns
     -------
