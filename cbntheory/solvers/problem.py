@@ -42,8 +42,8 @@ class Problem:
         The whole-space target, in the architecture's normalisation, if one was given.
     tol : float
         Relative residual ``||f(X) - Y|| / ||Y||`` a network must reach.
-    seed : int
-        Master seed (restart seeds derive from it).
+    seed : int or None
+        Master seed (restart seeds derive from it); None when nothing is drawn.
     restarts : int
     method : str
         One of ``METHODS``.
