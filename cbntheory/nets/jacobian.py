@@ -214,8 +214,20 @@ def parameter_jacobian(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndar
     One batched reverse pass over the engine's tape, with one unit cotangent per row
     (rows = samples x output coordinates): the cost of about ``rows`` backward passes of
     one sample, done as one batch: the engine's reverse pass with ``rows``, which keeps
-    the gradients per row instead of summing them (``tests/solvers`` checks them against
-    finite differences).
+    the gradients per row instead of summing them.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((4,), (1, 3, 1), kernel_size=3)
+    >>> net = arch.init(rng=0)
+    >>> X = np.random.default_rng(1).standard_normal((2, 1, 4))
+    >>> out, J = parameter_jacobian(net, X)
+    >>> v, e = net.to_vector(), np.zeros(arch.n_free)
+    >>> e[5] = 1e-6
+    >>> fd = (cbn.Network.from_vector(arch, v + e)(X) - cbn.Network.from_vector(arch, v - e)(X))
+    >>> bool(np.allclose(J[:, 5], fd.ravel() / 2e-6, atol=1e-6))
+    True
     """
     arch = net.architecture
     f64 = np.dtype(np.float64)

@@ -8,8 +8,6 @@ residual ``r = (f_theta(X) - Y) / ||Y||`` over the flat parameter vector of
 * :class:`SpectralConstraint` is the same map for linear networks without biases,
   computed directly on the kernel spectra (one FFT of all kernels, products of small
   blocks per frequency) and about ten times cheaper.
-
-(``tests/solvers/test_augmented.py`` checks that the two agree.)
 """
 from __future__ import annotations
 

@@ -172,13 +172,9 @@ def solve(problem: Problem) -> Outcome:
     ``bound_points``, checks the data against translation equivariance, proves the
     Lipschitz lower bound and runs the restarts (see :func:`relu_minimal_norm`).
 
-    Raises
-    ------
-    ValidationError
-        Unknown options, or ``method`` "closed_form"/"convex" (no exact route for deep
-        ReLU networks; two-layer avgpool networks: :func:`cbntheory.convex.two_layer_min_norm`).
-    InfeasibleError
-        Shift-inconsistent data (:func:`~cbntheory.solvers.certificates.orbit_residual`).
+    Raises ValidationError for unknown options or ``method`` "closed_form"/"convex" (two-layer
+    avgpool networks: :func:`cbntheory.convex.two_layer_min_norm`), InfeasibleError for
+    shift-inconsistent data (:func:`~cbntheory.solvers.certificates.orbit_residual`).
     """
     opts = _options(problem)
     arch, target = problem.arch, problem.network_target
