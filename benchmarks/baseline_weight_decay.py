@@ -11,7 +11,7 @@ minimal-norm interpolant; at any fixed lambda they trade a residual of order lam
 norm below the minimum.  This module implements that baseline fairly:
 
 * the same residual and gradients as the solver (the ``constraint`` callables of
-  :mod:`cbntheory.solvers.interpolate`, numpy only), so a step costs what a solver evaluation
+  :mod:`cbntheory.solvers.constraints`, numpy only), so a step costs what a solver evaluation
   costs;
 * Adam with bias correction, or plain (heavy-ball-free) gradient descent;
 * a geometric lambda schedule, each stage run for a fixed number of steps, with the
@@ -151,7 +151,8 @@ def weight_decay(constraint: Callable[[np.ndarray], Any], theta0: np.ndarray, *,
 def main() -> None:
     """Tiny demonstration: a depth-3 linear CNN on d = 8 pixels, 2 channels."""
     import cbntheory as cbn
-    from cbntheory.solvers.interpolate import SpectralConstraint, initial_vector
+    from cbntheory.solvers.constraints import SpectralConstraint
+    from cbntheory.solvers.starts import initial_vector
 
     rng = np.random.default_rng(0)
     A = cbn.ConvOperator.from_kernel(rng.standard_normal((2, 2, 8)))

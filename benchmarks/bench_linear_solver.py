@@ -28,7 +28,8 @@ import warnings
 import numpy as np
 
 import cbntheory as cbn
-from cbntheory.solvers.interpolate import SpectralConstraint, _rescale, initial_vector
+from cbntheory.solvers.constraints import SpectralConstraint
+from cbntheory.solvers.starts import initial_vector, scale_to_data
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from baseline_weight_decay import weight_decay  # noqa: E402
@@ -44,7 +45,7 @@ def first_start(arch, A, X, Y, seed):
     run_seed = int(child.generate_state(1)[0] % (2**31))
     con = SpectralConstraint(arch, X, Y)
     theta = initial_vector(arch, np.random.default_rng(run_seed), reference=A.blocks)
-    return con, _rescale(arch, theta, con)
+    return con, scale_to_data(arch, theta, con)
 
 
 def deep_target(seeds, quick):

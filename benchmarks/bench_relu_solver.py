@@ -40,8 +40,8 @@ from baseline_weight_decay import weight_decay  # noqa: E402
 
 import cbntheory as cbn  # noqa: E402
 from cbntheory.errors import InaccurateSolutionWarning  # noqa: E402
-from cbntheory.solvers.interpolate import network_constraint  # noqa: E402
-from cbntheory.solvers.relu_runs import random_start  # noqa: E402
+from cbntheory.solvers.constraints import network_constraint  # noqa: E402
+from cbntheory.solvers.starts import random_start  # noqa: E402
 
 D, WIDTH, DEPTH, SAMPLES = 16, 8, 12, 64
 

@@ -92,6 +92,25 @@ def rng_seed(rng: Any) -> tuple[np.random.Generator, int | None]:
     raise fail("rng", "be None, a non-negative integer seed or a numpy Generator", rng)
 
 
+def master_seed(rng: Any) -> int:
+    """The int seed to record for ``rng``: its own seed, or one drawn from a Generator."""
+    gen, seed = rng_seed(rng)
+    return int(gen.integers(2**31)) if seed is None else seed
+
+
+def solver_options(tol: Any, time_limit: Any, strict: Any) -> tuple[float, float | None, bool]:
+    """The options every solver takes: ``tol`` in (0, 1), ``time_limit`` None or > 0 seconds,
+    ``strict`` a bool; returned as ``(float, float or None, bool)``."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < float(tol) < 1:
+        raise fail("tol", "be a number in (0, 1) (relative residual)", tol)
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
+            time_limit, numbers.Real) or not float(time_limit) > 0):
+        raise fail("time_limit", "be None or a positive number of seconds", time_limit)
+    if not isinstance(strict, bool):
+        raise fail("strict", "be True or False", strict)
+    return float(tol), None if time_limit is None else float(time_limit), strict
+
+
 def kernel_size(value: Any, ndim: int) -> tuple[int, ...] | None:
     """``None``, or one positive tap count per spatial axis (an int applies to every axis)."""
     if value is None:

@@ -219,6 +219,37 @@ RELU_PROJECT_MARGIN: float = 1e-2
 #: 2e7 float64 = 160 MB; larger problems skip the projection.
 RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
 
+# --- solvers: augmented Lagrangian, rebalancing, projection (cbntheory.solvers) -------------
+
+#: Share of an augmented-Lagrangian run's budgets kept for its final least-squares polish.
+AL_POLISH_RESERVE: float = 0.15
+#: A fit whose ``||r||^2`` keeps more than this fraction over the stall window has stalled.
+AL_STALL_RATIO: float = 0.8
+#: A fit ending above this multiple of ``fit_tol`` failed (saddle or spurious minimum).
+AL_FIT_FAILED_FACTOR: float = 10.0
+#: An inner solve multiplying the residual by more than this fell into a trap: undone.
+AL_COLLAPSE_FACTOR: float = 10.0
+#: Updates in a row without halving the residual before a restart with a stiffer penalty.
+AL_STUCK_UPDATES: int = 3
+#: Penalty growth since the start after which the run restarts the same way.
+AL_MU_GROWTH: float = 1e6
+#: The penalty grows tenfold when an update keeps more than this fraction of the residual.
+AL_PROGRESS_RATIO: float = 0.25
+#: Floor of the inner gradient tolerance (relative): about the gradient's own accuracy.
+AL_GTOL_FLOOR: float = 1e-12
+#: Rebalancing stops at a Newton decrement below this fraction of the norm (a few ulps).
+REBALANCE_DECREMENT_RTOL: float = 1e-15
+#: Smallest step of the rebalancing's halving line search before it gives up.
+REBALANCE_MIN_STEP: float = 1e-10
+#: Sufficient-decrease (Armijo) constant of that line search.
+REBALANCE_ARMIJO: float = 0.25
+#: Initial projection damping relative to the mean diagonal of ``J J^T``: near Gauss-Newton.
+PROJECT_DAMPING: float = 1e-10
+#: Smallest damping after a successful step (keeps a singular ``J J^T`` solvable).
+PROJECT_DAMPING_MIN: float = 1e-14
+#: Damping increases (x10 each) tried per projection step, up to about gradient descent.
+PROJECT_DAMPING_TRIES: int = 12
+
 
 # ---- measure/, checks/, output/, theory/ (certified intervals, tables, checks, figures)
 #: A network re-checked by a table or a check fits when its residual is at most

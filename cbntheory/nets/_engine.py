@@ -112,12 +112,16 @@ def forward(comp: Compiled, x: np.ndarray, *, record: bool = False,
 
 
 def backward(comp: Compiled, tape: Tape, cot: np.ndarray, *, want_params: bool = True,
-             want_input: bool = False) -> tuple[list, list, np.ndarray | None]:
+             want_input: bool = False, rows: np.ndarray | None = None
+             ) -> tuple[list, list, np.ndarray | None]:
     """Reverse pass: gradients of ``<cot, f(x)>`` for kernels, biases and (optionally) input.
 
     Returns ``(kernel_grads, bias_grads, input_cotangent)``; kernel gradients are in
     the public layout and projected onto the window (zero outside); the input
-    cotangent is in the internal layout (None unless ``want_input``).
+    cotangent is in the internal layout (None unless ``want_input``).  With ``rows``
+    (the taped sample of every column of ``cot``), the parameter gradients are kept per
+    column instead of summed, with that column first: kernels ``(R, C_out, C_in,
+    *spatial)`` (full size, not projected), the head ``(R, n_L, C)``, biases ``(R, C)``.
     """
     arch = comp.arch
     ndim = arch.ndim
@@ -126,9 +130,13 @@ def backward(comp: Compiled, tape: Tape, cot: np.ndarray, *, want_params: bool =
     g = cot
     if arch.head == "avgpool":
         if want_params:
-            kgrads[-1] = g @ tape.pooled.T  # type: ignore[union-attr]
+            pooled = tape.pooled if rows is None else tape.pooled[:, rows]  # type: ignore[index]
+            if rows is None:
+                kgrads[-1] = g @ pooled.T  # type: ignore[union-attr]
+            else:
+                kgrads[-1] = np.moveaxis(g[:, None, :] * pooled[None], -1, 0)  # type: ignore[index]
             if arch.bias:
-                bgrads[-1] = g.sum(axis=1)
+                bgrads[-1] = g.sum(axis=1) if rows is None else g.T
         gp = comp.head_weight.T @ g  # type: ignore[union-attr]
         gp /= float(np.prod(tape.pool_shape))
         g = np.broadcast_to(gp, tape.pool_shape + gp.shape)
@@ -138,13 +146,18 @@ def backward(comp: Compiled, tape: Tape, cot: np.ndarray, *, want_params: bool =
             g = K.resample_adjoint(g, arch.resample[l], ndim)  # type: ignore[index]
             mask = tape.masks[l]
             if mask is not None:
-                g = g * mask
+                g = g * (mask if rows is None else mask[..., rows])
         gh = K.rfft(g, ndim)
-        if want_params:
+        if want_params and rows is None:
             if arch.bias:
                 bgrads[l] = gh[(0,) * ndim].real.sum(axis=-1)
             grad = K.kernel_gradient(gh, tape.zh[l], arch.constants[l], shape)
             kgrads[l] = grad * arch.windows[l] if arch.kernel_size is not None else grad
+        elif want_params:
+            if arch.bias:
+                bgrads[l] = gh[(0,) * ndim].real.T
+            kgrads[l] = K.kernel_gradient_rows(gh, tape.zh[l][..., rows], arch.constants[l],
+                                               shape)
         if l > 0 or want_input:
             g = K.irfft(np.matmul(comp.adj(l), gh), shape)
     return kgrads, bgrads, (g if want_input else None)

@@ -99,11 +99,20 @@ def kernel_gradient(gh: np.ndarray, zh: np.ndarray, c: float, shape: Sequence[in
     ``gh`` (``(*half, C_out, N)``) and ``zh`` (``(*half, C_in, N)``) are the half spectra
     of the output cotangent and of the layer input.  Full-size: no window projection.
     """
-    len(shape)
     prod = np.matmul(gh, np.conj(np.swapaxes(zh, -1, -2)))
     prod *= c
     grad = irfft(prod, shape)
     return np.moveaxis(grad, (-2, -1), (0, 1))
+
+
+def kernel_gradient_rows(gh: np.ndarray, zh: np.ndarray, c: float,
+                         shape: Sequence[int]) -> np.ndarray:
+    """:func:`kernel_gradient` of every column separately: ``(R, C_out, C_in, *spatial)``."""
+    prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
+    prod *= c
+    grad = np.moveaxis(irfft(prod, shape), -1, 0)            # (R, *shape, C_out, C_in)
+    nd = len(shape)
+    return np.moveaxis(grad, tuple(range(1, 1 + nd)), tuple(range(3, 3 + nd)))
 
 
 def downsample(z: np.ndarray, s: int, ndim: int) -> np.ndarray:

@@ -9,14 +9,16 @@ inner solves go through :func:`cbntheory.backends.optimize.lbfgsb` (the project'
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import _validate as V
+from .. import settings
 from ..backends import optimize as optim
-from ..errors import ValidationError
 
 #: ``constraint(x) -> (r, vjp)``: residual vector ``r(x)`` and ``v -> J(x)^T v``.
 Constraint = Callable[[np.ndarray], "tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]"]
@@ -126,15 +128,28 @@ class _Tracker:
         return x_end if np.all(np.isfinite(x_end)) else self.last
 
 
+@dataclasses.dataclass(frozen=True)
+class ALOptions:
+    """The tolerances and budgets of :func:`minimize_norm_subject_to` (see its parameters)."""
+
+    feas_tol: float = 1e-9
+    obj_rtol: float = 1e-11
+    fit_tol: float = 1e-3
+    penalty: float | None = None
+    rho: float = 1000.0
+    max_outer: int = 60
+    max_iter: int = 50_000
+    maxcor: int = 10
+    time_limit: float | None = None
+    perturb: float = 0.1
+    max_perturb: int = 20
+    stall_window: int = 100
+    accept_tol: float | None = None
+    inner_gtol: float = 1e-2
+
+
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
-                             feas_tol: float = 1e-9, obj_rtol: float = 1e-11,
-                             fit_tol: float = 1e-3, penalty: float | None = None,
-                             rho: float = 1000.0, max_outer: int = 60, max_iter: int = 50_000,
-                             maxcor: int = 10, time_limit: float | None = None,
-                             perturb: float = 0.1, max_perturb: int = 20,
-                             stall_window: int = 100, rng: Any = 0,
-                             accept_tol: float | None = None,
-                             inner_gtol: float = 1e-2) -> ConstrainedResult:
+                             rng: Any = 0, **options: Any) -> ConstrainedResult:
     """Minimise ``sum(weights * x**2)`` subject to ``r(x) = 0`` (augmented Lagrangian).
 
     Parameters
@@ -147,6 +162,8 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         Starting point.
     weights : array_like, shape (n,), optional
         Non-negative weights of the objective (0 for free parameters); default all 1.
+    **options
+        The fields of :class:`ALOptions` (defaults there), below.
     feas_tol : float
         Feasibility target ``||r(x)|| <= feas_tol``.
     obj_rtol : float
@@ -226,169 +243,223 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     ('not_certified', True)
     """
     x = np.array(x0, dtype=float).ravel()
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    perturbations = 0
-    accept = feas_tol if accept_tol is None else max(float(accept_tol), feas_tol)
-    usable: tuple[np.ndarray, float] | None = None
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
     if w.shape != x.shape or np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise ValidationError(f"weights must be a finite non-negative vector of length {x.size}")
-    track = _Tracker(max_iter, time_limit, reserve=0.15)
-    history: list[dict[str, Any]] = []
-    state = {"x": x, "r": np.zeros(0)}
+        raise V.fail("weights", f"be a finite non-negative vector of length {x.size}", weights)
+    opts = ALOptions(**options)
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return _AugmentedLagrangian(constraint, x, w, opts, gen).run()
 
-    def evaluate(z: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-        track.evaluations += 1
-        return constraint(z)
 
-    def objective(z: np.ndarray) -> float:
-        return float(np.dot(w, z * z))
+class _AugmentedLagrangian:
+    """One run of :func:`minimize_norm_subject_to`: a fit phase, a penalty phase, a wrap-up.
 
-    def finish(status: str, converged: bool, message: str, mu: float,
+    ``self.x`` is the point the run would report now (the last accepted iterate);
+    ``self.usable`` the lowest-objective accepted iterate within ``accept``.
+    """
+
+    def __init__(self, constraint: Constraint, x0: np.ndarray, w: np.ndarray,
+                 opts: ALOptions, gen: np.random.Generator) -> None:
+        self.constraint, self.w, self.o, self.gen = constraint, w, opts, gen
+        self.x = x0
+        self.track = _Tracker(opts.max_iter, opts.time_limit, reserve=settings.AL_POLISH_RESERVE)
+        self.history: list[dict[str, Any]] = []
+        self.perturbations = 0
+        self.usable: tuple[np.ndarray, float] | None = None
+        self.mu = float("nan")
+        self.fitting = True
+        #: residual a caller can still use
+        self.accept = max(float(opts.accept_tol or 0.0), opts.feas_tol)
+
+    def evaluate(self, z: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        self.track.evaluations += 1
+        return self.constraint(z)
+
+    def objective(self, z: np.ndarray) -> float:
+        return float(np.dot(self.w, z * z))
+
+    def residual(self, z: np.ndarray) -> float:
+        return float(np.linalg.norm(self.evaluate(z)[0]))
+
+    def merit(self, lam: np.ndarray, mu: float, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """The augmented Lagrangian ``sum w z^2 + lam^T r + mu/2 ||r||^2`` and its gradient."""
+        rz, vjp = self.evaluate(z)
+        return (self.objective(z) + float(lam @ rz) + 0.5 * mu * float(rz @ rz),
+                2.0 * self.w * z + vjp(lam + mu * rz))
+
+    def fit_value(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """``||r||^2 / 2`` and its gradient (the least-squares fit)."""
+        r, vjp = self.evaluate(z)
+        return 0.5 * float(r @ r), vjp(r)
+
+    def result(self, status: str, converged: bool, message: str,
                interrupted: bool = False) -> ConstrainedResult:
-        xb = state["x"]
+        xb = self.x
         try:
-            rb = float(np.linalg.norm(evaluate(xb)[0]))
+            rb = self.residual(xb)
         except KeyboardInterrupt:  # a second Ctrl-C: report without the residual
             rb = float("nan")
+        track = self.track
         return ConstrainedResult(
-            x=xb, objective=objective(xb), residual=rb, status=status,
-            converged=converged, message=message, n_outer=len(history),
-            n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=mu,
-            history=tuple(history), interrupted=interrupted,
-            wall_time=time.perf_counter() - track.start, perturbations=perturbations)
+            x=xb, objective=self.objective(xb), residual=rb, status=status,
+            converged=converged, message=message, n_outer=len(self.history),
+            n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=self.mu,
+            history=tuple(self.history), interrupted=interrupted,
+            wall_time=time.perf_counter() - track.start, perturbations=self.perturbations)
 
-    mu = float("nan")
-    fitting = True
-    try:
-        # phase 1: least squares fit of the constraint
-        def fit(z: np.ndarray) -> tuple[float, np.ndarray]:
-            r, vjp = evaluate(z)
-            return 0.5 * float(r @ r), vjp(r)
+    def run(self) -> ConstrainedResult:
+        try:
+            self.x = self.fit(self.x)
+            self.fitting = False
+            r, _ = self.evaluate(self.x)
+            rn, o = float(np.linalg.norm(r)), self.o
+            if rn > settings.AL_FIT_FAILED_FACTOR * o.fit_tol and not self.track.out_of_budget():
+                # the fit failed: a new start is the remedy, not norm minimisation
+                return self.result("solver_error", False, f"the fit phase stalled at residual "
+                                   f"{rn:.2e} after {self.perturbations} perturbations; try "
+                                   "another start")
+            done = self.penalty_phase(r)
+            if done is not None:
+                return done
+        except KeyboardInterrupt:
+            return self.interrupted()
+        return self.wrap_up()
 
-        for attempt in range(max_perturb + 1):
-            r0, _ = evaluate(x)
-            if np.linalg.norm(r0) <= fit_tol or track.out_of_budget():
+    def fit(self, x: np.ndarray) -> np.ndarray:
+        """Phase 1: least squares on the constraint, perturbed out of stalled saddles."""
+        o = self.o
+        for attempt in range(o.max_perturb + 1):
+            r0, _ = self.evaluate(x)
+            if np.linalg.norm(r0) <= o.fit_tol or self.track.out_of_budget():
                 break
             if attempt:  # stalled at a (degenerate) saddle: perturb, then fit again
-                x = x + perturb * float(np.sqrt(np.mean(x * x))) * gen.standard_normal(x.size)
-                perturbations += 1
-            seen: list[float] = []
+                x = x + o.perturb * float(np.sqrt(np.mean(x * x))) * self.gen.standard_normal(
+                    x.size)
+                self.perturbations += 1
+            x = self.track.lbfgs(self.fit_value, x, gtol=0.0, maxcor=o.maxcor,
+                                 stop=functools.partial(_stalled, o.fit_tol, o.stall_window,
+                                                        []))
+        return x
 
-            def stop(fval: float, seen: list[float] = seen) -> bool:
-                seen.append(fval)
-                if np.sqrt(2.0 * max(fval, 0.0)) <= fit_tol:
-                    return True
-                k = len(seen)
-                return k >= stall_window and fval > 0.8 * seen[k - stall_window]
-
-            x = track.lbfgs(fit, x, gtol=0.0, maxcor=maxcor, stop=stop)
-        state["x"] = x
-        fitting = False
-        r, _ = evaluate(x)
+    def penalty_phase(self, r: np.ndarray) -> ConstrainedResult | None:
+        """Phase 2 from the fitted point (residual ``r``): multiplier updates; the result
+        when converged, None when out of budget."""
+        o, track, history = self.o, self.track, self.history
+        x = self.x
         rn = float(np.linalg.norm(r))
-        f = objective(x)
-        if rn > 10.0 * fit_tol and not track.out_of_budget():
-            # the fit itself failed (a stalled saddle or a spurious local minimum of the
-            # residual): no norm minimisation can help; a new start is the remedy
-            return finish("solver_error", False, f"the fit phase stalled at residual {rn:.2e} "
-                          f"after {perturbations} perturbations; try another start", float("nan"))
+        f = self.objective(x)
         anchor = (x, f, rn)
-        mu_start = float(penalty) if penalty is not None else rho * max(1.0, f)
-        mu = mu_start
+        mu_start = float(o.penalty) if o.penalty is not None else o.rho * max(1.0, f)
+        self.mu = mu_start
         lam = np.zeros_like(r)
-        gtol0 = inner_gtol * max(1.0, float(np.max(np.abs(2 * w * x))))
+        gtol0 = o.inner_gtol * self.grad_scale(x)
         gtol = gtol0
         stuck = 0
-        for _ in range(max_outer):
+        for _ in range(o.max_outer):
             if track.out_of_budget():
                 break
-
-            def merit(z: np.ndarray, lam_k: np.ndarray = lam, mu_k: float = mu
-                      ) -> tuple[float, np.ndarray]:
-                rz, vjp = evaluate(z)
-                return (objective(z) + float(lam_k @ rz) + 0.5 * mu_k * float(rz @ rz),
-                        2.0 * w * z + vjp(lam_k + mu_k * rz))
-
             before = track.iterations
             with np.errstate(over="ignore", invalid="ignore"):
-                xn = track.lbfgs(merit, x, gtol=gtol, maxcor=maxcor)
-                rn_vec, _ = evaluate(xn)
+                xn = track.lbfgs(functools.partial(self.merit, lam, self.mu), x, gtol=gtol,
+                                 maxcor=o.maxcor)
+                rn_vec, _ = self.evaluate(xn)
             rn_new = float(np.linalg.norm(rn_vec))
-            fn = objective(xn)
+            fn = self.objective(xn)
             collapsed = (not np.isfinite(rn_new) or not np.isfinite(fn)
-                         or (rn_new > 10.0 * max(rn, feas_tol) and rn_new > fit_tol))
-            history.append({"objective": fn, "residual": rn_new, "penalty": mu,
+                         or (rn_new > settings.AL_COLLAPSE_FACTOR * max(rn, o.feas_tol)
+                             and rn_new > o.fit_tol))
+            history.append({"objective": fn, "residual": rn_new, "penalty": self.mu,
                             "iterations": track.iterations - before, "accepted": not collapsed})
             if collapsed:  # fell into a rank-deficient trap: undo, stiffen the penalty
-                mu *= 10.0
+                self.mu *= 10.0
                 continue
-            settled = abs(fn - f) <= obj_rtol * max(1.0, abs(fn))
+            settled = abs(fn - f) <= o.obj_rtol * max(1.0, abs(fn))
             x, f, r_prev, rn = xn, fn, rn, rn_new
-            state["x"] = x
-            if rn <= accept and (usable is None or f < usable[1]):
-                usable = (x, f)
-            if rn <= feas_tol and settled:
-                return finish("not_certified", True,
-                              f"converged: residual {rn:.2e} <= {feas_tol:.1e}, objective "
-                              f"settled to {obj_rtol:.0e} after {len(history)} multiplier "
-                              "updates", mu)
-            stuck = stuck + 1 if (rn > 0.5 * r_prev and rn > 10 * feas_tol) else 0
-            if stuck >= 3 or mu > 1e6 * mu_start:
+            self.x = x
+            if rn <= self.accept and (self.usable is None or f < self.usable[1]):
+                self.usable = (x, f)
+            if rn <= o.feas_tol and settled:
+                return self.result("not_certified", True,
+                                   f"converged: residual {rn:.2e} <= {o.feas_tol:.1e}, objective "
+                                   f"settled to {o.obj_rtol:.0e} after {len(history)} "
+                                   "multiplier updates")
+            stuck = stuck + 1 if (rn > 0.5 * r_prev and rn > 10 * o.feas_tol) else 0
+            if stuck >= settings.AL_STUCK_UPDATES or self.mu > settings.AL_MU_GROWTH * mu_start:
                 # no progress although mu grew: trapped. Restart from the fitted point
                 # with a ten times stiffer penalty.
                 x, f, rn = anchor
-                state["x"] = x
+                self.x = x
                 mu_start *= 10.0
-                mu, lam, gtol, stuck = mu_start, np.zeros_like(r), gtol0, 0
+                self.mu, lam, gtol, stuck = mu_start, np.zeros_like(r), gtol0, 0
                 history[-1]["accepted"] = False
                 continue
-            lam = lam + mu * rn_vec
-            if rn > 0.25 * r_prev:
-                mu *= 10.0
-            gtol = max(gtol * 0.1, 1e-12 * max(1.0, float(np.max(np.abs(2 * w * x)))))
-    except KeyboardInterrupt:
-        if fitting and track.last is not None:  # in phase 1 the latest iterate is the best
-            state["x"] = track.last
-        elif usable is not None:  # the lowest-objective accepted iterate within accept_tol
-            state["x"] = usable[0]
-        out = finish("solver_error", False, "interrupted (KeyboardInterrupt); returning the "
-                     "last accepted point", mu, interrupted=True)
-        if out.residual <= accept:
+            lam = lam + self.mu * rn_vec
+            if rn > settings.AL_PROGRESS_RATIO * r_prev:
+                self.mu *= 10.0
+            gtol = max(gtol * 0.1, settings.AL_GTOL_FLOOR * self.grad_scale(x))
+        return None
+
+    def grad_scale(self, x: np.ndarray) -> float:
+        """``max(1, max |2 w x|)``: the scale of the objective's gradient."""
+        return max(1.0, float(np.max(np.abs(2 * self.w * x))))
+
+    def interrupted(self) -> ConstrainedResult:
+        """A KeyboardInterrupt: the best point so far, flagged ``interrupted``."""
+        if self.fitting and self.track.last is not None:  # in phase 1 the latest iterate
+            self.x = self.track.last
+        elif self.usable is not None:  # the lowest-objective accepted iterate within accept
+            self.x = self.usable[0]
+        out = self.result("solver_error", False, "interrupted (KeyboardInterrupt); returning "
+                          "the last accepted point", interrupted=True)
+        if out.residual <= self.accept:
             out = dataclasses.replace(out, status="optimal_inaccurate")
         return out
-    why = ("time limit" if track.deadline is not None and time.perf_counter() > track.deadline
-           else "iteration budget" if track.iterations >= track.max_iter else
-           f"{max_outer} multiplier updates")
-    r, _ = evaluate(state["x"])
-    rfin = float(np.linalg.norm(r))
-    polish = ""
-    if rfin > feas_tol:
-        # polish: least squares from the last point (with the reserved budget), so that a
-        # run whose multipliers converge slowly still ends with a feasible witness
-        track.release()
-        try:
-            xp = track.lbfgs(fit, state["x"], gtol=0.0, maxcor=maxcor,
-                             stop=lambda fv: np.sqrt(2.0 * max(fv, 0.0)) <= feas_tol)
-        except KeyboardInterrupt:
-            xp = state["x"]
-        rp = float(np.linalg.norm(evaluate(xp)[0]))
-        if rp < rfin:
-            polish = (f"; a final least-squares polish took the residual from {rfin:.2e} to "
-                      f"{rp:.2e}, changing the objective from {objective(state['x']):.10g} to "
-                      f"{objective(xp):.10g}")
-            state["x"], rfin = xp, rp
-    if usable is not None and (rfin > accept or objective(usable[0]) < objective(state["x"])):
-        polish += (f"; returning the lowest-objective iterate with residual <= "
-                   f"{accept:.1e} instead")
-        state["x"] = usable[0]
-        rfin = float(np.linalg.norm(evaluate(state["x"])[0]))
-    if rfin <= feas_tol:
-        return finish("optimal_inaccurate", False, f"stopped by the {why} before the objective "
-                      f"settled (residual {rfin:.2e}){polish}", mu)
-    if rfin <= accept:
-        return finish("optimal_inaccurate", False, f"stopped by the {why} with residual "
-                      f"{rfin:.2e}, within accept_tol = {accept:.1e} but above feas_tol = "
-                      f"{feas_tol:.1e}{polish}", mu)
-    return finish("solver_error", False, f"stopped by the {why} with residual {rfin:.2e} > "
-                  f"{accept:.1e}: the constraint was not met{polish}", mu)
+
+    def wrap_up(self) -> ConstrainedResult:
+        """Out of budget: polish by least squares, prefer a usable iterate, say why."""
+        o, track = self.o, self.track
+        why = ("time limit" if track.deadline is not None and time.perf_counter() > track.deadline
+               else "iteration budget" if track.iterations >= track.max_iter else
+               f"{o.max_outer} multiplier updates")
+        rfin = self.residual(self.x)
+        polish = ""
+        if rfin > o.feas_tol:
+            # polish: least squares from the last point (with the reserved budget), so that a
+            # run whose multipliers converge slowly still ends with a feasible witness
+            track.release()
+            try:
+                xp = track.lbfgs(self.fit_value, self.x, gtol=0.0, maxcor=o.maxcor,
+                                 stop=lambda fv: np.sqrt(2.0 * max(fv, 0.0)) <= o.feas_tol)
+            except KeyboardInterrupt:
+                xp = self.x
+            rp = self.residual(xp)
+            if rp < rfin:
+                polish = (f"; a final least-squares polish took the residual from {rfin:.2e} "
+                          f"to {rp:.2e}, changing the objective from "
+                          f"{self.objective(self.x):.10g} to {self.objective(xp):.10g}")
+                self.x, rfin = xp, rp
+        usable = self.usable
+        if usable is not None and (rfin > self.accept
+                                   or self.objective(usable[0]) < self.objective(self.x)):
+            polish += (f"; returning the lowest-objective iterate with residual <= "
+                       f"{self.accept:.1e} instead")
+            self.x = usable[0]
+            rfin = self.residual(self.x)
+        if rfin <= o.feas_tol:
+            return self.result("optimal_inaccurate", False, f"stopped by the {why} before the "
+                               f"objective settled (residual {rfin:.2e}){polish}")
+        if rfin <= self.accept:
+            return self.result("optimal_inaccurate", False, f"stopped by the {why} with "
+                               f"residual {rfin:.2e}, within accept_tol = {self.accept:.1e} but "
+                               f"above feas_tol = {o.feas_tol:.1e}{polish}")
+        return self.result("solver_error", False, f"stopped by the {why} with residual "
+                           f"{rfin:.2e} > {self.accept:.1e}: the constraint was not met{polish}")
+
+
+def _stalled(fit_tol: float, window: int, seen: list[float], fval: float) -> bool:
+    """Stop rule of a fit: ``||r|| <= fit_tol``, or ``||r||^2`` kept more than
+    ``AL_STALL_RATIO`` of its value over the last ``window`` iterations."""
+    seen.append(fval)
+    if np.sqrt(2.0 * max(fval, 0.0)) <= fit_tol:
+        return True
+    return len(seen) >= window and fval > settings.AL_STALL_RATIO * seen[-window]

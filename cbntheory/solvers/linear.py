@@ -21,6 +21,7 @@ samples (an offset absorbs the rest).  See ``docs/solvers.md`` for the arguments
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,8 @@ from ..theory.linear_data import (
     least_norm_map,
     taps_least_norm,
 )
-from .problem import Candidate, Outcome, Problem, numerical_candidate
+from .interpolate import numerical_candidate
+from .problem import Candidate, Outcome, Problem
 
 __all__ = ["OPTIONS", "solve"]
 
@@ -61,11 +63,6 @@ def _network(problem: Problem, layers: list[ConvOperator], offset: np.ndarray | 
     if arch.bias and offset is not None:
         biases[-1] = np.asarray(offset, dtype=float).copy()
     return Network(arch, kernels, biases)
-
-
-def _full(problem: Problem) -> bool:
-    arch = problem.arch
-    return arch.kernel_size is None or all(bool(np.all(w)) for w in arch.windows)
 
 
 def _nuclear(problem: Problem, affine: bool, offset: np.ndarray) -> Candidate:
@@ -100,8 +97,78 @@ def _only_numerical(problem: Problem, why: str) -> Outcome:
     if problem.method in ("closed_form", "convex"):
         raise ValidationError(f"method={problem.method!r} is not available: {why}; use "
                               "method='numerical' or 'auto'")
-    return Outcome((numerical_candidate(problem),), None,
-                   f"none ({why}; no certificate is implemented)")
+    return Outcome(candidates=(numerical_candidate(problem),), lower=None,
+                   lower_how=f"none ({why}; no certificate is implemented)")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reference:
+    """The map the certificate is computed from: the target, or the least-norm fit."""
+
+    A: ConvOperator
+    offset: np.ndarray
+    rtol: float | None
+    what: str
+    base: str
+    affine: bool
+
+
+def _reference(problem: Problem) -> _Reference:
+    arch, opts = problem.arch, problem.options
+    if problem.target is not None:  # the offset of a whole-space linear target is zero
+        return _Reference(A=problem.target, offset=np.zeros(arch.channels[-1]),
+                          rtol=opts.get("rank_rtol"), what="the target",
+                          base="T1: (L/(d c^2)) sum_m ||A_m||_{S_{2/L}}^{2/L} of the target",
+                          affine=False)
+    affine = arch.bias
+    fit = least_norm_map(problem.X, problem.Y, affine=affine, normalization=arch.normalization)
+    if fit.residual > settings.FEASIBILITY_RTOL:
+        m = fit.worst_frequency()
+        kind = "affine (linear plus a constant per channel)" if affine else "linear"
+        raise InfeasibleError(
+            f"no translation-equivariant {kind} map sends X to Y: the least-squares fit "
+            f"leaves a relative residual {fit.residual:.3e} > FEASIBILITY_RTOL = "
+            f"{settings.FEASIBILITY_RTOL:.0e}, largest at frequency m = {m}; no linear "
+            "CNN can reproduce these data")
+    base = ("T1-data: T1 cost of the least-norm map A0_m = Y_m X_m^+, which has the "
+            "smallest singular values of all maps fitting the data"
+            + (" (frequency 0 fitted on differences of samples: the constant offset is "
+               "free to a network with biases, and the bias norm is not counted)"
+               if affine else ""))
+    return _Reference(A=fit.operator, offset=fit.offset,
+                      rtol=opts.get("rank_rtol", settings.DATA_RANK_RTOL), what="the data",
+                      base=base, affine=affine)
+
+
+def _depth_one(problem: Problem, full: bool, info: dict[str, Any]) -> Outcome:
+    """Depth 1: a convex least-norm problem, exact for every window and bias setting."""
+    arch = problem.arch
+    if full:
+        op, bias = bias_least_norm(problem.X, problem.Y, arch.normalization)
+        kernel = op.kernel
+    else:
+        kernel, bias, _ = taps_least_norm(arch, problem.X, problem.Y)
+    net = Network(arch, [kernel], [bias] if arch.bias else [])
+    cand = Candidate(net, "least-norm solution of the depth-1 (convex) problem", CLOSED,
+                     exact=True)
+    return Outcome(candidates=(cand,), lower=net.param_norm(),
+                   lower_how="the same least-norm problem (depth 1 is convex)", info=info)
+
+
+def _penalised_candidates(problem: Problem, ref: _Reference) -> list[Candidate]:
+    """Penalised biases on data: two feasible factorisations to compare with the numerics."""
+    arch, L = problem.arch, problem.arch.depth
+    layers = balanced_factorization(ref.A, L, rtol=ref.rtol)
+    out = [Candidate(_network(problem, layers, ref.offset), "balanced factorisation of A* "
+                     "with the offset in the last bias", CLOSED)]
+    plain = least_norm_map(problem.X, problem.Y, normalization=arch.normalization)
+    narrow = min(arch.channels[1:-1], default=arch.channels[-1])
+    if (plain.residual <= settings.FEASIBILITY_RTOL
+            and linear_cost(plain.operator, L, rtol=ref.rtol).cbn_rank.max() <= narrow):
+        layers = balanced_factorization(plain.operator, L, rtol=ref.rtol)
+        out.append(Candidate(_network(problem, layers, None), "balanced factorisation of the "
+                             "bias-free least-norm map, zero biases", CLOSED))
+    return out
 
 
 def solve(problem: Problem) -> Outcome:
@@ -116,94 +183,46 @@ def solve(problem: Problem) -> Outcome:
     ValidationError
         Unknown options, or a forced ``method`` that does not apply.
     """
-    arch, opts = problem.arch, problem.options
+    arch, opts, method = problem.arch, problem.options, problem.method
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise V.fail("options", f"be among {OPTIONS} for linear architectures", unknown)
     if arch.head is not None or any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
         return _only_numerical(problem, "the architecture has a head or resampling layers")
-    L, full, affine = arch.depth, _full(problem), arch.bias
-    free_bias = arch.bias and not arch.penalize_bias
-    # ---- the reference map and the certificate
-    if problem.target is not None:
-        A, offset = problem.target, np.zeros(arch.channels[-1])
-        rtol = opts.get("rank_rtol")
-        what = "the target"
-        base = "T1: (L/(d c^2)) sum_m ||A_m||_{S_{2/L}}^{2/L} of the target"
-        affine = False  # the offset of a whole-space linear target is zero
-    else:
-        fit = least_norm_map(problem.X, problem.Y, affine=affine,
-                             normalization=arch.normalization)
-        if fit.residual > settings.FEASIBILITY_RTOL:
-            m = fit.worst_frequency()
-            kind = "affine (linear plus a constant per channel)" if affine else "linear"
-            raise InfeasibleError(
-                f"no translation-equivariant {kind} map sends X to Y: the least-squares fit "
-                f"leaves a relative residual {fit.residual:.3e} > FEASIBILITY_RTOL = "
-                f"{settings.FEASIBILITY_RTOL:.0e}, largest at frequency m = {m}; no linear "
-                "CNN can reproduce these data")
-        A, offset = fit.operator, fit.offset
-        rtol = opts.get("rank_rtol", settings.DATA_RANK_RTOL)
-        what = "the data"
-        base = ("T1-data: T1 cost of the least-norm map A0_m = Y_m X_m^+, which has the "
-                "smallest singular values of all maps fitting the data"
-                + (" (frequency 0 fitted on differences of samples: the constant offset is "
-                   "free to a network with biases, and the bias norm is not counted)"
-                   if affine else ""))
-    cost = linear_cost(A, L, rtol=rtol)
-    check_widths(arch, cost, what)
+    L = arch.depth
+    full = arch.kernel_size is None or all(bool(np.all(w)) for w in arch.windows)
+    ref = _reference(problem)
+    cost = linear_cost(ref.A, L, rtol=ref.rtol)
+    check_widths(arch, cost, ref.what)
     if not full:
         check_support(arch, problem.X, problem.Y)
     lower = float(cost.value)
-    lower_how = base if full else (base + "; a k-tap network is a full-size network, so the "
-                                   "full-size value bounds the k-tap one from below")
+    lower_how = ref.base if full else (ref.base + "; a k-tap network is a full-size network, "
+                                       "so the full-size value bounds the k-tap one from below")
     info: dict[str, Any] = {"cbn_rank": cost.cbn_rank, "reference_cost": lower,
-                            "rank_rtol": rtol}
-    penalised_data = affine and not free_bias
-    # ---- depth 1: a convex least-norm problem, exact for every window and bias setting
-    if L == 1 and problem.method in ("auto", "closed_form") and (penalised_data or not full):
-        if full:
-            op, bias = bias_least_norm(problem.X, problem.Y, arch.normalization)
-            kernel = op.kernel
-        else:
-            kernel, bias, _ = taps_least_norm(arch, problem.X, problem.Y)
-        net = Network(arch, [kernel], [bias] if arch.bias else [])
-        value = net.param_norm()
-        cand = Candidate(net, "least-norm solution of the depth-1 (convex) problem", CLOSED,
-                         exact=True)
-        return Outcome((cand,), value, "the same least-norm problem (depth 1 is convex)",
-                       info)
+                            "rank_rtol": ref.rtol}
+    penalised_data = ref.affine and arch.penalize_bias
+    if L == 1 and method in ("auto", "closed_form") and (penalised_data or not full):
+        return _depth_one(problem, full, info)
     closed_ok = full and not penalised_data
-    if problem.method == "closed_form" and not closed_ok:
+    if method == "closed_form" and not closed_ok:
         raise ValidationError("method='closed_form' needs full-size filters and no penalised "
                               "biases on finite data; use method='numerical' or 'auto'")
-    if problem.method == "convex":
+    if method == "convex":
         if not (L == 2 and full and not penalised_data):
             raise ValidationError("method='convex' (per-frequency nuclear norms) needs depth 2, "
                                   "full-size filters and no penalised biases on finite data")
-        cand = _nuclear(problem, affine, offset)
-        return Outcome((cand,), lower, base, info)
-    candidates: list[Candidate] = []
-    if closed_ok and problem.method in ("auto", "closed_form"):
-        layers = balanced_factorization(A, L, rtol=rtol)
-        net = _network(problem, layers, offset if affine else None)
+        return Outcome(candidates=(_nuclear(problem, ref.affine, ref.offset),), lower=lower,
+                       lower_how=ref.base, info=info)
+    if closed_ok and method in ("auto", "closed_form"):
+        layers = balanced_factorization(ref.A, L, rtol=ref.rtol)
+        net = _network(problem, layers, ref.offset if ref.affine else None)
         how = ("balanced factorisation of the " + ("target" if problem.target is not None else
                "least-norm map") + " (each layer has singular values s_i(A_m)^(1/L))"
-               + (", last bias = the offset" if affine else ""))
-        candidates.append(Candidate(net, how, CLOSED, exact=True))
-        return Outcome(tuple(candidates), lower, base, info)
-    if penalised_data and full and problem.method == "auto":
-        layers = balanced_factorization(A, L, rtol=rtol)
-        candidates.append(Candidate(_network(problem, layers, offset),
-                                    "balanced factorisation of A* with the offset in the last "
-                                    "bias", CLOSED))
-        plain = least_norm_map(problem.X, problem.Y, normalization=arch.normalization)
-        narrow = min(arch.channels[1:-1], default=arch.channels[-1])
-        if (plain.residual <= settings.FEASIBILITY_RTOL
-                and linear_cost(plain.operator, L, rtol=rtol).cbn_rank.max() <= narrow):
-            layers = balanced_factorization(plain.operator, L, rtol=rtol)
-            candidates.append(Candidate(_network(problem, layers, None),
-                                        "balanced factorisation of the bias-free least-norm "
-                                        "map, zero biases", CLOSED))
-    candidates.append(numerical_candidate(problem, reference=A.blocks))
-    return Outcome(tuple(candidates), lower, lower_how, info)
+               + (", last bias = the offset" if ref.affine else ""))
+        return Outcome(candidates=(Candidate(net, how, CLOSED, exact=True),), lower=lower,
+                       lower_how=ref.base, info=info)
+    candidates = _penalised_candidates(problem, ref) if (
+        penalised_data and full and method == "auto") else []
+    candidates.append(numerical_candidate(problem, reference=ref.A.blocks))
+    return Outcome(candidates=tuple(candidates), lower=lower, lower_how=lower_how, info=info)

@@ -1,6 +1,6 @@
 """Feasibility restoration for the ReLU solver: Gauss-Newton projection onto ``f_theta(X) = Y``.
 
-The augmented Lagrangian of :mod:`cbntheory.backends.optimize` approaches the constraint set slowly
+The augmented Lagrangian of :mod:`cbntheory.solvers.augmented` approaches the constraint set slowly
 when it is stopped by its time budget (the residual decays like ``1/mu``).  Near the
 set, a few Gauss-Newton steps finish the job: with ``J`` the Jacobian of the residual
 ``r(theta) = (f_theta(X) - Y) / ||Y||`` with respect to the free parameters,
@@ -11,9 +11,7 @@ is the smallest correction (Levenberg-Marquardt damped) that cancels the lineari
 residual, so the norm moves by ``O(||delta||)`` while the residual converges
 quadratically.  This is a projection, not a second minimiser: it does not lower the norm.
 
-:func:`parameter_jacobian` assembles ``J`` row by row of the output in one batched reverse
-pass (rows = samples x output coordinates) using the network engine's tape; its cost is
-about ``rows`` backward passes of one sample, done as one batch.
+:func:`cbntheory.nets.jacobian.parameter_jacobian` gives ``J``.
 
 Examples
 --------
@@ -22,12 +20,11 @@ Examples
 >>> arch = cbn.Architecture((4,), (1, 3, 1), kernel_size=3)
 >>> net = arch.init(rng=0)
 >>> X = np.random.default_rng(1).standard_normal((2, 1, 4))
->>> out, J = parameter_jacobian(net, X)
->>> v, e = net.to_vector(), np.zeros(arch.n_free)
->>> e[5] = 1e-6
->>> fd = (cbn.Network.from_vector(arch, v + e)(X) - cbn.Network.from_vector(arch, v - e)(X))
->>> bool(np.allclose(J[:, 5], fd.ravel() / 2e-6, atol=1e-6))
-True
+>>> Y = net(X)
+>>> moved = cbn.Network.from_vector(arch, net.to_vector() + 1e-4)
+>>> _, resid, steps = project(moved, X, Y, 1e-10)
+>>> bool(resid <= 1e-10), steps >= 1
+(True, True)
 """
 from __future__ import annotations
 
@@ -35,76 +32,10 @@ import time
 
 import numpy as np
 
-from ..nets import _engine as E
-from ..nets import _layers as K
+from .. import settings
+from ..nets.jacobian import parameter_jacobian
 from ..nets.network import Network
-
-
-def parameter_jacobian(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs ``f_theta(X)`` and ``d f_theta(X) / d theta`` (rows in C order of the outputs).
-
-    Parameters
-    ----------
-    net : Network
-    X : ndarray, shape (N, n_0, *spatial)
-
-    Returns
-    -------
-    out : ndarray, shape (N, *output_shape)
-    J : ndarray, shape (N * output_size, n_free)
-        Columns in the layout of ``Network.to_vector`` (window taps only).
-    """
-    arch = net.architecture
-    nd = arch.ndim
-    comp = net._comp(np.dtype(np.float64))
-    out, tape = E.forward(comp, K.to_internal(X, nd), record=True)
-    assert tape is not None
-    N, size = X.shape[0], arch.output_size
-    R = N * size
-    rows = np.arange(R)
-    sample = rows // size                       # the sample of every row
-    kblocks: list[np.ndarray] = [np.empty(0)] * arch.depth
-    bblocks: list[np.ndarray] = [np.empty(0)] * arch.depth
-    if arch.head == "avgpool":
-        n_out = arch.channels[-1]
-        onehot = np.zeros((n_out, R))
-        onehot[rows % size, rows] = 1.0
-        pooled = tape.pooled[:, sample]        # type: ignore[index]
-        kblocks[-1] = (onehot[:, None, :] * pooled[None]).reshape(-1, R).T
-        bblocks[-1] = onehot.T
-        gp = comp.head_weight.T @ onehot / float(np.prod(tape.pool_shape))  # type: ignore
-        g = np.ascontiguousarray(np.broadcast_to(gp, tape.pool_shape + gp.shape))
-    else:
-        cot = np.zeros((R, size))
-        cot[rows, rows % size] = 1.0
-        g = K.to_internal(cot.reshape((R,) + arch.output_shape), nd)
-    for l in range(arch.n_conv - 1, -1, -1):
-        shape = arch.layer_shapes[l]
-        if l < arch.depth - 1:
-            g = K.resample_adjoint(g, arch.resample[l], nd)  # type: ignore[index]
-            mask = tape.masks[l]
-            if mask is not None:
-                g = g * mask[..., sample]
-        gh = K.rfft(g, nd)                                   # (*half, C_out, R)
-        zh = tape.zh[l][..., sample]                         # (*half, C_in, R)
-        if arch.bias:
-            bblocks[l] = gh[(0,) * nd].real.T
-        prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
-        prod *= arch.constants[l]
-        grad = K.irfft(prod, shape)                          # (*shape, C_out, C_in, R)
-        grad = np.moveaxis(grad, -1, 0)
-        grad = np.moveaxis(grad, tuple(range(1, 1 + nd)), tuple(range(3, 3 + nd)))
-        grad = grad.reshape(R, grad.shape[1], grad.shape[2], -1)
-        kblocks[l] = grad[:, :, :, arch._window_index[l]].reshape(R, -1)
-        if l > 0:
-            g = K.irfft(np.matmul(comp.adj(l), gh), shape)
-    parts = []
-    for l in range(arch.depth):
-        parts.append(kblocks[l])
-        if arch.bias:
-            parts.append(bblocks[l])
-    public = np.ascontiguousarray(out.T) if arch.head == "avgpool" else K.from_internal(out, nd)
-    return public, np.concatenate(parts, axis=1)
+from ..results import relative_residual
 
 
 def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
@@ -135,7 +66,7 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
     out, J = parameter_jacobian(net, X)
     r = (out - Y).ravel() / scale
     best = (float(np.linalg.norm(r)), net)
-    lam = 1e-10
+    lam = settings.PROJECT_DAMPING
     steps = 0
     while best[0] > target and steps < max_steps:
         if deadline is not None and time.perf_counter() > deadline:
@@ -144,7 +75,7 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
         J /= scale
         G = J @ J.T
         shift = float(np.trace(G)) / G.shape[0]
-        for _ in range(12):
+        for _ in range(settings.PROJECT_DAMPING_TRIES):
             try:
                 c = np.linalg.solve(G + lam * shift * np.eye(G.shape[0]), r)
             except np.linalg.LinAlgError:
@@ -155,10 +86,10 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
                 lam *= 10.0
                 continue
             trial = Network.from_vector(arch, cand, seed=net.seed)
-            rn = float(np.linalg.norm(trial(X) - Y)) / scale
+            rn = relative_residual(trial(X), Y)
             if rn < best[0]:
                 best, theta = (rn, trial), cand
-                lam = max(lam / 10.0, 1e-14)
+                lam = max(lam / 10.0, settings.PROJECT_DAMPING_MIN)
                 break
             lam *= 10.0
         else:

@@ -16,7 +16,6 @@ import time
 import numpy as np
 
 from .. import settings
-from ..nets.network import Network
 from ..results import (
     OPTIMAL,
     OPTIMAL_INACCURATE,
@@ -41,15 +40,10 @@ class Verification:
     claim_ok: bool
 
 
-def verify_network(net: Network, X: np.ndarray, Y: np.ndarray, tol: float) -> tuple[float, float]:
-    """Recomputed ``(param_norm, relative residual)`` of ``net`` on ``(X, Y)``."""
-    del tol  # the verdict is the caller's; kept for a uniform call
-    return float(net.param_norm()), relative_residual(net(X), Y)
-
-
 def verify(problem: Problem, cand: Candidate) -> Verification:
-    """Forward pass, norm and claim check of one candidate."""
-    norm, resid = verify_network(cand.network, problem.X, problem.Y, problem.tol)
+    """Forward pass, recomputed norm and claim check of one candidate."""
+    norm = float(cand.network.param_norm())
+    resid = relative_residual(cand.network(problem.X), problem.Y)
     fits = bool(np.isfinite(resid) and resid <= problem.tol)
     claim_ok = (cand.claimed is None or abs(cand.claimed - norm)
                 <= settings.OBJECTIVE_RTOL * max(1.0, abs(norm)))
@@ -57,11 +51,11 @@ def verify(problem: Problem, cand: Candidate) -> Verification:
                         claim_ok=claim_ok)
 
 
-def _best(checks: list[Verification]) -> Verification:
+def _best(checks: list[Verification]) -> Verification | None:
     fitting = [c for c in checks if c.fits]
     if fitting:
         return min(fitting, key=lambda c: c.norm)
-    return min(checks, key=lambda c: c.residual)
+    return min(checks, key=lambda c: c.residual, default=None)
 
 
 def _status_and_notes(problem: Problem, best: Verification,
@@ -84,37 +78,53 @@ def _status_and_notes(problem: Problem, best: Verification,
     return status, notes
 
 
-def _message(best: Verification, outcome: Outcome, notes: list[str]) -> str:
-    lower, upper = outcome.lower, best.norm
+def _message(upper_part: str, outcome: Outcome, upper: float, notes: list[str]) -> str:
+    lower = outcome.lower
     gap = math.inf if lower is None else upper - lower
-    return (f"upper bound {upper:.10g}: {best.candidate.how}; residual {best.residual:.2e}. "
-            f"Lower bound: {outcome.lower_how}"
+    tail = [n[0].upper() + n[1:] + "." for n in ([outcome.note] if outcome.note else []) + notes]
+    return (f"{upper_part}. Lower bound: {outcome.lower_how}"
             + ("" if lower is None else f" = {lower:.10g}; gap {gap:.3e}") + ". "
-            + " ".join(n[0].upper() + n[1:] + "." for n in notes)).strip()
+            + " ".join(tail)).strip()
 
 
 def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
     """Verify every candidate of ``outcome`` and build the :class:`NormResult`.
 
-    ``start`` is the ``time.perf_counter()`` reading at which the solve began.
+    ``start`` is the ``time.perf_counter()`` reading at which the solve began.  When no
+    candidate fits and ``outcome.withhold_unfit``, the result has no network and
+    ``upper = inf`` (the closest network goes to ``info["best_unverified"]``).
     """
     checks = [verify(problem, c) for c in outcome.candidates]
     best = _best(checks)
-    status, notes = _status_and_notes(problem, best, outcome.lower)
-    message = _message(best, outcome, notes)
-    if status != OPTIMAL:
-        report_accuracy(status, message, strict=problem.strict)
-    cand = best.candidate
     info = dict(outcome.info)
     info["candidates"] = tuple({"how": c.candidate.how, "solver": c.candidate.solver,
                                 "norm": c.norm, "residual": c.residual, "fits": c.fits}
                                for c in checks)
-    info.update(cand.info)
-    exact = (status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
-             if outcome.exact is None else outcome.exact and status in VERIFIED)
-    options_used = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
-                    "time_limit": problem.time_limit, **problem.options, **cand.options}
-    return NormResult(value=best.norm, lower=outcome.lower, upper=best.norm, status=status,
-                      message=message, network=cand.network, seed=problem.seed,
-                      solver=cand.solver, options=options_used, residual=best.residual,
-                      wall_time=time.perf_counter() - start, exact=exact, info=info)
+    cand = None if best is None else best.candidate
+    if best is None or (not best.fits and outcome.withhold_unfit):
+        upper, network, resid = math.inf, None, math.inf if best is None else best.residual
+        status = OPTIMAL_INACCURATE if cand is not None and cand.converged else SOLVER_ERROR
+        upper_part = f"no network reproducing the data to tol = {problem.tol:.1e}"
+        notes: list[str] = []
+        if best is not None:
+            info["best_unverified"] = best.candidate.network
+            upper_part += (f"; the closest, from {best.candidate.how}, has relative residual "
+                           f"{resid:.3g}")
+    else:
+        upper, network, resid = best.norm, best.candidate.network, best.residual
+        status, notes = _status_and_notes(problem, best, outcome.lower)
+        upper_part = f"upper bound {upper:.10g}: {best.candidate.how}; residual {resid:.2e}"
+        info.update(best.candidate.info)
+    message = _message(upper_part, outcome, upper, notes)
+    report_accuracy(status, message, strict=problem.strict)
+    exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)
+    if outcome.exact is not None:  # the case proves exactness itself
+        exact = outcome.exact and status in VERIFIED
+    options = {"method": problem.method, "tol": problem.tol, "restarts": problem.restarts,
+               "time_limit": problem.time_limit, **problem.options,
+               **({} if cand is None else cand.options)}
+    return NormResult(value=upper, lower=outcome.lower, upper=upper, status=status,
+                      message=message, network=network, seed=problem.seed,
+                      solver="" if cand is None else cand.solver, options=options,
+                      residual=resid, wall_time=time.perf_counter() - start, exact=exact,
+                      info=info)

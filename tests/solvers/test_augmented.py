@@ -12,7 +12,8 @@ import pytest
 
 import cbntheory as cbn
 from cbntheory.solvers.augmented import minimize_norm_subject_to
-from cbntheory.solvers.interpolate import SpectralConstraint, initial_vector, network_constraint
+from cbntheory.solvers.constraints import SpectralConstraint, network_constraint
+from cbntheory.solvers.starts import initial_vector
 
 
 def linear_constraint(A, b):

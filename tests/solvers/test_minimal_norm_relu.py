@@ -1,4 +1,4 @@
-"""Tests of the ReLU case of minimal_norm (cbntheory.solvers.relu, cbntheory.solvers.relu_prep).
+"""Tests of the ReLU case of minimal_norm (solvers.relu, certificates, starts, projection).
 
 Independent answers used here: a forward pass written with explicit loops over pixels and
 channels (the definition of circular convolution), planted networks (their norm bounds
@@ -17,8 +17,8 @@ import pytest
 import cbntheory as cbn
 from cbntheory.convex import two_layer_min_norm
 from cbntheory.errors import InaccurateSolutionWarning, SolverError
+from cbntheory.solvers import certificates, starts
 from cbntheory.solvers import relu as solve_relu
-from cbntheory.solvers import relu_prep as _relu_prep
 from cbntheory.solvers.relu import relu_minimal_norm
 
 
@@ -173,11 +173,11 @@ def test_orbit_residual_closed_form():
     X, Y = np.stack([x, np.roll(x, 1, axis=-1)]), np.stack([y1, y2])
     # f(roll x) = roll f(x): best f(x) is the mean of y1 and roll(y2, -1)
     want = np.linalg.norm(y1 - np.roll(y2, -1, axis=-1)) / np.sqrt(2) / np.linalg.norm(Y)
-    assert _relu_prep.orbit_residual(arch, X, Y) == pytest.approx(want, rel=1e-12)
+    assert certificates.orbit_residual(arch, X, Y) == pytest.approx(want, rel=1e-12)
     with pytest.raises(cbn.InfeasibleError, match="equivariance"):
         relu_minimal_norm(arch, X, Y)
     consistent = np.stack([y1, np.roll(y1, 1, axis=-1)])
-    assert _relu_prep.orbit_residual(arch, X, consistent) == 0.0
+    assert certificates.orbit_residual(arch, X, consistent) == 0.0
     pooled = cbn.Architecture((5,), (1, 3, 2), head="avgpool")  # invariant outputs
     with pytest.raises(cbn.InfeasibleError):
         cbn.minimal_norm(pooled, data=(X, np.array([[1.0, 0.0], [0.0, 1.0]])))
@@ -290,7 +290,7 @@ def test_rebalance_bias_free_closed_form():
     arch = cbn.Architecture((5,), (1, 3, 4, 2), bias=False)
     net = arch.init(rng=0)
     layers = [float(np.sum(w * w)) for w in net.kernels]
-    out = _relu_prep.rebalance(net)
+    out = starts.rebalance(net)
     X = np.random.default_rng(1).standard_normal((3, 1, 5))
     assert np.allclose(out(X), net(X), atol=1e-12)
     assert out.param_norm() == pytest.approx(3 * np.prod(layers) ** (1 / 3), rel=1e-12)
@@ -302,7 +302,7 @@ def test_rebalance_with_biases_is_locally_optimal():
     base = arch.init(rng=0)
     rng = np.random.default_rng(3)
     net = cbn.Network(arch, base.kernels, [rng.standard_normal(s) for s in arch.bias_shapes])
-    out = _relu_prep.rebalance(net)
+    out = starts.rebalance(net)
     X = rng.standard_normal((3, 1, 5))
     assert np.allclose(out(X), net(X), atol=1e-12)
     assert out.param_norm() <= net.param_norm()
@@ -322,7 +322,7 @@ def test_embed_narrow_target_keeps_function_and_norm():
     target = cbn.Network(target.architecture, target.kernels,
                          [np.full(s, 0.3) for s in target.architecture.bias_shapes])
     arch = cbn.Architecture((6,), (2, 5, 5, 1))
-    net, why = _relu_prep.embed(target, arch)
+    net, why = starts.embed(target, arch)
     assert why == "" and net is not None
     X = np.random.default_rng(0).standard_normal((4, 2, 6))
     assert np.allclose(net(X), target(X), atol=1e-12)
@@ -331,7 +331,7 @@ def test_embed_narrow_target_keeps_function_and_norm():
     bias = sum(float(np.sum(b * b)) for b in target.biases)
     assert net.param_norm() == pytest.approx(kern + bias, rel=1e-12)
     narrow = cbn.Architecture((6,), (2, 5, 5, 1), kernel_size=1)
-    assert _relu_prep.embed(target, narrow)[0] is None
+    assert starts.embed(target, narrow)[0] is None
 
 
 def test_conditional_t2_against_finite_differences():
@@ -364,7 +364,7 @@ def test_conditional_t2_against_finite_differences():
     cbn.Architecture((6,), (2, 3, 1), bias=False),
 ], ids=["avgpool-taps", "resample", "2d", "nobias"])
 def test_parameter_jacobian_matches_finite_differences(arch):
-    from cbntheory.solvers.projection import parameter_jacobian
+    from cbntheory.nets.jacobian import parameter_jacobian
     rng = np.random.default_rng(0)
     v = arch.init(rng=0).to_vector() + 0.1 * rng.standard_normal(arch.n_free)
     X = rng.standard_normal((3,) + arch.input_shape)
