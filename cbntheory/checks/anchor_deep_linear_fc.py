@@ -83,11 +83,3 @@ def main(quick: bool = True) -> CheckReport:
         "L ||A||_{S_{2/L}}^{2/L} (2 ||A||_* at L = 2)", "exact", rows,
         message="linear_cost and balanced_factorization on 1-pixel operators against "
                 f"numpy.linalg.svd / norm; tolerance rtol = {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -95,11 +95,3 @@ def main(quick: bool = True) -> CheckReport:
         "penalty on Fourier coefficients", "exact", rows,
         message="linear_cost and balanced_factorization against numpy.fft of the filter and of "
                 f"each layer; tolerance rtol = {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -132,11 +132,3 @@ def _local_solutions(case: str, arch: Architecture, X: np.ndarray, Y: np.ndarray
                                 f"(seed {seed})", value, res.network.param_norm(),
                                 rtol=settings.OBJECTIVE_RTOL, status=res.status))
     return rows
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

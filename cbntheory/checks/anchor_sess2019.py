@@ -73,11 +73,3 @@ def main(quick: bool = True) -> CheckReport:
         message="cbn.convex.two_layer_min_norm (all patterns) against the closed form "
                 f"2 max(T, (T + |s_1 + s_last|)/2) from the chord slopes; rtol "
                 f"{settings.OBJECTIVE_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -126,11 +126,3 @@ def main(quick: bool = True) -> CheckReport:
                 "required), plus an exact substitution at a random integer point; ranks: "
                 "cbn.symbolic.exact_cbn_rank per frequency against ranks planted by "
                 "construction (no tolerance)")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -64,11 +64,3 @@ def main(quick: bool = True) -> CheckReport:
         message="symbolic derivation (AM-GM via x - 1 - log x >= 0 for symbolic L; Lagrange "
                 f"conditions solved by sympy for L in {depths}) and random feasible points; "
                 f"tolerance rtol = {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -65,11 +65,3 @@ def main(quick: bool = True) -> CheckReport:
                 "sympy coefficients against numpy twins; remainder against the exponential "
                 "tail bound at growing depth; tolerance rtol = "
                 f"{settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -183,11 +183,3 @@ def main(quick: bool = True) -> CheckReport:
                 "optimal at every depth), one-sample closed forms, invariances (label scaling, "
                 "shifts); "
                 f"rtol {settings.INEQUALITY_RTOL:g} (solver rows {settings.OBJECTIVE_RTOL:g})")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -91,11 +91,3 @@ def main(quick: bool = True) -> CheckReport:
         message="full-size linear_cost against the planted k-tap factorisation and the "
                 "verified minimal_norm network (window and dense product checked here); "
                 f"rtol {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -121,11 +121,3 @@ def main(quick: bool = True) -> CheckReport:
         message="linear_cost against the dense-SVD formula (dense matrix from the definition), "
                 "against the norm of balanced_factorization, and against other factorisations "
                 f"of the same map; tolerance rtol = {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

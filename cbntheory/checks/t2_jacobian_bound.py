@@ -9,8 +9,6 @@ equals the exact linear cost of T1.  Run ``python proofs_checks/t2_jacobian_boun
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from cbntheory.checks import verdicts as checks
@@ -78,9 +76,3 @@ def main(quick: bool = True) -> checks.CheckReport:
         checks.EXACT, rows,
         f"lhs = (L/(d c^2)) ||J||_{{2/L}}^{{2/L}}, rhs = sum_l ||W_l||_F^2; random networks "
         f"(<=) and balanced linear factorisations (==), rtol {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -95,11 +95,3 @@ def main(quick: bool = True) -> CheckReport:
                 "minimal_norm re-verified); per target: certified R0 interval against "
                 "[Rank_J, Rank_CBN], with the uncertified slope of the upper bounds")
 
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))
-

@@ -73,11 +73,3 @@ def main(quick: bool = True) -> CheckReport:
         message=f"targets {', '.join(TARGETS)}; depths {depths}; fit tolerance "
                 f"{settings.FIT_RTOL:g}, equality rtol {settings.INEQUALITY_RTOL:g}, spans by "
                 f"frequency_span with relative threshold {settings.CONSTRUCTION_SPAN_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

@@ -86,11 +86,3 @@ def main(quick: bool = True) -> CheckReport:
         message="linear targets: exact values (T1) and dense singular values; "
                 "invariant_pool: certified interval of R - L against the Lipschitz form of "
                 "the Jacobian bound, whole-space bound reported as evidence")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

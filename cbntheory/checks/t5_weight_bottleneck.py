@@ -9,8 +9,6 @@ factorisations of random linear maps (Horn's inequality is tight there).  Run
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from cbntheory.checks import verdicts as checks
@@ -42,9 +40,3 @@ def main(quick: bool = True) -> checks.CheckReport:
         " - 2 log|J f(x)|_+", checks.EXACT, rows,
         "random networks (<=) and balanced linear factorisations (==); (d c^2)||W||^2 is "
         f"sum_l ||E_l||_F^2 of the layer operators; rtol {settings.INEQUALITY_RTOL:g}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from . import script_main
-
-    sys.exit(script_main(main))

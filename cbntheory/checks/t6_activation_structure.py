@@ -92,11 +92,3 @@ def main(quick: bool = True) -> CheckReport:
         message=f"minimal_norm networks (verified fit, norm <= CBN construction); span counts "
                 f"bracketed by the thresholds rtol = {LOOSE:g} and {STRICT:g} "
                 "(cbn.frequency_span), judged against [Rank_J, Rank_CBN]")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))

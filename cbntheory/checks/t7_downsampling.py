@@ -66,11 +66,3 @@ def main(quick: bool = True) -> CheckReport:
         message=f"{TARGET}: Lipschitz lower bound, construction (plain) and verified "
                 "minimal_norm networks; claim R_down/L <= Rank_CBN + C/L (C of the plain "
                 "construction)")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from . import script_main
-
-    sys.exit(script_main(main))
