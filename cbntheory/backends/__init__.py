@@ -1,0 +1,1 @@
+"""The only doors to third-party solvers: `conic` (cvxpy) and `optimize` (scipy.optimize)."""

@@ -1,0 +1,1 @@
+"""Certified intervals of the minimal norm over depths, bound tables, frequency structure."""
