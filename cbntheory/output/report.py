@@ -1,7 +1,7 @@
 """``cbn report``: checks, bound tables and figures of the built-in targets in one directory.
 
 :func:`run_report` runs, in order, every proof check (:mod:`cbntheory.checks`), the bound
-table of every built-in target of the plan (:func:`cbntheory.measure.intervals.bound_table`), the
+table of every built-in target of the plan (:func:`cbntheory.measure.tabulate.bound_table`), the
 figures (:mod:`cbntheory.output.figures`) and the down-sampling comparison (T7), and writes::
 
     DIR/index.md                      status of every item, links, closing note
