@@ -59,7 +59,148 @@ INEQUALITY_RTOL: float = 1e-9
 #: array filled with one value per channel, far below any genuine spatial variation.
 TRANSLATION_INVARIANCE_RTOL: float = 1e-12
 
-# --- convex two-layer programs (backends.conic, solvers.convex, the cbn.convex door) ---
+
+def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
+    """Absolute threshold below which a singular value counts as zero.
+
+    Parameters
+    ----------
+    s_max : float
+        Largest singular value of the operator (over all frequencies).
+    n : int
+        Larger side of the dense operator matrix, ``d * max(C_out, C_in)``.
+    rtol : float, optional
+        Relative tolerance; defaults to ``RANK_RTOL_FACTOR * EPS * n``.
+
+    Returns
+    -------
+    float
+        ``rtol * s_max``.
+
+    Examples
+    --------
+    >>> tol = rank_tolerance(2.0, 10)
+    >>> bool(abs(tol - 20 * EPS) < 1e-30)
+    True
+    """
+    if rtol is None:
+        rtol = RANK_RTOL_FACTOR * EPS * n
+    return float(rtol) * float(s_max)
+
+
+# --- solvers: numerical route, augmented Lagrangian, projection ---------------------------
+
+#: Singular values of a least-norm map fitted to floating-point data at or below
+#: ``DATA_RANK_RTOL * s_max`` count as zero in the minimal-norm certificates: data
+#: rounded to float64 cannot determine them (the least-squares solve alone perturbs
+#: them by ~eps * cond(X)), yet at depth L each would add L s^(2/L) to the cost.
+DATA_RANK_RTOL: float = 1e-10
+
+#: The augmented-Lagrangian solver aims at a relative residual of ``AL_FEAS_FACTOR * tol``
+#: so that the returned network meets ``tol`` with margin and its norm is accurate to
+#: about the same relative order.
+AL_FEAS_FACTOR: float = 1e-3
+
+#: Relative change of the objective over one multiplier update under which the
+#: augmented Lagrangian has settled (well below GAP_RTOL, so a converged run can close
+#: a certified interval).
+AL_OBJ_RTOL: float = 1e-10
+
+#: Initial penalty of the augmented Lagrangian relative to max(1, ||theta||^2): large
+#: enough that the residual barrier keeps weak directions from collapsing (see
+#: cbntheory.solvers.augmented.minimize_norm_subject_to), small enough to keep L-BFGS well
+#: conditioned.
+AL_RHO: float = 1000.0
+
+#: L-BFGS-B iteration budget per restart of the numerical minimal-norm solver.
+AL_MAX_ITER: int = 50_000
+
+#: Defaults of the augmented-Lagrangian minimiser for a caller that sets none (the
+#: minimal-norm routes derive their own from ``tol``): a residual near round-off, a
+#: settled objective, a phase-1 fit good enough to start the penalty phase from.
+AL_DEFAULT_FEAS_TOL: float = 1e-9
+AL_DEFAULT_OBJ_RTOL: float = 1e-11
+AL_DEFAULT_FIT_TOL: float = 1e-3
+
+#: First inner solve's gradient tolerance (relative), divided by 10 after each multiplier
+#: update: inexact early solves save iterations the next update would undo.
+AL_INNER_GTOL: float = 1e-2
+
+#: Phase 1 of the minimiser: relative noise added to a stalled fit, how often at most, and
+#: the iterations over which a stall (less than 20 % progress) is judged.
+AL_PERTURB: float = 0.1
+AL_MAX_PERTURB: int = 20
+AL_STALL_WINDOW: int = 100
+
+#: Share of an augmented-Lagrangian run's budgets kept for its final least-squares polish.
+AL_POLISH_RESERVE: float = 0.15
+#: A fit whose ``||r||^2`` keeps more than this fraction over the stall window has stalled.
+AL_STALL_RATIO: float = 0.8
+#: A fit ending above this multiple of ``fit_tol`` failed (saddle or spurious minimum).
+AL_FIT_FAILED_FACTOR: float = 10.0
+#: An inner solve multiplying the residual by more than this fell into a trap: undone.
+AL_COLLAPSE_FACTOR: float = 10.0
+#: Updates in a row without halving the residual before a restart with a stiffer penalty.
+AL_STUCK_UPDATES: int = 3
+#: Penalty growth since the start after which the run restarts the same way.
+AL_MU_GROWTH: float = 1e6
+#: The penalty grows tenfold when an update keeps more than this fraction of the residual.
+AL_PROGRESS_RATIO: float = 0.25
+#: Floor of the inner gradient tolerance (relative): about the gradient's own accuracy.
+AL_GTOL_FLOOR: float = 1e-12
+#: Rebalancing stops at a Newton decrement below this fraction of the norm (a few ulps).
+REBALANCE_DECREMENT_RTOL: float = 1e-15
+#: Smallest step of the rebalancing's halving line search before it gives up.
+REBALANCE_MIN_STEP: float = 1e-10
+#: Sufficient-decrease (Armijo) constant of that line search.
+REBALANCE_ARMIJO: float = 0.25
+#: Initial projection damping relative to the mean diagonal of ``J J^T``: near Gauss-Newton.
+PROJECT_DAMPING: float = 1e-10
+#: Smallest damping after a successful step (keeps a singular ``J J^T`` solvable).
+PROJECT_DAMPING_MIN: float = 1e-14
+#: Damping increases (x10 each) tried per projection step, up to about gradient descent.
+PROJECT_DAMPING_TRIES: int = 12
+
+
+# --- ReLU minimal-norm solver (cbntheory.solvers.relu) ------------------------------------
+
+#: Seconds per restart of the ReLU solver: with AL_MAX_ITER it guarantees that a width that
+#: cannot interpolate ends in a status, not an endless run (small problems take seconds).
+RELU_TIME_LIMIT: float = 600.0
+
+#: Samples at which the conditional T2 bound of a target network is evaluated: each costs a
+#: dense Jacobian, and the bound is a maximum over points, so a few suffice.
+T2_MAX_POINTS: int = 8
+
+#: Largest dense Jacobian (entries) assembled for that bound: 4e6 float64 = 32 MB.
+T2_MAX_JACOBIAN_ENTRIES: int = 4_000_000
+
+#: A sample where some pre-activation of the target is within this fraction of the
+#: layer's largest is treated as a kink (the target may not be differentiable there).
+T2_PREACTIVATION_RTOL: float = 1e-9
+
+#: Relative size of the He noise added to the identity middle layers of the "identity"
+#: start: enough to break the symmetry between channels, small enough to keep the deep
+#: network close to a two-layer one (after 60 s on the d = 16, depth-12 benchmark, one seed:
+#: norm 637 with 0.1, 691 with 0.0, 667 with 1.0, 1058 from the plain Gaussian start).
+IDENTITY_INIT_NOISE: float = 0.1
+
+#: Share of each restart's time budget held back for the Gauss-Newton projection onto the
+#: data (cbntheory.solvers.projection): on the depth-12 benchmark one step costs 1-3 s and two or
+#: three steps take the augmented Lagrangian's residual (~1e-4 when stopped by the clock)
+#: below 1e-8.
+RELU_PROJECT_RESERVE: float = 0.2
+
+#: The projection aims at ``tol * RELU_PROJECT_MARGIN``, so the verified residual keeps a
+#: margin below ``tol`` (Gauss-Newton converges quadratically: the margin costs ~1 step).
+RELU_PROJECT_MARGIN: float = 1e-2
+
+#: Largest dense parameter Jacobian (rows x free parameters) the projection assembles:
+#: 2e7 float64 = 160 MB; larger problems skip the projection.
+RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
+
+
+# --- convex two-layer programs (backends.conic, solvers.convex, the cbn.convex door) ------
 
 #: Conic solvers tried in this order when none is named: the interior-point Clarabel
 #: reaches CONIC_EPS reliably; the first-order SCS is the fallback when Clarabel fails.
@@ -103,7 +244,6 @@ ACTIVE_BLOCK_RTOL: float = 1e-7
 #: zero blocks stalls short of CONIC_EPS, small programs do not.
 WORKING_SET_MIN_PATTERNS: int = 300
 
-# --- convex area: the two-layer program and the conic backend (solvers.convex, backends.conic)
 
 #: Dual violation ``kappa_D - 1`` that adds a pattern: a tenth of GAP_RTOL, so the gap closes.
 WORKING_SET_VIOLATION: float = GAP_RTOL / 10
@@ -126,7 +266,20 @@ ROW_BASIS_RANK_ULPS: float = 100.0
 #: Default cut-off of the singular values of ``X_m`` in the per-frequency nuclear programs.
 NUCLEAR_RANK_RTOL: float = 1e-12
 
-# --- frequency structure of networks (cbntheory.measure.structure) -------------------------------
+
+# --- backends: scipy.optimize (cbntheory.backends.optimize) -------------------------------
+
+#: Weight, relative to the data scale, of the heavy NNLS row that enforces the free
+#: coordinate's equality in the cone-support bound; the equality is then made exact by
+#: raising one multiplier, so the weight only has to dominate the other rows.
+NNLS_FREE_ROW_WEIGHT: float = 1e6
+
+#: That equality counts as met below this multiple of the data scale (the free entry is
+#: itself a rounded sum).
+NNLS_ZERO_RTOL: float = 1e-13
+
+
+# --- measure, checks, output: certified intervals, structure, figures ---------------------
 
 #: A singular value of a layer's frequency block ``c What_l[m]`` above this counts as kept
 #: in the weight-based CBN rank estimate.  Near-minimal-norm networks keep values near 1 and
@@ -139,119 +292,6 @@ STRUCTURE_WEIGHT_THRESHOLD: float = 0.2
 #: relative residual ~1e-6; directions 1000x weaker than the leading one are residue.
 STRUCTURE_SPAN_RTOL: float = 1e-3
 
-# --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances -------------
-
-#: How long a store write waits for another sweep's transaction on the same SQLite file
-#: before failing: every transaction is a few rows, so 30 s means something is stuck.
-SWEEP_BUSY_TIMEOUT: float = 30.0
-
-#: Interval at which a running sweep refreshes its heartbeat row in the store.
-SWEEP_HEARTBEAT: float = 5.0
-
-#: A claim whose sweep has not refreshed its heartbeat for this long (12 missed beats)
-#: is considered abandoned (process killed on another host) and may be taken over.
-SWEEP_STALE_AFTER: float = 60.0
-
-#: How long to try to reach a Dask scheduler before failing: a live scheduler on a
-#: cluster network answers in well under a second.
-SWEEP_SCHEDULER_TIMEOUT: float = 5.0
-
-
-#: Singular values of a least-norm map fitted to floating-point data at or below
-#: ``DATA_RANK_RTOL * s_max`` count as zero in the minimal-norm certificates: data
-#: rounded to float64 cannot determine them (the least-squares solve alone perturbs
-#: them by ~eps * cond(X)), yet at depth L each would add L s^(2/L) to the cost.
-DATA_RANK_RTOL: float = 1e-10
-
-#: The augmented-Lagrangian solver aims at a relative residual of ``AL_FEAS_FACTOR * tol``
-#: so that the returned network meets ``tol`` with margin and its norm is accurate to
-#: about the same relative order.
-AL_FEAS_FACTOR: float = 1e-3
-
-#: Relative change of the objective over one multiplier update under which the
-#: augmented Lagrangian has settled (well below GAP_RTOL, so a converged run can close
-#: a certified interval).
-AL_OBJ_RTOL: float = 1e-10
-
-#: Initial penalty of the augmented Lagrangian relative to max(1, ||theta||^2): large
-#: enough that the residual barrier keeps weak directions from collapsing (see
-#: cbntheory.solvers.augmented.minimize_norm_subject_to), small enough to keep L-BFGS well
-#: conditioned.
-AL_RHO: float = 1000.0
-
-#: L-BFGS-B iteration budget per restart of the numerical minimal-norm solver.
-AL_MAX_ITER: int = 50_000
-
-# --- ReLU minimal-norm solver (cbntheory.solvers.relu) --------------------------------------
-
-#: Seconds per restart of the ReLU solver: with AL_MAX_ITER it guarantees that a width that
-#: cannot interpolate ends in a status, not an endless run (small problems take seconds).
-RELU_TIME_LIMIT: float = 600.0
-
-#: Samples at which the conditional T2 bound of a target network is evaluated: each costs a
-#: dense Jacobian, and the bound is a maximum over points, so a few suffice.
-T2_MAX_POINTS: int = 8
-
-#: Largest dense Jacobian (entries) assembled for that bound: 4e6 float64 = 32 MB.
-T2_MAX_JACOBIAN_ENTRIES: int = 4_000_000
-
-#: A sample where some pre-activation of the target is within this fraction of the
-#: layer's largest is treated as a kink (the target may not be differentiable there).
-T2_PREACTIVATION_RTOL: float = 1e-9
-
-#: Relative size of the He noise added to the identity middle layers of the "identity"
-#: start: enough to break the symmetry between channels, small enough to keep the deep
-#: network close to a two-layer one (after 60 s on the d = 16, depth-12 benchmark, one seed:
-#: norm 637 with 0.1, 691 with 0.0, 667 with 1.0, 1058 from the plain Gaussian start).
-IDENTITY_INIT_NOISE: float = 0.1
-
-#: Share of each restart's time budget held back for the Gauss-Newton projection onto the
-#: data (cbntheory.solvers.projection): on the depth-12 benchmark one step costs 1-3 s and two or
-#: three steps take the augmented Lagrangian's residual (~1e-4 when stopped by the clock)
-#: below 1e-8.
-RELU_PROJECT_RESERVE: float = 0.2
-
-#: The projection aims at ``tol * RELU_PROJECT_MARGIN``, so the verified residual keeps a
-#: margin below ``tol`` (Gauss-Newton converges quadratically: the margin costs ~1 step).
-RELU_PROJECT_MARGIN: float = 1e-2
-
-#: Largest dense parameter Jacobian (rows x free parameters) the projection assembles:
-#: 2e7 float64 = 160 MB; larger problems skip the projection.
-RELU_PROJECT_MAX_ENTRIES: int = 20_000_000
-
-# --- solvers: augmented Lagrangian, rebalancing, projection (cbntheory.solvers) -------------
-
-#: Share of an augmented-Lagrangian run's budgets kept for its final least-squares polish.
-AL_POLISH_RESERVE: float = 0.15
-#: A fit whose ``||r||^2`` keeps more than this fraction over the stall window has stalled.
-AL_STALL_RATIO: float = 0.8
-#: A fit ending above this multiple of ``fit_tol`` failed (saddle or spurious minimum).
-AL_FIT_FAILED_FACTOR: float = 10.0
-#: An inner solve multiplying the residual by more than this fell into a trap: undone.
-AL_COLLAPSE_FACTOR: float = 10.0
-#: Updates in a row without halving the residual before a restart with a stiffer penalty.
-AL_STUCK_UPDATES: int = 3
-#: Penalty growth since the start after which the run restarts the same way.
-AL_MU_GROWTH: float = 1e6
-#: The penalty grows tenfold when an update keeps more than this fraction of the residual.
-AL_PROGRESS_RATIO: float = 0.25
-#: Floor of the inner gradient tolerance (relative): about the gradient's own accuracy.
-AL_GTOL_FLOOR: float = 1e-12
-#: Rebalancing stops at a Newton decrement below this fraction of the norm (a few ulps).
-REBALANCE_DECREMENT_RTOL: float = 1e-15
-#: Smallest step of the rebalancing's halving line search before it gives up.
-REBALANCE_MIN_STEP: float = 1e-10
-#: Sufficient-decrease (Armijo) constant of that line search.
-REBALANCE_ARMIJO: float = 0.25
-#: Initial projection damping relative to the mean diagonal of ``J J^T``: near Gauss-Newton.
-PROJECT_DAMPING: float = 1e-10
-#: Smallest damping after a successful step (keeps a singular ``J J^T`` solvable).
-PROJECT_DAMPING_MIN: float = 1e-14
-#: Damping increases (x10 each) tried per projection step, up to about gradient descent.
-PROJECT_DAMPING_TRIES: int = 12
-
-
-# ---- measure/, checks/, output/, theory/ (certified intervals, tables, checks, figures)
 #: A network re-checked by a table or a check fits when its residual is at most
 #: ``FIT_RTOL * FIT_RECHECK_FACTOR``: the factor absorbs the round-off of re-evaluating it.
 FIT_RECHECK_FACTOR: float = 1 + 1e-6
@@ -278,35 +318,24 @@ FIGURE_ENERGY_FLOOR: float = 1e-8
 #: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).
 FIGURE_VMAX_FLOOR: float = 1e-12
 
-def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
-    """Absolute threshold below which a singular value counts as zero.
 
-    Parameters
-    ----------
-    s_max : float
-        Largest singular value of the operator (over all frequencies).
-    n : int
-        Larger side of the dense operator matrix, ``d * max(C_out, C_in)``.
-    rtol : float, optional
-        Relative tolerance; defaults to ``RANK_RTOL_FACTOR * EPS * n``.
+# --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances --------------
 
-    Returns
-    -------
-    float
-        ``rtol * s_max``.
+#: How long a store write waits for another sweep's transaction on the same SQLite file
+#: before failing: every transaction is a few rows, so 30 s means something is stuck.
+SWEEP_BUSY_TIMEOUT: float = 30.0
 
-    Examples
-    --------
-    >>> tol = rank_tolerance(2.0, 10)
-    >>> bool(abs(tol - 20 * EPS) < 1e-30)
-    True
-    """
-    if rtol is None:
-        rtol = RANK_RTOL_FACTOR * EPS * n
-    return float(rtol) * float(s_max)
+#: Interval at which a running sweep refreshes its heartbeat row in the store.
+SWEEP_HEARTBEAT: float = 5.0
 
+#: A claim whose sweep has not refreshed its heartbeat for this long (12 missed beats)
+#: is considered abandoned (process killed on another host) and may be taken over.
+SWEEP_STALE_AFTER: float = 60.0
 
-# ---------------------------------------------------------------- sweep area (sweep/, cli/)
+#: How long to try to reach a Dask scheduler before failing: a live scheduler on a
+#: cluster network answers in well under a second.
+SWEEP_SCHEDULER_TIMEOUT: float = 5.0
+
 #: Seconds between looks at jobs held by other sweeps once nothing else is left to run.
 SWEEP_POLL: float = 0.5
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog, minimize, nnls
 
+from .. import settings
 from ..errors import SolverError
 
 __all__ = ["cone_support_bound", "lbfgsb",
@@ -137,7 +138,7 @@ def cone_support_bound(g: np.ndarray, G: np.ndarray, free: int | None = None) ->
         mu, _ = nnls(B, -g, maxiter=50 * B.shape[1])
         return float(np.linalg.norm(g + B @ mu))
     scale = max(1.0, float(np.linalg.norm(g)), float(np.abs(B).max()))
-    weight = 1e6 * scale
+    weight = settings.NNLS_FREE_ROW_WEIGHT * scale
     rows = np.ones(len(g), dtype=bool)
     rows[free] = False
     A = np.vstack([B[rows], weight * B[free]])
@@ -146,7 +147,7 @@ def cone_support_bound(g: np.ndarray, G: np.ndarray, free: int | None = None) ->
     mu = mu.copy()
     for _ in range(B.shape[1] + 1):
         resid = float(g[free] + B[free] @ mu)
-        if abs(resid) <= 1e-13 * scale:
+        if abs(resid) <= settings.NNLS_ZERO_RTOL * scale:
             break  # zero up to round-off (g's free entry is itself a rounded sum)
         # raise a multiplier whose column pushes the free entry towards 0 ...
         up = np.flatnonzero(B[free] * resid < 0)

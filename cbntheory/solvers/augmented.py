@@ -132,20 +132,20 @@ class _Tracker:
 class ALOptions:
     """The tolerances and budgets of :func:`minimize_norm_subject_to` (see its parameters)."""
 
-    feas_tol: float = 1e-9
-    obj_rtol: float = 1e-11
-    fit_tol: float = 1e-3
+    feas_tol: float = settings.AL_DEFAULT_FEAS_TOL
+    obj_rtol: float = settings.AL_DEFAULT_OBJ_RTOL
+    fit_tol: float = settings.AL_DEFAULT_FIT_TOL
     penalty: float | None = None
-    rho: float = 1000.0
+    rho: float = settings.AL_RHO
     max_outer: int = 60
-    max_iter: int = 50_000
+    max_iter: int = settings.AL_MAX_ITER
     maxcor: int = 10
     time_limit: float | None = None
-    perturb: float = 0.1
-    max_perturb: int = 20
-    stall_window: int = 100
+    perturb: float = settings.AL_PERTURB
+    max_perturb: int = settings.AL_MAX_PERTURB
+    stall_window: int = settings.AL_STALL_WINDOW
     accept_tol: float | None = None
-    inner_gtol: float = 1e-2
+    inner_gtol: float = settings.AL_INNER_GTOL
 
 
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
