@@ -49,7 +49,7 @@ from ..nets.network import Network
 from ..theory.linear_data import bias_least_norm, least_norm_map, taps_least_norm
 from .problem import Candidate, Outcome, Problem
 
-__all__ = ["OPTIONS", "SOLVER", "affine_least_norm", "solve"]
+__all__ = ["OPTIONS", "SOLVER", "affine_least_norm", "least_norm_layer", "solve"]
 
 #: Options accepted (and not needed) at depth 1: those of the linear and ReLU cases.
 OPTIONS = ("rank_rtol", "solver", "init", "max_iter", "assume_open_set", "bound_points")
@@ -69,6 +69,31 @@ def _infeasible(arch: Architecture, residual: float, where: str) -> InfeasibleEr
         f"affine equivariant map x -> W * x{' + b' if arch.bias else ''}, and the best such "
         f"map ({where}) leaves a relative residual {residual:.3e} > FEASIBILITY_RTOL = "
         f"{settings.FEASIBILITY_RTOL:.0e}")
+
+
+def least_norm_layer(arch: Architecture, X: np.ndarray, Y: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """One convolution ``W * x (+ b)`` of least norm fitting ``(X, Y)`` in the least-squares sense.
+
+    The core of :func:`affine_least_norm`, which never raises for inconsistent data (the
+    last-layer finishing of :mod:`.exact_fit` uses it too).  ``arch`` has depth 1 and no
+    head; returns the kernel, the bias (zeros without one), the norm on the spectrum
+    (full-size filters) or of the taps (windows), and the relative least-squares residual.
+    """
+    full = arch.kernel_size is None or bool(np.all(arch.windows[0]))
+    penalised = arch.bias and arch.penalize_bias
+    if not full:
+        kernel, bias, residual = taps_least_norm(arch, X, Y)
+        value = float(np.sum(kernel ** 2)) + (float(bias @ bias) if penalised else 0.0)
+        return kernel, bias, value, float(residual)
+    fit = least_norm_map(X, Y, affine=arch.bias, normalization=arch.normalization)
+    op, bias = (bias_least_norm(X, Y, arch.normalization) if penalised
+                else (fit.operator, fit.offset))
+    k = fourier.cost_factor(arch.normalization, arch.spatial_shape)
+    value = k * float(np.sum(np.abs(op.blocks) ** 2))
+    if penalised:
+        value += float(bias @ bias)
+    return op.kernel, bias, value, float(fit.residual)
 
 
 def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
@@ -108,25 +133,13 @@ def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
     """
     if arch.depth != 1 or arch.head is not None:
         raise V.fail("arch", "have depth 1 and head None (one convolution)", arch)
-    full = arch.kernel_size is None or bool(np.all(arch.windows[0]))
-    penalised = arch.bias and arch.penalize_bias
-    if not full:
-        kernel, bias, residual = taps_least_norm(arch, X, Y)
-        if residual > settings.FEASIBILITY_RTOL:
-            raise _infeasible(arch, residual, f"kernel_size={arch.kernel_size}")
-        value = float(np.sum(kernel ** 2)) + (float(bias @ bias) if penalised else 0.0)
-        return Network(arch, [kernel], [bias] if arch.bias else []), value, residual
-    fit = least_norm_map(X, Y, affine=arch.bias, normalization=arch.normalization)
-    if fit.residual > settings.FEASIBILITY_RTOL:
-        raise _infeasible(arch, fit.residual, f"largest residual at frequency m = "
-                          f"{fit.worst_frequency()}")
-    op, bias = (bias_least_norm(X, Y, arch.normalization) if penalised
-                else (fit.operator, fit.offset))
-    k = fourier.cost_factor(arch.normalization, arch.spatial_shape)
-    value = k * float(np.sum(np.abs(op.blocks) ** 2))
-    if penalised:
-        value += float(bias @ bias)
-    return Network(arch, [op.kernel], [bias] if arch.bias else []), value, fit.residual
+    kernel, bias, value, residual = least_norm_layer(arch, X, Y)
+    if residual > settings.FEASIBILITY_RTOL:
+        where = (f"kernel_size={arch.kernel_size}" if arch.kernel_size is not None else
+                 "largest residual at frequency m = " + str(least_norm_map(
+                     X, Y, affine=arch.bias).worst_frequency()))
+        raise _infeasible(arch, residual, where)
+    return Network(arch, [kernel], [bias] if arch.bias else []), value, residual
 
 
 def solve(problem: Problem) -> Outcome:
