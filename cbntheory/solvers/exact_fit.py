@@ -170,8 +170,12 @@ def finish_candidate(problem: Problem, cand: Candidate) -> Candidate:
     """``cand`` with its network finished exactly on the data (see :func:`finish_exactly`).
 
     The candidate's ``how`` says what the finishing did and ``info["exact_fit"]`` records
-    it; a candidate that cannot be finished keeps its network.
+    it; a candidate that cannot be finished keeps its network.  Only networks that already
+    fit to ``problem.tol`` are finished: a failed search stays a failure (its closest
+    network is reported as such), it is not turned into a fit by the last layer alone.
     """
+    if not relative_residual(cand.network(problem.X), problem.Y) <= problem.tol:
+        return cand
     fit = finish_exactly(cand.network, problem.X, problem.Y)
     record = {"exact": fit.exact, "residual_before": fit.residual_before,
               "residual": fit.residual, "norm_before": fit.norm_before, "norm": fit.norm,

@@ -15,6 +15,7 @@ against the same dense least-norm solve on the penultimate activations of that p
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -25,7 +26,8 @@ from _bruteforce import convolve
 import cbntheory as cbn
 from cbntheory.cli import main
 from cbntheory.measure.intervals import data_rows
-from cbntheory.solvers.exact_fit import finish_exactly
+from cbntheory.solvers.exact_fit import finish_candidate, finish_exactly
+from cbntheory.solvers.problem import Candidate, make_problem
 
 
 def design(X, c, mask):
@@ -250,3 +252,17 @@ def test_relu_route_returns_exactly_interpolating_networks():
     print(f"residual {record['residual_before']:.2e} -> {record['residual']:.2e}, norm "
           f"{record['norm_before']:.10g} -> {record['norm']:.10g} (relative {change:.2e})")
     assert change <= 1e-3
+
+
+def test_a_candidate_that_does_not_fit_is_not_finished():
+    arch = cbn.Architecture((6,), (1, 4, 1))
+    net = arch.init(rng=0)
+    X = np.random.default_rng(1).standard_normal((2, 1, 6))
+    problem = make_problem(arch, (X, 2.0 * net(X)), None, rng=0, restarts=1, tol=1e-6,
+                           strict=False, method="auto", time_limit=None, options={})
+    cand = Candidate(net, "far from the data", "test", converged=False)
+    assert finish_candidate(problem, cand) is cand
+    close = Candidate(net, "close", "test")
+    problem = dataclasses.replace(problem, Y=net(X) * (1 + 1e-7))
+    done = finish_candidate(problem, close)
+    assert done.info["exact_fit"]["exact"] and "finished exactly" in done.how
