@@ -33,6 +33,12 @@ REALNESS_RTOL: float = 1e-9
 #: is said to reproduce the data (the ``tol`` of :func:`cbntheory.minimal_norm`).
 FIT_RTOL: float = 1e-6
 
+#: Relative residual a network behind an upper bound must reach after the exact
+#: finishing of its last layer (:mod:`cbntheory.solvers.exact_fit`): round-off of a
+#: least-squares solve in float64 (~1e-15) times a margin of 1e3 for the conditioning
+#: of the penultimate features.
+EXACT_FIT_RTOL: float = 1e-12
+
 #: Relative residual of the least-squares fit above which finite data are declared
 #: infeasible for an equivariant linear map: well above round-off of the per-frequency
 #: least-squares solves, well below any genuine inconsistency in test problems.

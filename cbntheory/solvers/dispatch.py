@@ -2,7 +2,8 @@
 
 The dispatcher validates the question (:func:`cbntheory.solvers.problem.make_problem`),
 hands it to the case of the architecture's activation in :data:`CASES` (a module with
-``solve(problem) -> Outcome``) and gives every outcome to the one verification path,
+``solve(problem) -> Outcome``; depth 1 of a non-linear activation goes to
+:data:`DEPTH_ONE`, the exact affine case) and gives every outcome to the one verification path,
 :func:`cbntheory.solvers.verify.finish` (forward pass, recomputed norm, interval rule,
 status and message).  An activation without a registered case still gets a numerical
 upper bound and no lower bound.  See ``docs/solvers.md`` for each case.
@@ -21,7 +22,7 @@ from .interpolate import numerical_candidate
 from .problem import Outcome, Problem, make_problem
 from .verify import finish
 
-__all__ = ["CASES", "minimal_norm", "register_case"]
+__all__ = ["CASES", "DEPTH_ONE", "minimal_norm", "register_case"]
 
 #: Solver module of each activation; each defines ``solve(problem) -> Outcome``.
 CASES: dict[str, str] = {"linear": "cbntheory.solvers.linear", "relu": "cbntheory.solvers.relu"}
@@ -34,7 +35,15 @@ def register_case(activation: str, module: str) -> None:
     CASES[activation] = module
 
 
+#: Case of depth-1 networks of every activation but "linear" (which has its own closed
+#: forms): a depth-1 network applies no activation, so it is affine and exact.
+DEPTH_ONE = "cbntheory.solvers.affine"
+
+
 def _case(problem: Problem) -> Outcome:
+    arch = problem.arch
+    if arch.depth == 1 and arch.activation != "linear" and problem.method != "numerical":
+        return importlib.import_module(DEPTH_ONE).solve(problem)
     name = CASES.get(problem.arch.activation)
     if name is None:
         return Outcome(candidates=(numerical_candidate(problem),), lower=None,

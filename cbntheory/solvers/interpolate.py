@@ -31,6 +31,7 @@ from .. import settings
 from ..nets.network import Network
 from .augmented import ConstrainedResult, minimize_norm_subject_to
 from .constraints import SpectralConstraint, is_plain_linear, network_constraint
+from .exact_fit import finish_candidate
 from .problem import Candidate, Problem
 from .restarts import Restart, run_restarts
 from .starts import initial_vector, scale_to_data
@@ -68,7 +69,8 @@ def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None
     Returns
     -------
     Candidate
-        The lowest-norm run that met ``tol`` (else the smallest residual), its network's
+        The lowest-norm run that met ``tol`` (else the smallest residual), its last layer
+        finished exactly (:func:`cbntheory.solvers.exact_fit.finish_candidate`), its network's
         ``seed`` that run's seed; ``info["runs"]`` per restart: ``seed``, ``objective``,
         ``residual``, ``status``, ``iterations``, ``wall_time``, ``message``; the
         optimiser's record of the best run in the other ``info`` entries.
@@ -119,6 +121,7 @@ def numerical_candidate(problem: Problem, *, reference: np.ndarray | None = None
     info = {"runs": runs, "iterations": res.n_iterations, "evaluations": res.n_evaluations,
             "optimizer_status": res.status, "perturbations": res.perturbations,
             "interrupted": res.interrupted, "history": res.history}
-    return Candidate(Network.from_vector(arch, res.x, seed=run_seed), how, SOLVER,
+    cand = Candidate(Network.from_vector(arch, res.x, seed=run_seed), how, SOLVER,
                      converged=res.residual <= tol, info=info, options=options)
+    return finish_candidate(problem, cand)  # exact interpolation, as the lower bounds assume
 

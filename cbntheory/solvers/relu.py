@@ -11,7 +11,9 @@ Each restart starts from the target network written in the architecture or a ran
 network scaled to the data (:mod:`.starts`), runs the augmented Lagrangian
 (:mod:`.augmented`) for part of its budget (``max_iter`` iterations, its share of
 ``time_limit``), projects onto the data by Gauss-Newton steps (:mod:`.projection`) and
-rebalances.  The certified lower bound is the Lipschitz bound
+rebalances; every candidate's last layer is then finished exactly
+(:mod:`.exact_fit`: a least-norm correction that brings the residual to round-off, its
+cost included).  The certified lower bound is the Lipschitz bound
 (:func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`); shift-inconsistent data raise
 :class:`~cbntheory.errors.InfeasibleError` before any optimisation
 (:mod:`.certificates`, which also gives the T2 value conditional on an open set).  A
@@ -49,6 +51,7 @@ from ..theory.lipschitz import lipschitz_lower_bound
 from .augmented import minimize_norm_subject_to
 from .certificates import conditional_t2, orbit_residual
 from .constraints import network_constraint
+from .exact_fit import finish_candidate
 from .problem import Candidate, Outcome, Problem, make_problem
 from .projection import project
 from .restarts import INTERRUPTED, OUT_OF_TIME, Restart, run_restarts
@@ -201,6 +204,8 @@ def solve(problem: Problem) -> Outcome:
             f"reaches a relative residual below {orbit:.3g} > tol={problem.tol:g}")
     lower, lower_how = _lower_bound(problem, info)
     candidates, note = _Search(problem, opts, warm, info, used).run()
+    # exact interpolation is the object the lower bound certifies: finish every network
+    candidates = tuple(finish_candidate(problem, c) for c in candidates)
     if target is not None and opts.assume_open_set and not info["interrupted"]:
         info["conditional_lower"] = conditional_t2(arch, target, problem.X, opts.bound_points)
     return Outcome(candidates=candidates, lower=lower, lower_how=lower_how, info=info,
