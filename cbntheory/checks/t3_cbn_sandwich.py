@@ -26,7 +26,7 @@ Run ``python proofs_checks/t3_cbn_sandwich.py [--full]`` for the table.
 """
 from __future__ import annotations
 
-from .. import targets
+from .. import fourier, targets
 from ..measure.tables import fit_slope
 from ..theory.linear import linear_cost
 from ..theory.lipschitz import lipschitz_constant
@@ -55,11 +55,16 @@ def _r0_interval(t, quick: bool) -> tuple[float, float, str]:
         return r0, r0, "T1: R0 = sum_m rank A_m"
     X, Y = data_of(t, quick)
     lam, _ = lipschitz_constant(X, Y)
-    low = 1.0 if lam > 0 else 0.0
-    con = t.construction(3, quick=quick)
+    arch = t.architecture(3, quick=quick)
+    # (kappa Lambda^2)^(1/L) -> the cost factor 1 / (d c^2) of one middle layer: 1 with
+    # the operator normalisation, 1 / d with the plain one
+    floor = fourier.cost_factor(arch.normalization, arch.spatial_shape)
+    low = floor if lam > 0 else 0.0
+    con = t.construction(3, quick=quick, bias_aware=arch.bias)
     high = float(con.rank_cbn) if con is not None else float("inf")
-    return low, high, ("Lipschitz bound (R0 >= 1) and CBN construction (R0 <= Rank_CBN)"
-                       if con is not None else "Lipschitz bound (R0 >= 1); no construction")
+    lip = f"Lipschitz bound (R0 >= 1 / (d c^2) = {floor:g})"
+    return low, high, (f"{lip} and CBN construction (R0 <= its slope, by construction)"
+                       if con is not None else f"{lip}; no construction")
 
 
 def main(quick: bool = True) -> CheckReport:
