@@ -14,10 +14,12 @@ Rows:
 * per target and depth: ``lower <= upper`` (two certified bounds never cross), with the
   interval of ``R / L`` and the solver's value and status as evidence;
 * per target: the certified interval of ``R0 = lim R / L`` judged against the claim
-  ``[Rank_J, Rank_CBN]``: T1's ``R0`` for linear targets; ``[1, Rank_CBN]`` from the
-  Lipschitz bound (``R / L >= (kappa Lambda^2)^{1/L} -> 1``) and the construction
-  (``R / L <= Rank_CBN + C / L``) for data.  "consistent" means the certified interval
-  lies in the sandwich; "not_certified" that a side is not certified (e.g. the 2D
+  ``[Rank_J, Rank_CBN]``: T1's ``R0`` for linear targets; for data, the floor of the
+  Lipschitz bound (``R / L >= (gamma Lambda^2)^{1/L} -> 1 / (d c^2)``: 1 with the operator
+  normalisation, ``1/d`` with the plain one) and the slope of the construction for the
+  architecture (``R / L <= rank + C / L``; with biases the bias-aware construction and
+  ``Rank_CBN`` with biases, which is at most ``Rank_CBN``).  "consistent" means the
+  certified interval lies in the sandwich; "not_certified" that a side is not certified (e.g. the 2D
   shifts, ``Rank_J = 2`` but only ``R0 >= 1`` is certified on finite data).  The slope of
   the measured upper bounds against ``L`` over the larger depths (the tables' fit,
   :func:`cbntheory.measure.tables.fit_slope`) is reported with it, uncertified.

@@ -202,3 +202,24 @@ def test_r0_floor_follows_the_normalisation():
     for L in (20, 200):                    # (12^-L underflows beyond L ~ 290)
         b = cbn.lipschitz_lower_bound(_PlainTarget().architecture(L), X, Y)
         assert abs(b.value / L - 1 / 12) < 5.0 / L
+
+
+def test_free_biases_and_bias_free_architectures():
+    t = targets.get("shift_autoencoder_1d")
+    X, Y = t.data()
+    from cbntheory.targets import signals
+    from cbntheory.theory.construction import bias_orbit_construction
+
+    freqs = [(0,), (1,), (-1,)]
+    for L in (2, 5, 12):
+        arch = Architecture((12,), (1,) + (2,) * (L - 1) + (1,), penalize_bias=False)
+        con = bias_orbit_construction(arch, signals.bump((12,), 1.5), freqs)
+        out = forward(con.network, X)
+        assert np.linalg.norm(out - Y.reshape(len(Y), -1)) < 1e-12 * np.linalg.norm(Y)
+        weights = sum(float(np.sum(w ** 2)) for w in con.network.kernels)
+        assert np.isclose(con.norm, weights, rtol=1e-12)        # free biases cost nothing
+        # never above the penalised construction of the same depth (more freedom)
+        assert con.norm <= t.construction(L, width=2, bias_aware=True).norm + 1e-9
+    arch = Architecture((12,), (1, 2, 1), bias=False)
+    with pytest.raises(cbn.ValidationError, match="biases"):
+        bias_orbit_construction(arch, signals.bump((12,), 1.5), freqs)
