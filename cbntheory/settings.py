@@ -321,6 +321,10 @@ CONSTRUCTION_PROFILE_ITERATIONS: int = 200
 CONSTRUCTION_PROFILE_DECREMENT: float = 1e-20
 #: ... and a backtracking line search stops halving the step below this size.
 CONSTRUCTION_PROFILE_MIN_STEP: float = 1e-12
+#: ... the decoder reads at most this many thresholds of the bottleneck, one hidden channel
+#: each (when the width allows): two already lower C by about 0.8 on the 1D shifts, and
+#: every pair of pixel levels is tried, so the search grows with the power.
+CONSTRUCTION_MAX_THRESHOLDS: int = 2
 #: Figures: energy shares below this are drawn at this value on the logarithmic scale.
 FIGURE_ENERGY_FLOOR: float = 1e-8
 #: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).

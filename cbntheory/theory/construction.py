@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -253,11 +254,12 @@ def pool_construction(arch: Architecture) -> CBNConstruction:
     return CBNConstruction(net, L, vec, net.param_norm(), 1, layers)
 
 
-def _profile(K: int, mu: np.ndarray, v2: float) -> tuple[np.ndarray, float]:
+def _profile(K: int, mu: np.ndarray, v2: float, last: int = 1) -> tuple[np.ndarray, float]:
     """Log-amplitudes ``t_1..t_n`` minimising ``F(t)`` of :func:`bias_orbit_construction`.
 
-    ``F(t) = sum_l K exp(2 (t_l - t_{l-1})) + sum_l mu_l^2 exp(2 t_l) + v2 exp(-2 t_n)``
-    with ``t_0 = 0``: a sum of exponentials of linear forms that span ``R^n``, hence
+    ``F(t) = sum_l K_l exp(2 (t_l - t_{l-1})) + sum_l mu_l^2 exp(2 t_l) + v2 exp(-2 t_n)``
+    with ``t_0 = 0``, ``K_l = K`` except ``K_n = last * K`` (the last hidden layer has
+    ``last`` channels): a sum of exponentials of linear forms that span ``R^n``, hence
     strictly convex; it is also coercive when ``v2 > 0`` (a direction that lowers every
     increment and ``-t_n`` is zero).  Damped Newton with a tridiagonal Hessian, at most
     ``settings.CONSTRUCTION_PROFILE_ITERATIONS`` steps.  Returns ``(t, F(t))``.
@@ -270,9 +272,11 @@ def _profile(K: int, mu: np.ndarray, v2: float) -> tuple[np.ndarray, float]:
     """
     n = mu.size
     w2 = mu ** 2
+    weights = np.full(n, float(K))
+    weights[-1] *= last
 
     def parts(t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        inc = K * np.exp(2 * np.diff(np.concatenate(([0.0], t))))     # K e^{2(t_l - t_{l-1})}
+        inc = weights * np.exp(2 * np.diff(np.concatenate(([0.0], t))))  # K_l e^{2 dt_l}
         bias = w2 * np.exp(2 * t)
         dec = v2 * np.exp(-2 * t[-1])
         F = float(inc.sum() + bias.sum() + dec)
@@ -332,19 +336,23 @@ def bias_orbit_construction(arch: Architecture, signal: Any,
 
     Notes
     -----
-    With ``u = P' x_0`` (``P'`` the projection onto ``S \\ {0}``), ``mu = -min u`` and a
-    threshold ``theta`` among the levels of ``g_0 = u + mu``, hidden layer ``l`` computes
-    ``s_l relu(u + mu_l)`` on the orbit (``mu_l = mu`` and, for the last hidden layer,
-    ``mu - theta``): its kernel is ``(s_l / s_{l-1}) P'`` and its bias ``s_l mu_l``
-    (``s_0 = 1``).  The decoder ``V / s_{L-1}`` solves ``V * relu(g_0 - theta) = x_0``
-    at the non-zero frequencies; the mean of ``x_0`` comes from the least-norm mix of the
-    decoder's constant frequency and its bias.  With ``t_l = log s_l`` the norm (all but
-    the decoder's constant) is ``F(t) = sum_l K' e^{2 (t_l - t_{l-1})} + beta sum_l
-    mu_l^2 e^{2 t_l} + ||V||^2 e^{-2 t_{L-1}}`` (``beta = 1`` with penalised biases,
-    0 without); it is convex in ``t`` and minimised exactly (:func:`_profile`).  A
-    profile that falls by ``(1/2) log L`` over a quarter of the layers and rises back
-    over another quarter costs ``K' L + O(1)``, so the minimum is ``K' L + C`` with ``C``
-    bounded in ``L``: the slope ``K'`` holds by construction.
+    With ``u = P' x_0`` (``P'`` the projection onto ``S \\ {0}``) and ``mu = -min u``,
+    hidden layer ``l < L - 1`` computes ``s_l relu(u + mu)`` on the orbit: kernel
+    ``(s_l / s_{l-1}) P'``, bias ``s_l mu`` (``s_0 = 1``).  The last hidden layer has one
+    channel per threshold ``theta_j`` (one, or ``CONSTRUCTION_MAX_THRESHOLDS`` when the
+    width allows; all levels of ``g_0 = u + mu`` and all pairs of them are tried) and
+    computes ``s_{L-1} relu(g_0 - theta_j)``.  The decoder ``V / s_{L-1}`` is the
+    least-norm solution of ``sum_j V_j * relu(g_0 - theta_j) = x_0`` at the non-zero
+    frequencies; the mean of ``x_0`` comes from the least-norm mix of the decoder's
+    constant frequency and its bias.  With ``t_l = log s_l`` the norm (all but
+    the decoder's constant) is ``F(t) = sum_l K_l e^{2 (t_l - t_{l-1})} + beta sum_l
+    mu_l^2 e^{2 t_l} + ||V||^2 e^{-2 t_{L-1}}`` (``K_l = K'``, times the number of
+    thresholds for the last hidden layer; ``mu_l^2 = mu^2``, and ``sum_j (mu - theta_j)^2``
+    for the last; ``beta = 1`` with penalised biases, 0 without); it is convex in ``t``
+    and minimised exactly (:func:`_profile`).  A profile that falls by ``(1/2) log L``
+    over a quarter of the layers and rises back over another quarter costs
+    ``K' L + O(1)``, so the minimum is ``K' L + C`` with ``C`` bounded in ``L``: the slope
+    ``K'`` holds by construction.
 
     Examples
     --------
@@ -368,71 +376,100 @@ def bias_orbit_construction(arch: Architecture, signal: Any,
     u = P.apply(x0[None, None])[0, 0]
     mu = -float(u.min())
     beta = 1.0 if arch.penalize_bias else 0.0
-    n = arch.depth - 1
+    n, g0 = arch.depth - 1, u + mu
+    levels = _threshold_levels(g0)
+    sets: list[tuple[float, ...]] = [(t,) for t in levels]
+    if arch.channels[-2] >= settings.CONSTRUCTION_MAX_THRESHOLDS:
+        sets += list(itertools.combinations(levels, settings.CONSTRUCTION_MAX_THRESHOLDS))
     best = None
-    for theta, vhat in _thresholds(x0, u + mu, arch.normalization):
-        v2 = float(np.sum(np.abs(vhat) ** 2))
+    for thetas in sets:
+        blocks = _decoder_blocks(x0, g0, thetas)
+        if blocks is None:
+            continue
+        v2 = float(np.sum(np.abs(blocks[..., 0, :]) ** 2)
+                   - np.sum(np.abs(blocks[(0,) * x0.ndim]) ** 2))  # the mean: via the bias
         mus = np.full(n, np.sqrt(beta) * mu)
-        mus[-1] = np.sqrt(beta) * (mu - theta)
-        t, F = _profile(K, mus, v2)
+        mus[-1] = np.sqrt(beta * sum((mu - th) ** 2 for th in thetas))
+        t, F = _profile(K, mus, v2, last=len(thetas))
         if best is None or F < best[0]:
-            best = (F, theta, vhat, t)
+            best = (F, thetas, blocks, t)
     if best is None:  # pragma: no cover - a single active pixel always works
         raise V.fail("signal", "admit a ReLU decoder from its projection", x0.shape)
-    _, theta, vhat, t = best
-    return _assemble_bias(arch, x0, P, K, mu, theta, vhat, np.exp(t), u + mu, nonzero)
+    _, thetas, blocks, t = best
+    return _assemble_bias(arch, x0, P, K, mu, thetas, blocks, np.exp(t))
 
 
-def _thresholds(x0: np.ndarray, g0: np.ndarray,
-                normalization: str) -> Iterator[tuple[float, np.ndarray]]:
-    """Every admissible ReLU threshold of a decoder from ``g0`` to ``x0``, with its blocks.
+def _threshold_levels(g0: np.ndarray) -> list[float]:
+    """Candidate ReLU thresholds: just above every level of ``g0`` but the lowest, highest first.
 
-    Yields ``(theta, blocks)``: ``theta`` sits just above a level of ``g0`` (one of the
-    pixel values, highest first), so ``u = relu(g0 - theta)`` lets through the pixels
-    above that level; it is admissible when ``uhat`` has no zero where ``x0hat`` has none,
-    and ``blocks[m] = x0hat[m] / uhat[m]`` (0 where ``x0hat`` vanishes) are the
-    per-frequency gains of the decoder ``V`` with ``V * u = x0``.
+    A threshold sits ``CONSTRUCTION_LEVEL_OFFSET`` of the level spread above a pixel value,
+    so that ``relu(g0 - theta)`` lets through the pixels above that level and round-off
+    cannot put a pixel on the wrong side.
+    """
+    levels = np.unique(np.round(g0, settings.CONSTRUCTION_LEVEL_DECIMALS))[::-1]
+    spread = float(levels[0] - levels[-1])
+    return [float(nxt) + settings.CONSTRUCTION_LEVEL_OFFSET * spread for nxt in levels[1:]]
+
+
+def _decoder_blocks(x0: np.ndarray, g0: np.ndarray,
+                    thetas: Sequence[float]) -> np.ndarray | None:
+    """Least-norm multipliers ``A_m`` (``(*spatial, 1, J)``): ``sum_j A_mj uhat_j[m] = x0hat[m]``.
+
+    ``u_j = relu(g0 - theta_j)``; per frequency the least-Frobenius-norm solution is
+    ``A_mj = conj(uhat_j[m]) x0hat[m] / sum_j |uhat_j[m]|^2`` (0 where ``x0hat`` vanishes).
+    None when some frequency that ``x0`` uses is missing from every ``u_j``.
     """
     axes = tuple(range(x0.ndim))
     xhat = np.fft.fftn(x0, axes=axes)
     need = np.abs(xhat) > settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(xhat).max()
-    levels = np.unique(np.round(g0, settings.CONSTRUCTION_LEVEL_DECIMALS))[::-1]
-    spread = float(levels[0] - levels[-1])
-    for nxt in levels[1:]:
-        theta = float(nxt) + settings.CONSTRUCTION_LEVEL_OFFSET * spread
-        uhat = np.fft.fftn(np.maximum(g0 - theta, 0.0), axes=axes)
-        if np.any(np.abs(uhat[need]) <= settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(uhat).max()):
-            continue
-        yield theta, np.where(need, xhat / np.where(need, uhat, 1.0), 0.0)
+    U = np.stack([np.fft.fftn(np.maximum(g0 - t, 0.0), axes=axes) for t in thetas], axis=-1)
+    energy = np.sum(np.abs(U) ** 2, axis=-1)
+    if np.any(energy[need] <= settings.CONSTRUCTION_SUPPORT_RTOL ** 2 * energy.max()):
+        return None
+    gain = np.where(need, xhat / np.where(need, energy, 1.0), 0.0)
+    return (np.conj(U) * gain[..., None])[..., None, :]
+
+
+def _thresholds(x0: np.ndarray, g0: np.ndarray,
+                normalization: str) -> Iterator[tuple[float, np.ndarray]]:
+    """Every admissible single ReLU threshold of a decoder from ``g0`` to ``x0``, with its blocks.
+
+    Yields ``(theta, blocks)`` with ``blocks[m] = x0hat[m] / uhat[m]`` (0 where ``x0hat``
+    vanishes), ``u = relu(g0 - theta)``: the per-frequency gains of ``V`` with ``V * u = x0``.
+    """
+    for theta in _threshold_levels(g0):
+        blocks = _decoder_blocks(x0, g0, [theta])
+        if blocks is not None:
+            yield theta, blocks[..., 0, 0]
 
 
 def _assemble_bias(arch: Architecture, x0: np.ndarray, P: ConvOperator, K: int, mu: float,
-                   theta: float, vhat: np.ndarray, s: np.ndarray, g0: np.ndarray,
-                   nonzero: Sequence[Sequence[int]]) -> CBNConstruction:
-    """The network of :func:`bias_orbit_construction` from its threshold and amplitudes."""
-    n, norm = s.size, arch.normalization
-    dc = tuple(0 for _ in x0.shape)
-    ac_blocks = vhat.copy()
+                   thetas: Sequence[float], blocks: np.ndarray,
+                   s: np.ndarray) -> CBNConstruction:
+    """The network of :func:`bias_orbit_construction` from its thresholds and amplitudes."""
+    n, norm, J = s.size, arch.normalization, len(thetas)
+    dc = (0,) * x0.ndim
+    ac_blocks = blocks.copy()
     ac_blocks[dc] = 0.0
-    dc_blocks = np.zeros_like(vhat)
-    dc_blocks[dc] = vhat[dc]
-    v_ac = np.array(ConvOperator.from_blocks(ac_blocks[..., None, None], norm).kernel)
-    v_dc = np.array(ConvOperator.from_blocks(dc_blocks[..., None, None], norm).kernel)
+    dc_blocks = np.zeros_like(blocks)
+    dc_blocks[dc] = blocks[dc]
+    v_ac = np.array(ConvOperator.from_blocks(ac_blocks, norm).kernel)
+    v_dc = np.array(ConvOperator.from_blocks(dc_blocks, norm).kernel)
     mean = float(x0.mean())
     a = float(np.sum(v_dc ** 2)) / s[-1] ** 2                # cost of the mean through V
     b = mean ** 2 if arch.penalize_bias else 0.0             # ... and through the bias
     lam = b / (a + b) if a + b > 0 else 1.0                  # least-norm mix of the two
     pk = np.array(P.kernel)
     ratios = s / np.concatenate(([1.0], s[:-1]))
-    kernels = [r * pk for r in ratios] + [(v_ac + lam * v_dc) / s[-1]]
-    levels = np.full(n, mu)
-    levels[-1] = mu - theta
-    biases = [np.array([sl * ml]) for sl, ml in zip(s, levels)] + [np.array([(1 - lam) * mean])]
+    kernels = [r * pk for r in ratios[:-1]] + [ratios[-1] * np.concatenate([pk] * J, axis=0)]
+    kernels.append((v_ac + lam * v_dc) / s[-1])
+    biases = [np.array([sl * mu]) for sl in s[:-1]]
+    biases += [s[-1] * (mu - np.asarray(thetas, dtype=float)), np.array([(1 - lam) * mean])]
     net = _embed(arch, kernels, biases)
     vec = (np.abs(P.blocks[..., 0, 0]) > 0.5).astype(int)
     layers = (("g: s_1 (P' x + mu), ReLU",) * (n > 1)
               + ("bias shift: s_l (P' z / s_(l-1) + mu), ReLU",) * max(n - 2, 0)
-              + ("threshold: s_(L-1) (P' z / s_(L-2) + mu - theta), ReLU",)
+              + (f"{J} threshold(s): s_(L-1) (P' z / s_(L-2) + mu - theta_j), ReLU",)
               + ("decoder V / s_(L-1) + mean bias",))
     return CBNConstruction(network=net, depth=arch.depth, cbn_vector=vec,
                            norm=net.param_norm(), rank_cbn=K, layers=layers, bias_aware=True)

@@ -40,7 +40,7 @@ def forward(net, X):
 
 
 @pytest.mark.parametrize("name", ORBITS)
-@pytest.mark.parametrize("depth,width", [(2, 1), (3, 4), (8, 1), (16, 1)])
+@pytest.mark.parametrize("depth,width", [(2, 1), (3, 4), (8, 1), (16, 1), (16, 2)])
 def test_bias_construction_fits_by_an_independent_forward_pass(name, depth, width):
     t = targets.get(name)
     X, Y = t.data()
@@ -80,6 +80,10 @@ def test_shift_autoencoder_1d_meets_the_independent_construction():
     for L, n in norms.items():
         assert n <= 2 * L + 10.85
     assert norms[16] <= 44 and norms[32] <= 76
+    # with two channels the decoder reads two thresholds: never worse, lower here
+    for L in (16, 64):
+        two = t.construction(L, width=2, bias_aware=True).norm
+        assert two <= 2 * L + 10.85 and two < t.construction(L, width=1, bias_aware=True).norm
 
 
 def test_slope_is_the_rank_with_biases_by_construction():
