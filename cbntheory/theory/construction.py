@@ -315,8 +315,8 @@ def bias_orbit_construction(arch: Architecture, signal: Any,
     With a bias per channel the constant frequency need not be carried by the weights:
     the middle layers project onto ``S \\ {0}`` (cost ``K' = |S| - 1`` each with the
     operator normalisation) and their biases add back the constant that keeps the
-    signal non-negative.  The amplitude of the signal varies across the layers (an
-    amplitude profile) so that the penalised biases cost a bounded amount in total.
+    signal non-negative; an amplitude profile across the layers keeps the biases' total
+    cost bounded.
 
     Parameters
     ----------
@@ -325,33 +325,25 @@ def bias_orbit_construction(arch: Architecture, signal: Any,
     signal : array_like, shape arch.spatial_shape
         One point of the orbit.
     frequencies : sequence of frequency tuples
-        The set ``S`` (closed under ``-m``); its non-zero elements must generate the
-        dual group when ``signal`` has trivial stabiliser.  The frequency 0 is dropped.
+        The set ``S`` (closed under ``-m``; 0 is dropped); its non-zero elements must
+        generate the dual group.
 
     Returns
     -------
     CBNConstruction
-        ``rank_cbn = K'`` and ``cbn_vector`` the indicator of ``S \\ {0}``;
-        ``bias_aware=True``.
+        ``rank_cbn = K'``, ``cbn_vector`` the indicator of ``S \\ {0}``, ``bias_aware``.
 
     Notes
     -----
-    With ``u = P' x_0`` (``P'`` the projection onto ``S \\ {0}``) and ``mu = -min u``,
-    hidden layer ``l < L - 1`` computes ``s_l relu(u + mu)`` on the orbit: kernel
-    ``(s_l / s_{l-1}) P'``, bias ``s_l mu`` (``s_0 = 1``).  The last hidden layer has one
-    channel per threshold ``theta_j`` (one, or ``CONSTRUCTION_MAX_THRESHOLDS`` when the
-    width allows; all levels of ``g_0 = u + mu`` and all pairs of them are tried) and
-    computes ``s_{L-1} relu(g_0 - theta_j)``.  The decoder ``V / s_{L-1}`` is the
-    least-norm solution of ``sum_j V_j * relu(g_0 - theta_j) = x_0`` at the non-zero
-    frequencies; the mean of ``x_0`` comes from the least-norm mix of the decoder's
-    constant frequency and its bias.  With ``t_l = log s_l`` the norm (all but
-    the decoder's constant) is ``F(t) = sum_l K_l e^{2 (t_l - t_{l-1})} + beta sum_l
-    mu_l^2 e^{2 t_l} + ||V||^2 e^{-2 t_{L-1}}`` (``K_l = K'``, times the number of
-    thresholds for the last hidden layer; ``mu_l^2 = mu^2``, and ``sum_j (mu - theta_j)^2``
-    for the last; ``beta = 1`` with penalised biases, 0 without); it is convex in ``t``
-    and minimised exactly (:func:`_profile`).  A profile that falls by ``(1/2) log L``
-    over a quarter of the layers and rises back over another quarter costs
-    ``K' L + O(1)``, so the minimum is ``K' L + C`` with ``C`` bounded in ``L``: the slope
+    Hidden layer ``l < L - 1`` computes ``s_l relu(u + mu)`` on the orbit (``u = P' x_0``,
+    ``P'`` the projection onto ``S \\ {0}``, ``mu = -min u``): kernel ``(s_l / s_{l-1}) P'``,
+    bias ``s_l mu``.  The last hidden layer has one channel per threshold ``theta_j`` (all
+    levels of ``g_0 = u + mu`` and, when the width allows, all pairs are tried) computing
+    ``s_{L-1} relu(g_0 - theta_j)``; the decoder ``V / s_{L-1}`` is the least-norm
+    solution of ``sum_j V_j * relu(g_0 - theta_j) = x_0`` at the non-zero frequencies, and
+    the mean of ``x_0`` is the least-norm mix of its constant frequency and its bias.  The
+    norm is convex in ``t_l = log s_l`` and minimised exactly (:func:`_profile`); the
+    minimum is ``K' L + C`` with ``C`` bounded in ``L`` (docs/theory.md, T3): the slope
     ``K'`` holds by construction.
 
     Examples
