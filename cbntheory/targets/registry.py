@@ -74,9 +74,9 @@ class Target:
         Jacobian rank ``max_x rank Jf(x)`` (on the tangent space of the domain for
         data sampled from a manifold); None when the finite data define no Jacobian.
     rank_cbn : int or None
-        ``sum_m k_m``: exact for linear targets; for ReLU targets the value of the
-        explicit construction (an upper bound of ``R0``), documented as exact when a
-        matching lower bound is derived.
+        ``sum_m k_m``, the CBN rank of architectures *without* biases: exact for linear
+        targets; for ReLU targets derived in the description (the explicit construction's
+        slope, an upper bound of ``R0`` without biases).
     cbn_vector : ndarray of int, shape spatial_shape, or None
         One optimal ``(k_m)`` (not unique for ReLU targets: the description says which).
     rank_cbn_bias : int or None
