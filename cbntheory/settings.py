@@ -319,6 +319,18 @@ T6_SPAN_RTOLS: tuple[float, float] = (0.1, 1e-3)
 #: Decimals to which the construction rounds the values of ``g`` before grouping them into
 #: levels: equal levels computed along different paths then fall together.
 CONSTRUCTION_LEVEL_DECIMALS: int = 12
+#: Bias-aware construction: Newton steps on the convex amplitude profile; converges in
+#: tens of steps from t = 0 for depths up to a few hundred, so this only caps a failure.
+CONSTRUCTION_PROFILE_ITERATIONS: int = 200
+#: ... stops when the Newton decrement (the predicted decrease, twice) is below this:
+#: far below the round-off of a norm of order 10-100.
+CONSTRUCTION_PROFILE_DECREMENT: float = 1e-20
+#: ... and a backtracking line search stops halving the step below this size.
+CONSTRUCTION_PROFILE_MIN_STEP: float = 1e-12
+#: ... the decoder reads at most this many thresholds of the bottleneck, one hidden channel
+#: each (when the width allows): two already lower C by about 0.8 on the 1D shifts, and
+#: every pair of pixel levels is tried, so the search grows with the power.
+CONSTRUCTION_MAX_THRESHOLDS: int = 2
 #: Figures: energy shares below this are drawn at this value on the logarithmic scale.
 FIGURE_ENERGY_FLOOR: float = 1e-8
 #: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).

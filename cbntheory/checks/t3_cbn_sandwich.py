@@ -14,10 +14,12 @@ Rows:
 * per target and depth: ``lower <= upper`` (two certified bounds never cross), with the
   interval of ``R / L`` and the solver's value and status as evidence;
 * per target: the certified interval of ``R0 = lim R / L`` judged against the claim
-  ``[Rank_J, Rank_CBN]``: T1's ``R0`` for linear targets; ``[1, Rank_CBN]`` from the
-  Lipschitz bound (``R / L >= (kappa Lambda^2)^{1/L} -> 1``) and the construction
-  (``R / L <= Rank_CBN + C / L``) for data.  "consistent" means the certified interval
-  lies in the sandwich; "not_certified" that a side is not certified (e.g. the 2D
+  ``[Rank_J, Rank_CBN]``: T1's ``R0`` for linear targets; for data, the floor of the
+  Lipschitz bound (``R / L >= (gamma Lambda^2)^{1/L} -> 1 / (d c^2)``: 1 with the operator
+  normalisation, ``1/d`` with the plain one) and the slope of the construction for the
+  architecture (``R / L <= rank + C / L``; with biases the bias-aware construction and
+  ``Rank_CBN`` with biases, which is at most ``Rank_CBN``).  "consistent" means the
+  certified interval lies in the sandwich; "not_certified" that a side is not certified (e.g. the 2D
   shifts, ``Rank_J = 2`` but only ``R0 >= 1`` is certified on finite data).  The slope of
   the measured upper bounds against ``L`` over the larger depths (the tables' fit,
   :func:`cbntheory.measure.tables.fit_slope`) is reported with it, uncertified.
@@ -26,7 +28,7 @@ Run ``python proofs_checks/t3_cbn_sandwich.py [--full]`` for the table.
 """
 from __future__ import annotations
 
-from .. import targets
+from .. import fourier, targets
 from ..measure.tables import fit_slope
 from ..theory.linear import linear_cost
 from ..theory.lipschitz import lipschitz_constant
@@ -55,11 +57,16 @@ def _r0_interval(t, quick: bool) -> tuple[float, float, str]:
         return r0, r0, "T1: R0 = sum_m rank A_m"
     X, Y = data_of(t, quick)
     lam, _ = lipschitz_constant(X, Y)
-    low = 1.0 if lam > 0 else 0.0
-    con = t.construction(3, quick=quick)
+    arch = t.architecture(3, quick=quick)
+    # (kappa Lambda^2)^(1/L) -> the cost factor 1 / (d c^2) of one middle layer: 1 with
+    # the operator normalisation, 1 / d with the plain one
+    floor = fourier.cost_factor(arch.normalization, arch.spatial_shape)
+    low = floor if lam > 0 else 0.0
+    con = t.construction(3, quick=quick, bias_aware=arch.bias)
     high = float(con.rank_cbn) if con is not None else float("inf")
-    return low, high, ("Lipschitz bound (R0 >= 1) and CBN construction (R0 <= Rank_CBN)"
-                       if con is not None else "Lipschitz bound (R0 >= 1); no construction")
+    lip = f"Lipschitz bound (R0 >= 1 / (d c^2) = {floor:g})"
+    return low, high, (f"{lip} and CBN construction (R0 <= its slope, by construction)"
+                       if con is not None else f"{lip}; no construction")
 
 
 def main(quick: bool = True) -> CheckReport:

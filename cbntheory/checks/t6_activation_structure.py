@@ -1,8 +1,12 @@
 """T6 (conjectural): near-optimal networks keep ``Rank_CBN`` frequency directions in the middle.
 
-T6 says that in a network of near-minimal norm the activations of all but ``O(1)``
-layers concentrate on few frequencies: the per-frequency span
-``dim span{ahat_l(x)[m] : x in Omega}`` of a middle layer adds up to the CBN rank.  For
+T6 says that in a network of near-minimal norm (``||theta||^2 <= L Rank + C``) most
+layers concentrate on few frequencies: for a fixed tolerance, all but ``O(1)`` layers are
+within it of the structure, and within ``C' / (p L)`` all but ``p L`` layers are (the
+count of T5.2 in docs/theory.md; a tolerance ``~ 1/L`` does not leave only ``O(1)``
+exceptions).  There the per-frequency span ``dim span{ahat_l(x)[m] : x in Omega}`` of a
+middle layer adds up to the CBN rank (with biases, the rank whose constant frequency
+counts through the affine span).  For
 orbit targets (all shifts of one signal; :mod:`cbntheory.targets`) this script trains a
 network with :func:`cbntheory.minimal_norm`, re-verifies that it reproduces the data,
 and requires it to be *near-optimal*: its norm at most that of the explicit CBN

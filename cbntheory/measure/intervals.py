@@ -162,8 +162,11 @@ def construction_row(construction: Any, X: Any, Y: Any, depth: int) -> DepthRow:
     """Row of an explicit CBN construction (an object with ``.network``), re-verified."""
     start = time.perf_counter()
     norm = float(construction.network.param_norm())
+    kind = ("bias-aware CBN construction (biases carry the constant frequency)"
+            if getattr(construction, "bias_aware", False) else "explicit CBN construction (T3)")
     res = NormResult(value=norm, lower=None, upper=norm, status=NOT_CERTIFIED,
-                     message="explicit CBN construction (T3)", network=construction.network,
+                     message=f"{kind}; its slope in L is its rank by construction",
+                     network=construction.network,
                      solver="cbn_construction", wall_time=time.perf_counter() - start)
     return _verified(depth, res, X, Y)
 
@@ -272,7 +275,7 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
         return DepthRow(depth, None, None, SOLVER_ERROR,
                         f"target {target.name!r} has neither a linear operator nor data")
     try:
-        built = target.construction(depth, quick=quick)
+        built = target.construction(depth, quick=quick, bias_aware=arch.bias)
     except Exception:  # no construction at this depth: the other bounds still apply
         built = None
     X, Y = data

@@ -104,9 +104,25 @@ def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
 
 
 def target_facts(target: Any, quick: bool) -> dict[str, Any]:
-    """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target."""
-    facts: dict[str, Any] = {"rank_j": target.rank_j, "rank_cbn": target.rank_cbn,
-                             "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
+    """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target.
+
+    ``rank_cbn`` is the CBN rank that applies to the table's architecture
+    (``target.architecture``): with biases the one whose constant frequency counts
+    through the affine span (``Target.rank_cbn_bias``), without them ``Target.rank_cbn``;
+    ``rank_cbn_rule`` says which, and ``r0_interval`` / ``r0_source`` give what is known
+    about ``R0`` (``Target.r0_interval``).
+    """
+    bias = bool(target.kind == "data" and target.architecture(2, quick=quick).bias)
+    rank = getattr(target, "rank_cbn_bias", None) if bias else None
+    facts: dict[str, Any] = {
+        "rank_j": target.rank_j, "rank_cbn": target.rank_cbn if rank is None else rank,
+        "rank_cbn_rule": ("with biases: constant frequency through the affine span"
+                          if rank is not None else
+                          "bias-free" + (" (no rank with biases given: an upper bound of it)"
+                                         if bias else "")),
+        "r0_interval": getattr(target, "r0_interval", None),
+        "r0_source": getattr(target, "r0_source", None),
+        "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
     op = target.operator() if target.kind == "operator" else None
     if op is not None and target.activation == "linear":
         from ..theory.linear import linear_cost
@@ -130,7 +146,7 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
             return facts
         if b.lipschitz > 0:
             facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
-            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(kappa Lambda^2) for "
+            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(gamma Lambda^2) for "
                                   "every L (data_bounds)")
     return facts
 

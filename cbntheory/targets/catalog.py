@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import fourier
 from ..operators import ConvOperator
-from ..theory.construction import orbit_construction, pool_construction
+from ..theory.construction import bias_orbit_construction, orbit_construction, pool_construction
 from . import signals as S
 
 Spec = dict[str, Any]
@@ -21,6 +21,14 @@ Spec = dict[str, Any]
 
 def _degree(shape: tuple[int, ...]) -> np.ndarray:
     return fourier.degree(shape, "l1")
+
+
+def _linear_facts(rank: int) -> Spec:
+    """Bias rank and R0 of a linear target: T1 gives R0 exactly; on the whole space the
+    affine span of the constant frequency's values is its linear span, so biases change
+    nothing."""
+    return dict(rank_cbn_bias=rank, r0_interval=(float(rank), float(rank)),
+                r0_source="T1: R0 = sum_m rank A_m exactly (linear networks, no biases)")
 
 
 def _indicator(shape: tuple[int, ...], freqs: list[tuple[int, ...]]) -> np.ndarray:
@@ -54,6 +62,7 @@ def bandlimited_1d() -> Spec:
             "band: the zero set of an integer kernel's spectrum is a union of Galois "
             "orbits {m : gcd(m, d) = g}, and |m| <= 3 is not."),
         spatial_shape=shape, kind="operator", activation="linear", head=None,
+        **_linear_facts(int(vec.sum())),
         rank_j=int(vec.sum()), rank_cbn=int(vec.sum()), cbn_vector=vec,
         default_width=1, quick_width=1, _operator=_bandlimited(shape, band))
 
@@ -69,6 +78,7 @@ def bandlimited_2d() -> Spec:
             "deg <= 2 are 1 (constant) + 4 (degree 1) + 8 (degree 2) = 13, each a non-zero "
             "1x1 block, so k_m = 1{deg(m) <= 2} and Rank_J = Rank_CBN = R0 = 13 (T1)."),
         spatial_shape=shape, kind="operator", activation="linear", head=None,
+        **_linear_facts(int(vec.sum())),
         rank_j=int(vec.sum()), rank_cbn=int(vec.sum()), cbn_vector=vec,
         default_width=1, quick_width=1, _operator=_bandlimited(shape, band))
 
@@ -107,6 +117,7 @@ def mixer_1d() -> Spec:
             "R0 = 21. The kernel is integer, so cbn.symbolic.exact_cbn_rank confirms the "
             "vector without tolerance."),
         spatial_shape=(d,), kind="operator", activation="linear", head=None,
+        **_linear_facts(int(vec.sum())),
         rank_j=int(vec.sum()), rank_cbn=int(vec.sum()), cbn_vector=vec.astype(int),
         in_channels=4, out_channels=4, default_width=3, quick_width=3,
         _operator=lambda: ConvOperator.from_kernel(mixer_1d_kernel()))
@@ -135,6 +146,7 @@ def mixer_2d() -> Spec:
             "1{m2 != 0}: 2 at 9 frequencies, 1 at 6, 0 at m = (2, 0); Rank_J = Rank_CBN = "
             "R0 = 24 (T1). Integer kernel: exact_cbn_rank confirms it."),
         spatial_shape=(4, 4), kind="operator", activation="linear", head=None,
+        **_linear_facts(int(vec.sum())),
         rank_j=int(vec.sum()), rank_cbn=int(vec.sum()), cbn_vector=vec,
         in_channels=3, out_channels=3, default_width=2, quick_width=2,
         _operator=lambda: ConvOperator.from_kernel(mixer_2d_kernel()))
@@ -163,9 +175,14 @@ def invariant_pool() -> Spec:
             "Construction: layer 1 the difference filter (c W[0] = 1, c W[1] = -1) and ReLU, "
             "layers 2..L-1 the projection onto the constant frequency (cost 1 each), then "
             "pool and dense weight 1; rescaling layer 1 by a and the dense layer by 1/a "
-            "gives norm (L - 2) + 2 ||W_1|| = L + 2 sqrt(2 d) - 2."),
+            "gives norm (L - 2) + 2 ||W_1|| = L + 2 sqrt(2 d) - 2. With biases the constant "
+            "frequency counts through the affine span of ghat(x)[0] = f(x) sqrt(d), a line "
+            "since f is not constant: the CBN rank with biases is 1 too."),
         spatial_shape=(d,), kind="data", activation="relu", head="avgpool",
-        rank_j=1, rank_cbn=1, cbn_vector=_indicator((d,), [(0,)]),
+        rank_j=1, rank_cbn=1, cbn_vector=_indicator((d,), [(0,)]), rank_cbn_bias=1,
+        r0_interval=(1.0, 1.0),
+        r0_source=("lower: Lipschitz bound (R / L >= (kappa Lambda^2)^(1/L) -> 1); upper: the "
+                   "construction, norm L + 2 sqrt(2 d) - 2 (slope 1 by construction)"),
         default_width=4, quick_width=2, _data=data, _construction=pool_construction)
 
 
@@ -178,19 +195,31 @@ def _orbit_spec(name: str, title: str, description: str, signal: np.ndarray,
         return X, X.copy()
 
     vec = _indicator(shape, freqs)
+    rank_bias = int(vec.sum()) - 1          # every shift has the same constant frequency
     return dict(name=name, title=title, description=description, spatial_shape=shape,
                 kind="data", activation="relu", head=None, rank_j=rank_j,
                 rank_cbn=int(vec.sum()), cbn_vector=vec, default_width=4, quick_width=2,
-                _data=data, _construction=lambda arch: orbit_construction(arch, signal, freqs))
+                rank_cbn_bias=rank_bias, r0_interval=(1.0, float(rank_bias)),
+                r0_source=("lower: Lipschitz bound (R / L >= (kappa Lambda^2)^(1/L) -> 1; "
+                           f"Rank_J = {rank_j} is the rank of the shift curve's Jacobian, not "
+                           "a certified bound on finite data); upper: the bias-aware "
+                           f"construction, norm {rank_bias} L + C with C bounded (slope "
+                           "by construction)"),
+                _data=data, _construction=lambda arch: orbit_construction(arch, signal, freqs),
+                _bias_construction=lambda arch: bias_orbit_construction(arch, signal, freqs))
 
 
 _ORBIT_ARGUMENT = (
     "Why Rank_CBN is exact: Omega is one orbit of the shift group G and has trivial "
     "stabiliser, so for an equivariant g the points g(x_t) = shift_t g(x_0) span, at each "
-    "frequency m, the line through ghat(x_0)[m]: k_m = 1{ghat(x_0)[m] != 0}. A non-zero "
-    "g >= 0 has a positive sum, so k_0 = 1; h(g(x_0)) = x_0 forces g(x_0) to have trivial "
-    "stabiliser, i.e. the frequencies it uses must generate the dual group, and real "
-    "signals use m and -m together. ")
+    "frequency m, the line through ghat(x_0)[m]: k_m = 1{ghat(x_0)[m] != 0}. Without "
+    "biases a non-zero g >= 0 has a positive sum, so k_0 = 1; h(g(x_0)) = x_0 forces "
+    "g(x_0) to have trivial stabiliser, i.e. the non-zero frequencies it uses must "
+    "generate the dual group, and real signals use m and -m together. With a bias per "
+    "channel the constant frequency counts through the affine span of ghat(x_t)[0], "
+    "which is one point on an orbit: k_0 = 0 and the CBN rank with biases is one less "
+    "(the bias-aware construction, middle layers projecting onto S \\ {0} with biases "
+    "adding the constant back, reaches it). ")
 
 
 def shift_autoencoder_1d() -> Spec:
@@ -269,7 +298,11 @@ def digits_classifier() -> Spec:
             "the least possible for a non-constant f. This value relies on the existence "
             "of such g and h (no explicit network is built)."),
         spatial_shape=(8, 8), kind="data", activation="relu", head="avgpool",
-        rank_j=None, rank_cbn=1, cbn_vector=_indicator((8, 8), [(0, 0)]),
+        rank_j=None, rank_cbn=1, cbn_vector=_indicator((8, 8), [(0, 0)]), rank_cbn_bias=1,
+        r0_interval=(1.0, 1.0),
+        r0_source=("lower: Lipschitz bound (-> 1); upper: the existence of g and h (CBN rank "
+                   "1, with or without biases: the codes vary, so their affine span is a "
+                   "line); no network is built"),
         out_channels=len(DIGIT_CLASSES), default_width=8, quick_width=4, _data=data)
 
 
@@ -290,10 +323,17 @@ def digits_autoencoder() -> Spec:
             "plus the constant, and one channel carrying 0, (+-1, 0), (0, +-1) with a "
             "different offset per image keeps the images apart; a decoder h exists because "
             "the g(x_i) lie on distinct free orbits. Rank_CBN = 5, k = 1 at (0, 0), (+-1, 0), "
-            "(0, +-1), derived from the existence of h (no explicit network is built)."),
+            "(0, +-1), derived from the existence of h (no explicit network is built). With "
+            "biases the constant need not vary: the pairs (a_i, b_i) of coefficients at "
+            "(1, 0) and (0, 1) can differ between images up to the phases of the shifts, so "
+            "a common constant keeps the orbits apart and the CBN rank with biases is 4."),
         spatial_shape=(8, 8), kind="data", activation="relu", head=None,
         rank_j=None, rank_cbn=5,
         cbn_vector=_indicator((8, 8), [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]),
+        rank_cbn_bias=4, r0_interval=(1.0, 4.0),
+        r0_source=("lower: Lipschitz bound (-> 1); upper: the existence of g and h (CBN rank "
+                   "with biases 4: the images stay apart through the non-zero frequencies, "
+                   "so one common constant suffices); no network is built"),
         default_width=8, quick_width=4, _data=data)
 
 

@@ -74,11 +74,23 @@ class Target:
         Jacobian rank ``max_x rank Jf(x)`` (on the tangent space of the domain for
         data sampled from a manifold); None when the finite data define no Jacobian.
     rank_cbn : int or None
-        ``sum_m k_m``: exact for linear targets; for ReLU targets the value of the
-        explicit construction (an upper bound of ``R0``), documented as exact when a
-        matching lower bound is derived.
+        ``sum_m k_m``, the CBN rank of architectures *without* biases: exact for linear
+        targets; for ReLU targets derived in the description (the explicit construction's
+        slope, an upper bound of ``R0`` without biases).
     cbn_vector : ndarray of int, shape spatial_shape, or None
         One optimal ``(k_m)`` (not unique for ReLU targets: the description says which).
+    rank_cbn_bias : int or None
+        The CBN rank that applies to architectures with a bias per channel: the constant
+        frequency counts ``dim`` of the *affine* span of ``{ghat(x)[0] : x in Omega}``
+        instead of its linear span (``docs/theory.md``, "CBN rank with biases").  Equal to
+        ``rank_cbn`` for linear targets (whole-space domain) and for invariant targets;
+        one less for the orbit targets, whose constant frequency is the same on every
+        shift.  :meth:`rank_cbn_for` picks the one for an architecture.
+    r0_interval : tuple of float, or None
+        What is known about ``R0 = lim R(f; Omega, L) / L`` for :meth:`architecture`
+        (operator normalisation; penalised biases for data targets): ``(low, high)``.
+    r0_source : str
+        How both ends of ``r0_interval`` are obtained.
     in_channels, out_channels : int
         ``n_0`` and ``n_L`` of the architecture family.
     default_width, quick_width : int
@@ -104,6 +116,11 @@ class Target:
     _data: Callable[[bool], tuple[np.ndarray, np.ndarray]] | None = dataclasses.field(
         default=None, repr=False, compare=False)
     _construction: Callable[[Architecture], CBNConstruction] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
+    rank_cbn_bias: int | None = None
+    r0_interval: tuple[float, float] | None = None
+    r0_source: str = ""
+    _bias_construction: Callable[[Architecture], CBNConstruction] | None = dataclasses.field(
         default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -161,18 +178,37 @@ class Target:
         return Architecture(self.spatial_shape, channels, activation=self.activation,
                             bias=not linear, head=self.head)
 
+    def rank_cbn_for(self, bias: bool) -> int | None:
+        """The CBN rank that applies to an architecture with (``bias=True``) or without biases.
+
+        Examples
+        --------
+        >>> import cbntheory as cbn
+        >>> t = cbn.targets.get("shift_autoencoder_1d")
+        >>> t.rank_cbn_for(False), t.rank_cbn_for(True)
+        (3, 2)
+        """
+        return self.rank_cbn_bias if bias else self.rank_cbn
+
     def construction(self, depth: int, *, width: int | None = None,
-                     quick: bool = False) -> CBNConstruction | None:
+                     quick: bool = False, bias_aware: bool = False) -> CBNConstruction | None:
         """The explicit CBN construction of depth ``depth`` (:mod:`cbntheory.theory.construction`).
 
         Its ``.network`` (of :meth:`architecture` with the same arguments) reproduces the
         data, and its ``.norm`` is a certified upper bound of ``R(f; Omega, L)`` of the
-        form ``L * rank_cbn + C(g, h)``.  None when no construction is implemented for
-        this target (the linear ones: T1's balanced factorisation is exact).
+        form ``L * rank + C`` (the slope holds by construction).  With ``bias_aware`` the
+        construction whose biases carry the constant frequency (slope ``rank_cbn_bias``)
+        where one is implemented, else the bias-free one (slope ``rank_cbn``); the
+        returned object's ``bias_aware`` says which.  None when no construction is
+        implemented for this target (the linear ones: T1's balanced factorisation is
+        exact).
         """
-        if self._construction is None:
+        build = self._construction
+        if bias_aware and self._bias_construction is not None:
+            build = self._bias_construction
+        if build is None:
             return None
-        return self._construction(self.architecture(depth, width=width, quick=quick))
+        return build(self.architecture(depth, width=width, quick=quick))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary (no data)."""
@@ -180,6 +216,9 @@ class Target:
                 "spatial_shape": list(self.spatial_shape), "activation": self.activation,
                 "head": self.head, "rank_j": self.rank_j, "rank_cbn": self.rank_cbn,
                 "cbn_vector": None if self.cbn_vector is None else self.cbn_vector.tolist(),
+                "rank_cbn_bias": self.rank_cbn_bias,
+                "r0_interval": None if self.r0_interval is None else list(self.r0_interval),
+                "r0_source": self.r0_source,
                 "in_channels": self.in_channels, "out_channels": self.out_channels}
 
 

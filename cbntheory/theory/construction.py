@@ -31,7 +31,8 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,9 @@ class CBNConstruction:
         ``sum_m k_m`` (the cost of one projection layer with the operator normalisation).
     layers : tuple of str
         What every layer does.
+    bias_aware : bool
+        True when the biases carry the constant frequency (the slope ``rank_cbn`` is
+        then the CBN rank with biases, :func:`bias_orbit_construction`).
     """
 
     network: Network
@@ -69,6 +73,7 @@ class CBNConstruction:
     norm: float
     rank_cbn: int
     layers: tuple[str, ...]
+    bias_aware: bool = False
 
     @property
     def constant(self) -> float:
@@ -129,19 +134,8 @@ def _decoder(x0: np.ndarray, g0: np.ndarray, depth: int, K: int, beta: float,
     Returns ``(theta, V kernel, cost)``; ``V`` solves ``V * relu(g0 - theta) = x0`` per
     frequency, ``Vhat[m] = x0hat[m] / (c uhat[m])``.
     """
-    axes = tuple(range(x0.ndim))
-    xhat = np.fft.fftn(x0, axes=axes)
-    need = np.abs(xhat) > settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(xhat).max()
-    levels = np.unique(np.round(g0, settings.CONSTRUCTION_LEVEL_DECIMALS))[::-1]
-    spread = float(levels[0] - levels[-1])
     best: tuple[float, np.ndarray, float] | None = None
-    for nxt in levels[1:]:
-        theta = float(nxt) + settings.CONSTRUCTION_LEVEL_OFFSET * spread
-        u = np.maximum(g0 - theta, 0.0)
-        uhat = np.fft.fftn(u, axes=axes)
-        if np.any(np.abs(uhat[need]) <= settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(uhat).max()):
-            continue
-        blocks = np.where(need, xhat / np.where(need, uhat, 1.0), 0.0)
+    for theta, blocks in _thresholds(x0, g0, normalization):
         Vop = ConvOperator.from_blocks(blocks[..., None, None], normalization)
         vnorm = float(np.sqrt(Vop.param_norm()))
         if depth >= 3:
@@ -258,3 +252,216 @@ def pool_construction(arch: Architecture) -> CBNConstruction:
               + ("projection onto the constant, ReLU",) * (L - 2)
               + ("average pool, dense 1/a",))
     return CBNConstruction(net, L, vec, net.param_norm(), 1, layers)
+
+
+def _profile(K: int, mu: np.ndarray, v2: float, last: int = 1) -> tuple[np.ndarray, float]:
+    """Log-amplitudes ``t_1..t_n`` minimising ``F(t)`` of :func:`bias_orbit_construction`.
+
+    ``F(t) = sum_l K_l exp(2 (t_l - t_{l-1})) + sum_l mu_l^2 exp(2 t_l) + v2 exp(-2 t_n)``
+    with ``t_0 = 0``, ``K_l = K`` except ``K_n = last * K`` (the last hidden layer has
+    ``last`` channels): a sum of exponentials of linear forms that span ``R^n``, hence
+    strictly convex; it is also coercive when ``v2 > 0`` (a direction that lowers every
+    increment and ``-t_n`` is zero).  Damped Newton with a tridiagonal Hessian, at most
+    ``settings.CONSTRUCTION_PROFILE_ITERATIONS`` steps.  Returns ``(t, F(t))``.
+
+    Examples
+    --------
+    >>> t, F = _profile(2, np.array([0.0]), 4.0)       # one layer: min 2 e^2t + 4 e^-2t
+    >>> bool(np.isclose(F, 2 * np.sqrt(8))), bool(np.isclose(np.exp(4 * t[0]), 2.0))
+    (True, True)
+    """
+    n = mu.size
+    w2 = mu ** 2
+    weights = np.full(n, float(K))
+    weights[-1] *= last
+
+    def parts(t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        inc = weights * np.exp(2 * np.diff(np.concatenate(([0.0], t))))  # K_l e^{2 dt_l}
+        bias = w2 * np.exp(2 * t)
+        dec = v2 * np.exp(-2 * t[-1])
+        F = float(inc.sum() + bias.sum() + dec)
+        grad = 2 * inc + 2 * bias
+        grad[:-1] -= 2 * inc[1:]
+        grad[-1] -= 2 * dec
+        H = np.diag(4 * inc + 4 * bias)
+        H[np.arange(n - 1), np.arange(n - 1)] += 4 * inc[1:]
+        H[np.arange(n - 1), np.arange(1, n)] = -4 * inc[1:]
+        H[np.arange(1, n), np.arange(n - 1)] = -4 * inc[1:]
+        H[-1, -1] += 4 * dec
+        return F, grad, H
+
+    t = np.zeros(n)
+    F, grad, H = parts(t)
+    for _ in range(settings.CONSTRUCTION_PROFILE_ITERATIONS):
+        step = np.linalg.solve(H, -grad)
+        decrement = float(-grad @ step)
+        if decrement <= settings.CONSTRUCTION_PROFILE_DECREMENT:
+            break
+        size = 1.0
+        while size > settings.CONSTRUCTION_PROFILE_MIN_STEP:
+            F_new = parts(t + size * step)[0]
+            if F_new <= F - 0.25 * size * decrement:
+                break
+            size /= 2
+        t = t + size * step
+        F, grad, H = parts(t)
+    return t, F
+
+
+def bias_orbit_construction(arch: Architecture, signal: Any,
+                            frequencies: Sequence[Sequence[int]]) -> CBNConstruction:
+    """Bias-aware CBN network for all circular shifts of ``signal`` and ``f = id``.
+
+    With a bias per channel the constant frequency need not be carried by the weights:
+    the middle layers project onto ``S \\ {0}`` (cost ``K' = |S| - 1`` each with the
+    operator normalisation) and their biases add back the constant that keeps the
+    signal non-negative; an amplitude profile across the layers keeps the biases' total
+    cost bounded.
+
+    Parameters
+    ----------
+    arch : Architecture
+        ReLU, full-size filters, no head, with biases, ``n_0 = n_L = 1``, ``L >= 2``.
+    signal : array_like, shape arch.spatial_shape
+        One point of the orbit.
+    frequencies : sequence of frequency tuples
+        The set ``S`` (closed under ``-m``; 0 is dropped); its non-zero elements must
+        generate the dual group.
+
+    Returns
+    -------
+    CBNConstruction
+        ``rank_cbn = K'``, ``cbn_vector`` the indicator of ``S \\ {0}``, ``bias_aware``.
+
+    Notes
+    -----
+    Hidden layer ``l < L - 1`` computes ``s_l relu(u + mu)`` on the orbit (``u = P' x_0``,
+    ``P'`` the projection onto ``S \\ {0}``, ``mu = -min u``): kernel ``(s_l / s_{l-1}) P'``,
+    bias ``s_l mu``.  The last hidden layer has one channel per threshold ``theta_j`` (all
+    levels of ``g_0 = u + mu`` and, when the width allows, all pairs are tried) computing
+    ``s_{L-1} relu(g_0 - theta_j)``; the decoder ``V / s_{L-1}`` is the least-norm
+    solution of ``sum_j V_j * relu(g_0 - theta_j) = x_0`` at the non-zero frequencies, and
+    the mean of ``x_0`` is the least-norm mix of its constant frequency and its bias.  The
+    norm is convex in ``t_l = log s_l`` and minimised exactly (:func:`_profile`); the
+    minimum is ``K' L + C`` with ``C`` bounded in ``L`` (docs/theory.md, T3): the slope
+    ``K'`` holds by construction.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> t = cbn.targets.get("shift_autoencoder_1d")
+    >>> con = t.construction(16, bias_aware=True)
+    >>> X, Y = t.data()
+    >>> bool(np.allclose(con.network(X), Y)), con.rank_cbn, bool(con.norm <= 44)
+    (True, 2, True)
+    """
+    _check_arch(arch, None, 2)
+    if not arch.bias:
+        raise V.fail("arch", "have biases for the bias-aware construction", arch.bias)
+    x0 = V.real_array("signal", signal)
+    if x0.shape != arch.spatial_shape or arch.channels[0] != 1 or arch.channels[-1] != 1:
+        raise V.fail("signal", f"have shape {arch.spatial_shape} for an architecture with "
+                     "n_0 = n_L = 1", x0)
+    nonzero = [m for m in frequencies if any(int(v) % n for v, n in zip(m, arch.spatial_shape))]
+    P = projector(arch.spatial_shape, nonzero, arch.normalization)
+    K = int(round(float(np.sum(np.abs(P.blocks[..., 0, 0]) > 0.5))))
+    u = P.apply(x0[None, None])[0, 0]
+    mu = -float(u.min())
+    beta = 1.0 if arch.penalize_bias else 0.0
+    n, g0 = arch.depth - 1, u + mu
+    levels = _threshold_levels(g0)
+    sets: list[tuple[float, ...]] = [(t,) for t in levels]
+    if arch.channels[-2] >= settings.CONSTRUCTION_MAX_THRESHOLDS:
+        sets += list(itertools.combinations(levels, settings.CONSTRUCTION_MAX_THRESHOLDS))
+    best = None
+    for thetas in sets:
+        blocks = _decoder_blocks(x0, g0, thetas)
+        if blocks is None:
+            continue
+        v2 = float(np.sum(np.abs(blocks[..., 0, :]) ** 2)
+                   - np.sum(np.abs(blocks[(0,) * x0.ndim]) ** 2))  # the mean: via the bias
+        mus = np.full(n, np.sqrt(beta) * mu)
+        mus[-1] = np.sqrt(beta * sum((mu - th) ** 2 for th in thetas))
+        t, F = _profile(K, mus, v2, last=len(thetas))
+        if best is None or F < best[0]:
+            best = (F, thetas, blocks, t)
+    if best is None:  # pragma: no cover - a single active pixel always works
+        raise V.fail("signal", "admit a ReLU decoder from its projection", x0.shape)
+    _, thetas, blocks, t = best
+    return _assemble_bias(arch, x0, P, K, mu, thetas, blocks, np.exp(t))
+
+
+def _threshold_levels(g0: np.ndarray) -> list[float]:
+    """Candidate ReLU thresholds: just above every level of ``g0`` but the lowest, highest first.
+
+    A threshold sits ``CONSTRUCTION_LEVEL_OFFSET`` of the level spread above a pixel value,
+    so that ``relu(g0 - theta)`` lets through the pixels above that level and round-off
+    cannot put a pixel on the wrong side.
+    """
+    levels = np.unique(np.round(g0, settings.CONSTRUCTION_LEVEL_DECIMALS))[::-1]
+    spread = float(levels[0] - levels[-1])
+    return [float(nxt) + settings.CONSTRUCTION_LEVEL_OFFSET * spread for nxt in levels[1:]]
+
+
+def _decoder_blocks(x0: np.ndarray, g0: np.ndarray,
+                    thetas: Sequence[float]) -> np.ndarray | None:
+    """Least-norm multipliers ``A_m`` (``(*spatial, 1, J)``): ``sum_j A_mj uhat_j[m] = x0hat[m]``.
+
+    ``u_j = relu(g0 - theta_j)``; per frequency the least-Frobenius-norm solution is
+    ``A_mj = conj(uhat_j[m]) x0hat[m] / sum_j |uhat_j[m]|^2`` (0 where ``x0hat`` vanishes).
+    None when some frequency that ``x0`` uses is missing from every ``u_j``.
+    """
+    axes = tuple(range(x0.ndim))
+    xhat = np.fft.fftn(x0, axes=axes)
+    need = np.abs(xhat) > settings.CONSTRUCTION_SUPPORT_RTOL * np.abs(xhat).max()
+    U = np.stack([np.fft.fftn(np.maximum(g0 - t, 0.0), axes=axes) for t in thetas], axis=-1)
+    energy = np.sum(np.abs(U) ** 2, axis=-1)
+    if np.any(energy[need] <= settings.CONSTRUCTION_SUPPORT_RTOL ** 2 * energy.max()):
+        return None
+    gain = np.where(need, xhat / np.where(need, energy, 1.0), 0.0)
+    return (np.conj(U) * gain[..., None])[..., None, :]
+
+
+def _thresholds(x0: np.ndarray, g0: np.ndarray,
+                normalization: str) -> Iterator[tuple[float, np.ndarray]]:
+    """Every admissible single ReLU threshold of a decoder from ``g0`` to ``x0``, with its blocks.
+
+    Yields ``(theta, blocks)`` with ``blocks[m] = x0hat[m] / uhat[m]`` (0 where ``x0hat``
+    vanishes), ``u = relu(g0 - theta)``: the per-frequency gains of ``V`` with ``V * u = x0``.
+    """
+    for theta in _threshold_levels(g0):
+        blocks = _decoder_blocks(x0, g0, [theta])
+        if blocks is not None:
+            yield theta, blocks[..., 0, 0]
+
+
+def _assemble_bias(arch: Architecture, x0: np.ndarray, P: ConvOperator, K: int, mu: float,
+                   thetas: Sequence[float], blocks: np.ndarray,
+                   s: np.ndarray) -> CBNConstruction:
+    """The network of :func:`bias_orbit_construction` from its thresholds and amplitudes."""
+    n, norm, J = s.size, arch.normalization, len(thetas)
+    dc = (0,) * x0.ndim
+    ac_blocks = blocks.copy()
+    ac_blocks[dc] = 0.0
+    dc_blocks = np.zeros_like(blocks)
+    dc_blocks[dc] = blocks[dc]
+    v_ac = np.array(ConvOperator.from_blocks(ac_blocks, norm).kernel)
+    v_dc = np.array(ConvOperator.from_blocks(dc_blocks, norm).kernel)
+    mean = float(x0.mean())
+    a = float(np.sum(v_dc ** 2)) / s[-1] ** 2                # cost of the mean through V
+    b = mean ** 2 if arch.penalize_bias else 0.0             # ... and through the bias
+    lam = b / (a + b) if a + b > 0 else 1.0                  # least-norm mix of the two
+    pk = np.array(P.kernel)
+    ratios = s / np.concatenate(([1.0], s[:-1]))
+    kernels = [r * pk for r in ratios[:-1]] + [ratios[-1] * np.concatenate([pk] * J, axis=0)]
+    kernels.append((v_ac + lam * v_dc) / s[-1])
+    biases = [np.array([sl * mu]) for sl in s[:-1]]
+    biases += [s[-1] * (mu - np.asarray(thetas, dtype=float)), np.array([(1 - lam) * mean])]
+    net = _embed(arch, kernels, biases)
+    vec = (np.abs(P.blocks[..., 0, 0]) > 0.5).astype(int)
+    layers = (("g: s_1 (P' x + mu), ReLU",) * (n > 1)
+              + ("bias shift: s_l (P' z / s_(l-1) + mu), ReLU",) * max(n - 2, 0)
+              + (f"{J} threshold(s): s_(L-1) (P' z / s_(L-2) + mu - theta_j), ReLU",)
+              + ("decoder V / s_(L-1) + mean bias",))
+    return CBNConstruction(network=net, depth=arch.depth, cbn_vector=vec,
+                           norm=net.param_norm(), rank_cbn=K, layers=layers, bias_aware=True)

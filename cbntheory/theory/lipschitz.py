@@ -9,13 +9,16 @@ up-sampling have operator norm 1, the average pool over ``d'`` pixels has operat
 ``sqrt(d_l) c_l ||W_l||_F``.  With ``Lambda = max_{i != j} ||y_i - y_j|| / ||x_i - x_j||``
 and the arithmetic-geometric mean inequality over the ``L`` layers,
 
-    ||theta||^2 >= sum_l ||W_l||_F^2 >= L (kappa Lambda^2)^{1/L},
-    kappa = prod_{conv l} 1/(d_l c_l^2)  [ x d' with the avgpool head ],
+    ||theta||^2 >= sum_l ||W_l||_F^2 >= L (gamma Lambda^2)^{1/L},
+    gamma = prod_{conv l} 1/(d_l c_l^2)  [ x d' with the avgpool head ],
 
-so ``R(f; Omega, L) / L >= (kappa Lambda^2)^{1/L} -> 1``: every non-constant target
-has ``R0 >= 1`` (the rank-one case of T2's ``R0 >= Rank_J``), and
-``R(f; Omega, L) - L >= log(kappa Lambda^2)`` (from ``e^t >= 1 + t``).  With the
-operator normalisation ``d_l c_l^2 = 1``.
+so ``R(f; Omega, L) / L >= (gamma Lambda^2)^{1/L} -> 1/(d c^2)``, the factor of one
+middle layer.  With the operator normalisation ``d_l c_l^2 = 1``: every non-constant
+target has ``R0 >= 1`` (the rank-one case of T2's ``R0 >= Rank_J``) and
+``R(f; Omega, L) - L >= log(gamma Lambda^2)`` (from ``e^t >= 1 + t``); with the plain
+normalisation only ``R0 >= 1/d``.  ``gamma`` is a product of inverse factors
+``1/(d_l c_l^2)``, the opposite kind of constant to T2's ``kappa = max_l d_l c_l^2``
+(:mod:`cbntheory.theory.bounds`); the field that holds it is still called ``kappa``.
 
 Examples
 --------
@@ -45,18 +48,20 @@ from ..nets.architecture import Architecture
 
 @dataclasses.dataclass(frozen=True)
 class LipschitzBound:
-    """``R(f; Omega, L) >= L (kappa Lambda^2)^{1/L}`` for one architecture and data set.
+    """``R(f; Omega, L) >= L (gamma Lambda^2)^{1/L}`` for one architecture and data set.
 
     Attributes
     ----------
     value : float
-        The certified lower bound ``L (kappa Lambda^2)^{1/L}`` of ``||theta||^2``.
+        The certified lower bound ``L (gamma Lambda^2)^{1/L}`` of ``||theta||^2``.
     lipschitz : float
         ``Lambda``, the largest difference quotient of the data.
     pair : tuple of int
         The two samples attaining it.
     kappa : float
-        The architecture's constant (1 without head under the operator normalisation).
+        ``gamma = prod_conv 1/(d_l c_l^2)`` (times ``d'`` with the head): the architecture's
+        constant, 1 without head under the operator normalisation (the name is historical;
+        it is not T2's ``kappa``).
     depth : int
         ``L``.
     """
@@ -69,7 +74,7 @@ class LipschitzBound:
 
     @property
     def r1_bound(self) -> float:
-        """``log(kappa Lambda^2)``: a certified lower bound of ``R(f; Omega, L) - L``."""
+        """``log(gamma Lambda^2)``: a certified lower bound of ``R(f; Omega, L) - L``."""
         return float(np.log(self.kappa * self.lipschitz ** 2)) if self.lipschitz > 0 else -np.inf
 
 
@@ -100,7 +105,7 @@ def lipschitz_constant(X: Any, Y: Any) -> tuple[float, tuple[int, int]]:
 
 
 def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
-    """Certified lower bound ``L (kappa Lambda^2)^{1/L}`` of ``R(f; Omega, L)``.
+    """Certified lower bound ``L (gamma Lambda^2)^{1/L}`` of ``R(f; Omega, L)``.
 
     Parameters
     ----------
@@ -115,7 +120,7 @@ def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
 
     Notes
     -----
-    See the module docstring for the derivation; ``kappa = prod_conv 1/(d_l c_l^2)``
+    See the module docstring for the derivation; ``gamma = prod_conv 1/(d_l c_l^2)``
     times ``d'`` (pixels entering the pool) with the avgpool head.  The bound holds for
     every network of the architecture that interpolates the data, whatever its width.
 
@@ -127,11 +132,11 @@ def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
     lam, pair = lipschitz_constant(X, Y)
-    kappa = 1.0
+    gamma = 1.0
     for shape in arch.layer_shapes:
-        kappa *= fourier.cost_factor(arch.normalization, shape)       # 1 / (d_l c_l^2)
+        gamma *= fourier.cost_factor(arch.normalization, shape)       # 1 / (d_l c_l^2)
     if arch.head == "avgpool":
-        kappa *= int(np.prod(arch.layer_shapes[-1]))
+        gamma *= int(np.prod(arch.layer_shapes[-1]))
     L = arch.depth
-    value = L * (kappa * lam ** 2) ** (1.0 / L) if lam > 0 else 0.0
-    return LipschitzBound(float(value), lam, pair, float(kappa), L)
+    value = L * (gamma * lam ** 2) ** (1.0 / L) if lam > 0 else 0.0
+    return LipschitzBound(float(value), lam, pair, float(gamma), L)

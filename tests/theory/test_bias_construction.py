@@ -1,0 +1,229 @@
+"""Bias-aware CBN constructions and the CBN rank with biases.
+
+References that share no code with the package: a forward pass through dense convolution
+matrices built by loops (``_bruteforce.dense_matrix``), the parameter norm summed by
+hand, span dimensions from numpy's DFT, scipy's quasi-Newton minimiser for the amplitude
+profile, a brute-force search for the smallest generating sets of frequencies, and the
+figures of an independent construction quoted in issue 11 (``R <= 2 L + 10.85`` for
+``shift_autoencoder_1d``).
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from _bruteforce import dense_matrix
+from scipy.optimize import minimize
+
+import cbntheory as cbn
+from cbntheory import targets
+from cbntheory.checks import t3_cbn_sandwich
+from cbntheory.measure import intervals
+from cbntheory.measure.tabulate import target_facts
+from cbntheory.nets.architecture import Architecture
+from cbntheory.theory.construction import _profile
+
+ORBITS = ["shift_autoencoder_1d", "shift_autoencoder_2d", "shape_pattern_1d"]
+
+
+def forward(net, X):
+    """ReLU network by dense matrices: hidden layers ``relu(M z + b)``, last ``M z + b``."""
+    z = X.reshape(len(X), -1)
+    kernels, biases = net.kernels, net.biases
+    for l, (w, b) in enumerate(zip(kernels, biases)):
+        d = int(np.prod(w.shape[2:]))
+        z = z @ dense_matrix(w).T + np.repeat(b, d)[None, :]
+        if l < len(kernels) - 1:
+            z = np.maximum(z, 0.0)
+    return z
+
+
+@pytest.mark.parametrize("name", ORBITS)
+@pytest.mark.parametrize("depth,width", [(2, 1), (3, 4), (8, 1), (16, 1), (16, 2)])
+def test_bias_construction_fits_by_an_independent_forward_pass(name, depth, width):
+    t = targets.get(name)
+    X, Y = t.data()
+    con = t.construction(depth, width=width, bias_aware=True)
+    assert con.bias_aware and con.rank_cbn == t.rank_cbn_bias == t.rank_cbn - 1
+    out = forward(con.network, X)
+    res = np.linalg.norm(out - Y.reshape(len(Y), -1)) / np.linalg.norm(Y)
+    assert res < 1e-12                                       # exact up to round-off
+    by_hand = sum(float(np.sum(w ** 2)) + float(np.sum(b ** 2))
+                  for w, b in zip(con.network.kernels, con.network.biases))
+    assert np.isclose(con.norm, by_hand, rtol=1e-12)
+    assert np.isclose(con.network.param_norm(), by_hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ORBITS)
+def test_bias_construction_bottleneck_has_no_constant_direction(name):
+    """Hidden layers: non-zero frequencies of S only, and one constant on the whole orbit."""
+    t = targets.get(name)
+    X, _ = t.data()
+    con = t.construction(6, width=1, bias_aware=True)
+    vec = t.cbn_vector.copy()
+    vec[(0,) * vec.ndim] = 0
+    for a in con.network.activations(X)[:-1]:
+        Z = np.fft.fftn(a[:, 0], axes=tuple(range(1, a.ndim - 1)))
+        scale = np.abs(Z).max()
+        used = (np.abs(Z) > 1e-9 * scale).any(axis=0).astype(int)
+        used[(0,) * used.ndim] = 0
+        np.testing.assert_array_equal(used, vec)
+        dc = Z[(slice(None),) + (0,) * vec.ndim]
+        assert np.ptp(dc.real) < 1e-9 * scale                # affine span: a point
+
+
+def test_shift_autoencoder_1d_meets_the_independent_construction():
+    """Issue 11: an independent construction reached 2 L + 10.85; upper <= 44 and <= 76."""
+    t = targets.get("shift_autoencoder_1d")
+    norms = {L: t.construction(L, width=1, bias_aware=True).norm for L in (8, 16, 32)}
+    for L, n in norms.items():
+        assert n <= 2 * L + 10.85
+    assert norms[16] <= 44 and norms[32] <= 76
+    # with two channels the decoder reads two thresholds: never worse, lower here
+    for L in (16, 64):
+        two = t.construction(L, width=2, bias_aware=True).norm
+        assert two <= 2 * L + 10.85 and two < t.construction(L, width=1, bias_aware=True).norm
+
+
+def test_slope_is_the_rank_with_biases_by_construction():
+    """Slope 4 (not 5) for the 2D shifts, 2 (not 3) in 1D: by construction, not evidence."""
+    for name, rank in (("shift_autoencoder_2d", 4), ("shift_autoencoder_1d", 2),
+                       ("shape_pattern_1d", 2)):
+        t = targets.get(name)
+        n32, n64 = (t.construction(L, width=1, bias_aware=True).norm for L in (32, 64))
+        assert rank <= (n64 - n32) / 32 <= rank + 0.1
+        assert (n64 - n32) / 32 < t.rank_cbn
+
+
+def test_profile_matches_scipy():
+    K, mu, v2 = 2, np.array([0.7, 0.7, 0.7, 0.7, 0.2]), 9.0
+
+    def F(t):
+        inc = np.diff(np.concatenate(([0.0], t)))
+        return (K * np.exp(2 * inc).sum() + (mu ** 2 * np.exp(2 * t)).sum()
+                + v2 * np.exp(-2 * t[-1]))
+
+    t, value = _profile(K, mu, v2)
+    ref = minimize(F, np.zeros(mu.size), method="BFGS", options={"gtol": 1e-10})
+    assert np.isclose(value, F(t), rtol=1e-14)
+    assert np.isclose(value, ref.fun, rtol=1e-9) and value <= ref.fun + 1e-12
+
+
+def _generates(elems, shape):
+    """Is the subgroup generated by ``elems`` of ``Z_shape`` everything?  (closure by BFS)"""
+    seen = {(0,) * len(shape)}
+    frontier = list(seen)
+    while frontier:
+        nxt = []
+        for a in frontier:
+            for e in elems:
+                b = tuple((x + y) % n for x, y, n in zip(a, e, shape))
+                if b not in seen:
+                    seen.add(b)
+                    nxt.append(b)
+        frontier = nxt
+    return len(seen) == int(np.prod(shape))
+
+
+@pytest.mark.parametrize("name", ORBITS)
+def test_rank_with_biases_is_the_smallest_generating_symmetric_set(name):
+    """min |S'| over S' = -S' without 0 generating the dual group, by brute force."""
+    t = targets.get(name)
+    shape = t.spatial_shape
+    units = {}
+    for m in itertools.product(*[range(n) for n in shape]):
+        if any(m):
+            neg = tuple((-x) % n for x, n in zip(m, shape))
+            units[min(m, neg)] = {m, neg}
+    best = None
+    for r in range(1, 4):
+        for combo in itertools.combinations(units.values(), r):
+            elems = set().union(*combo)
+            if _generates(elems, shape) and (best is None or len(elems) < best):
+                best = len(elems)
+    assert best == t.rank_cbn_bias == t.rank_cbn - 1
+
+
+def test_ranks_with_biases_and_r0_intervals():
+    for name in targets.names():
+        t = targets.get(name)
+        assert t.rank_cbn_bias is not None and t.rank_cbn_bias <= t.rank_cbn
+        low, high = t.r0_interval
+        assert low <= high <= t.rank_cbn_bias and t.r0_source
+        if t.kind == "operator":
+            assert t.rank_cbn_bias == t.rank_cbn and low == high == t.rank_cbn
+    assert targets.get("shift_autoencoder_1d").r0_interval == (1.0, 2.0)
+    assert targets.get("shift_autoencoder_2d").r0_interval == (1.0, 4.0)
+
+
+def test_target_facts_report_the_rank_that_applies():
+    facts = target_facts(targets.get("shift_autoencoder_2d"), True)
+    assert facts["rank_cbn"] == 4 and "affine span" in facts["rank_cbn_rule"]
+    facts = target_facts(targets.get("mixer_1d"), True)
+    assert facts["rank_cbn"] == 21 and facts["rank_cbn_rule"] == "bias-free"
+
+
+def test_measure_depth_uses_the_bias_aware_construction(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no solver in this test")
+
+    monkeypatch.setattr(intervals, "minimal_norm", broken)
+    t = targets.get("shift_autoencoder_1d")
+    for L, cap in ((16, 44.0), (32, 76.0)):
+        row = intervals.measure_depth(t, L, quick=True)
+        assert row.upper is not None and row.upper <= cap
+        assert row.lower is not None and row.lower <= row.upper
+        assert "bias-aware" in row.message and "by construction" in row.message
+
+
+class _PlainTarget:
+    """A data target measured with the plain normalisation (c = 1)."""
+
+    kind, name = "data", "plain"
+
+    def __init__(self):
+        self._t = targets.get("shift_autoencoder_1d")
+
+    def data(self, quick=False):
+        return self._t.data(quick)
+
+    def architecture(self, depth, quick=False):
+        return Architecture((12,), (1,) + (2,) * (depth - 1) + (1,), normalization="plain")
+
+    def construction(self, depth, quick=False, bias_aware=False):
+        return None
+
+
+def test_r0_floor_follows_the_normalisation():
+    """R / L >= (kappa Lambda^2)^(1/L) -> 1 / (d c^2): 1 (operator), 1 / d (plain)."""
+    low, high, how = t3_cbn_sandwich._r0_interval(_PlainTarget(), True)
+    assert np.isclose(low, 1 / 12) and high == np.inf and "1 / (d c^2)" in how
+    low, high, _ = t3_cbn_sandwich._r0_interval(targets.get("shift_autoencoder_1d"), True)
+    assert low == 1.0 and high == 2.0
+    # the limit by hand, from the Lipschitz bound's kappa at growing depth
+    X, Y = _PlainTarget().data(True)
+    for L in (20, 200):                    # (12^-L underflows beyond L ~ 290)
+        b = cbn.lipschitz_lower_bound(_PlainTarget().architecture(L), X, Y)
+        assert abs(b.value / L - 1 / 12) < 5.0 / L
+
+
+def test_free_biases_and_bias_free_architectures():
+    t = targets.get("shift_autoencoder_1d")
+    X, Y = t.data()
+    from cbntheory.targets import signals
+    from cbntheory.theory.construction import bias_orbit_construction
+
+    freqs = [(0,), (1,), (-1,)]
+    for L in (2, 5, 12):
+        arch = Architecture((12,), (1,) + (2,) * (L - 1) + (1,), penalize_bias=False)
+        con = bias_orbit_construction(arch, signals.bump((12,), 1.5), freqs)
+        out = forward(con.network, X)
+        assert np.linalg.norm(out - Y.reshape(len(Y), -1)) < 1e-12 * np.linalg.norm(Y)
+        weights = sum(float(np.sum(w ** 2)) for w in con.network.kernels)
+        assert np.isclose(con.norm, weights, rtol=1e-12)        # free biases cost nothing
+        # never above the penalised construction of the same depth (more freedom)
+        assert con.norm <= t.construction(L, width=2, bias_aware=True).norm + 1e-9
+    arch = Architecture((12,), (1, 2, 1), bias=False)
+    with pytest.raises(cbn.ValidationError, match="biases"):
+        bias_orbit_construction(arch, signals.bump((12,), 1.5), freqs)
