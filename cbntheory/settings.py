@@ -317,6 +317,23 @@ CONSTRUCTION_LEVEL_DECIMALS: int = 12
 FIGURE_ENERGY_FLOOR: float = 1e-8
 #: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).
 FIGURE_VMAX_FLOOR: float = 1e-12
+#: Budgets of the numerical solves of tables, checks, the report and sweeps are counts, so
+#: that a seed gives the same numbers on an idle and on a loaded machine.  L-BFGS-B
+#: iterations per restart in quick mode (tables, checks, ``cbn report --quick``): about
+#: what a quick solve reached in its former 6 s limit (3,400-9,500 measured).
+QUICK_MAX_ITER: int = 6_000
+#: The same for the default report's data targets (full samples, formerly 12 s a solve).
+REPORT_MAX_ITER: int = 8_000
+#: Seconds after which a solve is stopped anyway (a safety cap, not a budget; the ReLU
+#: solver's own per-restart cap): a row it may have cut is ``time_capped`` and drops the
+#: solver's upper bound (:func:`cbntheory.measure.intervals.solver_row`).
+SOLVE_SAFETY_CAP: float = 600.0
+#: Safety caps of one solve in the report (quick, default): 10x the time of its iteration
+#: budget on an idle 2-core machine, so only a pathological load reaches them.
+REPORT_SOLVE_CAP: tuple[float, float] = (60.0, 120.0)
+#: Seconds after which the report skips the solves it has not started (a safety cap; the
+#: skipped rows say so): 5x the documented run time of each plan (quick, default).
+REPORT_SAFETY_CAP: tuple[float, float] = (600.0, 3000.0)
 
 
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances --------------

@@ -18,7 +18,8 @@ builds tables from the rows of a sweep store; :mod:`cbntheory.output.render` wri
 Markdown, LaTeX, CSV and JSON.
 
 Row statuses are those of :data:`cbntheory.results.STATUSES` plus ``"skipped"`` (depth
-not run: time budget exhausted or depth not allowed by the architecture).
+not run: safety time cap reached or depth not allowed by the architecture) and
+``"time_capped"`` (a solve stopped by its safety time cap).
 
 Examples
 --------
@@ -43,9 +44,12 @@ from .. import _validate as V
 from .. import settings
 from ..results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, STATUSES, NormResult, interval_status
 
-#: Row status of a depth that was not run (time budget, or refused by the architecture).
+#: Row status of a depth that was not run (safety time cap, or refused by the architecture).
 SKIPPED = "skipped"
-ROW_STATUSES: tuple[str, ...] = STATUSES + (SKIPPED,)
+#: Row status of a depth whose solve was stopped by its safety time cap (not a budget: the
+#: budgets are iteration counts); the solver's upper bound is then not reported.
+TIME_CAPPED = "time_capped"
+ROW_STATUSES: tuple[str, ...] = STATUSES + (SKIPPED, TIME_CAPPED)
 
 #: Packages whose versions go into every table's provenance (read from the installed
 #: metadata, without importing them).
