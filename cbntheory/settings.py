@@ -334,6 +334,10 @@ REPORT_SOLVE_CAP: tuple[float, float] = (60.0, 120.0)
 #: Seconds after which the report skips the solves it has not started (a safety cap; the
 #: skipped rows say so): 5x the documented run time of each plan (quick, default).
 REPORT_SAFETY_CAP: tuple[float, float] = (600.0, 3000.0)
+#: ``cbn verify``: a saved network's parameter norm, recomputed from its file, must match
+#: the table's upper bound to this: summing the same squares in another order moves it by
+#: ~1e-15, any change to the weights by far more.
+VERIFY_NORM_RTOL: float = 1e-9
 
 
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances --------------

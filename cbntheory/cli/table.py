@@ -4,7 +4,7 @@ Usage::
 
     cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
               [--quick] [--seed S] [--restarts K] [--max-iter N] [--time-limit SECONDS]
-              [--no-progress]
+              [--save-networks DIR] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
@@ -49,6 +49,10 @@ def register(subparsers: Any) -> None:
                         help="render the done rows of a sweep store instead of solving")
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="write to FILE instead of standard output")
+    parser.add_argument("--save-networks", metavar="DIR", default=None,
+                        help="save the network behind every upper bound to "
+                             "DIR/networks/<target>_L<depth>.npz and record it in the rows "
+                             "(re-check them with cbn verify)")
     parser.add_argument("--quick", action="store_true",
                         help="small data and architectures (the targets' quick mode)")
     add_shared(parser, "--seed")
@@ -148,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
         prov = provenance(source=f"sweep store {args.store}", command=command)
     else:
         tables = _measure(args)
+        if args.save_networks is not None:
+            from ..output.artifacts import save_networks
+
+            tables = [save_networks(t, args.save_networks) for t in tables]
         prov = provenance(command=command, quick=args.quick, seed=args.seed,
                           restarts=args.restarts, max_iter=_max_iter(args))
     text = render(tables, args.format, prov=prov)

@@ -102,6 +102,9 @@ class DepthRow:
     networks : Mapping
         Every verified network of the measurement by the name of its source (the best
         one is :attr:`network`; not rendered).
+    network_file : str
+        Where :attr:`network` was saved (relative to the report directory; ``""`` when it
+        was not), for ``cbn verify``.
     """
 
     depth: int
@@ -116,6 +119,7 @@ class DepthRow:
     network: Any = dataclasses.field(default=None, repr=False, compare=False)
     networks: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False,
                                                     compare=False)
+    network_file: str = ""
 
     @classmethod
     def from_result(cls, depth: int, result: NormResult) -> DepthRow:
@@ -239,8 +243,9 @@ class BoundTable:
         """One dict per depth with every column (None where not available).
 
         Keys: ``depth, lower, upper, status, r_over_l, l_rank_j, l_rank_cbn, excess,
-        r1_bound, t1_excess, solver, seed, wall_time, message``, where ``r_over_l = upper/L``,
-        ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L`` (linear targets).
+        r1_bound, t1_excess, solver, seed, wall_time, message, network_file``, where
+        ``r_over_l = upper/L``, ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L``
+        (linear targets).
         """
         out = []
         for row in self.rows:
@@ -255,7 +260,8 @@ class BoundTable:
                 "l_rank_cbn": None if self.rank_cbn is None else L * self.rank_cbn,
                 "excess": None if (up is None or self.r0 is None) else up - L * self.r0,
                 "r1_bound": self.r1_bound, "t1_excess": t1, "solver": row.solver,
-                "seed": row.seed, "wall_time": row.wall_time, "message": row.message})
+                "seed": row.seed, "wall_time": row.wall_time, "message": row.message,
+                "network_file": row.network_file or None})
         return out
 
     def status_counts(self) -> dict[str, int]:

@@ -69,6 +69,10 @@ def run_table(run: Any, item: Any, name: str) -> None:
                         time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
                         deadline=run.deadline, on_row=on_row,
                         executor=None if linear else run.pool())
+    from .artifacts import save_networks
+
+    table = save_networks(table, run.dir)  # the networks behind the upper bounds
+    item.files.extend(r.network_file for r in table.rows if r.network_file)
     run.state.tables[name] = table
     prov = _provenance(run)
     for fmt in FORMATS:
