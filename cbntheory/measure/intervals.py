@@ -213,7 +213,7 @@ def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts
         lower = None if res.lower is None or not math.isfinite(res.lower) else float(res.lower)
         return DepthRow(depth, lower, None, TIME_CAPPED,
                         f"stopped by the safety time cap ({cap:g} s for the solve, "
-                        f"{elapsed:.1f} s used): its upper bound is not reported; rerun with "
+                        f"{elapsed:.3g} s used): its upper bound is not reported; rerun with "
                         "a larger --time-limit or a smaller --max-iter", res.solver, seed,
                         elapsed)
     return _verified(depth, res, X, Y)
