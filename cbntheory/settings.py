@@ -320,8 +320,13 @@ FIGURE_VMAX_FLOOR: float = 1e-12
 #: Budgets of the numerical solves of tables, checks, the report and sweeps are counts, so
 #: that a seed gives the same numbers on an idle and on a loaded machine.  L-BFGS-B
 #: iterations per restart in quick mode (tables, checks, ``cbn report --quick``): about
-#: what a quick solve reached in its former 6 s limit (3,400-9,500 measured).
-QUICK_MAX_ITER: int = 6_000
+#: what a quick solve reached in its former 6 s limit (3,400-9,500 measured, deep ones
+#: fewest), keeping ``cbn report --quick`` near its former ~45 s.
+QUICK_MAX_ITER: int = 4_000
+#: The quick T6 and T7 checks solve wider networks (width 4), each iteration costing more;
+#: their former limits were 15 s (T6) and 5 s per solve (T7).
+T6_QUICK_MAX_ITER: int = 3_000
+T7_QUICK_MAX_ITER: int = 1_500
 #: The same for the default report's data targets (full samples, formerly 12 s a solve).
 REPORT_MAX_ITER: int = 8_000
 #: Seconds after which a solve is stopped anyway (a safety cap, not a budget; the ReLU

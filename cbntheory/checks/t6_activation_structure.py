@@ -33,7 +33,7 @@ from .verdicts import CONJECTURAL, NOT_CERTIFIED, VIOLATED, CheckReport, interva
 LOOSE, STRICT = settings.T6_SPAN_RTOLS
 
 #: (target, depth, width) and the solver's L-BFGS-B iterations per restart, per mode.
-QUICK = ((("shift_autoencoder_1d", 4, 2),), settings.QUICK_MAX_ITER)
+QUICK = ((("shift_autoencoder_1d", 4, 2),), settings.T6_QUICK_MAX_ITER)
 FULL = ((("shift_autoencoder_1d", 4, 4), ("shift_autoencoder_1d", 6, 4),
          ("shape_pattern_1d", 4, 4), ("shift_autoencoder_2d", 4, 4)), settings.AL_MAX_ITER)
 

@@ -30,7 +30,7 @@ from .verdicts import CONJECTURAL, CheckReport, interval_row, summarize
 
 TARGET = "shift_autoencoder_1d"
 #: strides, depths, width and the solver's L-BFGS-B iterations per restart, per mode.
-QUICK = ((2, 6), (3,), 4, settings.QUICK_MAX_ITER)
+QUICK = ((2, 6), (3,), 4, settings.T7_QUICK_MAX_ITER)
 FULL = ((2, 6), (3, 4), 4, settings.AL_MAX_ITER)
 
 

@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
                         help="restarts of the numerical solver (default 1)")
     parser.add_argument("--max-iter", type=int, default=None, metavar="N",
                         help="L-BFGS-B iterations per restart of every solve: the budget "
-                             "(default 6000 with --quick, else the solver's 50000)")
+                             "(default 4000 with --quick, else the solver's 50000)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="safety cap per solve; a solve it stops is marked time_capped "
                              "(default 600)")

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     checks = verify_rows(args.table, target=args.target, depth=args.depth, root=args.root)
     if args.json:
-        sys.stdout.write(json.dumps(to_plain([dataclasses.asdict(c) for c in checks]), indent=1) + "\n")
+        plain = to_plain([dataclasses.asdict(c) for c in checks])
+        sys.stdout.write(json.dumps(plain, indent=1) + "\n")
     else:
         for check in checks:
             print(check.describe())
