@@ -335,6 +335,33 @@ CONSTRUCTION_MAX_THRESHOLDS: int = 2
 FIGURE_ENERGY_FLOOR: float = 1e-8
 #: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).
 FIGURE_VMAX_FLOOR: float = 1e-12
+#: Budgets of the numerical solves of tables, checks, the report and sweeps are counts, so
+#: that a seed gives the same numbers on an idle and on a loaded machine.  L-BFGS-B
+#: iterations per restart in quick mode (tables, checks, ``cbn report --quick``): about
+#: what a quick solve reached in its former 6 s limit (3,400-9,500 measured, deep ones
+#: fewest), keeping ``cbn report --quick`` near its former ~45 s.
+QUICK_MAX_ITER: int = 4_000
+#: The quick T6 and T7 checks solve wider networks (width 4), each iteration costing more;
+#: their former limits were 15 s (T6) and 5 s per solve (T7).
+T6_QUICK_MAX_ITER: int = 3_000
+T7_QUICK_MAX_ITER: int = 1_500
+#: The same for the default report's data targets (full samples): their former 12 s a solve
+#: reached 2,900-4,200 iterations (shift_autoencoder_1d L = 8, shape_pattern_1d L = 4).
+REPORT_MAX_ITER: int = 4_000
+#: Seconds after which a solve is stopped anyway (a safety cap, not a budget; the ReLU
+#: solver's own per-restart cap): a row it may have cut is ``time_capped`` and drops the
+#: solver's upper bound (:func:`cbntheory.measure.intervals.solver_row`).
+SOLVE_SAFETY_CAP: float = 600.0
+#: Safety caps of one solve in the report (quick, default): 10x the time of its iteration
+#: budget on an idle 2-core machine, so only a pathological load reaches them.
+REPORT_SOLVE_CAP: tuple[float, float] = (60.0, 120.0)
+#: Seconds after which the report skips the solves it has not started (a safety cap; the
+#: skipped rows say so): 5x the documented run time of each plan (quick, default).
+REPORT_SAFETY_CAP: tuple[float, float] = (600.0, 3000.0)
+#: ``cbn verify``: a saved network's parameter norm, recomputed from its file, must match
+#: the table's upper bound to this: summing the same squares in another order moves it by
+#: ~1e-15, any change to the weights by far more.
+VERIFY_NORM_RTOL: float = 1e-9
 
 
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances --------------

@@ -70,13 +70,16 @@ _SOURCES = {"lipschitz": ("Lipschitz bound", ""), "construction": ("", "CBN cons
 
 def interval(target: Any, depth: int, *, quick: bool = True, width: int | None = None,
              arch: Architecture | None = None, use_solver: bool = True,
-             seed: int = 0, time_limit: float | None = None) -> Interval:
+             seed: int = 0, time_limit: float | None = None,
+             max_iter: int | None = None) -> Interval:
     """Certified interval of ``R(f; Omega, L)`` for a built-in target at ``depth``.
 
     The measurements are those of the tables (:func:`cbntheory.measure.intervals.measurements`,
     without the convex program): ``arch`` overrides ``target.architecture(depth,
     width=width, quick=quick)`` (e.g. with down-sampling); the construction is used only
-    for the target's own architecture.
+    for the target's own architecture.  ``max_iter`` bounds the solve (iterations per
+    restart) and ``time_limit`` is its safety cap, as in
+    :func:`cbntheory.measure.intervals.solver_row`.
     """
     if target.kind == "operator":
         value = float(linear_cost(operator_of(target), depth).value)
@@ -86,7 +89,8 @@ def interval(target: Any, depth: int, *, quick: bool = True, width: int | None =
     own = target.architecture(depth, width=width, quick=quick)
     con = target.construction(depth, width=width, quick=quick) if arch in (None, own) else None
     parts = measurements(own if arch is None else arch, X, Y, depth, seed=seed, convex=False,
-                         solver=use_solver, construction=con, time_limit=time_limit)
+                         solver=use_solver, construction=con, time_limit=time_limit,
+                         max_iter=max_iter)
     lows = [(r.lower, _SOURCES[k][0]) for k, r in parts.items() if r.lower is not None]
     ups = [(r.upper, _SOURCES[k][1]) for k, r in parts.items() if r.upper is not None]
     low, low_src = max(lows) if lows else (float("-inf"), "none")

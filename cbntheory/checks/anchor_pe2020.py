@@ -123,7 +123,9 @@ def _local_solutions(case: str, arch: Architecture, X: np.ndarray, Y: np.ndarray
             warnings.simplefilter("ignore")
             try:
                 res = minimal_norm(arch, data=(X, Y), rng=seed,
-                                   time_limit=3.0 if quick else 60.0)
+                                   time_limit=settings.SOLVE_SAFETY_CAP,
+                                   max_iter=settings.QUICK_MAX_ITER if quick
+                                   else settings.AL_MAX_ITER)
             except Exception:  # noqa: BLE001 - a failed local solve proves nothing
                 continue
         if res.network is None:

@@ -37,7 +37,7 @@ def _product(kernels: list[np.ndarray], norm: str) -> np.ndarray:
     return M
 
 
-def _case_rows(case: str, arch: Architecture, seed: int, time_limit: float) -> list[dict]:
+def _case_rows(case: str, arch: Architecture, seed: int, max_iter: int) -> list[dict]:
     planted = arch.init(rng=seed)
     kernels = [np.array(w) for w in planted.kernels]
     target = ConvOperator.from_kernel(kernels[0], arch.normalization)
@@ -50,7 +50,8 @@ def _case_rows(case: str, arch: Architecture, seed: int, time_limit: float) -> l
                         planted_norm, gap=planted_norm - full)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = minimal_norm(arch, target=target, rng=seed, time_limit=time_limit)
+        res = minimal_norm(arch, target=target, rng=seed, max_iter=max_iter,
+                           time_limit=settings.SOLVE_SAFETY_CAP)
     best = planted_norm
     net = res.network
     if net is not None:
@@ -84,7 +85,8 @@ def main(quick: bool = True) -> CheckReport:
         arch = Architecture(shape, (c,) * (L + 1), activation="linear", bias=False,
                             kernel_size=(k,) * len(shape), normalization=norm)
         rows.extend(_case_rows(f"{shape} k={k} L={L} width {c} {norm}", arch, seed=i,
-                               time_limit=5.0 if quick else 60.0))
+                               max_iter=settings.QUICK_MAX_ITER if quick
+                               else settings.AL_MAX_ITER))
     return summarize(
         "T1-kernel", "k-tap filters: the full-size T1 value is a lower bound of the k-tap "
         "minimal norm", EXACT, rows,

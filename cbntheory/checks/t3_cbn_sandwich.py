@@ -28,7 +28,7 @@ Run ``python proofs_checks/t3_cbn_sandwich.py [--full]`` for the table.
 """
 from __future__ import annotations
 
-from .. import fourier, targets
+from .. import fourier, settings, targets
 from ..measure.tables import fit_slope
 from ..theory.linear import linear_cost
 from ..theory.lipschitz import lipschitz_constant
@@ -47,7 +47,7 @@ FULL = {"bandlimited_1d": ((1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 256), ()),
         "shape_pattern_1d": ((2, 3, 4, 6), (2, 3, 4, 6)),
         "shift_autoencoder_2d": ((2, 3, 4), (2, 3))}
 #: Seconds per solver call (quick, full).
-TIME_LIMIT = (10.0, 120.0)
+MAX_ITER = (settings.QUICK_MAX_ITER, settings.AL_MAX_ITER)
 
 
 def _r0_interval(t, quick: bool) -> tuple[float, float, str]:
@@ -73,10 +73,10 @@ def main(quick: bool = True) -> CheckReport:
     """Tabulate the sandwich; returns a :class:`~cbntheory.checks.verdicts.CheckReport`."""
     plan = QUICK if quick else FULL
     rows = []
-    limit = TIME_LIMIT[0] if quick else TIME_LIMIT[1]
+    budget = MAX_ITER[0] if quick else MAX_ITER[1]
     for name, (depths, solved) in plan.items():
         t = targets.get(name)
-        measured = [interval(t, L, quick=quick, use_solver=L in solved, time_limit=limit)
+        measured = [interval(t, L, quick=quick, use_solver=L in solved, max_iter=budget)
                     for L in depths]
         for m in measured:
             rows.append(compare_leq(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import targets
+from .. import settings, targets
 from ..theory.linear import linear_cost
 from ..theory.lipschitz import lipschitz_lower_bound
 from ._measure import data_of, interval, operator_of
@@ -73,7 +73,7 @@ def main(quick: bool = True) -> CheckReport:
     X, Y = data_of(t, quick)
     for L in ((2, 3) if quick else (2, 3, 4, 6, 8)):
         m = interval(t, L, quick=quick, use_solver=L == 2 or not quick,
-                     time_limit=5.0 if quick else 120.0)
+                     max_iter=settings.QUICK_MAX_ITER if quick else settings.AL_MAX_ITER)
         lip = lipschitz_lower_bound(t.architecture(L, quick=quick), X, Y)
         whole = float(np.log(lip.kappa * np.max(_gradient_norms(X)) ** 2))
         rows.append(interval_row(

@@ -36,10 +36,10 @@ from .verdicts import CONJECTURAL, NOT_CERTIFIED, VIOLATED, CheckReport, interva
 
 LOOSE, STRICT = settings.T6_SPAN_RTOLS
 
-#: (target, depth, width) and the solver's time limit in seconds, per mode.
-QUICK = ((("shift_autoencoder_1d", 4, 2),), 15.0)
+#: (target, depth, width) and the solver's L-BFGS-B iterations per restart, per mode.
+QUICK = ((("shift_autoencoder_1d", 4, 2),), settings.T6_QUICK_MAX_ITER)
 FULL = ((("shift_autoencoder_1d", 4, 4), ("shift_autoencoder_1d", 6, 4),
-         ("shape_pattern_1d", 4, 4), ("shift_autoencoder_2d", 4, 4)), 120.0)
+         ("shape_pattern_1d", 4, 4), ("shift_autoencoder_2d", 4, 4)), settings.AL_MAX_ITER)
 
 
 def _middle(n_hidden: int) -> list[int]:
@@ -76,7 +76,7 @@ def main(quick: bool = True) -> CheckReport:
         arch = t.architecture(L, width=width)
         con = t.construction(L, width=width)
         con_norm = con.network.param_norm() if con is not None else float("inf")
-        solved = solver_row(arch, X, Y, L, seed=0, time_limit=limit)
+        solved = solver_row(arch, X, Y, L, seed=0, max_iter=limit)
         up, status, net = solved.upper, solved.status, solved.network
         case = f"{name} L={L} width {width}"
         if net is None or up is None or up > con_norm:

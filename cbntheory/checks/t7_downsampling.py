@@ -23,15 +23,15 @@ Run ``python proofs_checks/t7_downsampling.py [--full]`` for the table.
 """
 from __future__ import annotations
 
-from .. import targets
+from .. import settings, targets
 from ..measure.downsampling import aliasing, downsampled
 from ._measure import interval, unchecked_row
 from .verdicts import CONJECTURAL, CheckReport, interval_row, summarize
 
 TARGET = "shift_autoencoder_1d"
-#: strides, depths, width and solver time limit (seconds) per mode.
-QUICK = ((2, 6), (3,), 4, 5.0)
-FULL = ((2, 6), (3, 4), 4, 120.0)
+#: strides, depths, width and the solver's L-BFGS-B iterations per restart, per mode.
+QUICK = ((2, 6), (3,), 4, settings.T7_QUICK_MAX_ITER)
+FULL = ((2, 6), (3, 4), 4, settings.AL_MAX_ITER)
 
 
 def main(quick: bool = True) -> CheckReport:
@@ -42,13 +42,13 @@ def main(quick: bool = True) -> CheckReport:
     rows = []
     for L in depths:
         own = t.architecture(L, width=width)
-        plain = interval(t, L, quick=quick, width=width, time_limit=limit)
+        plain = interval(t, L, quick=quick, width=width, max_iter=limit)
         con = t.construction(L, width=width)
         assert con is not None
         for s in strides:
             info = aliasing(t.cbn_vector, s)
             down = interval(t, L, quick=quick, width=width, arch=downsampled(own, s),
-                            time_limit=limit)
+                            max_iter=limit)
             case = (f"{TARGET} L={L} stride {s} ({'collide' if info.collide else 'distinct'}"
                     f"): R_down/L in [Rank_J, Rank_CBN + C/L]")
             extra = dict(aliasing=info.describe(), plain=plain.fields(), down=down.fields(),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 #: Sub-command modules, in the order ``cbn --help`` lists them.
 COMMANDS: tuple[str, ...] = ("cost", "analyze", "fit", "sweep", "table", "convex", "check",
-                             "report")
+                             "report", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,8 @@
 Usage::
 
     cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
-              [--quick] [--seed S] [--restarts K] [--time-limit SECONDS] [--no-progress]
+              [--quick] [--seed S] [--restarts K] [--max-iter N] [--time-limit SECONDS]
+              [--save-networks DIR] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
@@ -13,6 +14,12 @@ for linear targets), and the fitted slope of ``R`` against ``L`` next to ``Rank_
 and ``Rank_CBN``; see ``docs/report.md`` for the columns and formats.  With
 ``--from``, the tables come from a sweep store (``cbn sweep``) instead of new solves;
 TARGETs then select groups by their ``target`` parameter.
+
+Every solve is bounded by ``--max-iter`` L-BFGS-B iterations per restart (default
+``settings.QUICK_MAX_ITER`` with ``--quick``, else the solver's ``AL_MAX_ITER``), so the
+same seed prints the same numbers on an idle and on a loaded machine.  ``--time-limit``
+is only a safety cap per solve (default ``settings.SOLVE_SAFETY_CAP``): a solve it stops
+is a ``time_capped`` row without the solver's upper bound.
 """
 from __future__ import annotations
 
@@ -42,13 +49,21 @@ def register(subparsers: Any) -> None:
                         help="render the done rows of a sweep store instead of solving")
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="write to FILE instead of standard output")
+    parser.add_argument("--save-networks", metavar="DIR", default=None,
+                        help="save the network behind every upper bound to "
+                             "DIR/networks/<target>_L<depth>.npz and record it in the rows "
+                             "(re-check them with cbn verify)")
     parser.add_argument("--quick", action="store_true",
                         help="small data and architectures (the targets' quick mode)")
     add_shared(parser, "--seed")
     parser.add_argument("--restarts", type=int, default=1,
                         help="restarts of the numerical solver (default 1)")
+    parser.add_argument("--max-iter", type=int, default=None, metavar="N",
+                        help="L-BFGS-B iterations per restart of every solve: the budget "
+                             "(default 4000 with --quick, else the solver's 50000)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                        help="seconds per numerical solve (default: the solver's own budget)")
+                        help="safety cap per solve; a solve it stops is marked time_capped "
+                             "(default 600)")
     add_shared(parser, "--no-progress")
     parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
 
@@ -70,6 +85,8 @@ def _measure(args: argparse.Namespace) -> list[Any]:
 
     if args.time_limit is not None and not args.time_limit > 0:
         raise ValidationError(f"--time-limit must be > 0 seconds; got {args.time_limit}")
+    if args.max_iter is not None and not args.max_iter > 0:
+        raise ValidationError(f"--max-iter must be a positive count; got {args.max_iter}")
     if not args.targets:
         raise ValidationError("cbn table needs at least one TARGET (or --from STORE); valid "
                               f"targets: {', '.join(targets.names())}")
@@ -88,10 +105,20 @@ def _measure(args: argparse.Namespace) -> list[Any]:
         for target in chosen:
             tables.append(bound_table(target, depths, quick=args.quick, rng=args.seed,
                                       restarts=args.restarts, time_limit=args.time_limit,
+                                      max_iter=_max_iter(args),
                                       on_row=on_row))
     finally:
         bar.close()
     return tables
+
+
+def _max_iter(args: argparse.Namespace) -> int | None:
+    """The iteration budget per restart: ``--max-iter``, else the quick default or None."""
+    from .. import settings
+
+    if args.max_iter is not None:
+        return int(args.max_iter)
+    return settings.QUICK_MAX_ITER if args.quick else None
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -100,6 +127,8 @@ def _command(args: argparse.Namespace) -> str:
     if args.store is not None:
         return " ".join(parts + ["--from", args.store])
     parts += ["--depths", args.depths, "--seed", str(args.seed), "--restarts", str(args.restarts)]
+    if args.max_iter is not None:
+        parts += ["--max-iter", str(args.max_iter)]
     if args.time_limit is not None:
         parts += ["--time-limit", f"{args.time_limit:g}"]
     return " ".join(parts + (["--quick"] if args.quick else []))
@@ -123,8 +152,12 @@ def run(args: argparse.Namespace) -> int:
         prov = provenance(source=f"sweep store {args.store}", command=command)
     else:
         tables = _measure(args)
+        if args.save_networks is not None:
+            from ..output.artifacts import save_networks
+
+            tables = [save_networks(t, args.save_networks) for t in tables]
         prov = provenance(command=command, quick=args.quick, seed=args.seed,
-                          restarts=args.restarts)
+                          restarts=args.restarts, max_iter=_max_iter(args))
     text = render(tables, args.format, prov=prov)
     if args.out is None:
         sys.stdout.write(text)

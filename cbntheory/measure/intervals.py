@@ -53,7 +53,7 @@ from ..results import (
 )
 from ..solvers.dispatch import minimal_norm
 from ..theory.lipschitz import lipschitz_lower_bound
-from .tables import SKIPPED, DepthRow
+from .tables import SKIPPED, TIME_CAPPED, DepthRow
 
 #: The convex two-layer program falls back to sampled activation patterns (an upper
 #: bound) only when the inputs have at most this many entries: 24 signals of 8 pixels
@@ -105,7 +105,8 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     """Join several measurements of one depth: best lower, best upper, joint status.
 
     The status is :func:`cbntheory.results.interval_status` of the joined interval; an
-    open interval keeps the best upper bound's own status when that one is not verified.
+    open interval keeps the best upper bound's own status when that one is not verified;
+    a source stopped by its safety time cap makes the row ``"time_capped"``.
     """
     lowers = [r.lower for r in rows if r.lower is not None]
     lower = max(lowers) if lowers else None
@@ -122,6 +123,8 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     status = interval_status(lower, upper)
     if status == NOT_CERTIFIED and best.status not in VERIFIED:
         status = best.status
+    if any(r.status == TIME_CAPPED for r in rows):  # a source was cut: not an ordinary row
+        status, message = TIME_CAPPED, f"stopped by the safety time cap; {message}"
     networks = {r.solver: r.network for r in good if r.network is not None}
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
                     best.residual, best.network, networks)
@@ -171,15 +174,51 @@ def construction_row(construction: Any, X: Any, Y: Any, depth: int) -> DepthRow:
     return _verified(depth, res, X, Y)
 
 
+def cap_share(restarts: int) -> float:
+    """Fraction of a solve's safety cap below which no wall-clock limit can have acted.
+
+    The ReLU solver gives each of its ``restarts`` at least ``cap / restarts`` seconds and
+    keeps ``RELU_PROJECT_RESERVE`` of it for the projection, and the augmented Lagrangian
+    keeps ``AL_POLISH_RESERVE`` of its own share for the polish; the linear numerical route
+    gives its first restart the whole cap.  A solve that ended earlier than this share of
+    the cap was bounded by its iteration counts alone.
+
+    Examples
+    --------
+    >>> 0.0 < cap_share(2) < cap_share(1) < 1.0
+    True
+    """
+    keep = (1.0 - settings.AL_POLISH_RESERVE) * (1.0 - settings.RELU_PROJECT_RESERVE)
+    return keep / max(1, int(restarts))
+
+
 def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
-               time_limit: float | None = None) -> DepthRow:
-    """Row of :func:`cbntheory.solvers.dispatch.minimal_norm`, its network re-verified."""
+               time_limit: float | None = None, max_iter: int | None = None) -> DepthRow:
+    """Row of :func:`cbntheory.solvers.dispatch.minimal_norm`, its network re-verified.
+
+    ``max_iter`` (L-BFGS-B iterations per restart; default the solver's
+    :data:`~cbntheory.settings.AL_MAX_ITER`) bounds the solve, so a seed gives the same row
+    on any machine load.  ``time_limit`` (default
+    :data:`~cbntheory.settings.SOLVE_SAFETY_CAP`) is only a safety cap: a solve that ran
+    long enough for it to act (:func:`cap_share`) gives a ``"time_capped"`` row that keeps
+    the lower bound and drops the solver's upper bound, never a silently different number.
+    """
     start = time.perf_counter()
+    cap = settings.SOLVE_SAFETY_CAP if time_limit is None else float(time_limit)
+    options: dict[str, Any] = {} if max_iter is None else {"max_iter": int(max_iter)}
     try:
-        res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts,
-                           time_limit=None if time_limit is None else float(time_limit))
+        res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts, time_limit=cap,
+                           **options)
     except Exception as exc:  # a failing solver is a row, never a crash
         return _failed_row(depth, exc, seed, start)
+    elapsed = time.perf_counter() - start
+    if elapsed >= cap_share(restarts) * cap:
+        lower = None if res.lower is None or not math.isfinite(res.lower) else float(res.lower)
+        return DepthRow(depth, lower, None, TIME_CAPPED,
+                        f"stopped by the safety time cap ({cap:g} s for the solve, "
+                        f"{elapsed:.3g} s used): its upper bound is not reported; rerun with "
+                        "a larger --time-limit or a smaller --max-iter", res.solver, seed,
+                        elapsed)
     return _verified(depth, res, X, Y)
 
 
@@ -211,7 +250,8 @@ def _convex_applies(arch: Any) -> bool:
 
 def measurements(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
                  convex: bool = True, solver: bool = True, construction: Any = None,
-                 time_limit: float | None = None) -> dict[str, DepthRow]:
+                 time_limit: float | None = None,
+                 max_iter: int | None = None) -> dict[str, DepthRow]:
     """Every measurement of one depth on finite data, by source.
 
     Sources, in order: ``"lipschitz"`` (always), ``"construction"`` (when one is given),
@@ -226,32 +266,36 @@ def measurements(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restar
         phases["convex"] = lambda: convex_row(arch, X, Y, depth)
     if solver:
         phases["minimal_norm"] = lambda: solver_row(arch, X, Y, depth, seed=seed,
-                                                    restarts=restarts, time_limit=time_limit)
+                                                    restarts=restarts, time_limit=time_limit,
+                                                    max_iter=max_iter)
     return {name: _with_warnings(phase) for name, phase in phases.items()}
 
 
 def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
               convex: bool = True, solver: bool = True, construction: Any = None,
-              time_limit: float | None = None) -> DepthRow:
+              time_limit: float | None = None, max_iter: int | None = None) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` on finite data ``(X, Y)`` for architecture ``arch``.
 
     Lower bounds: the Lipschitz bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`
     and any bound the solvers certify.  Upper bounds: the norm of every network that
     reproduces the data (re-checked here to ``FIT_RTOL``, norm recomputed): the CBN
     ``construction`` when given (an object with ``.network``),
-    :func:`cbntheory.solvers.dispatch.minimal_norm` (``solver=True``, with ``time_limit``
-    seconds) and, at depth 2 with the head ``"avgpool"`` and ReLU (``convex=True``), the
-    exact convex program :func:`cbntheory.solvers.convex.program.two_layer_min_norm`.  The
-    best of each side is kept (:func:`combine` of :func:`measurements`).  Exceptions become
+    :func:`cbntheory.solvers.dispatch.minimal_norm` (``solver=True``, bounded by ``max_iter``
+    iterations per restart, ``time_limit`` a safety cap: see :func:`solver_row`) and, at
+    depth 2 with the head ``"avgpool"`` and ReLU (``convex=True``), the exact convex
+    program :func:`cbntheory.solvers.convex.program.two_layer_min_norm`.  The best of each
+    side is kept (:func:`combine` of :func:`measurements`).  Exceptions become
     rows with status ``solver_error`` or ``infeasible``; warnings go into the message.
     """
     parts = measurements(arch, X, Y, depth, seed=seed, restarts=restarts, convex=convex,
-                         solver=solver, construction=construction, time_limit=time_limit)
+                         solver=solver, construction=construction, time_limit=time_limit,
+                         max_iter=max_iter)
     return combine(depth, list(parts.values()))
 
 
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
-                  restarts: int = 1, time_limit: float | None = None) -> DepthRow:
+                  restarts: int = 1, time_limit: float | None = None,
+                  max_iter: int | None = None) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
 
     Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
@@ -280,4 +324,4 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
         built = None
     X, Y = data
     return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
-                     time_limit=time_limit)
+                     time_limit=time_limit, max_iter=max_iter)

@@ -18,7 +18,8 @@ builds tables from the rows of a sweep store; :mod:`cbntheory.output.render` wri
 Markdown, LaTeX, CSV and JSON.
 
 Row statuses are those of :data:`cbntheory.results.STATUSES` plus ``"skipped"`` (depth
-not run: time budget exhausted or depth not allowed by the architecture).
+not run: safety time cap reached or depth not allowed by the architecture) and
+``"time_capped"`` (a solve stopped by its safety time cap).
 
 Examples
 --------
@@ -43,9 +44,12 @@ from .. import _validate as V
 from .. import settings
 from ..results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, STATUSES, NormResult, interval_status
 
-#: Row status of a depth that was not run (time budget, or refused by the architecture).
+#: Row status of a depth that was not run (safety time cap, or refused by the architecture).
 SKIPPED = "skipped"
-ROW_STATUSES: tuple[str, ...] = STATUSES + (SKIPPED,)
+#: Row status of a depth whose solve was stopped by its safety time cap (not a budget: the
+#: budgets are iteration counts); the solver's upper bound is then not reported.
+TIME_CAPPED = "time_capped"
+ROW_STATUSES: tuple[str, ...] = STATUSES + (SKIPPED, TIME_CAPPED)
 
 #: Packages whose versions go into every table's provenance (read from the installed
 #: metadata, without importing them).
@@ -98,6 +102,9 @@ class DepthRow:
     networks : Mapping
         Every verified network of the measurement by the name of its source (the best
         one is :attr:`network`; not rendered).
+    network_file : str
+        Where :attr:`network` was saved (relative to the report directory; ``""`` when it
+        was not), for ``cbn verify``.
     """
 
     depth: int
@@ -112,6 +119,7 @@ class DepthRow:
     network: Any = dataclasses.field(default=None, repr=False, compare=False)
     networks: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False,
                                                     compare=False)
+    network_file: str = ""
 
     @classmethod
     def from_result(cls, depth: int, result: NormResult) -> DepthRow:
@@ -235,8 +243,9 @@ class BoundTable:
         """One dict per depth with every column (None where not available).
 
         Keys: ``depth, lower, upper, status, r_over_l, l_rank_j, l_rank_cbn, excess,
-        r1_bound, t1_excess, solver, seed, wall_time, message``, where ``r_over_l = upper/L``,
-        ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L`` (linear targets).
+        r1_bound, t1_excess, solver, seed, wall_time, message, network_file``, where
+        ``r_over_l = upper/L``, ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L``
+        (linear targets).
         """
         out = []
         for row in self.rows:
@@ -251,7 +260,8 @@ class BoundTable:
                 "l_rank_cbn": None if self.rank_cbn is None else L * self.rank_cbn,
                 "excess": None if (up is None or self.r0 is None) else up - L * self.r0,
                 "r1_bound": self.r1_bound, "t1_excess": t1, "solver": row.solver,
-                "seed": row.seed, "wall_time": row.wall_time, "message": row.message})
+                "seed": row.seed, "wall_time": row.wall_time, "message": row.message,
+                "network_file": row.network_file or None})
         return out
 
     def status_counts(self) -> dict[str, int]:

@@ -44,26 +44,30 @@ from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
 
 def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
-                  deadline: float | None = None, stride: int | None = None) -> DepthRow:
+                  deadline: float | None = None, stride: int | None = None,
+                  max_iter: int | None = None) -> DepthRow:
     """One depth of the built-in target ``name`` (picklable arguments: a process-pool job).
 
     With ``stride``, the target's architecture with the middle layers down-sampled
     (:func:`cbntheory.measure.downsampling.downsampled`) and no construction.  A ``deadline``
-    (``time.monotonic()``) already passed gives a ``"skipped"`` row.
+    (``time.monotonic()``, a safety cap of the whole run) already passed gives a
+    ``"skipped"`` row that says so.
     """
     from .. import targets
 
     if deadline is not None and time.monotonic() > deadline:
-        return DepthRow(depth, None, None, SKIPPED, "time budget exhausted before this solve")
+        return DepthRow(depth, None, None, SKIPPED,
+                        "skipped: the safety time cap of the run was reached before this solve")
     target = targets.get(name)
     if stride is None:
         return measure_depth(target, depth, quick=quick, seed=seed, restarts=restarts,
-                             time_limit=time_limit)
+                             time_limit=time_limit, max_iter=max_iter)
     data = target.data(quick=quick)
     if data is None:
         return DepthRow(depth, None, None, SOLVER_ERROR, f"target {name!r} has no data")
     arch = downsampled(target.architecture(depth, quick=quick), stride)
-    return data_rows(arch, *data, depth, seed=seed, restarts=restarts, time_limit=time_limit)
+    return data_rows(arch, *data, depth, seed=seed, restarts=restarts, time_limit=time_limit,
+                     max_iter=max_iter)
 
 
 def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
@@ -167,7 +171,7 @@ def _is_builtin(target: Any) -> bool:
 
 def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: int = 0,
                 restarts: int = 1, deadline: float | None = None,
-                time_limit: float | None = None,
+                time_limit: float | None = None, max_iter: int | None = None,
                 on_row: Callable[[DepthRow], None] | None = None,
                 executor: Executor | None = None) -> BoundTable:
     """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
@@ -185,9 +189,16 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     restarts : int
         Restarts of :func:`cbntheory.minimal_norm`.
     deadline : float, optional
-        A ``time.monotonic()`` instant after which remaining depths are ``"skipped"``.
+        A ``time.monotonic()`` instant after which remaining depths are ``"skipped"`` (a
+        safety cap of the run; the skipped rows say so).
     time_limit : float, optional
-        Seconds given to every numerical solve (when the solver accepts a limit).
+        Safety cap in seconds of every numerical solve (default
+        :data:`cbntheory.settings.SOLVE_SAFETY_CAP`): a solve it stops gives a
+        ``"time_capped"`` row (:func:`cbntheory.measure.intervals.solver_row`).
+    max_iter : int, optional
+        L-BFGS-B iterations per restart of every numerical solve (default the solver's
+        :data:`cbntheory.settings.AL_MAX_ITER`): the budget, so that a seed gives the same
+        numbers on any machine load.
     on_row : callable, optional
         Called with every row as soon as it is measured (progress display).
     executor : concurrent.futures.Executor, optional
@@ -219,21 +230,22 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     named = _is_builtin(t)
     if named and (executor is not None or deadline is not None):
         jobs = [dict(name=t.name, depth=L, quick=quick, seed=seed, restarts=restarts,
-                     time_limit=time_limit, deadline=deadline) for L in Ls]
+                     time_limit=time_limit, deadline=deadline, max_iter=max_iter) for L in Ls]
         parallel = executor if t.kind == "data" else None
         rows = run_jobs(jobs, parallel, on_row)
     else:
         rows = []
         for L in Ls:
             row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts,
-                                time_limit=time_limit)
+                                time_limit=time_limit, max_iter=max_iter)
             rows.append(row)
             if on_row is not None:
                 on_row(row)
     fit = fit_slope([r.depth for r in rows], [r.upper for r in rows])
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
-            "regularity_bound": facts["r1_source"], "time_limit": time_limit}
+            "regularity_bound": facts["r1_source"], "time_limit": time_limit,
+            "max_iter": max_iter}
     if refused:
         info["depths_refused_by_the_architecture"] = refused
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
@@ -259,7 +271,8 @@ def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
 def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3, 4), *,
                             quick: bool = False, seed: int = 0, restarts: int = 1,
                             time_limit: float | None = None, deadline: float | None = None,
-                            executor: Executor | None = None) -> DownsamplingComparison:
+                            executor: Executor | None = None,
+                            max_iter: int | None = None) -> DownsamplingComparison:
     """Measure ``R(f; Omega, L)`` with the target's architecture and with down-sampling.
 
     Parameters
@@ -270,7 +283,7 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
         Down-sampling factor; must divide every image axis.
     depths : sequence of int
         Depths ``>= 3``.
-    quick, seed, restarts, time_limit, executor
+    quick, seed, restarts, time_limit, max_iter, executor
         As in :func:`cbntheory.measure.tabulate.bound_table` (the solves of every depth and both
         architectures run in parallel on the executor).
     deadline : float, optional
@@ -290,7 +303,7 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
     info = aliasing(t.cbn_vector, stride)
     Ls = [V.positive_int("depths[i]", L, minimum=3) for L in depths]
     base = dict(name=t.name, quick=quick, seed=seed, restarts=restarts, time_limit=time_limit,
-                deadline=deadline)
+                deadline=deadline, max_iter=max_iter)
     jobs = [dict(base, depth=L, stride=s) for L in Ls for s in (None, info.stride)]
     rows = run_jobs(jobs, executor)
     return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,

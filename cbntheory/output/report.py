@@ -8,6 +8,7 @@ figures (:mod:`cbntheory.output.figures`) and the down-sampling comparison (T7),
     DIR/checks.md, DIR/checks.json    verdict and evidence of every statement
     DIR/tables/<target>.{md,tex,csv,json}, DIR/tables/all.{md,tex,csv,json}
     DIR/tables/downsampling.{md,json}
+    DIR/networks/<target>_L<depth>.npz  the network behind every upper bound (``cbn verify``)
     DIR/figures/*.png, *.pdf
     DIR/logs/<item>.txt               traceback of any item that failed
 
@@ -15,8 +16,9 @@ Writing is incremental: every file is written as soon as its item finishes and
 ``index.md`` is rewritten after every item (atomically), so an interruption or a failure
 never loses what was computed.  Nothing is allowed to crash the run: a failing solver is a
 row status in its table, a check that raises is an ``error`` verdict, an item that fails
-is a ``failed`` status with its message, a solve reached after the time budget is
-``skipped``, and an output directory that cannot be written is replaced by a fresh
+is a ``failed`` status with its message, a solve stopped by its safety time cap is
+``time_capped``, a solve reached after the run's safety cap is ``skipped`` (both say so),
+and an output directory that cannot be written is replaced by a fresh
 temporary directory (the index says so).  A plain-text progress bar goes to stderr.
 
 The two plans (:data:`PLANS`): ``"default"`` (at most ~10 minutes on 2 cores) and
@@ -35,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import settings
 from . import report_index as IX
 from . import report_items as RI
 from .files import write_text
@@ -47,7 +50,10 @@ BAD_STATUSES: tuple[str, ...] = ("failed", "violated", "error")
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What a report computes and how much time it may take.
+    """What a report computes and how much work it may do.
+
+    Every numerical solve is bounded by ``max_iter`` iterations, so a seed gives the same
+    numbers on any machine load; the two times are safety caps only.
 
     Attributes
     ----------
@@ -59,9 +65,11 @@ class Plan:
     data_targets : tuple of str
         Data targets tabulated (linear targets: all of them).
     time_limit : float
-        Seconds per numerical solve (when the solver takes a limit).
+        Safety cap in seconds of one numerical solve: a solve it stops is a
+        ``time_capped`` row (not a budget: see ``max_iter``).
     budget : float
-        Seconds after which remaining solves are skipped (the run then only writes).
+        Safety cap in seconds of the run: solves not started by then are ``skipped`` rows
+        that say so (the run then only writes).
     bottleneck : tuple of (str, int)
         Target and depth of the network whose weights and activations are drawn.
     downsampling : tuple of (str, int)
@@ -78,7 +86,10 @@ class Plan:
         Names of the checks to run (labels or modules, see ``cbn check``); None: all.
     target_depths : tuple of (str, str)
         Per-target depths replacing ``data_depths`` (targets whose solves rarely succeed
-        within the time limit get fewer depths).
+        within the iteration budget get fewer depths).
+    max_iter : int
+        L-BFGS-B iterations per restart of every numerical solve of the tables (the
+        checks use their own counts, from :mod:`cbntheory.settings`).
     """
 
     name: str
@@ -95,17 +106,21 @@ class Plan:
     workers: int = 2
     checks: tuple[str, ...] | None = None
     target_depths: tuple[tuple[str, str], ...] = ()
+    max_iter: int = settings.QUICK_MAX_ITER
 
 
 PLANS: dict[str, Plan] = {
     "quick": Plan("quick", "1-16", "1-4", ("shift_autoencoder_1d", "invariant_pool"),
-                  time_limit=6.0, budget=100.0, bottleneck=("shift_autoencoder_1d", 4),
+                  time_limit=settings.REPORT_SOLVE_CAP[0], budget=settings.REPORT_SAFETY_CAP[0],
+                  max_iter=settings.QUICK_MAX_ITER, bottleneck=("shift_autoencoder_1d", 4),
                   downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6)),
                   downsampling_depths=(3,)),
     "default": Plan("default", "1-16", "1-8",
                     ("shift_autoencoder_1d", "invariant_pool", "shape_pattern_1d",
                      "shift_autoencoder_2d", "digits_classifier", "digits_autoencoder"),
-                    time_limit=12.0, budget=420.0, bottleneck=("shift_autoencoder_1d", 8),
+                    time_limit=settings.REPORT_SOLVE_CAP[1],
+                    budget=settings.REPORT_SAFETY_CAP[1], max_iter=settings.REPORT_MAX_ITER,
+                    bottleneck=("shift_autoencoder_1d", 8),
                     downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6),
                                   ("shape_pattern_1d", 2)),
                     downsampling_depths=(3, 4), quick_data=False,

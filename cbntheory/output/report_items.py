@@ -40,7 +40,8 @@ def _provenance(run: Any) -> dict[str, Any]:
     from ..measure.tables import provenance
 
     return provenance(command=f"cbn report ({run.plan.name} plan)", seed=run.seed,
-                      plan=run.plan.name, time_limit=run.plan.time_limit)
+                      plan=run.plan.name, max_iter=run.plan.max_iter,
+                      safety_time_cap=run.plan.time_limit)
 
 
 def run_table(run: Any, item: Any, name: str) -> None:
@@ -65,8 +66,13 @@ def run_table(run: Any, item: Any, name: str) -> None:
         run.state.bar.note(f"{item.key}: L = {row.depth} {row.status}")
 
     table = bound_table(target, depths, quick=run.plan.quick_data, rng=run.seed,
-                        time_limit=run.plan.time_limit, deadline=run.deadline, on_row=on_row,
+                        time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
+                        deadline=run.deadline, on_row=on_row,
                         executor=None if linear else run.pool())
+    from .artifacts import save_networks
+
+    table = save_networks(table, run.dir)  # the networks behind the upper bounds
+    item.files.extend(r.network_file for r in table.rows if r.network_file)
     run.state.tables[name] = table
     prov = _provenance(run)
     for fmt in FORMATS:
@@ -75,7 +81,8 @@ def run_table(run: Any, item: Any, name: str) -> None:
     for fmt in FORMATS:
         run.write(f"tables/all.{fmt}", render(everything, fmt, prov=prov))
     counts = table.status_counts()
-    missing = sum(n for s, n in counts.items() if s in ("skipped", "solver_error", "infeasible"))
+    missing = sum(n for s, n in counts.items()
+                  if s in ("skipped", "time_capped", "solver_error", "infeasible"))
     item.status = "incomplete" if missing else "done"
     slope = "no slope" if table.fit is None else f"slope {table.fit.slope:.4g}"
     item.message = f"{', '.join(f'{k} {v}' for k, v in counts.items())}; {slope}"
@@ -202,7 +209,8 @@ def run_downsampling(run: Any, item: Any) -> None:
         run.state.bar.note(f"{item.key}: {name}, stride {stride}")
         comp = downsampling_comparison(
             name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
-            seed=run.seed, time_limit=run.plan.time_limit, deadline=run.deadline,
+            seed=run.seed, time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
+            deadline=run.deadline,
             executor=run.pool())
         run.state.comparisons.append(comp)
         run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
