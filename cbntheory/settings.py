@@ -317,6 +317,10 @@ CONSTRUCTION_LEVEL_DECIMALS: int = 12
 FIGURE_ENERGY_FLOOR: float = 1e-8
 #: Figures: upper end of a linear colour scale at least this (an all-zero map stays drawable).
 FIGURE_VMAX_FLOOR: float = 1e-12
+#: A slope of R against L is fitted only through at least this many depths whose upper
+#: bounds share one source (solver or closed form): two points always lie on a line, so a
+#: two-point "fit" has a zero residual whatever R does and is no evidence of a slope.
+SLOPE_MIN_DEPTHS: int = 3
 
 
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances --------------

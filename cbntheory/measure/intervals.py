@@ -124,7 +124,7 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
         status = best.status
     networks = {r.solver: r.network for r in good if r.network is not None}
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
-                    best.residual, best.network, networks)
+                    best.residual, best.network, networks, upper_from=best.solver)
 
 
 def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
