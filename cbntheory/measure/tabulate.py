@@ -152,9 +152,11 @@ def r0_interval(target: Any, quick: bool) -> tuple[float | None, float | None, s
 
 
 def target_facts(target: Any, quick: bool) -> dict[str, Any]:
-    """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target."""
+    """Rank_J, Rank_CBN, R0, the regularity bound (and its source), R2 of a target, and the
+    certified interval ``[r0_low, r0_high]`` of ``R0`` with ``r0_how`` (:func:`r0_interval`)."""
     facts: dict[str, Any] = {"rank_j": target.rank_j, "rank_cbn": target.rank_cbn,
                              "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
+    facts.update(zip(("r0_low", "r0_high", "r0_how"), r0_interval(target, quick)))
     op = target.operator() if target.kind == "operator" else None
     if op is not None and target.activation == "linear":
         from ..theory.linear import linear_cost
@@ -267,12 +269,12 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
             "regularity_bound": facts["r1_source"], "time_limit": time_limit}
     if refused:
         info["depths_refused_by_the_architecture"] = refused
-    r0_low, r0_high, r0_how = r0_interval(t, quick)
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
                       facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
                       tuple(rows), fit_rows(rows), info,
                       construction_fit=fit_rows(rows, eligible=(CONSTRUCTION,)),
-                      r0_low=r0_low, r0_high=r0_high, r0_how=r0_how)
+                      r0_low=facts["r0_low"], r0_high=facts["r0_high"],
+                      r0_how=facts["r0_how"])
 
 
 def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
