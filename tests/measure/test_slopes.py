@@ -195,3 +195,23 @@ def test_r0_interval_of_a_linear_target_is_t1():
     t = cbn.targets.get("bandlimited_1d")
     low, high, _ = r0_interval(t, True)
     assert low == high == t.rank_j
+
+
+def test_downsampling_rows_pass_the_same_check():
+    from cbntheory.measure.downsampling import DownsamplingComparison
+
+    bad = row(3, 5.0, SOLVER_NAME, lower=7.0, residual=1e-6)
+    c = DownsamplingComparison("t", 2, "", False, (bad,), (row(3, 9.0, SOLVER_NAME, 7.0),), 3)
+    assert c.plain[0].upper is None and c.plain[0].status == "optimal_inaccurate"
+    assert c.downsampled[0].upper == 9.0
+
+
+def test_cli_table_json_has_null_fit_with_two_depths(tmp_path):
+    from cbntheory.cli import main
+
+    out = tmp_path / "t.json"
+    assert main(["table", "bandlimited_1d", "--depths", "1,2", "--format", "json", "--out",
+                 str(out), "--no-progress"]) == 0
+    data = json.loads(out.read_text())["tables"][0]
+    assert data["fit"] is None and all(r["source"] == "closed_form" for r in data["rows"])
+    assert data["r0_certified"]["low"] == data["r0_certified"]["high"] == 7
