@@ -180,8 +180,9 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
             return facts
         if b.lipschitz > 0:
             facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
-            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(kappa Lambda^2) for "
-                                  "every L (data_bounds)")
+            facts["r1_source"] = ("Lipschitz bound (cbntheory.theory.lipschitz): R - L >= "
+                                  "log(kappa Lambda^2) for every L (not T2, which needs an "
+                                  "open set)")
     return facts
 
 

@@ -224,7 +224,7 @@ def to_markdown(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------- LaTeX
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": " "}
+                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": " ", "∞": r"$\infty$"}
 
 
 def tex_escape(text: str) -> str:
