@@ -362,6 +362,10 @@ REPORT_SAFETY_CAP: tuple[float, float] = (600.0, 3000.0)
 #: the table's upper bound to this: summing the same squares in another order moves it by
 #: ~1e-15, any change to the weights by far more.
 VERIFY_NORM_RTOL: float = 1e-9
+#: A slope of R against L is fitted only through at least this many depths whose upper
+#: bounds share one source (solver or closed form): two points always lie on a line, so a
+#: two-point "fit" has a zero residual whatever R does and is no evidence of a slope.
+SLOPE_MIN_DEPTHS: int = 3
 
 
 # --- sweeps (cbntheory.sweep): timeouts in seconds, not numerical tolerances --------------

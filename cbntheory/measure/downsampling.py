@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from .tables import DepthRow
+from .tables import DepthRow, consistent_row
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +108,12 @@ class DownsamplingComparison:
     plain: tuple[DepthRow, ...]
     downsampled: tuple[DepthRow, ...]
     rank_cbn: int | None
+
+    def __post_init__(self) -> None:
+        # the rows are printed too: the one upper >= lower check of the tables
+        for name in ("plain", "downsampled"):
+            rows = tuple(consistent_row(r) for r in getattr(self, name))
+            object.__setattr__(self, name, rows)
 
     def ratios(self) -> list[tuple[int, float | None]]:
         """``(L, upper_down / upper_plain)`` per depth (None where either is missing)."""

@@ -127,7 +127,7 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
         status, message = TIME_CAPPED, f"stopped by the safety time cap; {message}"
     networks = {r.solver: r.network for r in good if r.network is not None}
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
-                    best.residual, best.network, networks)
+                    best.residual, best.network, networks, upper_from=best.solver)
 
 
 def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:

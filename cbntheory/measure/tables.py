@@ -6,12 +6,16 @@ interval ``[lower, upper]`` of the representation cost at every depth (one
 :func:`cbntheory.measure.tabulate.bound_table`) and the bounds of
 docs/theory.md it is read against:
 
-* ``L Rank_J`` and ``L Rank_CBN`` (T2 and T3: ``Rank_J <= R0 <= Rank_CBN``);
+* ``L Rank_J`` and ``L Rank_CBN`` (T2 and T3: ``Rank_J <= R0 <= Rank_CBN``; on finite
+  data ``Rank_J`` is the rank of the curve's Jacobian, not a certified bound);
 * ``R - L R0`` against the regularity bound of T2/T4 (``R1 >= 2 log|Jf|_+ / (d c^2)``);
   for linear targets T1 gives ``R0``, ``R1`` and ``R2`` exactly, so the column
   ``R1 + R2/L`` is the expansion the measured excess follows up to ``O(1/L^2)``;
-* the least-squares slope of ``R`` against ``L`` over the larger depths
-  (:func:`fit_slope`), to be read next to ``Rank_J`` and ``Rank_CBN``.
+* the least-squares slope of ``R`` against ``L`` over the larger depths (:func:`fit_slope`),
+  only through at least three depths whose upper bounds come from one solver or closed
+  form (:func:`fit_rows`); the slope of an explicit construction is kept apart and labelled
+  "by construction" (its norm is ``L rank + C`` by design);
+* every row's source and residual, and no row with ``upper < lower`` (:func:`consistent_row`).
 
 :func:`provenance` records versions, tolerances and the time; :func:`tables_from_store`
 builds tables from the rows of a sweep store; :mod:`cbntheory.output.render` writes tables as
@@ -23,12 +27,15 @@ not run: safety time cap reached or depth not allowed by the architecture) and
 
 Examples
 --------
->>> rows = tuple(DepthRow(L, 3.0 * L, 3.0 * L + 1.0, "not_certified") for L in (2, 4, 8, 16))
+>>> rows = tuple(DepthRow(L, 3.0 * L, 3.0 * L + 1.0, "not_certified", solver="solver x")
+...              for L in (2, 4, 8, 16))
 >>> table = BoundTable("demo", "demo", "", "data", "relu", 3, 5, 3.0, None, None, rows,
-...                    fit_slope([2, 4, 8, 16], [r.upper for r in rows]))
+...                    fit_rows(rows))
 >>> rec = table.records()[-1]
 >>> rec["l_rank_cbn"], rec["excess"], round(table.fit.slope, 12), table.fit.depths
 (80, 1.0, 3.0, (4, 8, 16))
+>>> rec["source"], table.fit.source
+('solver', 'solver')
 """
 from __future__ import annotations
 
@@ -42,7 +49,15 @@ import numpy as np
 
 from .. import _validate as V
 from .. import settings
-from ..results import NOT_CERTIFIED, OPTIMAL, SOLVER_ERROR, STATUSES, NormResult, interval_status
+from ..results import (
+    NOT_CERTIFIED,
+    OPTIMAL,
+    OPTIMAL_INACCURATE,
+    SOLVER_ERROR,
+    STATUSES,
+    NormResult,
+    interval_status,
+)
 
 #: Row status of a depth that was not run (safety time cap, or refused by the architecture).
 SKIPPED = "skipped"
@@ -59,6 +74,42 @@ PROVENANCE_PACKAGES: tuple[str, ...] = ("numpy", "scipy", "sympy", "cvxpy", "cla
 #: Named tolerances recorded in the provenance (all live in :mod:`cbntheory.settings`).
 PROVENANCE_TOLERANCES: tuple[str, ...] = ("RANK_RTOL_FACTOR", "FIT_RTOL", "GAP_RTOL",
                                           "OBJECTIVE_RTOL", "CONIC_EPS", "INEQUALITY_RTOL")
+
+
+#: Sources of an upper bound (:attr:`DepthRow.source`): a closed form (T1, the affine depth-1
+#: case), a numerical solver, an explicit construction (norm ``L rank + C`` by design), the
+#: convex two-layer program.
+CLOSED_FORM, SOLVER, CONSTRUCTION, CONVEX = "closed_form", "solver", "construction", "convex"
+SOURCES: tuple[str, ...] = (CLOSED_FORM, SOLVER, CONSTRUCTION, CONVEX)
+#: Sources whose upper bounds a slope is fitted through: the slope of a construction is
+#: fixed by its design (``L rank + C``), so it is reported "by construction", never as evidence.
+SLOPE_SOURCES: tuple[str, ...] = (CLOSED_FORM, SOLVER)
+_UPPER_FROM = "upper bound from "
+
+
+def source_of(name: str) -> str:
+    """The source class (:data:`SOURCES`) of the producer ``name`` of an upper bound.
+
+    Names are the ``solver`` strings of the rows: ``"closed_form_T1"``, ``"closed form
+    (T1)"``, ``"cbn_construction"``, ``"convex group lasso (CLARABEL)"``, the numerical
+    solvers' names; ``""`` when unknown.
+
+    Examples
+    --------
+    >>> [source_of(n) for n in ("closed_form_T1", "cbn_construction", "convex group lasso (SCS)",
+    ...                         "augmented Lagrangian + L-BFGS-B", "")]
+    ['closed_form', 'construction', 'convex', 'solver', '']
+    """
+    low = name.lower().replace("_", " ")
+    if not low.strip():
+        return ""
+    if "closed form" in low:
+        return CLOSED_FORM
+    if "construction" in low:
+        return CONSTRUCTION
+    if "convex" in low:
+        return CONVEX
+    return SOLVER
 
 
 def checked_status(status: str, lower: float | None, upper: float | None) -> str:
@@ -105,6 +156,9 @@ class DepthRow:
     network_file : str
         Where :attr:`network` was saved (relative to the report directory; ``""`` when it
         was not), for ``cbn verify``.
+    upper_from : str
+        Name of the producer of ``upper`` when the row joins several measurements
+        (:func:`cbntheory.measure.intervals.combine`); ``""``: the row's ``solver``.
     """
 
     depth: int
@@ -120,6 +174,21 @@ class DepthRow:
     networks: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False,
                                                     compare=False)
     network_file: str = ""
+    upper_from: str = ""
+
+    @property
+    def source(self) -> str:
+        """Where ``upper`` comes from, one of :data:`SOURCES` (``""``: no upper bound or unknown).
+
+        Read from :attr:`upper_from`, else from a message ``"upper bound from X; ..."``
+        (rows read back from a sweep store), else from :attr:`solver`.
+        """
+        if self.upper is None:
+            return ""
+        name = self.upper_from
+        if not name and self.message.startswith(_UPPER_FROM):
+            name = self.message[len(_UPPER_FROM):].split(";")[0]
+        return source_of(name or self.solver)
 
     @classmethod
     def from_result(cls, depth: int, result: NormResult) -> DepthRow:
@@ -131,6 +200,38 @@ class DepthRow:
                    float(result.wall_time), float(result.residual), result.network)
 
 
+def consistent_row(row: DepthRow) -> DepthRow:
+    """``row`` with its two sides made to certify one object: upper never below lower.
+
+    An upper bound below the certified lower bound within the interval slack
+    (``GAP_RTOL``, :func:`cbntheory.results.interval_status`) is round-off: the lower bound
+    is lowered to it (a smaller lower bound is still certified).  Further below, the two
+    sides are about different problems (a network fitted only approximately against an
+    exact-interpolation bound, or a bug): the upper bound is withheld, the status is
+    ``"optimal_inaccurate"`` and the message gives both numbers.  Every row of a
+    :class:`BoundTable` passes through here, so no rendered row has ``upper < lower``.
+
+    Examples
+    --------
+    >>> row = consistent_row(DepthRow(1, 11.2, 11.07, "optimal_inaccurate", "", "x",
+    ...                               residual=1e-6))
+    >>> row.upper is None, row.lower, row.status, row.message.split(":")[0]
+    (True, 11.2, 'optimal_inaccurate', 'upper bound 11.07 (residual 1e-06) withheld')
+    >>> consistent_row(DepthRow(2, 4.0 + 1e-12, 4.0, "optimal")).lower
+    4.0
+    """
+    lo, up = row.lower, row.upper
+    if lo is None or up is None or not math.isfinite(lo) or up >= lo:
+        return row
+    if up >= lo - settings.GAP_RTOL * max(1.0, abs(up)):
+        return dataclasses.replace(row, lower=up)
+    note = (f"upper bound {up:.10g} (residual {row.residual:.1g}) withheld: it lies below the "
+            f"certified lower bound {lo:.10g} of the same object by more than GAP_RTOL = "
+            f"{settings.GAP_RTOL:g}, so the two sides are not about one problem")
+    return dataclasses.replace(row, upper=None, status=OPTIMAL_INACCURATE,
+                               message=f"{note} | {row.message}" if row.message else note)
+
+
 @dataclasses.dataclass(frozen=True)
 class SlopeFit:
     """Least-squares line ``R ~ slope L + intercept`` through the upper bounds.
@@ -139,61 +240,128 @@ class SlopeFit:
     ----------
     slope, intercept : float
     depths : tuple of int
-        The depths used: the larger half of the depths with an upper bound, at least three
-        of them (two when only two exist).
+        The depths used: the larger half of the eligible depths, at least
+        :data:`cbntheory.settings.SLOPE_MIN_DEPTHS` of them.
     rms : float
         Root-mean-square residual of the fit.
+    source : str
+        The one source (:data:`SOURCES`) of every fitted upper bound, ``""`` when the
+        sources were not given.
     """
 
     slope: float
     intercept: float
     depths: tuple[int, ...]
     rms: float
+    source: str = ""
+
+    @property
+    def by_construction(self) -> bool:
+        """True when the fitted upper bounds are a construction's (slope fixed by design)."""
+        return self.source == CONSTRUCTION
 
     @property
     def method(self) -> str:
         """One sentence saying what was fitted."""
-        return (f"least squares of the upper bounds against L at L = "
+        what = f" ({self.source})" if self.source else ""
+        text = (f"least squares of the upper bounds{what} against L at L = "
                 f"{', '.join(map(str, self.depths))}")
+        return text + ("; by construction: the construction's norm is L rank + C by design, "
+                       "so this slope is not evidence" if self.by_construction else "")
 
 
-def fit_slope(depths: Sequence[int], values: Sequence[float | None]) -> SlopeFit | None:
-    """Fit ``R ~ slope L + intercept`` on the larger half (at least 3) of the depths with a value.
+def _eligible_run(pairs: Sequence[tuple[int, float, str]],
+                  eligible: Sequence[str]) -> list[tuple[int, float, str]]:
+    """The deepest run of consecutive depths whose values share one eligible source."""
+    runs: list[list[tuple[int, float, str]]] = []
+    for p in pairs:
+        if runs and runs[-1][-1][2] == p[2]:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    good = [r for r in runs if r[0][2] in eligible and len(r) >= settings.SLOPE_MIN_DEPTHS]
+    return good[-1] if good else []
+
+
+def fit_slope(depths: Sequence[int], values: Sequence[float | None],
+              sources: Sequence[str] | None = None, *,
+              eligible: Sequence[str] = SLOPE_SOURCES) -> SlopeFit | None:
+    """Fit ``R ~ slope L + intercept`` on the larger half (at least 3) of the eligible depths.
 
     Parameters
     ----------
     depths : sequence of int
     values : sequence of float or None
         Upper bounds; None entries are ignored.
+    sources : sequence of str, optional
+        Source of every value (:data:`SOURCES`, e.g. :attr:`DepthRow.source`).  When given,
+        only values from an ``eligible`` source count, and only the deepest run of
+        consecutive depths sharing one source is fitted: where the best source switches
+        (construction at one depth, solver at the next) a slope would measure the switch.
+    eligible : sequence of str
+        The sources fitted (default :data:`SLOPE_SOURCES`; ``(CONSTRUCTION,)`` gives the
+        slope "by construction").
 
     Returns
     -------
     SlopeFit or None
-        None when fewer than two depths have a value.
+        None when fewer than :data:`cbntheory.settings.SLOPE_MIN_DEPTHS` depths qualify.
 
     Notes
     -----
     With ``R = L R0 + R1 + R2/L + o(1/L)``, the slope over depths ``L_1 < ... < L_n``
     tends to ``R0`` as the depths grow; the larger half (``L >= `` the median of the
-    depths with values) keeps the ``R2/L`` term small, and at least three depths keep
-    one noisy upper bound from deciding the slope alone.
+    eligible depths) keeps the ``R2/L`` term small, and at least three depths keep one
+    noisy upper bound from deciding the slope alone (two points fit any line exactly).
 
     Examples
     --------
     >>> fit = fit_slope([1, 2, 3, 4, 5], [5.0, None, 11.0, 14.0, 17.0])
     >>> fit.depths, round(fit.slope, 12)
     ((3, 4, 5), 3.0)
+    >>> fit_slope([1, 2], [2.0, 4.0]) is None
+    True
+    >>> src = ["solver", "solver", "solver", "construction", "construction", "construction"]
+    >>> fit_slope([1, 2, 3, 4, 5, 6], [3.0, 5.0, 7.0, 9.5, 12.5, 15.5], src).depths
+    (1, 2, 3)
+    >>> fit_slope([1, 2, 3, 4, 5, 6], [3.0, 5.0, 7.0, 9.5, 12.5, 15.5], src,
+    ...           eligible=["construction"]).slope
+    3.0
     """
-    pairs = sorted((int(L), float(v)) for L, v in zip(depths, values)
+    tags = [""] * len(depths) if sources is None else list(sources)
+    if len(tags) != len(depths):
+        raise V.fail("sources", f"have one entry per depth ({len(depths)})", sources)
+    pairs = sorted((int(L), float(v), str(tag)) for L, v, tag in zip(depths, values, tags)
                    if v is not None and math.isfinite(v))
-    if len(pairs) < 2:
+    if sources is not None:
+        pairs = _eligible_run(pairs, eligible)
+    if len(pairs) < settings.SLOPE_MIN_DEPTHS:
         return None
-    keep = pairs[min(len(pairs) // 2, max(len(pairs) - 3, 0)):]
+    keep = pairs[min(len(pairs) // 2, len(pairs) - settings.SLOPE_MIN_DEPTHS):]
     L = np.array([p[0] for p in keep], dtype=float)
     R = np.array([p[1] for p in keep])
     slope, intercept = np.polyfit(L, R, 1)
     rms = float(np.sqrt(np.mean((slope * L + intercept - R) ** 2)))
-    return SlopeFit(float(slope), float(intercept), tuple(int(x) for x in L), rms)
+    return SlopeFit(float(slope), float(intercept), tuple(int(x) for x in L), rms,
+                    keep[0][2] if sources is not None else "")
+
+
+def fit_rows(rows: Sequence[DepthRow], *,
+             eligible: Sequence[str] = SLOPE_SOURCES) -> SlopeFit | None:
+    """:func:`fit_slope` of the upper bounds of ``rows`` (after :func:`consistent_row`) by source.
+
+    ``eligible=(CONSTRUCTION,)`` gives the slope "by construction" of a table.
+
+    Examples
+    --------
+    >>> rows = [DepthRow(L, None, 3.0 * L + 2, "not_certified", solver="cbn_construction")
+    ...         for L in (2, 4, 8)]
+    >>> fit_rows(rows) is None, fit_rows(rows, eligible=[CONSTRUCTION]).by_construction
+    (True, True)
+    """
+    checked = [consistent_row(r) for r in rows]
+    return fit_slope([r.depth for r in checked], [r.upper for r in checked],
+                     [r.source for r in checked], eligible=eligible)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,19 +378,37 @@ class BoundTable:
         ``"operator"`` (whole space) or ``"data"`` (finite domain ``Omega``).
     activation : str
     rank_j, rank_cbn : int or None
-        ``Rank_J`` (T2) and ``Rank_CBN`` (T3) of the target.
+        ``Rank_J`` and ``Rank_CBN`` (T3) of the target.  On finite data ``Rank_J`` is the
+        rank of the Jacobian of the curve the data sample, not a certified bound on ``R0``
+        (T2 needs an open set).
     r0 : float or None
         The ``R0`` subtracted in the excess column: exact (T1) for linear targets, else
-        ``Rank_J`` (its T2 lower bound).
+        the reference value ``Rank_J`` (not certified on finite data).
     r1_bound : float or None
-        T2/T4 regularity bound on ``R1``: ``2 log|Jf|_+ / (d c^2)`` (equal to ``R1`` for
-        linear targets, T1).
+        Lower bound on ``R1`` the excess is read against; its source is
+        ``info["regularity_bound"]`` (T1's exact ``R1`` for linear targets, the Lipschitz
+        form ``R - L >= log(kappa Lambda^2)`` for data).
     r2 : float or None
         T1's ``R2`` (linear targets only).
     rows : tuple of DepthRow
+        Passed through :func:`consistent_row` on construction (no row has upper < lower).
     fit : SlopeFit or None
+        Slope of the upper bounds from a solver or a closed form (:func:`fit_rows`): None
+        when fewer than three such depths exist.
     info : Mapping
         Extras for the provenance (architecture, quick mode, restarts...).
+    construction_fit : SlopeFit or None
+        Slope of the upper bounds that come from the explicit construction: "by
+        construction", fixed by its design, not evidence.
+    r0_low, r0_high : float or None
+        Certified interval of ``R0 = lim R/L`` (:func:`cbntheory.measure.tabulate.r0_interval`):
+        a proven lower bound, and the rank of a construction (by construction).
+    r0_how : str
+        Where the two sides of ``[r0_low, r0_high]`` come from.
+    tolerance : float or None
+        None: the object is exact interpolation ``R(f; Omega, L)``.  A number ``eps``: the
+        object is ``R_eps`` (networks within ``eps`` of the data), and the lower bounds
+        are those of that object.
     """
 
     target: str
@@ -238,14 +424,35 @@ class BoundTable:
     rows: tuple[DepthRow, ...]
     fit: SlopeFit | None
     info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    construction_fit: SlopeFit | None = None
+    r0_low: float | None = None
+    r0_high: float | None = None
+    r0_how: str = ""
+    tolerance: float | None = None
+
+    def __post_init__(self) -> None:
+        # the one check of every rendered row: upper never below lower (consistent_row)
+        object.__setattr__(self, "rows", tuple(consistent_row(r) for r in self.rows))
+
+    @property
+    def object_name(self) -> str:
+        """``"R"`` (exact interpolation) or ``"R_eps"`` with the tolerance asked for."""
+        return "R" if self.tolerance is None else f"R_eps (eps = {self.tolerance:g})"
+
+    def deepest(self) -> DepthRow | None:
+        """The deepest row with an upper bound (None when no row has one)."""
+        rows = [r for r in self.rows if r.upper is not None]
+        return max(rows, key=lambda r: r.depth) if rows else None
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per depth with every column (None where not available).
 
-        Keys: ``depth, lower, upper, status, r_over_l, l_rank_j, l_rank_cbn, excess,
-        r1_bound, t1_excess, solver, seed, wall_time, message, network_file``, where
-        ``r_over_l = upper/L``, ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L``
-        (linear targets).
+        Keys: ``depth, lower, upper, status, residual, source, r_over_l, l_rank_j,
+        l_rank_cbn, excess, r1_bound, t1_excess, solver, seed, wall_time, message,
+        network_file``, where
+        ``residual`` is the relative residual of the network behind ``upper``, ``source``
+        where ``upper`` comes from (:data:`SOURCES`), ``r_over_l = upper/L``,
+        ``excess = upper - L r0`` and ``t1_excess = R1 + R2/L`` (linear targets).
         """
         out = []
         for row in self.rows:
@@ -255,6 +462,8 @@ class BoundTable:
                   else self.r1_bound + self.r2 / L)
             out.append({
                 "depth": L, "lower": row.lower, "upper": up, "status": row.status,
+                "residual": None if up is None or not math.isfinite(row.residual)
+                else row.residual, "source": row.source or None,
                 "r_over_l": None if up is None else up / L,
                 "l_rank_j": None if self.rank_j is None else L * self.rank_j,
                 "l_rank_cbn": None if self.rank_cbn is None else L * self.rank_cbn,
@@ -409,7 +618,7 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
         r1 = next((res["r1"] for res in results if res.get("r1") is not None), None)
         r2 = next((res["r2"] for res in results if res.get("r2") is not None), None)
         rank = None if r0 is None else int(round(float(r0)))
-        fit = fit_slope([r.depth for r in depth_rows], [r.upper for r in depth_rows])
+        fit = fit_rows(depth_rows)
         kind = members[0].get("kind", "")
         linear = kind == "linear_cost"
         tables.append(BoundTable(names[(label, detail)], detail, f"sweep store rows of {detail}",
@@ -418,5 +627,7 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
                                  None if r0 is None else float(r0),
                                  None if r1 is None else float(r1),
                                  None if r2 is None else float(r2), tuple(depth_rows), fit,
-                                 {"sweep": members[0].get("sweep"), "kind": kind}))
+                                 {"sweep": members[0].get("sweep"), "kind": kind},
+                                 construction_fit=fit_rows(depth_rows,
+                                                           eligible=(CONSTRUCTION,))))
     return tables

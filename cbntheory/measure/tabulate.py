@@ -39,7 +39,7 @@ from .. import _validate as V
 from ..results import SOLVER_ERROR
 from .downsampling import DownsamplingComparison, aliasing, downsampled
 from .intervals import data_rows, linear_row, measure_depth
-from .tables import SKIPPED, BoundTable, DepthRow, fit_slope, parse_depths
+from .tables import CONSTRUCTION, SKIPPED, BoundTable, DepthRow, fit_rows, parse_depths
 
 
 def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
@@ -107,6 +107,55 @@ def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
             for r, j in zip(rows, jobs)]
 
 
+def r0_interval(target: Any, quick: bool) -> tuple[float | None, float | None, str]:
+    """Certified ``[R0_low, R0_high]`` of a target, ``R0 = lim_L R(f; Omega, L) / L``, and how.
+
+    Linear targets on the whole space: T1's exact ``R0``.  Finite data: the lower side is
+    the limit of the Lipschitz bound ``(gamma_L Lambda^2)^{1/L}``
+    (:mod:`cbntheory.theory.lipschitz`), which is the cost factor ``1/(d c^2)`` of one
+    middle layer when ``Lambda > 0`` (1 with the operator normalisation, ``1/d`` with the
+    plain one); the upper side is the rank of the target's explicit construction, whose
+    norm is ``L rank + C`` (a proof by construction).  The construction's rank is read
+    from the construction the target builds, so a cheaper construction tightens it here.
+
+    Examples
+    --------
+    >>> from cbntheory import targets
+    >>> r0_interval(targets.get("shift_autoencoder_1d"), True)[0]
+    1.0
+    """
+    op = target.operator() if target.kind == "operator" else None
+    if op is not None and target.activation == "linear":
+        from ..theory.linear import linear_cost
+
+        r0 = float(linear_cost(op, 2).r0)
+        return r0, r0, "T1: R0 = sum_m rank A_m, exact"
+    data = target.data(quick=quick)
+    if data is None:
+        return None, None, ""
+    from ..theory.lipschitz import lipschitz_lower_bound
+
+    low: float | None = None
+    how = ["no certified lower bound"]
+    try:
+        b3, b4 = (lipschitz_lower_bound(target.architecture(L, quick=quick), *data)
+                  for L in (3, 4))
+        if b3.lipschitz > 0:
+            low = b4.kappa / b3.kappa
+            how = [f"R0 >= {low:g}: limit of the Lipschitz bound (gamma_L Lambda^2)^(1/L)"]
+    except ValueError:
+        pass
+    try:
+        arch3 = target.architecture(3, quick=quick)
+        con = target.construction(3, quick=quick, bias_aware=arch3.bias)
+    except Exception:  # no construction: the upper side stays open
+        con = None
+    high = None if con is None else float(con.rank_cbn)
+    how.append("no construction" if con is None else
+               f"R0 <= {high:g} by construction (norm L {high:g} + C)")
+    return low, high, "; ".join(how)
+
+
 def target_facts(target: Any, quick: bool) -> dict[str, Any]:
     """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target.
 
@@ -114,7 +163,8 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
     (``target.architecture``): with biases the one whose constant frequency counts
     through the affine span (``Target.rank_cbn_bias``), without them ``Target.rank_cbn``;
     ``rank_cbn_rule`` says which, and ``r0_interval`` / ``r0_source`` give what is known
-    about ``R0`` (``Target.r0_interval``).
+    about ``R0`` as the target states it (``Target.r0_interval``); ``r0_low``, ``r0_high``
+    and ``r0_how`` the certified interval computed here (:func:`r0_interval`).
     """
     bias = bool(target.kind == "data" and target.architecture(2, quick=quick).bias)
     rank = getattr(target, "rank_cbn_bias", None) if bias else None
@@ -127,6 +177,7 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
         "r0_interval": getattr(target, "r0_interval", None),
         "r0_source": getattr(target, "r0_source", None),
         "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
+    facts.update(zip(("r0_low", "r0_high", "r0_how"), r0_interval(target, quick)))
     op = target.operator() if target.kind == "operator" else None
     if op is not None and target.activation == "linear":
         from ..theory.linear import linear_cost
@@ -150,8 +201,9 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
             return facts
         if b.lipschitz > 0:
             facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
-            facts["r1_source"] = ("Lipschitz form of T2: R - L >= log(gamma Lambda^2) for "
-                                  "every L (data_bounds)")
+            facts["r1_source"] = ("Lipschitz bound (cbntheory.theory.lipschitz): R - L >= "
+                                  "log(gamma Lambda^2) for every L (not T2, which needs an "
+                                  "open set)")
     return facts
 
 
@@ -241,7 +293,6 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
             rows.append(row)
             if on_row is not None:
                 on_row(row)
-    fit = fit_slope([r.depth for r in rows], [r.upper for r in rows])
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
             "regularity_bound": facts["r1_source"], "time_limit": time_limit,
@@ -250,7 +301,10 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         info["depths_refused_by_the_architecture"] = refused
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
                       facts["rank_cbn"], facts["r0"], facts["r1_bound"], facts["r2"],
-                      tuple(rows), fit, info)
+                      tuple(rows), fit_rows(rows), info,
+                      construction_fit=fit_rows(rows, eligible=(CONSTRUCTION,)),
+                      r0_low=facts["r0_low"], r0_high=facts["r0_high"],
+                      r0_how=facts["r0_how"])
 
 
 def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
@@ -262,10 +316,11 @@ def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",
     cost = linear_cost(A, 2)
     rows = tuple(linear_row(A, L) for L in Ls)
     rank = int(round(cost.r0))
-    fit = fit_slope(Ls, [r.upper for r in rows])
     return BoundTable(name, title or name, description, "operator", "linear", rank, rank,
-                      cost.r0, cost.r1, cost.r2, rows, fit,
-                      {"spatial_shape": list(A.spatial_shape)})
+                      cost.r0, cost.r1, cost.r2, rows, fit_rows(rows),
+                      {"spatial_shape": list(A.spatial_shape),
+                       "regularity_bound": "T1: R1 = 2 log|A|_+ exactly"},
+                      r0_low=cost.r0, r0_high=cost.r0, r0_how="T1: R0 = sum_m rank A_m, exact")
 
 
 def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3, 4), *,

@@ -4,9 +4,11 @@ Every format carries the same columns (:data:`COLUMNS`) and the same provenance:
 package and solver versions, platform, creation time, the named tolerances, and per
 table the seeds, the solvers and the number of rows per status.
 
-* ``md``: a provenance list, a summary table (fitted slope next to ``Rank_J`` and
-  ``Rank_CBN``), then one section per target with its table and notes for every row that
-  is not a closed interval.  Missing values print as ``—``.
+* ``md``: a provenance list, a summary table (per target the certified ``R0`` interval,
+  ``R/L`` at the largest depth, the fitted slope and the slope by construction next to
+  ``Rank_J`` and ``Rank_CBN``), then one section per target with the object it measures,
+  its table and notes for every row that is not a closed interval.  Missing values print
+  as ``—``.
 * ``tex``: provenance as ``%`` comments, then one ``table`` environment per target using
   ``\\toprule``/``\\midrule``/``\\bottomrule`` (needs ``\\usepackage{booktabs}``); missing
   values print as ``---`` (an em dash in TeX).
@@ -52,16 +54,19 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("lower", "lower", "lower"),
     ("upper", "upper", "upper"),
     ("status", "status", "status"),
+    ("residual", "residual", "residual"),
+    ("source", "upper from", "upper from"),
     ("r_over_l", "R/L", "$R/L$"),
     ("l_rank_j", "L·Rank_J", r"$L\,\mathrm{Rank}_J$"),
     ("l_rank_cbn", "L·Rank_CBN", r"$L\,\mathrm{Rank}_{\mathrm{CBN}}$"),
     ("excess", "R − L·R0", r"$R - L R_0$"),
-    ("r1_bound", "T2 bound on R1", r"T2 bound on $R_1$"),
+    ("r1_bound", "lower bound on R1", r"lower bound on $R_1$"),
     ("t1_excess", "R1 + R2/L (T1)", r"$R_1 + R_2/L$ (T1)"),
 )
 CSV_FIELDS: tuple[str, ...] = (("target",) + tuple(c[0] for c in COLUMNS)
                                + ("rank_j", "rank_cbn", "r0", "slope", "slope_depths",
-                                  "solver", "seed", "wall_time", "message"))
+                                  "solver", "seed", "wall_time", "message", "object", "r0_low",
+                                  "r0_high", "slope_by_construction"))
 MISSING_TEXT = "—"
 MISSING_TEX = "---"
 
@@ -87,17 +92,46 @@ def table_provenance(table: BoundTable) -> dict[str, Any]:
 
 def _fit_text(table: BoundTable) -> str:
     if table.fit is None:
-        return "no slope (fewer than two depths with an upper bound)"
-    return f"fitted slope {table.fit.slope:.4g} ({table.fit.method}; rms {table.fit.rms:.2g})"
+        text = ("no slope (fewer than three depths whose upper bounds come from one solver or "
+                "closed form)")
+    else:
+        text = (f"fitted slope {table.fit.slope:.4g} ({table.fit.method}; rms "
+                f"{table.fit.rms:.2g})")
+    con = table.construction_fit
+    if con is not None:
+        text += (f"; slope {con.slope:.4g} by construction at L = "
+                 f"{', '.join(map(str, con.depths))} (fixed by the construction's design, "
+                 "not evidence)")
+    return text
+
+
+def _r0_text(table: BoundTable) -> str:
+    """``certified R0 in [a, b] (how); at L = n, R/L in [c, d]`` (the certified statement)."""
+    def show(x: float | None, default: str) -> str:
+        return default if x is None else f"{x:.4g}"
+    text = (f"certified R0 in [{show(table.r0_low, '—')}, {show(table.r0_high, '∞')}]"
+            + (f" ({table.r0_how})" if table.r0_how else ""))
+    row = table.deepest()
+    if row is not None and row.upper is not None:
+        low = None if row.lower is None else row.lower / row.depth
+        text += (f"; measured at L = {row.depth}: {table.object_name}/L in "
+                 f"[{show(low, '—')}, {row.upper / row.depth:.4g}]")
+    return text
 
 
 def _ranks_text(table: BoundTable) -> str:
     def show(x: Any) -> str:
         return MISSING_TEXT if x is None else _num(x) or MISSING_TEXT
-    r0 = ("exact, T1" if table.kind == "operator" and table.activation == "linear"
-          else "R0 := Rank_J, its T2 lower bound")
-    return f"Rank_J = {show(table.rank_j)}, Rank_CBN = {show(table.rank_cbn)}, " \
-           f"R0 = {show(table.r0)} ({r0})"
+    linear = table.kind == "operator" and table.activation == "linear"
+    rank_j = "" if linear else " (rank of the curve's Jacobian on the data, not a certified bound)"
+    r0 = "exact, T1" if linear else "reference value Rank_J, not certified"
+    obj = (f"object {table.object_name}: exact interpolation" if table.tolerance is None
+           else f"object {table.object_name}: networks within eps of the data; lower bounds "
+                "with the 2 eps slack")
+    r1 = table.info.get("regularity_bound") or "none"
+    return (f"{obj}; Rank_J = {show(table.rank_j)}{rank_j}, Rank_CBN = {show(table.rank_cbn)}, "
+            f"R0 = {show(table.r0)} in the excess column ({r0}); lower bound on R1: {r1}; "
+            f"{_r0_text(table)}")
 
 
 def _short(text: str, n: int = 240) -> str:
@@ -126,15 +160,24 @@ def _md_cell(value: Any) -> str:
 
 def summary_markdown(tables: Sequence[BoundTable]) -> str:
     """Markdown table: per target, Rank_J, Rank_CBN, the fitted slope and the statuses."""
-    lines = ["| target | Rank_J | Rank_CBN | fitted slope of R against L | depths fitted "
-             "| statuses |", "| --- | ---: | ---: | ---: | --- | --- |"]
+    lines = ["| target | Rank_J | Rank_CBN | certified R0 | R/L at the largest L "
+             "| slope of R against L (solver, closed form) | depths fitted "
+             "| slope by construction | statuses |",
+             "| --- | ---: | ---: | --- | --- | ---: | --- | ---: | --- |"]
     for t in tables:
         slope = None if t.fit is None else t.fit.slope
         depths = MISSING_TEXT if t.fit is None else ", ".join(map(str, t.fit.depths))
+        con = None if t.construction_fit is None else round(t.construction_fit.slope, 4)
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(t.status_counts().items()))
-        lines.append(f"| {t.target} | {_md_cell(t.rank_j)} | {_md_cell(t.rank_cbn)} | "
-                     f"{_md_cell(None if slope is None else round(slope, 4))} | {depths} | "
-                     f"{statuses} |")
+        r0 = (MISSING_TEXT if t.r0_low is None and t.r0_high is None else
+              f"[{_md_cell(t.r0_low)}, {'∞' if t.r0_high is None else _md_cell(t.r0_high)}]")
+        row = t.deepest()
+        at = MISSING_TEXT if row is None or row.upper is None else (
+            f"L = {row.depth}: [{_md_cell(None if row.lower is None else row.lower / row.depth)}"
+            f", {_md_cell(row.upper / row.depth)}]")
+        lines.append(f"| {t.target} | {_md_cell(t.rank_j)} | {_md_cell(t.rank_cbn)} | {r0} | "
+                     f"{at} | {_md_cell(None if slope is None else round(slope, 4))} | {depths} "
+                     f"| {_md_cell(con)} | {statuses} |")
     return "\n".join(lines)
 
 
@@ -161,9 +204,15 @@ def table_markdown(table: BoundTable, level: int = 2) -> str:
 def to_markdown(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
     """The Markdown document (see the module docstring)."""
     lines = ["# Bound tables: R(f; Omega, L) against depth x rank", "",
-             "Columns: certified interval [lower, upper] of R(f; Omega, L) and its status; "
-             "R/L = upper/L; L·Rank_J and L·Rank_CBN (T2, T3); R − L·R0 = upper − L·R0 "
-             "against the T2 bound on R1 (T4) and, for linear targets, T1's R1 + R2/L. "
+             "Columns: certified interval [lower, upper] of R(f; Omega, L) (the object each "
+             "table names: exact interpolation unless it says R_eps) and its status; the "
+             "relative residual of the network behind the upper bound and where the upper "
+             "bound comes from (closed_form, solver, construction, convex); R/L = upper/L; "
+             "L·Rank_J and L·Rank_CBN (on finite data Rank_J is the rank of the curve's "
+             "Jacobian, not a certified bound); R − L·R0 = upper − L·R0 against a lower bound "
+             "on R1 (its source is named per table) and, for linear targets, T1's R1 + R2/L. "
+             "Slopes only through at least three depths whose upper bounds come from one "
+             "solver or closed form; a construction's slope is marked 'by construction'. "
              f"{MISSING_TEXT} = not available.", "", "Provenance:", ""]
     lines += [f"- {k}: {v}" for k, v in _prov_lines(prov)]
     lines += ["", "## Summary", "", summary_markdown(tables)]
@@ -175,7 +224,7 @@ def to_markdown(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------- LaTeX
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": " "}
+                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": " ", "∞": r"$\infty$"}
 
 
 def tex_escape(text: str) -> str:
@@ -244,25 +293,33 @@ def to_csv(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
     for t in tables:
         slope = None if t.fit is None else t.fit.slope
         depths = "" if t.fit is None else " ".join(map(str, t.fit.depths))
+        con = None if t.construction_fit is None else t.construction_fit.slope
         for rec in t.records():
             extra = {"target": t.target, "rank_j": t.rank_j, "rank_cbn": t.rank_cbn,
                      "r0": t.r0, "slope": slope, "slope_depths": depths,
-                     "message": _short(rec["message"], 400)}
+                     "message": _short(rec["message"], 400), "object": t.object_name,
+                     "r0_low": t.r0_low, "r0_high": t.r0_high, "slope_by_construction": con}
             writer.writerow([_csv_value(extra[f] if f in extra else rec[f]) for f in CSV_FIELDS])
     return out.getvalue()
 
 
 def table_dict(table: BoundTable) -> dict[str, Any]:
     """Plain-data form of one table (the JSON entry)."""
-    fit = None if table.fit is None else {
-        "slope": table.fit.slope, "intercept": table.fit.intercept,
-        "depths": list(table.fit.depths), "rms": table.fit.rms, "method": table.fit.method}
+    def fit_dict(fit: Any) -> dict[str, Any] | None:
+        return None if fit is None else {
+            "slope": fit.slope, "intercept": fit.intercept, "depths": list(fit.depths),
+            "rms": fit.rms, "source": fit.source, "method": fit.method}
     return to_plain({"target": table.target, "title": table.title,
                    "description": table.description, "kind": table.kind,
-                   "activation": table.activation, "rank_j": table.rank_j,
+                   "activation": table.activation, "object": table.object_name,
+                   "tolerance": table.tolerance, "rank_j": table.rank_j,
                    "rank_cbn": table.rank_cbn, "r0": table.r0, "r1_bound": table.r1_bound,
-                   "r2": table.r2, "fit": fit, "provenance": table_provenance(table),
-                   "rows": table.records()})
+                   "r1_source": table.info.get("regularity_bound"), "r2": table.r2,
+                   "r0_certified": {"low": table.r0_low, "high": table.r0_high,
+                                    "how": table.r0_how},
+                   "fit": fit_dict(table.fit),
+                   "fit_by_construction": fit_dict(table.construction_fit),
+                   "provenance": table_provenance(table), "rows": table.records()})
 
 
 def to_json(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:

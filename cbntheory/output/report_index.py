@@ -105,48 +105,62 @@ def checks_markdown(runs: Sequence[Any]) -> str:
 
 # ---------------------------------------------------------------------- closing note
 def _sources(t: Any) -> str:
-    """Where the best upper bounds came from, e.g. ``"minimal_norm x3, cbn_construction x1"``."""
-    counts: dict[str, int] = {}
+    """Where the best upper bounds came from, by depth, e.g. ``"solver at L = 2, 3"``."""
+    by: dict[str, list[str]] = {}
     for row in t.rows:
-        if row.upper is not None and row.message.startswith("upper bound from "):
-            name = row.message[len("upper bound from "):].split(";")[0]
-            counts[name] = counts.get(name, 0) + 1
-    return ", ".join(f"{k} x{v}" for k, v in counts.items()) or "none"
+        if row.upper is not None:
+            by.setdefault(row.source or "unknown", []).append(str(row.depth))
+    return "; ".join(f"{k} at L = {', '.join(v)}" for k, v in by.items()) or "none"
 
 
 def _deepest(t: Any) -> str:
-    """`` At L = 8, R/L lies in [a, b].`` for the deepest row with an upper bound."""
-    rows = [r for r in t.rows if r.upper is not None]
-    if not rows:
+    """`` At L = 8, R/L lies in [a, b] (measured).`` for the deepest row with an upper bound."""
+    r = t.deepest()
+    if r is None:
         return ""
-    r = max(rows, key=lambda row: row.depth)
     low = "—" if r.lower is None else f"{r.lower / r.depth:.3g}"
-    return f" At L = {r.depth}, R/L lies in [{low}, {r.upper / r.depth:.3g}] (certified)."
+    return (f" At L = {r.depth}, {t.object_name}/L lies in [{low}, {r.upper / r.depth:.3g}] "
+            f"(upper from {r.source or 'unknown'}, residual {r.residual:.1g}).")
+
+
+def _r0_sentence(t: Any) -> str:
+    """The certified statement: ``certified R0 in [a, b] (how)``."""
+    if t.r0_low is None and t.r0_high is None:
+        return "no certified R0 interval"
+    low = "—" if t.r0_low is None else f"{t.r0_low:g}"
+    high = "∞" if t.r0_high is None else f"{t.r0_high:g}"
+    return f"certified R0 in [{low}, {high}]" + (f" ({t.r0_how})" if t.r0_how else "")
+
+
+def _slope_sentence(t: Any) -> str:
+    if t.fit is None:
+        text = "no slope (fewer than three depths whose upper bounds come from one solver or " \
+               "closed form)"
+    else:
+        text = (f"slope of R against L {t.fit.slope:.3g} (upper bounds from {t.fit.source}, "
+                f"L = {', '.join(map(str, t.fit.depths))}; an upper bound's slope, not a "
+                "certified R0)")
+    if t.construction_fit is not None:
+        text += (f"; slope {t.construction_fit.slope:.3g} by construction (fixed by design, "
+                 "not evidence)")
+    return text
 
 
 def _table_sentence(t: Any) -> str:
-    if t.fit is None:
-        return (f"- **{t.target}**: no slope (fewer than two depths with an upper bound; "
-                f"statuses {t.status_counts()}).")
-    s, a, b = t.fit.slope, t.rank_j, t.rank_cbn
-    where = f"L = {t.fit.depths[0]}..{t.fit.depths[-1]}"
-    head = (f"- **{t.target}**: slope of R against L {s:.3g} ({where}), Rank_J = "
-            f"{'—' if a is None else a}, Rank_CBN = {'—' if b is None else b}")
+    a, b = t.rank_j, t.rank_cbn
     if t.kind == "operator" and t.activation == "linear":
+        head = f"- **{t.target}**: {_slope_sentence(t)}, Rank_J = Rank_CBN = {a}"
+        if t.r0 is None or t.r2 is None:
+            return head + "."
         return (head + f". Exact (T1): R0 = {t.r0:g}; the fitted slope differs from R0 by the "
                 f"R2/L term (R2 = {t.r2:.3g}), and R - L R0 follows R1 + R2/L.")
-    if a is not None and b is not None:
-        if a - 0.05 <= s <= b + 0.05:
-            rel = "within [Rank_J, Rank_CBN]"
-        elif s > b:
-            rel = "above Rank_CBN: the upper bounds are not yet tight at these depths"
-        else:
-            rel = ("below Rank_J (a slope of upper bounds over finite depths, not a "
-                   "certified R0)")
-        return (head + f": {rel}.{_deepest(t)} Best upper bounds from {_sources(t)}; "
-                f"statuses {t.status_counts()}.")
-    return (head + f".{_deepest(t)} Best upper bounds from {_sources(t)}; statuses "
-            f"{t.status_counts()}.")
+    ranks = (f"Rank_J = {'—' if a is None else a} (rank of the curve's Jacobian on the data, "
+             f"not a certified bound), Rank_CBN = {'—' if b is None else b}")
+    slope = _slope_sentence(t)
+    obj = "exact interpolation" if t.tolerance is None else "approximate fit"
+    return (f"- **{t.target}** (object {t.object_name}, {obj}): {_r0_sentence(t)}.{_deepest(t)} "
+            f"{slope[:1].upper() + slope[1:]}. {ranks}. Best upper bounds from "
+            f"{_sources(t)}; statuses {t.status_counts()}.")
 
 
 def closing_note(items: Sequence[Item], state: State) -> list[str]:
@@ -207,7 +221,8 @@ def index_markdown(items: Sequence[Item], state: State, notes: Sequence[str], el
               for it in by_section.get("checks", [])]
     lines += ["", "## Bound tables", ""]
     if state.tables:
-        lines += ["Fitted slope of R against L next to Rank_J and Rank_CBN (all targets in "
+        lines += ["Certified R0 interval, R/L at the largest depth, and the slopes of R against "
+                  "L next to Rank_J and Rank_CBN (all targets in "
                   "[md](tables/all.md) [tex](tables/all.tex) [csv](tables/all.csv) "
                   "[json](tables/all.json)):", "", summary_markdown(list(state.tables.values())),
                   ""]

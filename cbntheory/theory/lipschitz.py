@@ -20,6 +20,22 @@ normalisation only ``R0 >= 1/d``.  ``gamma`` is a product of inverse factors
 ``1/(d_l c_l^2)``, the opposite kind of constant to T2's ``kappa = max_l d_l c_l^2``
 (:mod:`cbntheory.theory.bounds`); the field that holds it is still called ``kappa``.
 
+Approximate fits: the object ``R_eps``.  When the networks asked for only need
+``||f_theta(x_i) - y_i|| <= eps`` at every sample (an absolute, per-sample tolerance),
+the triangle inequality gives
+
+    ||f_theta(x_i) - f_theta(x_j)|| >= ||y_i - y_j|| - ||f_theta(x_i) - y_i||
+                                       - ||f_theta(x_j) - y_j|| >= ||y_i - y_j|| - 2 eps,
+
+so every such network is at least ``Lambda_eps``-steep, with
+``Lambda_eps = max_{i != j} (||y_i - y_j|| - 2 eps)_+ / ||x_i - x_j||``, and the same chain
+of inequalities gives ``R_eps(f; Omega, L) >= L (gamma Lambda_eps^2)^{1/L}``
+(``eps = 0`` is exact interpolation).  A relative residual ``rho`` in the sense of
+:func:`cbntheory.results.relative_residual` bounds every sample's error by
+``eps = rho ||Y||_F``, so ``eps = rho ||Y||_F`` makes the bound hold for every network
+that fits to ``rho``.  Without the slack the exact bound can exceed the norm of a network
+that fits only approximately: the two would not be bounds of one object.
+
 Examples
 --------
 All shifts of a bump with ``f = id`` have ``Lambda = 1``, so ``R >= L``:
@@ -64,6 +80,9 @@ class LipschitzBound:
         it is not T2's ``kappa``).
     depth : int
         ``L``.
+    eps : float
+        Per-sample tolerance of the object (0: exact interpolation; else ``R_eps`` and
+        ``lipschitz`` is ``Lambda_eps``).
     """
 
     value: float
@@ -71,6 +90,7 @@ class LipschitzBound:
     pair: tuple[int, int]
     kappa: float
     depth: int
+    eps: float = 0.0
 
     @property
     def r1_bound(self) -> float:
@@ -78,14 +98,27 @@ class LipschitzBound:
         return float(np.log(self.kappa * self.lipschitz ** 2)) if self.lipschitz > 0 else -np.inf
 
 
-def lipschitz_constant(X: Any, Y: Any) -> tuple[float, tuple[int, int]]:
-    """``max_{i != j} ||y_i - y_j|| / ||x_i - x_j||`` over the samples, and the pair.
+def lipschitz_constant(X: Any, Y: Any, eps: float = 0.0) -> tuple[float, tuple[int, int]]:
+    """``max_{i != j} (||y_i - y_j|| - 2 eps)_+ / ||x_i - x_j||`` over the samples, and the pair.
+
+    ``eps`` is an absolute per-sample tolerance (0: exact interpolation); see the module
+    docstring for why ``2 eps`` is the slack.
 
     Raises
     ------
     InfeasibleError
-        If two equal inputs have different outputs (no function fits them).
+        If two equal inputs have outputs further apart than ``2 eps`` (no function fits
+        them).
+
+    Examples
+    --------
+    >>> X, Y = np.array([[0.0], [2.0]]), np.array([[0.0], [3.0]])
+    >>> lipschitz_constant(X, Y)[0], lipschitz_constant(X, Y, eps=0.5)[0]
+    (1.5, 1.0)
     """
+    eps = float(eps)
+    if not (np.isfinite(eps) and eps >= 0):
+        raise V.fail("eps", "be a finite number >= 0 (a per-sample tolerance)", eps)
     Xf = V.real_array("X", X).reshape(len(X), -1)
     Yf = V.real_array("Y", Y).reshape(len(Y), -1)
     if len(Xf) != len(Yf):
@@ -93,19 +126,22 @@ def lipschitz_constant(X: Any, Y: Any) -> tuple[float, tuple[int, int]]:
     dx = np.sqrt(np.maximum(((Xf[:, None] - Xf[None]) ** 2).sum(-1), 0.0))
     dy = np.sqrt(np.maximum(((Yf[:, None] - Yf[None]) ** 2).sum(-1), 0.0))
     off = ~np.eye(len(Xf), dtype=bool)
+    dy = np.maximum(dy - 2.0 * eps, 0.0)
     clash = off & (dx == 0) & (dy > 0)
     if clash.any():
         i, j = np.argwhere(clash)[0]
-        raise InfeasibleError(f"data must give equal outputs for equal inputs; samples {i} "
-                              f"and {j} are equal inputs with different outputs")
+        raise InfeasibleError(f"data must give equal outputs for equal inputs (to 2 eps = "
+                              f"{2 * eps:g}); samples {i} and {j} are equal inputs with "
+                              "different outputs")
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(off & (dx > 0), dy / np.where(dx > 0, dx, 1.0), 0.0)
     i, j = np.unravel_index(int(np.argmax(q)), q.shape)
     return float(q[i, j]), (int(i), int(j))
 
 
-def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
-    """Certified lower bound ``L (gamma Lambda^2)^{1/L}`` of ``R(f; Omega, L)``.
+def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any,
+                          eps: float = 0.0) -> LipschitzBound:
+    """Certified lower bound ``L (gamma Lambda^2)^{1/L}`` of ``R(f; Omega, L)`` (or ``R_eps``).
 
     Parameters
     ----------
@@ -113,6 +149,10 @@ def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
         Any architecture (ReLU or linear, biases, resampling, avgpool head).
     X : array_like, shape (N, n_0, *spatial)
     Y : array_like, shape (N, *output_shape)
+    eps : float
+        Per-sample tolerance: 0 (default) bounds exact interpolation; ``eps > 0`` bounds
+        ``R_eps``, the least norm of networks within ``eps`` of every sample, with
+        ``Lambda_eps`` (the ``2 eps`` slack of the module docstring).
 
     Returns
     -------
@@ -131,7 +171,7 @@ def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
     """
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
-    lam, pair = lipschitz_constant(X, Y)
+    lam, pair = lipschitz_constant(X, Y, eps)
     gamma = 1.0
     for shape in arch.layer_shapes:
         gamma *= fourier.cost_factor(arch.normalization, shape)       # 1 / (d_l c_l^2)
@@ -139,4 +179,4 @@ def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any) -> LipschitzBound:
         gamma *= int(np.prod(arch.layer_shapes[-1]))
     L = arch.depth
     value = L * (gamma * lam ** 2) ** (1.0 / L) if lam > 0 else 0.0
-    return LipschitzBound(float(value), lam, pair, float(gamma), L)
+    return LipschitzBound(float(value), lam, pair, float(gamma), L, float(eps))

@@ -168,7 +168,10 @@ def test_fit_slope_uses_the_larger_half_and_skips_missing():
     slope = np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)
     assert fit.depths == (4, 5, 6) and np.isclose(fit.slope, slope)
     assert fit_slope([1, 2], [3.0, None]) is None
-    assert fit_slope([2, 3], [1.0, 4.0]).slope == pytest.approx(3.0)
+    # changed on purpose (issue 11): two points fit any line with rms 0, so a two-point
+    # "slope" is no evidence; at least settings.SLOPE_MIN_DEPTHS = 3 depths are fitted
+    assert fit_slope([2, 3], [1.0, 4.0]) is None
+    assert fit_slope([2, 3, 4], [1.0, 4.0, 7.0]).slope == pytest.approx(3.0)
 
 
 def test_parse_depths():
