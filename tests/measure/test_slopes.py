@@ -185,9 +185,16 @@ def test_r0_interval_of_a_data_target_against_its_pieces():
     # within log(kappa Lambda^2)/L here)
     b = lipschitz_lower_bound(t.architecture(400, quick=True), X, Y)
     assert b.value / 400 == pytest.approx(low, abs=0.02)
-    # upper side: the slope of the construction's norms, measured from two depths
-    c4, c8 = t.construction(4, quick=True), t.construction(8, quick=True)
-    assert (c8.network.param_norm() - c4.network.param_norm()) / 4 == pytest.approx(high)
+    # upper side: the slope of the construction's norms, measured from two depths.  The
+    # target's architecture has biases, so the bias-aware construction applies: its norm
+    # is rank * L + C(L) with C bounded but not constant (the amplitude profile is
+    # re-optimised at every depth), so the slope is measured far out and may exceed the
+    # rank by the slow growth of C, never fall below it.
+    bias = t.architecture(4, quick=True).bias
+    c32, c64 = (t.construction(L, quick=True, bias_aware=bias) for L in (32, 64))
+    slope = (c64.network.param_norm() - c32.network.param_norm()) / 32
+    assert high <= slope <= high + 0.1
+    assert high == 2.0  # Rank_CBN with biases of the 1D shift autoencoder (bias-free: 3)
     assert "Lipschitz" in how and "by construction" in how
 
 
