@@ -87,7 +87,8 @@ def interval(target: Any, depth: int, *, quick: bool = True, width: int | None =
                         upper_source="T1 closed form")
     X, Y = data_of(target, quick)
     own = target.architecture(depth, width=width, quick=quick)
-    con = target.construction(depth, width=width, quick=quick) if arch in (None, own) else None
+    con = target.construction(depth, width=width, quick=quick,
+                                bias_aware=own.bias) if arch in (None, own) else None
     parts = measurements(own if arch is None else arch, X, Y, depth, seed=seed, convex=False,
                          solver=use_solver, construction=con, time_limit=time_limit,
                          max_iter=max_iter)
