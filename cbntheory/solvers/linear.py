@@ -33,12 +33,11 @@ from ..nets.network import Network
 from ..operators import ConvOperator
 from ..theory.linear import balanced_factorization, linear_cost
 from ..theory.linear_data import (
-    bias_least_norm,
     check_support,
     check_widths,
     least_norm_map,
-    taps_least_norm,
 )
+from .affine import least_norm_layer
 from .interpolate import numerical_candidate
 from .problem import Candidate, Outcome, Problem
 
@@ -140,14 +139,13 @@ def _reference(problem: Problem) -> _Reference:
                       base=base, affine=affine)
 
 
-def _depth_one(problem: Problem, full: bool, info: dict[str, Any]) -> Outcome:
-    """Depth 1: a convex least-norm problem, exact for every window and bias setting."""
+def _depth_one(problem: Problem, info: dict[str, Any]) -> Outcome:
+    """Depth 1: a convex least-norm problem, exact for every window and bias setting.
+
+    Solved by the depth-1 case's :func:`~cbntheory.solvers.affine.least_norm_layer`.
+    """
     arch = problem.arch
-    if full:
-        op, bias = bias_least_norm(problem.X, problem.Y, arch.normalization)
-        kernel = op.kernel
-    else:
-        kernel, bias, _ = taps_least_norm(arch, problem.X, problem.Y)
+    kernel, bias, _, _ = least_norm_layer(arch, problem.X, problem.Y)
     net = Network(arch, [kernel], [bias] if arch.bias else [])
     cand = Candidate(net, "least-norm solution of the depth-1 (convex) problem", CLOSED,
                      exact=True)
@@ -203,7 +201,7 @@ def solve(problem: Problem) -> Outcome:
                             "rank_rtol": ref.rtol}
     penalised_data = ref.affine and arch.penalize_bias
     if L == 1 and method in ("auto", "closed_form") and (penalised_data or not full):
-        return _depth_one(problem, full, info)
+        return _depth_one(problem, info)
     closed_ok = full and not penalised_data
     if method == "closed_form" and not closed_ok:
         raise ValidationError("method='closed_form' needs full-size filters and no penalised "
