@@ -2,9 +2,11 @@
 ``cbn sweep`` in a subprocess, and reading a store with plain sqlite3 (not through cbntheory).
 
 The job kinds ``echo`` and ``spin`` live here, not in the package.  :func:`use_test_kinds`
-names this module in ``CBNTHEORY_SWEEP_EXTRA_KINDS``, so that the registry of this process
-and of every process started from it (``cbn sweep`` subprocesses, pool and Dask workers,
-whose ``PYTHONPATH`` :func:`env` extends with this folder) loads :data:`KINDS` from here.
+registers them in this process with :func:`cbntheory.sweep.jobs.register` (the one door:
+no environment variable or file can add a kind); ``cbn sweep`` subprocesses started by
+:func:`start_cli` run a command line that registers them first.  Pool and Dask workers
+receive the kinds' functions by reference and import them from this module, which
+:func:`env` puts on their ``PYTHONPATH``.
 """
 from __future__ import annotations
 
@@ -16,12 +18,16 @@ import sys
 import time
 
 from cbntheory.results import OPTIMAL, NormResult
-from cbntheory.sweep.jobs import EXTRA_KINDS_ENV
+from cbntheory.sweep.jobs import register
 from cbntheory.sweep.kinds import JobKind, Param, boolean, integer, number, text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLI = "import sys; from cbntheory.cli import main; sys.exit(main(sys.argv[1:]))"
+#: ``cbn`` with the test kinds registered (as a program embedding cbntheory would do it).
+CLI = ("import sys, _sweep_helpers; _sweep_helpers.use_test_kinds(); "
+       "from cbntheory.cli import main; sys.exit(main(sys.argv[1:]))")
+#: ``cbn`` exactly as a user runs it: only the package's kinds.
+PLAIN_CLI = "import sys; from cbntheory.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 # ------------------------------------------------------------------ test-only job kinds
@@ -76,8 +82,9 @@ KINDS = (
 
 
 def use_test_kinds():
-    """Make ``echo`` and ``spin`` known here and in every process started from here."""
-    os.environ[EXTRA_KINDS_ENV] = __name__
+    """Register ``echo`` and ``spin`` in this process (idempotent)."""
+    for kind in KINDS:
+        register(kind)
 
 
 def write(path, text):
@@ -106,12 +113,14 @@ x = [{grid}]
 def env():
     """Environment in which a subprocess imports this checkout of cbntheory."""
     paths = [REPO, HERE] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **{EXTRA_KINDS_ENV: __name__})
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
-def start_cli(*args):
-    """Start ``cbn <args>`` in its own session (so that its process group can be signalled)."""
-    return subprocess.Popen([sys.executable, "-c", CLI, *map(str, args)], env=env(),
+def start_cli(*args, plain=False):
+    """Start ``cbn <args>`` in its own session (so that its process group can be signalled);
+    with the test kinds registered unless ``plain``."""
+    code = PLAIN_CLI if plain else CLI
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 

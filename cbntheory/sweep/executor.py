@@ -34,13 +34,17 @@ from typing import Any
 from .. import _validate as V
 from .. import settings
 from ..errors import SchedulerError
-from .jobs import run_job
+from .jobs import get_kind, run_job
 
 
-def failure(message: str) -> dict[str, Any]:
-    """An outcome for a job that did not run to completion for reasons outside the job."""
+def failure(message: str, *, crashed: bool = False) -> dict[str, Any]:
+    """An outcome for a job that did not run to completion for reasons outside the job.
+
+    ``crashed``: the worker process died while the job was in the pool, so the job may
+    be innocent (the runner re-runs such jobs one at a time before blaming one).
+    """
     return {"ok": False, "error": message, "traceback": "", "wall_time": None,
-            "provenance": {}}
+            "provenance": {}, "crashed": crashed}
 
 
 class Executor(abc.ABC):
@@ -130,7 +134,7 @@ class LocalExecutor(Executor):
         return self._pool
 
     def submit(self, job: Any) -> cf.Future:
-        return self._get_pool().submit(run_job, job.kind, job.params, job.seed)
+        return self._get_pool().submit(run_job, get_kind(job.kind).fn, job.params, job.seed)
 
     def wait(self, futures: list[Any], timeout: float) -> set[Any]:
         done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
@@ -142,7 +146,8 @@ class LocalExecutor(Executor):
         except cf.process.BrokenProcessPool as exc:
             self._broken = True
             return failure(f"worker process died while this job was in the pool "
-                           f"(BrokenProcessPool: {exc}); --retry-failed runs it again")
+                           f"(BrokenProcessPool: {exc}); --retry-failed runs it again",
+                           crashed=True)
         except Exception as exc:  # noqa: BLE001 - e.g. parameters that cannot be pickled
             return failure(f"{type(exc).__name__}: {exc}")
 
@@ -221,8 +226,8 @@ class DaskExecutor(Executor):
 
     def submit(self, job: Any) -> Any:
         key = f"cbn-{job.kind}-{job.key[:12]}-{uuid.uuid4().hex[:8]}"
-        future = self.client.submit(run_job, job.kind, job.params, job.seed, key=key,
-                                    pure=False)
+        future = self.client.submit(run_job, get_kind(job.kind).fn, job.params, job.seed,
+                                    key=key, pure=False)
         self._futures.add(future)
         future.add_done_callback(lambda _: self._finished.set())
         return future

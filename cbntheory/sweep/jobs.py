@@ -8,12 +8,13 @@ TOML file names the kind and the parameters; the kind's parameter table validate
 fills defaults and normalises them, so that the job key (:func:`job_key`) of the same
 computation is always the same.
 
-The registry starts from :data:`cbntheory.sweep.kinds.BUILTIN_KINDS`.  A program adds
-kinds with :func:`register`; a process it does not control (a ``cbn sweep`` command, a
-pool or Dask worker) gets them from the modules named in the environment variable
-:data:`EXTRA_KINDS_ENV`, each of which exposes a ``KINDS`` sequence.  The test suite
-and the throughput benchmark use this for their ``echo`` and ``spin`` kinds; nothing
-in a sweep file can load code or name a file to write.
+The registry starts from :data:`cbntheory.sweep.kinds.BUILTIN_KINDS`.  Only a program
+adds kinds, by calling :func:`register` in its own process (the test suite and the
+throughput benchmark do so for their ``echo`` and ``spin`` kinds); there is no
+environment variable or file that loads kinds, so a sweep file, or a user of ``cbn
+sweep``, can name only the package's kinds.  Workers never look a kind up by name: the
+executor sends them the kind's function itself (pickled by reference), so a pool or Dask
+worker runs exactly what the process that read the sweep file registered.
 
 Examples
 --------
@@ -29,51 +30,41 @@ True
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import socket
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ParamError, ValidationError
 from .kinds import BUILTIN_KINDS, REQUIRED, JobKind
 
-#: Environment variable naming extra kind modules (comma-separated import names, each
-#: with a ``KINDS`` sequence of JobKind); set by the test helpers and the benchmark only.
-EXTRA_KINDS_ENV = "CBNTHEORY_SWEEP_EXTRA_KINDS"
-
 #: Registered kinds by name.
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in BUILTIN_KINDS}
-_EXTRA_MODULES_LOADED: set[str] = set()
 
 
 def register(kind: JobKind) -> JobKind:
-    """Add ``kind`` to :data:`KINDS` (replacing a kind of the same name)."""
+    """Add ``kind`` to :data:`KINDS` of this process (replacing a kind of the same name).
+
+    The one way to add a kind: a program calls it before it reads a sweep file.  The
+    kind's function must be importable by the workers (a module-level function of a
+    module on their path), since it is sent to them by reference.
+    """
+    if not isinstance(kind, JobKind):
+        raise ValidationError(f"register needs a JobKind; got {type(kind).__name__}")
     KINDS[kind.name] = kind
     return kind
 
 
-def _load_extra_kinds() -> None:
-    """Register the ``KINDS`` of every module named in :data:`EXTRA_KINDS_ENV` (once each)."""
-    names = (name.strip() for name in os.environ.get(EXTRA_KINDS_ENV, "").split(","))
-    for module in [name for name in names if name and name not in _EXTRA_MODULES_LOADED]:
-        _EXTRA_MODULES_LOADED.add(module)
-        for kind in importlib.import_module(module).KINDS:
-            register(kind)
-
-
 def kind_names(*, include_testing: bool = True) -> list[str]:
     """Sorted names of the registered kinds."""
-    _load_extra_kinds()
     return sorted(k for k, v in KINDS.items() if include_testing or not v.testing)
 
 
 def get_kind(name: Any) -> JobKind:
     """The kind called ``name``; an unknown name raises a ValidationError listing the valid ones."""
-    _load_extra_kinds()
     if not isinstance(name, str) or name not in KINDS:
         valid = ", ".join(f"{k} (testing only)" if KINDS[k].testing else k for k in kind_names())
         raise ValidationError(f"job kind must be one of: {valid}; got {name!r}")
@@ -150,8 +141,12 @@ def _traceback_summary(exc: BaseException, limit: int = 4000) -> str:
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+def run_job(kind: str | Callable[[dict, int], dict], params: Mapping[str, Any],
+            seed: int) -> dict[str, Any]:
     """Run one job and report its outcome as plain data; never raises for a job's error.
+
+    ``kind`` is a registered kind's name, or its function itself (what the executors
+    send to their workers, so that a worker needs no registry).
 
     Returns
     -------
@@ -162,7 +157,8 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
     """
     start = time.perf_counter()
     try:
-        result = get_kind(kind_name).fn(dict(params), int(seed))
+        fn = get_kind(kind).fn if isinstance(kind, str) else kind
+        result = fn(dict(params), int(seed))
         out: dict[str, Any] = {"ok": True, "result": result}
     except Exception as exc:  # noqa: BLE001 - a failing job is data, the sweep goes on
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
@@ -171,5 +167,5 @@ def run_job(kind_name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
     out["provenance"] = provenance()
     return out
 
-__all__ = ["EXTRA_KINDS_ENV", "KINDS", "ParamError", "get_kind", "job_key", "kind_names",
+__all__ = ["KINDS", "ParamError", "get_kind", "job_key", "kind_names",
            "normalize_params", "provenance", "register", "run_job"]

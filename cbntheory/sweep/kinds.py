@@ -11,7 +11,8 @@ nothing from the registry, so the two never import each other).
     and the seed, re-verified by composing its balanced factorisation.
 
 The test suite and the throughput benchmark add kinds of their own (``echo``, ``spin``)
-through :data:`cbntheory.sweep.jobs.EXTRA_KINDS_ENV`; none of them ships here.
+by calling :func:`cbntheory.sweep.jobs.register` in their own processes; none of them
+ships here, and nothing a sweep file or the environment holds can add one.
 
 Examples
 --------

@@ -12,7 +12,11 @@
    live sweeps are left, it waits for them (and takes over the claims of a sweep that
    dies), so that every sweep started on a store returns only when its jobs are finished;
 5. Ctrl-C (KeyboardInterrupt) stops the workers, returns the in-flight claims to
-   ``pending`` and keeps every committed row.
+   ``pending`` and keeps every committed row;
+6. when a worker process dies (a segfault, the OOM killer), every job the pool held
+   comes back "crashed" without telling which one killed it: those jobs keep their
+   claims and run again one at a time, so only a job that crashes a worker while it
+   runs alone is stored as failed, and the innocent ones are computed and stored done.
 
 Examples
 --------
@@ -102,6 +106,8 @@ class _Loop:
         self.done, self.failed, self.ran, self.lost = done, failed, 0, 0
         self.inflight: dict[Any, Job] = {}
         self.deferred: list[Job] = []
+        self.suspects: collections.deque[Job] = collections.deque()  # held by a crashed pool
+        self.alone: Any = None  # the future of a suspect running by itself
         self.last_beat = time.monotonic()
 
     def run(self) -> None:
@@ -125,6 +131,12 @@ class _Loop:
 
     def submit(self) -> None:
         """Claim and submit jobs up to the executor's capacity; set aside those held elsewhere."""
+        if self.suspects:  # after a crash: one job at a time until every suspect has run
+            if not self.inflight:
+                job = self.suspects.popleft()
+                self.alone = self.executor.submit(job)
+                self.inflight[self.alone] = job
+            return
         capacity = self.executor.capacity
         while self.todo and len(self.inflight) < capacity:
             job = self.todo.popleft()
@@ -148,6 +160,13 @@ class _Loop:
         for future in self.executor.wait(list(self.inflight), wait):
             job = self.inflight.pop(future)
             outcome = self.executor.outcome(future)
+            if outcome.get("crashed") and future is not self.alone:
+                self.suspects.append(job)  # maybe innocent: keep the claim, run it alone
+                continue
+            if outcome.get("crashed"):
+                outcome = dict(outcome, error="the worker process died while running this job "
+                               "by itself (the jobs a crashed pool held are re-run one at a "
+                               "time to find the culprit); --retry-failed runs it again")
             if not self.store.record(job.key, self.run_id, outcome):
                 self.lost += 1
             else:
@@ -156,7 +175,8 @@ class _Loop:
                     self.done += 1
                 else:
                     self.failed += 1
-            self.progress.update(self.done, self.failed, len(self.inflight) + len(self.deferred))
+            self.progress.update(self.done, self.failed,
+                                 len(self.inflight) + len(self.deferred) + len(self.suspects))
 
 
 def run_sweep(config: SweepConfig, store: Store, executor: Executor, *,

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from cbntheory.sweep.config import ConfigError, key_lines, load_config, parse_config
-from cbntheory.sweep.jobs import EXTRA_KINDS_ENV, job_key, kind_names, normalize_params
+from cbntheory.sweep.jobs import job_key, kind_names, normalize_params
 
 
 def _line_of(text, needle, nth=1):
@@ -171,8 +171,9 @@ def test_registry_lists_kinds():
     assert "echo" not in kind_names(include_testing=False)
 
 
-def test_the_installed_package_ships_no_test_kinds():
-    """Without the test helpers' environment variable only the package's kinds exist, so a
+def test_the_installed_package_ships_no_test_kinds(tmp_path):
+    """A process that does not call ``register`` knows only the package's kinds, whatever
+    its environment holds (the variable of the former door is set here on purpose), so a
     sweep file cannot name ``echo`` (whose ``log`` parameter writes to a file)."""
     import os
     import subprocess
@@ -180,8 +181,9 @@ def test_the_installed_package_ships_no_test_kinds():
 
     import _sweep_helpers as h
 
-    env = h.env()
-    del env[EXTRA_KINDS_ENV]
+    from cbntheory.sweep.kinds import BUILTIN_KINDS
+
+    env = dict(h.env(), CBNTHEORY_SWEEP_EXTRA_KINDS="_sweep_helpers")
     code = ("from cbntheory.sweep.config import parse_config\n"
             "from cbntheory.sweep.jobs import kind_names\n"
             "print(kind_names())\n"
@@ -191,5 +193,12 @@ def test_the_installed_package_ships_no_test_kinds():
             "    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(h.REPO)).stdout.splitlines()
-    assert out[0] == "['linear_cost']"
-    assert "job kind must be one of: linear_cost; got 'echo'" in out[1]
+    builtin = sorted(k.name for k in BUILTIN_KINDS)
+    assert out[0] == repr(builtin)
+    assert f"job kind must be one of: {', '.join(builtin)}; got 'echo'" in out[1]
+    # and `cbn sweep` itself, as a user runs it, refuses the file
+    cfg = h.write(tmp_path / "echo.toml", '[sweep]\nkind = "echo"\n')
+    proc = h.start_cli("sweep", cfg, "--store", tmp_path / "s.sqlite", plain=True)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "got 'echo'" in err
+    assert not (tmp_path / "s.sqlite").exists()
