@@ -134,6 +134,23 @@ def kill_group(proc):
         pass
 
 
+def session_members(sid):
+    """Live processes of session ``sid`` (a :func:`start_cli` process and its children),
+    read from /proc: ``[(pid, command line)]``."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline") as fh:
+                command = fh.read().replace("\0", " ")
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] not in "ZX":
+            out.append((int(pid), command))
+    return out
+
+
 def query(path, sql, args=()):
     """Rows of ``sql`` on the store, read with plain sqlite3."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)

@@ -8,7 +8,9 @@ same code path drives both:
     :class:`concurrent.futures.ProcessPoolExecutor` with ``workers`` processes
     (``forkserver`` start method where available: workers are forked from a clean
     server that has imported cbntheory once, never from a process with threads).
-    Workers ignore SIGINT; Ctrl-C is handled by the parent, which terminates them.
+    Workers ignore SIGINT; Ctrl-C is handled by the parent, which terminates them.  A
+    worker whose sweep process was killed (SIGKILL) exits on its own within
+    :data:`~cbntheory.settings.SWEEP_ORPHAN_POLL` seconds.
 :class:`DaskExecutor`
     A :class:`distributed.Client` connected to a running scheduler; jobs are
     ``client.submit(run_job, ...)`` and their results come back through the client.
@@ -86,8 +88,48 @@ class Executor(abc.ABC):
 
 
 # ---------------------------------------------------------------------- local processes
-def _ignore_sigint() -> None:
+def _start_time(pid: int) -> str | None:
+    """Start time of process ``pid`` (clock ticks since boot, from /proc); None if unknown.
+
+    With the pid it identifies a process even after the pid is reused.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[19] if fields[0] != "Z" else "zombie"
+
+
+def _owner_alive(pid: int, started: str | None) -> bool:
+    """Whether the sweep process ``pid`` that started at ``started`` still runs."""
+    if started is None:  # no /proc: only whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return _start_time(pid) == started
+
+
+def _watch_owner(pid: int, started: str | None) -> None:
+    while _owner_alive(pid, started):
+        time.sleep(settings.SWEEP_ORPHAN_POLL)
+    os._exit(1)  # the sweep process is gone (SIGKILL): nobody will read this worker's result
+
+
+def _init_worker(owner: int, started: str | None) -> None:
+    """Pool worker set-up: Ctrl-C is the parent's business, and exit when the parent dies.
+
+    A worker's parent is the fork server, not the sweep process, so the worker watches
+    the sweep process itself (pid and start time, polled every
+    :data:`cbntheory.settings.SWEEP_ORPHAN_POLL` seconds from a daemon thread).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_owner, args=(owner, started), daemon=True,
+                     name="cbn-sweep-owner-watch").start()
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -128,8 +170,10 @@ class LocalExecutor(Executor):
         if self._pool is None or self._broken:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
+            owner = os.getpid()
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=_context(),
-                                                initializer=_ignore_sigint)
+                                                initializer=_init_worker,
+                                                initargs=(owner, _start_time(owner)))
             self._broken = False
         return self._pool
 

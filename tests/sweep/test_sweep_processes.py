@@ -4,11 +4,14 @@ times each job actually ran), never through cbntheory's own counters."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 
 import _sweep_helpers as h
 import pytest
+
+from cbntheory import settings
 
 N_JOBS = 12
 
@@ -65,6 +68,26 @@ def test_sigkill_mid_sweep_then_resume_stores_every_job_once(tmp_path):
     assert all(started_before.get(k, 0) == 1 for k in rerun)
     assert len(rerun) <= in_flight and max(starts.values()) <= 2
     assert sum(a for *_, a in rows) == N_JOBS + in_flight    # attempts: in-flight claimed twice
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table in /proc")
+def test_workers_of_a_sigkilled_sweep_exit_on_their_own(tmp_path):
+    """SIGKILL to the sweep process alone: its pool workers, the fork server and the
+    resource tracker must all be gone within a few SWEEP_ORPHAN_POLL periods (before the
+    watchdog they lived on with parent PID 1, each job running to its end)."""
+    store = tmp_path / "s.sqlite"
+    cfg = h.echo_config(tmp_path / "e.toml", range(4), sleep=30.0)
+    proc = h.start_cli("sweep", cfg, "--store", store, "--workers", 2, "--no-progress")
+    try:
+        h.wait_until(lambda: h.count_status(store, "running") >= 2, what="2 running jobs")
+        h.wait_until(lambda: len(h.session_members(proc.pid)) >= 4, what="pool processes")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        h.wait_until(lambda: not h.session_members(proc.pid),
+                     timeout=5 * settings.SWEEP_ORPHAN_POLL + 5, what="the orphans to exit")
+    finally:
+        h.kill_group(proc)
+        proc.communicate()
 
 
 def test_two_sweeps_on_one_store_at_once_share_the_work(tmp_path):
