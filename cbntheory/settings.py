@@ -395,7 +395,7 @@ SWEEP_MIN_WAIT: float = 0.05
 SWEEP_TERMINATE_GRACE: float = 5.0
 
 
-# ---------------------------------------------------------------- issue 12: sweeps for the real work
+# ------------------------------------------------------- issue 12: sweeps for the real work
 #: Seconds between a pool worker's checks that its sweep process is alive: a worker of
 #: a sweep killed with SIGKILL exits within this delay instead of living on as an orphan.
 SWEEP_ORPHAN_POLL: float = 1.0
