@@ -46,11 +46,21 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from ..sweep.store import StoreError, damaged
+
+    try:
+        return _print_status(args)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(damaged(args.store, [str(exc)])) from None
+
+
+def _print_status(args: argparse.Namespace) -> int:
     from ..sweep.config import load_config
     from ..sweep.store import DONE, FAILED, PENDING, RUNNING, Store
 
     config = load_config(args.config) if args.config else None
     with Store(args.store, create=False) as store:
+        store.check()  # a damaged file is one line, not counts read from a sound index
         scopes: list[tuple[str, list[str] | None]] = [(f"store {args.store}", None)]
         if config is not None:
             scopes.append((config.source, [j.key for j in config.jobs]))

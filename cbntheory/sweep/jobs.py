@@ -41,6 +41,11 @@ from typing import Any
 from ..errors import ParamError, ValidationError
 from .kinds import BUILTIN_KINDS, REQUIRED, JobKind
 
+#: Key of a job's result dict holding ``{name: bytes}`` files (a network's ``.npz``) that
+#: the store keeps beside the result (:meth:`cbntheory.sweep.store.Store.artifact`); the
+#: kind never chooses a path.
+ARTIFACTS = "artifacts"
+
 #: Registered kinds by name.
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in BUILTIN_KINDS}
 
@@ -151,15 +156,18 @@ def run_job(kind: str | Callable[[dict, int], dict], params: Mapping[str, Any],
     Returns
     -------
     dict
-        ``ok`` (bool), ``result`` (the kind's dict, when ok), ``error`` and
+        ``ok`` (bool), ``result`` (the kind's dict, when ok), ``artifacts`` (the
+        ``{name: bytes}`` the kind returned under :data:`ARTIFACTS`, stored by the store
+        beside the result), ``error`` and
         ``traceback`` (when not ok), ``wall_time`` (seconds in ``fn``) and
         ``provenance`` (see :func:`provenance`).
     """
     start = time.perf_counter()
     try:
         fn = get_kind(kind).fn if isinstance(kind, str) else kind
-        result = fn(dict(params), int(seed))
-        out: dict[str, Any] = {"ok": True, "result": result}
+        result = dict(fn(dict(params), int(seed)))
+        out: dict[str, Any] = {"ok": True, "result": result,
+                               "artifacts": result.pop(ARTIFACTS, None) or {}}
     except Exception as exc:  # noqa: BLE001 - a failing job is data, the sweep goes on
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                "traceback": _traceback_summary(exc)}
@@ -167,5 +175,5 @@ def run_job(kind: str | Callable[[dict, int], dict], params: Mapping[str, Any],
     out["provenance"] = provenance()
     return out
 
-__all__ = ["KINDS", "ParamError", "get_kind", "job_key", "kind_names",
+__all__ = ["ARTIFACTS", "KINDS", "ParamError", "get_kind", "job_key", "kind_names",
            "normalize_params", "provenance", "register", "run_job"]

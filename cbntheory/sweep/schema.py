@@ -33,7 +33,8 @@ from ..output.files import to_plain
 #: Stored in the SQLite header (``PRAGMA application_id``): the bytes "CBNS".
 APPLICATION_ID = 0x43424E53
 #: Version of the layout below; a store with another version is refused, never migrated silently.
-SCHEMA_VERSION = 1
+#: Version 2 added the ``artifacts`` table (the networks behind the rows).
+SCHEMA_VERSION = 2
 APPLICATION = "cbntheory.sweep"
 #: Job states (the ``status`` column) and answers of :meth:`~cbntheory.sweep.store.Store.claim`.
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -56,10 +57,11 @@ SCHEMA = (
         residual REAL, wall_time REAL, result TEXT, error TEXT, traceback TEXT,
         provenance TEXT)""",
     "CREATE INDEX jobs_by_status ON jobs (status)",
+    """CREATE TABLE artifacts (
+        job_key TEXT NOT NULL REFERENCES jobs (job_key), name TEXT NOT NULL,
+        data BLOB NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (job_key, name))""",
 )
 JSON_COLUMNS = ("params", "result", "provenance")
-
-
 
 
 def dumps(obj: Any) -> str:

@@ -6,6 +6,10 @@ Layout (schema version :data:`SCHEMA_VERSION`):
     ``application = cbntheory.sweep``, ``schema_version``, creation time and version.
 ``runs``
     One row per ``cbn sweep`` process: host, pid, heartbeat, end time.
+``artifacts``
+    Files a job produced, by ``(job_key, name)``, with their SHA-256: the ``.npz``
+    network behind a ``bound_row`` value (:mod:`cbntheory.nets.files` format).  They are
+    written in the transaction that stores the job's result, never to a path.
 ``jobs``
     One row per job, keyed by :func:`cbntheory.sweep.jobs.job_key` (PRIMARY KEY, so a
     job can never be stored twice): inputs (kind, params JSON, seed), ``status``
@@ -14,7 +18,9 @@ Layout (schema version :data:`SCHEMA_VERSION`):
 
 The file header also carries ``application_id`` = :data:`APPLICATION_ID` and
 ``user_version`` = :data:`SCHEMA_VERSION`; any existing file without them is refused
-before it is opened, so it is never modified.
+before it is opened, so it is never modified.  A damaged file (pages overwritten) is
+detected by :meth:`Store.check` (``PRAGMA quick_check``), run by every reader
+(:func:`read_rows`, ``cbn sweep --status``, ``cbn table --from``), and reported in one line.
 
 Concurrency: WAL journal, ``synchronous=FULL`` and a busy timeout; a job is *claimed*
 (pending -> running, owned by a run) in a ``BEGIN IMMEDIATE`` transaction, so two
@@ -44,6 +50,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -77,7 +84,7 @@ from .schema import (
 
 __all__ = ["APPLICATION", "APPLICATION_ID", "BUSY", "CLAIMED", "DONE", "FAILED", "JOB_STATES",
            "MISSING", "PENDING", "RUNNING", "SCHEMA_VERSION", "Store", "StoreError",
-           "check_file", "read_rows"]
+           "check_file", "damaged", "read_rows"]
 
 def _pid_alive(pid: int) -> bool:
     """Whether process ``pid`` of this host is running (zombies count as dead)."""
@@ -193,6 +200,20 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def check(self) -> None:
+        """Raise :class:`StoreError` (one line) unless ``PRAGMA quick_check`` finds the file sound.
+
+        ``quick_check`` reads every page of the file (O(size), without the index
+        cross-checks of ``integrity_check``), so overwritten pages are found even where
+        the counts by status, read from an index, would look normal.
+        """
+        try:
+            found = [r[0] for r in self._conn.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            found = [str(exc)]
+        if found != ["ok"]:
+            raise StoreError(damaged(self.path, found))
+
     # ------------------------------------------------------------------ jobs and runs
     def add_jobs(self, jobs: Iterable[Any], sweep: str = "", config_hash: str = "") -> int:
         """Insert the jobs (objects with key, kind, params, seed) not yet stored, as pending.
@@ -288,12 +309,21 @@ class Store:
             real_or_none(outcome.get("wall_time")), dumps(result) if ok else None,
             outcome.get("error"), outcome.get("traceback"),
             dumps(outcome.get("provenance") or {}), key, run_id)
-        cur = self._conn.execute(
-            "UPDATE jobs SET status = ?, finished_at = ?, value = ?, lower = ?, upper = ?, "
-            "result_status = ?, message = ?, residual = ?, wall_time = ?, result = ?, "
-            "error = ?, traceback = ?, provenance = ? "
-            "WHERE job_key = ? AND run_id = ? AND status = 'running'", values)
-        return cur.rowcount == 1
+        files = (outcome.get("artifacts") or {}) if ok else {}
+        with self._transaction() as c:
+            cur = c.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, value = ?, lower = ?, upper = ?, "
+                "result_status = ?, message = ?, residual = ?, wall_time = ?, result = ?, "
+                "error = ?, traceback = ?, provenance = ? "
+                "WHERE job_key = ? AND run_id = ? AND status = 'running'", values)
+            if cur.rowcount != 1:
+                return False
+            c.execute("DELETE FROM artifacts WHERE job_key = ?", (key,))
+            c.executemany("INSERT INTO artifacts VALUES (?, ?, ?, ?)",
+                          [(key, str(name), sqlite3.Binary(bytes(data)),
+                            hashlib.sha256(bytes(data)).hexdigest())
+                           for name, data in sorted(files.items())])
+        return True
 
     def release(self, run_id: str) -> int:
         """Return every job still claimed by ``run_id`` to pending; returns how many."""
@@ -357,8 +387,43 @@ class Store:
         return out
 
 
+    def artifact(self, key: str, name: str) -> bytes | None:
+        """The file ``name`` stored with job ``key`` (None when there is none).
+
+        Raises
+        ------
+        StoreError
+            When its bytes no longer match the SHA-256 recorded with them.
+        """
+        row = self._conn.execute("SELECT data, sha256 FROM artifacts WHERE job_key = ? AND "
+                                 "name = ?", (key, name)).fetchone()
+        if row is None:
+            return None
+        data = bytes(row[0])
+        if hashlib.sha256(data).hexdigest() != row[1]:
+            raise StoreError(f"store {self.path!r} is damaged: artifact {name!r} of job "
+                             f"{key[:12]} does not match its recorded SHA-256")
+        return data
+
+
+def damaged(path: str, problems: list[str]) -> str:
+    """The one-line message of a store that fails ``PRAGMA quick_check``."""
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    return (f"store {path!r} is damaged: PRAGMA quick_check reports "
+            f"{problems[0]!r}{more}; its rows cannot be trusted: restore a copy, or run "
+            "the sweep into a new --store file")
+
+
 def read_rows(path: str | os.PathLike, status: str | None = DONE, *, kind: str | None = None,
               sweep: str | None = None) -> list[dict[str, Any]]:
-    """The rows of an existing store (see :meth:`Store.rows`); for ``cbn table --from``."""
-    with Store(path, create=False) as store:
-        return store.rows(status, kind=kind, sweep=sweep)
+    """The rows of an existing store (see :meth:`Store.rows`); for ``cbn table --from``.
+
+    The store is checked first (:meth:`Store.check`); a damaged one raises
+    :class:`StoreError` with one line, never a raw ``sqlite3`` error.
+    """
+    try:
+        with Store(path, create=False) as store:
+            store.check()
+            return store.rows(status, kind=kind, sweep=sweep)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(damaged(os.fspath(path), [str(exc)])) from None

@@ -212,3 +212,66 @@ def test_rows_decode_json_and_non_finite_numbers(tmp_path):
         assert row["provenance"] == {"hostname": "here"} and row["sweep"] == "demo"
     assert {r["result"]["residual"] for r in rows} == {None, "inf"}
     assert read_rows(path, kind="spin") == [] and len(read_rows(path, None)) == 2
+
+
+# ---------------------------------------------------------------- integrity and artifacts
+def _filled_store(path, n=120):
+    cfg = _jobs(n)
+    with Store(path) as store:
+        store.add_jobs(cfg.jobs)
+        run = store.start_run()
+        for i, job in enumerate(cfg.jobs):
+            store.claim(job.key, run)
+            out = _ok(float(i))
+            out["result"]["message"] = "m" * 300   # rows that fill several pages
+            store.record(job.key, run, out)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=DELETE")  # fold the WAL back into the main file
+    con.close()
+
+
+@pytest.mark.parametrize("command", [["sweep", "--status", "--store"], ["table", "--from"]])
+def test_a_damaged_store_is_reported_in_one_line(tmp_path, capsys, command):
+    """Overwritten pages (a bad disk, a truncated copy): `--status` and `table --from` say
+    so in one line (exit 2) instead of counting 120 done or raising sqlite3's error."""
+    from cbntheory.cli import main
+
+    path = str(tmp_path / "s.sqlite")
+    _filled_store(path)
+    assert main(["sweep", "--status", "--store", path]) == 0
+    assert "120 jobs: 120 done" in capsys.readouterr().out
+    assert os.path.getsize(path) > 4096 * 12
+    with open(path, "r+b") as fh:          # pages 6-8: inside the jobs table
+        fh.seek(4096 * 5)
+        fh.write(b"\x55" * 4096 * 3)
+    assert main([*command, path]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is damaged: PRAGMA quick_check reports" in err[0], err
+    with pytest.raises(StoreError, match="is damaged"):
+        read_rows(path)
+
+
+def test_artifacts_are_stored_with_their_job_and_checked(tmp_path):
+    path = str(tmp_path / "s.sqlite")
+    cfg = _jobs(2)
+    blob = os.urandom(5000)
+    with Store(path) as store:
+        store.add_jobs(cfg.jobs)
+        run = store.start_run()
+        first, second = cfg.jobs
+        store.claim(first.key, run)
+        assert store.record(first.key, run, dict(_ok(1.0), artifacts={"net.npz": blob}))
+        store.claim(second.key, run)         # a failed job keeps no artifact
+        assert store.record(second.key, run, {"ok": False, "error": "E",
+                                              "artifacts": {"net.npz": blob}})
+        assert store.artifact(first.key, "net.npz") == blob
+        assert store.artifact(second.key, "net.npz") is None
+        assert store.artifact(first.key, "other") is None
+    rows = h.query(path, "SELECT job_key, name, length(data) FROM artifacts")
+    assert rows == [(first.key, "net.npz", 5000)]
+    con = sqlite3.connect(path)
+    con.execute("UPDATE artifacts SET data = ?", (blob[:-1] + b"!",))
+    con.commit()
+    con.close()
+    with Store(path) as store, pytest.raises(StoreError, match="does not match its recorded"):
+        store.artifact(first.key, "net.npz")
