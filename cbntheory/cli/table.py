@@ -5,7 +5,7 @@ Usage::
     cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
               [--quick] [--seed S] [--restarts K] [--max-iter N] [--time-limit SECONDS]
               [--save-networks DIR] [--no-progress]
-    cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE]
+    cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE] [--save-networks DIR]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
 ``[lower, upper]`` of ``R(f; Omega, L)`` with its status, ``R/L``, ``L Rank_J``,
@@ -13,7 +13,9 @@ For every target (``cbn table --list`` names them) and depth, the certified inte
 for linear targets), and the fitted slope of ``R`` against ``L`` next to ``Rank_J``
 and ``Rank_CBN``; see ``docs/report.md`` for the columns and formats.  With
 ``--from``, the tables come from a sweep store (``cbn sweep``) instead of new solves;
-TARGETs then select groups by their ``target`` parameter.
+TARGETs then select groups by their ``target`` parameter.  ``bound_row`` jobs give the
+same rows as a direct run with the same seed and options, and ``--save-networks`` then
+writes the networks the store holds, for ``cbn verify``.
 
 Every solve is bounded by ``--max-iter`` L-BFGS-B iterations per restart (default
 ``settings.QUICK_MAX_ITER`` with ``--quick``, else the solver's ``AL_MAX_ITER``), so the
@@ -134,6 +136,22 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts + (["--quick"] if args.quick else []))
 
 
+def _stored_networks(path: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The witness networks a sweep store holds for its done ``bound_row`` jobs, by job key."""
+    from ..measure.tables import BOUND_ROW_KIND
+    from ..sweep.kinds import NETWORK_FILE, network_from_bytes
+    from ..sweep.store import Store
+
+    out = {}
+    with Store(path, create=False) as store:
+        for row in rows:
+            if row["kind"] == BOUND_ROW_KIND and row["status"] == "done":
+                data = store.artifact(row["job_key"], NETWORK_FILE)
+                if data is not None:
+                    out[row["job_key"]] = network_from_bytes(data)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the tables and print or write them; errors go to the dispatcher (exit 2)."""
     from ..measure.tables import provenance, tables_from_store
@@ -145,7 +163,13 @@ def run(args: argparse.Namespace) -> int:
     if args.store is not None:
         from ..sweep.store import read_rows
 
-        tables = tables_from_store(read_rows(args.store, None), args.targets or None)
+        rows = read_rows(args.store, None)  # checked first: a damaged store is one line
+        networks = _stored_networks(args.store, rows) if args.save_networks else None
+        tables = tables_from_store(rows, args.targets or None, networks)
+        if args.save_networks is not None:
+            from ..output.artifacts import save_networks
+
+            tables = [save_networks(t, args.save_networks) for t in tables]
         if not tables:
             raise ValidationError(f"--from {args.store!r} holds no rows"
                                   + (f" for targets {args.targets}" if args.targets else ""))

@@ -591,15 +591,73 @@ def _store_depth_row(row: Mapping[str, Any]) -> DepthRow:
                     _number(row.get("wall_time")), _number(row.get("residual")))
 
 
+# the parts of a table that a one-depth job stores and a table over depths is rebuilt from
+_NOT_STATE = ("rows", "fit", "construction_fit")
+_ROW_OBJECTS = ("network", "networks")
+
+
+def table_state(table: BoundTable) -> dict[str, Any]:
+    """Everything of ``table`` but its rows and fits (plain values): what a row job stores.
+
+    With :func:`row_state` of each row it is enough for :func:`table_from_states` to
+    rebuild the table; a field added to :class:`BoundTable` travels with no change here.
+    """
+    return {f.name: getattr(table, f.name) for f in dataclasses.fields(table)
+            if f.name not in _NOT_STATE}
+
+
+def row_state(row: DepthRow) -> dict[str, Any]:
+    """The fields of ``row`` but its network objects (those are stored as files)."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)
+            if f.name not in _ROW_OBJECTS}
+
+
+def _row_from_state(state: Mapping[str, Any], network: Any = None) -> DepthRow:
+    known = {f.name: f for f in dataclasses.fields(DepthRow)}
+    values = {k: v for k, v in state.items() if k in known and k not in _ROW_OBJECTS}
+    for name in ("wall_time", "residual"):  # NaN is stored as null (JSON has no NaN)
+        if values.get(name) is None:
+            values[name] = float("nan")
+    return DepthRow(**values, network=network)
+
+
+def table_from_states(table: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], *,
+                      name: str | None = None,
+                      networks: Sequence[Any] | None = None) -> BoundTable:
+    """The table over the depths of ``rows`` (:func:`row_state`) with the facts ``table``.
+
+    The slopes are fitted as :func:`cbntheory.measure.tabulate.bound_table` fits them
+    (:func:`fit_rows`, construction apart); ``name`` renames the table (several seeds of
+    one target), ``networks`` gives each row its witness network back.
+    """
+    known = {f.name for f in dataclasses.fields(BoundTable)} - set(_NOT_STATE)
+    facts = {k: v for k, v in table.items() if k in known}
+    if name is not None:
+        facts["target"] = name
+    nets = list(networks) if networks is not None else [None] * len(rows)
+    built = sorted((_row_from_state(r, n) for r, n in zip(rows, nets)), key=lambda r: r.depth)
+    return BoundTable(**facts, rows=tuple(built), fit=fit_rows(built),
+                      construction_fit=fit_rows(built, eligible=(CONSTRUCTION,)))
+
+
+#: Job kind whose results carry :func:`table_state` and :func:`row_state` (``cbn sweep``).
+BOUND_ROW_KIND = "bound_row"
+
+
 def tables_from_store(rows: Iterable[Mapping[str, Any]],
-                      targets: Sequence[str] | None = None) -> list[BoundTable]:
+                      targets: Sequence[str] | None = None,
+                      networks: Mapping[str, Any] | None = None) -> list[BoundTable]:
     """Bound tables from the rows of a sweep store (:func:`cbntheory.sweep.store.read_rows`).
 
     Rows are grouped by job kind, parameters other than ``depth``, and seed; every group
-    becomes one table over its depths.  ``Rank_J``/``Rank_CBN``/``R0``/``R1``/``R2`` come
-    from the stored results when present (kind ``linear_cost`` stores ``r0, r1, r2``:
-    ``Rank_J = Rank_CBN = R0`` for a linear map).  ``targets`` keeps only groups whose
-    ``target`` parameter (or kind) is listed.
+    becomes one table over its depths.  A group of ``bound_row`` jobs is the table
+    ``cbn table`` computes with the same options and seed, rebuilt from the stored state
+    of each depth (:func:`table_from_states`); its rows not done are ``skipped`` (pending)
+    or ``solver_error`` (failed) rows.  For other kinds,
+    ``Rank_J``/``Rank_CBN``/``R0``/``R1``/``R2`` come from the stored results when present
+    (kind ``linear_cost`` stores ``r0, r1, r2``: ``Rank_J = Rank_CBN = R0`` for a linear
+    map).  ``targets`` keeps only groups whose ``target`` parameter (or kind) is listed;
+    ``networks`` maps job keys to the witness networks read from the store.
     """
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in rows:
@@ -612,6 +670,9 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
     tables = []
     names = _unique_names(sorted(groups))
     for (label, detail), members in sorted(groups.items()):
+        if members[0].get("kind") == BOUND_ROW_KIND:
+            tables.append(_bound_row_table(names[(label, detail)], members, networks or {}))
+            continue
         depth_rows = sorted((_store_depth_row(r) for r in members), key=lambda r: r.depth)
         results = [r.get("result") or {} for r in members]
         r0 = next((res["r0"] for res in results if res.get("r0") is not None), None)
@@ -631,3 +692,29 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
                                  construction_fit=fit_rows(depth_rows,
                                                            eligible=(CONSTRUCTION,))))
     return tables
+
+
+def _bound_row_table(name: str, members: Sequence[Mapping[str, Any]],
+                     networks: Mapping[str, Any]) -> BoundTable:
+    """The table of one group of ``bound_row`` jobs (one target, options and seed)."""
+    done = [m for m in members if m.get("status") == "done" and (m.get("result") or {})
+            .get("table") is not None]
+    states, nets = [], []
+    for member in members:
+        result = member.get("result") or {}
+        if member in done:
+            states.append(result["row"])
+            nets.append(networks.get(str(member.get("job_key"))))
+        else:
+            states.append(row_state(_store_depth_row(member)))
+            nets.append(None)
+    if done:
+        facts = dict((done[0].get("result") or {})["table"])
+    else:  # nothing finished yet: the target's name and the rows' states only
+        target = (members[0].get("params") or {}).get("target", name)
+        facts = {"target": target, "title": target, "description": "", "kind": "data",
+                 "activation": "", "rank_j": None, "rank_cbn": None, "r0": None,
+                 "r1_bound": None, "r2": None}
+    facts.setdefault("info", {})
+    facts["info"] = dict(facts["info"] or {}, sweep=members[0].get("sweep"))
+    return table_from_states(facts, states, name=name, networks=nets)

@@ -39,12 +39,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ParamError, ValidationError
-from .kinds import BUILTIN_KINDS, REQUIRED, JobKind
-
-#: Key of a job's result dict holding ``{name: bytes}`` files (a network's ``.npz``) that
-#: the store keeps beside the result (:meth:`cbntheory.sweep.store.Store.artifact`); the
-#: kind never chooses a path.
-ARTIFACTS = "artifacts"
+from .kinds import ARTIFACTS, BUILTIN_KINDS, REQUIRED, JobKind
 
 #: Registered kinds by name.
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in BUILTIN_KINDS}

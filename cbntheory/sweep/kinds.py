@@ -9,6 +9,10 @@ nothing from the registry, so the two never import each other).
 ``linear_cost``
     Exact T1 cost of a named linear target built deterministically from the parameters
     and the seed, re-verified by composing its balanced factorisation.
+``bound_row``
+    One (target, depth) row of ``cbn table``: the same function
+    (:func:`cbntheory.measure.tabulate.bound_table`), options (:data:`TABLE_OPTIONS`) and
+    seed give the same numbers; the network behind the upper bound is stored in the store.
 
 The test suite and the throughput benchmark add kinds of their own (``echo``, ``spin``)
 by calling :func:`cbntheory.sweep.jobs.register` in their own processes; none of them
@@ -37,6 +41,11 @@ from ..errors import ParamError
 from ..operators import ConvOperator
 from ..results import OPTIMAL, OPTIMAL_INACCURATE, NormResult
 from ..theory.linear import verified_linear_cost
+
+#: Key of a job's result dict holding ``{name: bytes}`` files (a network's ``.npz``) that
+#: the store keeps beside the result (:meth:`cbntheory.sweep.store.Store.artifact`): a
+#: kind never chooses a path, and nothing in a sweep file names one.
+ARTIFACTS = "artifacts"
 
 #: Marker for a parameter without default (the sweep file must set it).
 REQUIRED: Any = object()
@@ -142,6 +151,19 @@ def channel_pair(name: str, value: Any) -> list[int]:
     return [V.positive_int(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
+def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """Check: ``check``, or nothing (TOML has no null: the parameter is left out)."""
+    return lambda name, value: None if value is None else check(name, value)
+
+
+def positive_number(name: str, value: Any) -> float:
+    """Check: a finite number ``> 0``."""
+    out = number(0.0)(name, value)
+    if not out > 0:
+        raise V.fail(name, "be a finite number > 0", value)
+    return out
+
+
 LINEAR_TARGETS = ("random", "lowrank", "bandlimited", "identity")
 
 
@@ -221,5 +243,99 @@ LINEAR_COST = JobKind(
     prepare=_prepare_linear)
 
 
+# --------------------------------------------------------------------- bound_row
+def builtin_target(name: str, value: Any) -> str:
+    """Check: the name of a built-in target (the message lists them all)."""
+    from .. import targets
+
+    return str(targets.get(text(name, value)).name)
+
+
+#: The keyword options of :func:`cbntheory.measure.tabulate.bound_table` that a
+#: ``bound_row`` job passes through unchanged (the seed is the job's seed).  An option
+#: added to ``bound_table`` (and ``cbn table``) is one line here.
+TABLE_OPTIONS: dict[str, Param] = {
+    "quick": Param(False, boolean, "the target's small data and architectures (--quick)"),
+    "restarts": Param(1, integer(1), "restarts of the numerical solver (--restarts)"),
+    "max_iter": Param(None, optional(integer(1)),
+                      "L-BFGS-B iterations per restart (--max-iter; default as cbn table)"),
+    "time_limit": Param(None, optional(positive_number),
+                        "safety cap in seconds per solve (--time-limit)"),
+}
+
+#: Name of the witness network's file among a ``bound_row`` job's artifacts.
+NETWORK_FILE = "network.npz"
+
+
+def _prepare_bound_row(params: dict[str, Any]) -> dict[str, Any]:
+    from .. import settings
+
+    # the budget cbn table uses: --max-iter, else QUICK_MAX_ITER with --quick, else the
+    # solver's own; written out so that one computation has one job key
+    if params["max_iter"] is None and params["quick"]:
+        params["max_iter"] = settings.QUICK_MAX_ITER
+    return params
+
+
+def network_bytes(network: Any) -> bytes:
+    """The ``.npz`` file of ``network`` (:meth:`cbntheory.nets.network.Network.save`) as bytes."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="cbn-net-") as tmp:
+        return Path(network.save(Path(tmp) / NETWORK_FILE)).read_bytes()
+
+
+def network_from_bytes(data: bytes) -> Any:
+    """The network of a ``.npz`` file's bytes (:func:`network_bytes`), read without pickles."""
+    import tempfile
+    from pathlib import Path
+
+    from ..nets.network import Network
+
+    with tempfile.TemporaryDirectory(prefix="cbn-net-") as tmp:
+        path = Path(tmp) / NETWORK_FILE
+        path.write_bytes(data)
+        return Network.load(path)
+
+
+def bound_row_job(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One depth of ``cbn table TARGET``: :func:`~cbntheory.measure.tabulate.bound_table`
+    at ``[depth]`` with the job's seed and :data:`TABLE_OPTIONS`, as stored data.
+
+    The result holds the row's NormResult-like summary, ``row`` and ``table`` (the
+    states :func:`cbntheory.measure.tables.tables_from_store` rebuilds the table from) and,
+    under :data:`~cbntheory.sweep.jobs.ARTIFACTS`, the witness network's ``.npz`` (the
+    store keeps it beside the result; closed-form rows have none: target and depth
+    rebuild them).
+    """
+    from ..measure.tables import SKIPPED, DepthRow, row_state, table_state
+    from ..measure.tabulate import bound_table
+
+    depth = params["depth"]
+    table = bound_table(params["target"], [depth], rng=seed,
+                        **{name: params[name] for name in TABLE_OPTIONS})
+    row = table.rows[0] if table.rows else DepthRow(
+        depth, None, None, SKIPPED, f"the architecture of {params['target']!r} refuses "
+        f"depth {depth}", seed=seed)
+    out: dict[str, Any] = {
+        "value": row.upper, "lower": row.lower, "upper": row.upper, "status": row.status,
+        "message": row.message, "residual": row.residual, "solver": row.solver,
+        "seed": row.seed, "wall_time": row.wall_time, "depth": depth,
+        "source": row.source or None, "row": row_state(row), "table": table_state(table)}
+    if row.network is not None and row.upper is not None:
+        out["network_norm"] = float(row.network.param_norm())
+        out[ARTIFACTS] = {NETWORK_FILE: network_bytes(row.network)}
+    return out
+
+
+BOUND_ROW = JobKind(
+    "bound_row", bound_row_job,
+    {"target": Param(check=builtin_target, doc="a built-in target (cbn table --list)"),
+     "depth": Param(check=integer(1), doc="number of layers L"), **TABLE_OPTIONS},
+    "one (target, depth) row of cbn table, with the network behind its upper bound",
+    prepare=_prepare_bound_row)
+
+
 #: The kinds of the installed package, in the order they are documented.
-BUILTIN_KINDS: tuple[JobKind, ...] = (LINEAR_COST,)
+BUILTIN_KINDS: tuple[JobKind, ...] = (LINEAR_COST, BOUND_ROW)
