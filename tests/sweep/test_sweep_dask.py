@@ -88,6 +88,35 @@ def test_linear_cost_on_cluster_matches_dense_svd(tmp_path, cluster):
         assert row["result"]["r1"] == pytest.approx(ref["r1"], rel=1e-9, abs=1e-12)
 
 
+def test_bound_row_sweep_on_cluster_matches_direct_tables(tmp_path, cluster):
+    """A small bound_row sweep through the cluster: the rows equal a direct bound_table
+    run with the same seed and options, and the ReLU row's network comes back into the
+    store (it reproduces the data, re-checked by the direct forward pass)."""
+    from cbntheory import targets
+    from cbntheory.measure.tables import tables_from_store
+    from cbntheory.measure.tabulate import bound_table
+    from cbntheory.output.artifacts import direct_forward, direct_norm
+    from cbntheory.results import relative_residual
+    from cbntheory.sweep.kinds import NETWORK_FILE, network_from_bytes
+
+    cfg = parse_config('[sweep]\nkind = "bound_row"\nseeds = [1]\n[fixed]\nquick = true\n'
+                       '[grid]\ntarget = ["mixer_1d", "shift_autoencoder_1d"]\n'
+                       'depth = [1]\n[[jobs]]\ntarget = "mixer_1d"\ndepth = 4\n')
+    path = tmp_path / "rows.sqlite"
+    with DaskExecutor(cluster.scheduler_address) as ex, Store(path) as store:
+        assert run_sweep(cfg, store, ex, progress=False).done == 3
+        relu = [r for r in store.rows() if r["params"]["target"] == "shift_autoencoder_1d"]
+        net = network_from_bytes(store.artifact(relu[0]["job_key"], NETWORK_FILE))
+    X, Y = targets.get("shift_autoencoder_1d").data(quick=True)
+    assert relative_residual(direct_forward(net, X), Y) <= settings.FIT_RTOL
+    assert direct_norm(net) == pytest.approx(relu[0]["upper"], rel=1e-9)
+    for table in tables_from_store(read_rows(path)):
+        ref = bound_table(table.target, [r.depth for r in table.rows], quick=True, rng=1,
+                          max_iter=settings.QUICK_MAX_ITER)
+        assert [(r.depth, r.lower, r.upper, r.status) for r in table.rows] == \
+            [(r.depth, r.lower, r.upper, r.status) for r in ref.rows]
+
+
 def test_cli_with_scheduler(tmp_path, cluster, capsys):
     cfg = h.echo_config(tmp_path / "e.toml", [5, 6, 7])
     store = tmp_path / "s.sqlite"
