@@ -13,8 +13,8 @@ Pool and cluster start-up are outside the clock (the workers are warmed up first
 figures are those of a running sweep.  Run ``python benchmarks/bench_sweep.py``
 (``--repeats N``, ``--jobs N``, ``--job-seconds S``, ``--no-dask``).  The job kinds
 ``spin`` and ``echo`` are the test suite's (``tests/_sweep_helpers.py``): this script puts
-``tests/`` on the path of itself and of its workers and names that module in
-``CBNTHEORY_SWEEP_EXTRA_KINDS`` (see docs/sweeps.md).
+``tests/`` on the path of itself and of its workers and registers them with
+``cbntheory.sweep.jobs.register`` (see docs/sweeps.md).
 
 The speed-up needs two idle cores.  Besides the times, each line prints how many jobs
 the sweep kept running at once (sum of the jobs' wall times / elapsed: what the sweep

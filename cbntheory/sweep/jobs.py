@@ -8,7 +8,8 @@ TOML file names the kind and the parameters; the kind's parameter table validate
 fills defaults and normalises them, so that the job key (:func:`job_key`) of the same
 computation is always the same.
 
-The registry starts from :data:`cbntheory.sweep.kinds.BUILTIN_KINDS`.  Only a program
+The registry starts from :data:`PACKAGE_KINDS` (:data:`cbntheory.sweep.kinds.BUILTIN_KINDS`
+and :data:`cbntheory.sweep.file_kinds.FILE_KINDS`).  Only a program
 adds kinds, by calling :func:`register` in its own process (the test suite and the
 throughput benchmark do so for their ``echo`` and ``spin`` kinds); there is no
 environment variable or file that loads kinds, so a sweep file, or a user of ``cbn
@@ -39,10 +40,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ParamError, ValidationError
+from .file_kinds import FILE_KINDS
 from .kinds import ARTIFACTS, BUILTIN_KINDS, REQUIRED, JobKind
 
+#: Every kind of the installed package: the table kinds, then those on user files.
+PACKAGE_KINDS: tuple[JobKind, ...] = (*BUILTIN_KINDS, *FILE_KINDS)
+
 #: Registered kinds by name.
-KINDS: dict[str, JobKind] = {kind.name: kind for kind in BUILTIN_KINDS}
+KINDS: dict[str, JobKind] = {kind.name: kind for kind in PACKAGE_KINDS}
 
 
 def register(kind: JobKind) -> JobKind:
@@ -170,5 +175,5 @@ def run_job(kind: str | Callable[[dict, int], dict], params: Mapping[str, Any],
     out["provenance"] = provenance()
     return out
 
-__all__ = ["ARTIFACTS", "KINDS", "ParamError", "get_kind", "job_key", "kind_names",
+__all__ = ["ARTIFACTS", "KINDS", "PACKAGE_KINDS", "ParamError", "get_kind", "job_key", "kind_names",
            "normalize_params", "provenance", "register", "run_job"]

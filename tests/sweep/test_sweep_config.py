@@ -181,7 +181,7 @@ def test_the_installed_package_ships_no_test_kinds(tmp_path):
 
     import _sweep_helpers as h
 
-    from cbntheory.sweep.kinds import BUILTIN_KINDS
+    from cbntheory.sweep.jobs import PACKAGE_KINDS
 
     env = dict(h.env(), CBNTHEORY_SWEEP_EXTRA_KINDS="_sweep_helpers")
     code = ("from cbntheory.sweep.config import parse_config\n"
@@ -193,7 +193,7 @@ def test_the_installed_package_ships_no_test_kinds(tmp_path):
             "    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(h.REPO)).stdout.splitlines()
-    builtin = sorted(k.name for k in BUILTIN_KINDS)
+    builtin = sorted(k.name for k in PACKAGE_KINDS)
     assert out[0] == repr(builtin)
     assert f"job kind must be one of: {', '.join(builtin)}; got 'echo'" in out[1]
     # and `cbn sweep` itself, as a user runs it, refuses the file
