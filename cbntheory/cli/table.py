@@ -136,22 +136,6 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts + (["--quick"] if args.quick else []))
 
 
-def _stored_networks(path: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The witness networks a sweep store holds for its done ``bound_row`` jobs, by job key."""
-    from ..measure.tables import BOUND_ROW_KIND
-    from ..sweep.kinds import NETWORK_FILE, network_from_bytes
-    from ..sweep.store import Store
-
-    out = {}
-    with Store(path, create=False) as store:
-        for row in rows:
-            if row["kind"] == BOUND_ROW_KIND and row["status"] == "done":
-                data = store.artifact(row["job_key"], NETWORK_FILE)
-                if data is not None:
-                    out[row["job_key"]] = network_from_bytes(data)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the tables and print or write them; errors go to the dispatcher (exit 2)."""
     from ..measure.tables import provenance, tables_from_store
@@ -164,7 +148,11 @@ def run(args: argparse.Namespace) -> int:
         from ..sweep.store import read_rows
 
         rows = read_rows(args.store, None)  # checked first: a damaged store is one line
-        networks = _stored_networks(args.store, rows) if args.save_networks else None
+        networks = None
+        if args.save_networks is not None:
+            from ..sweep.kinds import stored_networks
+
+            networks = stored_networks(args.store, rows)
         tables = tables_from_store(rows, args.targets or None, networks)
         if args.save_networks is not None:
             from ..output.artifacts import save_networks

@@ -644,6 +644,45 @@ def table_from_states(table: Mapping[str, Any], rows: Sequence[Mapping[str, Any]
 BOUND_ROW_KIND = "bound_row"
 
 
+def stored_depths(rows: Iterable[Mapping[str, Any]], target: str, seed: int,
+                  **options: Any) -> dict[int, Mapping[str, Any]]:
+    """The done ``bound_row`` jobs of ``target`` and ``seed`` whose options are ``options``.
+
+    Returns ``{depth: store row}`` (:func:`cbntheory.sweep.store.read_rows` rows); only
+    the options given are compared, so a safety cap left out matches any.
+    """
+    out: dict[int, Mapping[str, Any]] = {}
+    for row in rows:
+        params = row.get("params") or {}
+        if (row.get("kind") == BOUND_ROW_KIND and row.get("status") == "done"
+                and params.get("target") == target and row.get("seed") == seed
+                and (row.get("result") or {}).get("row") is not None
+                and all(params.get(k) == v for k, v in options.items())):
+            out[int(params["depth"])] = row
+    return out
+
+
+def with_stored_rows(table: BoundTable | None, stored: Mapping[int, Mapping[str, Any]],
+                     networks: Mapping[str, Any] | None = None) -> BoundTable:
+    """``table`` (the depths computed now, or None) joined with the ``stored`` depths.
+
+    The facts come from ``table`` when given, else from a stored job; the slopes are
+    fitted again over every depth (:func:`table_from_states`).
+    """
+    networks = networks or {}
+    states = [row_state(r) for r in (table.rows if table is not None else ())]
+    nets = [r.network for r in (table.rows if table is not None else ())]
+    for depth in sorted(stored):
+        result = stored[depth]["result"]
+        states.append(result["row"])
+        nets.append(networks.get(str(stored[depth].get("job_key"))))
+    if table is not None:
+        facts = table_state(table)
+    else:
+        facts = dict(stored[min(stored)]["result"]["table"])
+    return table_from_states(facts, states, networks=nets)
+
+
 def tables_from_store(rows: Iterable[Mapping[str, Any]],
                       targets: Sequence[str] | None = None,
                       networks: Mapping[str, Any] | None = None) -> list[BoundTable]:

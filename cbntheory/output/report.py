@@ -188,6 +188,8 @@ class ReportRun:
         self.state = IX.State(plan_name=plan.name, seed=seed)
         self.executor: Any = None
         self.check_futures: dict[str, Any] = {}
+        self.stored_rows: Any = None  # rows of a sweep store (cbn report --from)
+        self.stored_networks: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ files
     def write(self, rel: str, text: str, item: Item | None = None) -> str:
@@ -332,7 +334,8 @@ class ReportRun:
 
 def run_report(out: str | os.PathLike, *, quick: bool = False, seed: int = 0,
                stream: TextIO | None = None, progress: bool = True,
-               plan: Plan | None = None) -> ReportResult:
+               plan: Plan | None = None, stored_rows: Any = None,
+               stored_networks: Any = None) -> ReportResult:
     """Run the checks, tables and figures of the built-in targets and write ``out/index.md``.
 
     Parameters
@@ -349,10 +352,18 @@ def run_report(out: str | os.PathLike, *, quick: bool = False, seed: int = 0,
         Draw the progress bar.
     plan : Plan, optional
         Overrides ``quick``.
+    stored_rows : list of dict, optional
+        Rows of a sweep store (:func:`cbntheory.sweep.store.read_rows`, ``cbn report
+        --from``): the depths of a table that ``bound_row`` jobs with the plan's options
+        and ``seed`` hold are read from them, only the others are computed.
+    stored_networks : dict, optional
+        The networks behind those rows by job key (saved with the report's networks).
 
     Returns
     -------
     ReportResult
     """
     chosen = plan if plan is not None else PLANS["quick" if quick else "default"]
-    return ReportRun(out, chosen, seed=seed, stream=stream, progress=progress).run()
+    run = ReportRun(out, chosen, seed=seed, stream=stream, progress=progress)
+    run.stored_rows, run.stored_networks = stored_rows, dict(stored_networks or {})
+    return run.run()

@@ -47,6 +47,7 @@ def _provenance(run: Any) -> dict[str, Any]:
 def run_table(run: Any, item: Any, name: str) -> None:
     """Bound table of one target, in the four formats; the combined tables are rewritten."""
     from .. import targets
+    from ..measure.tables import parse_depths, with_stored_rows
     from ..measure.tabulate import bound_table
     from .render import FORMATS, render
 
@@ -65,10 +66,15 @@ def run_table(run: Any, item: Any, name: str) -> None:
     def on_row(row: Any) -> None:
         run.state.bar.note(f"{item.key}: L = {row.depth} {row.status}")
 
-    table = bound_table(target, depths, quick=run.plan.quick_data, rng=run.seed,
-                        time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
-                        deadline=run.deadline, on_row=on_row,
-                        executor=None if linear else run.pool())
+    stored = _stored(run, name)
+    todo = [L for L in parse_depths(depths) if L not in stored]
+    table = None if not todo else bound_table(
+        target, todo, quick=run.plan.quick_data, rng=run.seed,
+        time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
+        deadline=run.deadline, on_row=on_row, executor=None if linear else run.pool())
+    if stored:
+        table = with_stored_rows(table, stored, run.stored_networks)
+    assert table is not None  # computed, or read from the store
     from .artifacts import save_networks
 
     table = save_networks(table, run.dir)  # the networks behind the upper bounds
@@ -86,6 +92,19 @@ def run_table(run: Any, item: Any, name: str) -> None:
     item.status = "incomplete" if missing else "done"
     slope = "no slope" if table.fit is None else f"slope {table.fit.slope:.4g}"
     item.message = f"{', '.join(f'{k} {v}' for k, v in counts.items())}; {slope}"
+    if stored:
+        item.message += f"; {len(stored)} of {len(table.rows)} rows from the sweep store"
+
+
+def _stored(run: Any, name: str) -> dict[int, Any]:
+    """The depths of ``name`` a sweep store given to the report holds (``cbn report --from``):
+    ``bound_row`` jobs with the report's seed, data mode, restarts and iteration budget."""
+    from ..measure.tables import stored_depths
+
+    if run.stored_rows is None:
+        return {}
+    return stored_depths(run.stored_rows, name, run.seed, quick=run.plan.quick_data,
+                         max_iter=run.plan.max_iter, restarts=1)
 
 
 def run_cost_figure(run: Any, item: Any, name: str) -> None:

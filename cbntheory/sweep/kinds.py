@@ -299,6 +299,23 @@ def network_from_bytes(data: bytes) -> Any:
         return Network.load(path)
 
 
+def stored_networks(path: str, rows: Any) -> dict[str, Any]:
+    """The witness networks a sweep store holds for its done ``bound_row`` jobs, by job key.
+
+    ``rows`` are the store's rows (:func:`cbntheory.sweep.store.read_rows`).
+    """
+    from .store import Store
+
+    out = {}
+    with Store(path, create=False) as store:
+        for row in rows:
+            if row["kind"] == "bound_row" and row["status"] == "done":
+                data = store.artifact(row["job_key"], NETWORK_FILE)
+                if data is not None:
+                    out[row["job_key"]] = network_from_bytes(data)
+    return out
+
+
 def bound_row_job(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """One depth of ``cbn table TARGET``: :func:`~cbntheory.measure.tabulate.bound_table`
     at ``[depth]`` with the job's seed and :data:`TABLE_OPTIONS`, as stored data.

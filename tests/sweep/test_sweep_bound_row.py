@@ -6,6 +6,7 @@ bytes and checked by the direct (pixel-space) forward pass and norm of
 ``output/artifacts``, and the store read with plain sqlite3."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import signal
@@ -164,3 +165,57 @@ def test_tables_from_store_mark_unfinished_rows():
     assert [(r.depth, r.status) for r in table.rows] == [
         (1, "optimal"), (2, "skipped"), (3, "solver_error")]
     assert table.rank_cbn == bound_table("mixer_1d", [1], quick=True).rank_cbn
+
+
+def _store_with_rows(path, target, depths, seed, **options):
+    """A store holding the bound_row jobs of ``target`` at ``depths``, computed here."""
+    from cbntheory.sweep.config import parse_config
+    from cbntheory.sweep.store import Store
+
+    fixed = "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
+    cfg = parse_config(f'[sweep]\nkind = "bound_row"\nseeds = [{seed}]\n[fixed]\n'
+                       f'target = "{target}"\n{fixed}[grid]\ndepth = {list(depths)}\n')
+    with Store(path) as store:
+        store.add_jobs(cfg.jobs, cfg.name, cfg.config_hash)
+        run = store.start_run()
+        for job in cfg.jobs:
+            store.claim(job.key, run)
+            assert store.record(job.key, run, run_job(job.kind, job.params, job.seed))
+
+
+@pytest.mark.slow
+def test_report_tables_read_stored_depths_and_compute_only_the_others(tmp_path, monkeypatch):
+    """`cbn report --from`: a table's depths held by the store (same seed, data mode and
+    budget) are not computed again; the others are; the joined table has the numbers of a
+    direct bound_table over all depths, and the stored networks are saved with it."""
+    import cbntheory.measure.tabulate as tabulate
+    from cbntheory.output.report import PLANS, ReportRun
+    from cbntheory.output.report_index import Item
+    from cbntheory.output.report_items import run_table
+    from cbntheory.output.progress import Progress
+    from cbntheory.sweep.kinds import stored_networks
+    from cbntheory.sweep.store import read_rows
+
+    name, seed = "shift_autoencoder_1d", 2
+    store = str(tmp_path / "s.sqlite")
+    _store_with_rows(store, name, [1, 3], seed, quick=True, max_iter=MAX_ITER)
+    plan = dataclasses.replace(PLANS["quick"], data_depths="1-3", workers=1, max_iter=MAX_ITER)
+    run = ReportRun(tmp_path / "report", plan, seed=seed, progress=False)
+    run.state.bar = Progress(1, enabled=False)
+    run.stored_rows = read_rows(store, None)
+    run.stored_networks = stored_networks(store, run.stored_rows)
+    asked = []
+    real = tabulate.bound_table
+    monkeypatch.setattr(tabulate, "bound_table",
+                        lambda t, depths, **kw: asked.append(list(depths)) or real(t, depths,
+                                                                                    **kw))
+    item = Item(f"table {name}", "tables", name, fn=lambda _: None)
+    run_table(run, item, name)
+    assert asked == [[2]]                                  # only the missing depth
+    assert "2 of 3 rows from the sweep store" in item.message
+    table = run.state.tables[name]
+    ref = real(name, [1, 2, 3], quick=True, rng=seed, max_iter=MAX_ITER)
+    assert [(r.depth, r.lower, r.upper, r.status) for r in table.rows] == \
+        [(r.depth, r.lower, r.upper, r.status) for r in ref.rows]
+    saved = [r.network_file for r in table.rows]
+    assert all(saved) and all((tmp_path / "report" / f).is_file() for f in saved)
