@@ -189,10 +189,10 @@ def test_report_tables_read_stored_depths_and_compute_only_the_others(tmp_path, 
     budget) are not computed again; the others are; the joined table has the numbers of a
     direct bound_table over all depths, and the stored networks are saved with it."""
     import cbntheory.measure.tabulate as tabulate
+    from cbntheory.output.progress import Progress
     from cbntheory.output.report import PLANS, ReportRun
     from cbntheory.output.report_index import Item
     from cbntheory.output.report_items import run_table
-    from cbntheory.output.progress import Progress
     from cbntheory.sweep.kinds import stored_networks
     from cbntheory.sweep.store import read_rows
 
