@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # the scheduler first: an unreachable one fails fast and leaves no store behind
         with make_executor(args.workers, args.scheduler) as ex, Store(args.store) as store:
+            store.check()  # never add results to a damaged file
             print(f"{describe(config)}; store {args.store}; {ex.description}", file=sys.stderr)
             summary = run_sweep(config, store, ex, retry_failed=args.retry_failed,
                                 progress=not args.no_progress)

@@ -230,7 +230,8 @@ def _filled_store(path, n=120):
     con.close()
 
 
-@pytest.mark.parametrize("command", [["sweep", "--status", "--store"], ["table", "--from"]])
+@pytest.mark.parametrize("command", [["sweep", "--status", "--store"], ["table", "--from"],
+                                     ["sweep", "CONFIG", "--no-progress", "--store"]])
 def test_a_damaged_store_is_reported_in_one_line(tmp_path, capsys, command):
     """Overwritten pages (a bad disk, a truncated copy): `--status` and `table --from` say
     so in one line (exit 2) instead of counting 120 done or raising sqlite3's error."""
@@ -244,6 +245,9 @@ def test_a_damaged_store_is_reported_in_one_line(tmp_path, capsys, command):
     with open(path, "r+b") as fh:          # pages 6-8: inside the jobs table
         fh.seek(4096 * 5)
         fh.write(b"\x55" * 4096 * 3)
+    if "CONFIG" in command:   # running a sweep into it is refused as well
+        config = h.echo_config(tmp_path / "e.toml", [1])
+        command = [config if c == "CONFIG" else c for c in command]
     assert main([*command, path]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is damaged: PRAGMA quick_check reports" in err[0], err
