@@ -157,7 +157,7 @@ def lipschitz_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
     except Exception as exc:
         return _failed_row(depth, exc, None, start)
     return DepthRow(depth, b.value, None, NOT_CERTIFIED,
-                    f"Lipschitz lower bound L (kappa Lambda^2)^(1/L), Lambda = "
+                    f"Lipschitz lower bound L (gamma Lambda^2)^(1/L), Lambda = "
                     f"{b.lipschitz:.6g}", "lipschitz_bound", None, time.perf_counter() - start)
 
 

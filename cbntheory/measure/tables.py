@@ -387,7 +387,7 @@ class BoundTable:
     r1_bound : float or None
         Lower bound on ``R1`` the excess is read against; its source is
         ``info["regularity_bound"]`` (T1's exact ``R1`` for linear targets, the Lipschitz
-        form ``R - L >= log(kappa Lambda^2)`` for data).
+        form ``R - L >= log(gamma Lambda^2)`` for data).
     r2 : float or None
         T1's ``R2`` (linear targets only).
     rows : tuple of DepthRow

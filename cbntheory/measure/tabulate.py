@@ -141,7 +141,7 @@ def r0_interval(target: Any, quick: bool) -> tuple[float | None, float | None, s
         b3, b4 = (lipschitz_lower_bound(target.architecture(L, quick=quick), *data)
                   for L in (3, 4))
         if b3.lipschitz > 0:
-            low = b4.kappa / b3.kappa
+            low = float(np.exp(b4.log_gamma - b3.log_gamma))
             how = [f"R0 >= {low:g}: limit of the Lipschitz bound (gamma_L Lambda^2)^(1/L)"]
     except ValueError:
         pass
@@ -200,7 +200,7 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
         except ValueError:
             return facts
         if b.lipschitz > 0:
-            facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
+            facts["r1_bound"] = float(b.r1_bound)
             facts["r1_source"] = ("Lipschitz bound (cbntheory.theory.lipschitz): R - L >= "
                                   "log(gamma Lambda^2) for every L (not T2, which needs an "
                                   "open set)")

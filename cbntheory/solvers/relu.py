@@ -163,8 +163,8 @@ def _lower_bound(problem: Problem, info: dict[str, Any]) -> tuple[float | None, 
         info["lower_bound"] = {"kind": None, "note": str(exc)}
         return None, f"none ({exc})"
     info["lower_bound"] = {"kind": "lipschitz", "lipschitz": lb.lipschitz, "pair": lb.pair,
-                           "kappa": lb.kappa}
-    return lb.value, (f"Lipschitz bound L (kappa Lambda^2)^(1/L) with Lambda = "
+                           "gamma": lb.gamma}
+    return lb.value, (f"Lipschitz bound L (gamma Lambda^2)^(1/L) with Lambda = "
                       f"{lb.lipschitz:.6g} (samples {lb.pair[0]} and {lb.pair[1]})")
 
 

@@ -182,7 +182,7 @@ def test_r0_interval_of_a_data_target_against_its_pieces():
     low, high, how = r0_interval(t, True)
     X, Y = t.data(quick=True)
     # lower side: the Lipschitz bound divided by L tends to it as L grows (from above,
-    # within log(kappa Lambda^2)/L here)
+    # within log(gamma Lambda^2)/L here)
     b = lipschitz_lower_bound(t.architecture(400, quick=True), X, Y)
     assert b.value / 400 == pytest.approx(low, abs=0.02)
     # upper side: the slope of the construction's norms, measured from two depths.  The
