@@ -185,6 +185,10 @@ def solve(problem: Problem) -> Outcome:
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise V.fail("options", f"be among {OPTIONS} for linear architectures", unknown)
+    if problem.epsilon > 0:
+        raise V.fail("epsilon", "be 0 for linear architectures (their closed forms and "
+                     "programs certify exact interpolation; R_eps is implemented for "
+                     "non-linear activations)", problem.epsilon)
     if arch.head is not None or any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
         return _only_numerical(problem, "the architecture has a head or resampling layers")
     L = arch.depth
