@@ -122,11 +122,14 @@ def _bottleneck_networks(run: Any, name: str, depth: int) -> list[tuple[Any, str
                     out.append((net, f"L = {row.depth}, {solver} (not the best bound), "
                                 f"||theta||^2 = {net.param_norm():.5g}", f"_{kind}"))
             return out
-    built = targets.get(name).construction(depth, quick=run.plan.quick_data)
+    target = targets.get(name)
+    arch = target.architecture(depth, quick=run.plan.quick_data)
+    built = target.construction(depth, quick=run.plan.quick_data, bias_aware=arch.bias)
     if built is None:
         raise V.fail("bottleneck target", "have a table row or a construction at depth "
                      f"{depth}", name)
-    return [(built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = "
+    kind = "bias-aware CBN construction" if arch.bias else "explicit CBN construction"
+    return [(built.network, f"L = {depth}, {kind}, ||theta||^2 = "
              f"{built.norm:.5g}", "")]
 
 
