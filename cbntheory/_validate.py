@@ -111,6 +111,21 @@ def solver_options(tol: Any, time_limit: Any, strict: Any) -> tuple[float, float
     return float(tol), None if time_limit is None else float(time_limit), strict
 
 
+def fit_tolerance(name: str, value: Any) -> float:
+    """The tolerance ``eps`` of the object ``R_eps``: 0 or None (exact interpolation) or a
+    relative residual in (0, 1).
+
+    >>> fit_tolerance("epsilon", None), fit_tolerance("epsilon", 1e-3)
+    (0.0, 0.001)
+    """
+    if value is None:
+        return 0.0
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0 <= float(value) < 1):
+        raise fail(name, "be 0 (exact interpolation) or a relative residual in (0, 1)", value)
+    return float(value)
+
+
 def kernel_size(value: Any, ndim: int) -> tuple[int, ...] | None:
     """``None``, or one positive tap count per spatial axis (an int applies to every axis)."""
     if value is None:

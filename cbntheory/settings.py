@@ -168,6 +168,17 @@ PROJECT_DAMPING_MIN: float = 1e-14
 PROJECT_DAMPING_TRIES: int = 12
 
 
+# --- the object R_eps: fits within a relative residual epsilon (issue 11) ----------------
+#: Bisection steps (in log mu) of the depth-1 R_eps program: 200 halvings of a range of at
+#: most ~1e600 in log scale reach the multiplier to round-off.
+EPSILON_BISECTION_STEPS: int = 200
+#: The depth-1 R_eps network aims at (1 - this) times the residual allowed, so that its
+#: forward pass, recomputed in numpy, stays within epsilon despite round-off.
+EPSILON_AIM_MARGIN: float = 1e-9
+#: Largest dense parameter Jacobian (outputs x parameters) the depth-1 R_eps program builds
+#: (8e7 entries: 640 MB).
+EPSILON_DENSE_MAX_ENTRIES: int = 80_000_000
+
 # --- ReLU minimal-norm solver (cbntheory.solvers.relu) ------------------------------------
 
 #: Seconds per restart of the ReLU solver: with AL_MAX_ITER it guarantees that a width that

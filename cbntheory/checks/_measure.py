@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..measure.intervals import measurements
+from .. import settings
+from ..measure.intervals import cap_share, measurements
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..operators import ConvOperator
@@ -109,3 +110,19 @@ def unchecked_row(case: str, **extra: Any) -> dict[str, Any]:
     """A ``not_certified`` row for a case that could not be measured (reason in ``case``)."""
     return {"case": case, "lhs": float("nan"), "rhs": float("nan"), "margin": 0.0,
             "verdict": NOT_CERTIFIED, **extra}
+
+
+def time_capped(res: Any, restarts: int = 1, cap: float = settings.SOLVE_SAFETY_CAP) -> bool:
+    """Whether a solve ran long enough for its wall-clock safety ``cap`` to have acted.
+
+    Such a solve's network depends on the machine's load; the checks then compare nothing
+    with it and say so (:func:`capped_row`), as the tables do with ``"time_capped"`` rows
+    (:func:`cbntheory.measure.intervals.solver_row`).
+    """
+    return float(res.wall_time) >= cap_share(restarts) * cap
+
+
+def capped_row(case: str, res: Any, cap: float = settings.SOLVE_SAFETY_CAP) -> dict[str, Any]:
+    """The ``not_certified`` row that replaces the rows of a solve stopped by its safety cap."""
+    return unchecked_row(f"{case}: solve stopped by the safety time cap ({cap:g} s, "
+                         f"{float(res.wall_time):.3g} s used); not compared", time_capped=True)

@@ -5,7 +5,7 @@ What this check measures, and what it does not.  For built-in targets
 certified interval (:mod:`cbntheory.checks._measure`):
 
 * linear targets: T1's closed form, exact;
-* finite data: lower = the Lipschitz bound ``L (kappa Lambda^2)^{1/L}`` (or the solver's
+* finite data: lower = the Lipschitz bound ``L (gamma Lambda^2)^{1/L}`` (or the solver's
   certificate), upper = the smaller of the explicit construction's norm and the norm of
   :func:`cbntheory.minimal_norm`'s network, both re-verified to reproduce the data.
 

@@ -12,7 +12,7 @@ rank is ``R0``), with equality for linear maps (T1).  Rows, for growing ``L``:
   ``[2 log|A|_+, inf)``;
 * ``invariant_pool`` (finite data, ``R0 = 1`` certified by the sandwich): the certified
   interval of ``R - L`` (Lipschitz bound below, construction and solver above) against
-  the finite-data form of the Jacobian bound, ``log(kappa Lambda^2)``; the whole-space
+  the finite-data form of the Jacobian bound, ``log(gamma Lambda^2)``; the whole-space
   bound ``log(kappa max_i ||grad f(x_i)||^2)`` is reported next to it (on finite data a
   network need not follow the gradient, so it is evidence, not a claim).
 
@@ -75,9 +75,9 @@ def main(quick: bool = True) -> CheckReport:
         m = interval(t, L, quick=quick, use_solver=L == 2 or not quick,
                      max_iter=settings.QUICK_MAX_ITER if quick else settings.AL_MAX_ITER)
         lip = lipschitz_lower_bound(t.architecture(L, quick=quick), X, Y)
-        whole = float(np.log(lip.kappa * np.max(_gradient_norms(X)) ** 2))
+        whole = float(np.log(lip.gamma * np.max(_gradient_norms(X)) ** 2))
         rows.append(interval_row(
-            f"invariant_pool L={L}: R - L R0 (R0 = 1) >= log(kappa Lambda^2)",
+            f"invariant_pool L={L}: R - L R0 (R0 = 1) >= log(gamma Lambda^2)",
             m.lower - L, m.upper - L, lip.r1_bound, float("inf"),
             whole_space_jacobian_bound=whole, **m.fields()))
     return summarize(

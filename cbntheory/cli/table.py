@@ -4,7 +4,7 @@ Usage::
 
     cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
               [--quick] [--seed S] [--restarts K] [--max-iter N] [--time-limit SECONDS]
-              [--save-networks DIR] [--no-progress]
+              [--epsilon EPS] [--save-networks DIR] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE] [--save-networks DIR]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
@@ -22,6 +22,10 @@ Every solve is bounded by ``--max-iter`` L-BFGS-B iterations per restart (defaul
 same seed prints the same numbers on an idle and on a loaded machine.  ``--time-limit``
 is only a safety cap per solve (default ``settings.SOLVE_SAFETY_CAP``): a solve it stops
 is a ``time_capped`` row without the solver's upper bound.
+
+The object is exact interpolation ``R(f; Omega, L)``; ``--epsilon EPS`` asks for ``R_eps``
+instead (networks within the relative residual ``EPS`` of the data), and then every bound
+of the table is one of that object (the tables say which).
 """
 from __future__ import annotations
 
@@ -66,6 +70,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="safety cap per solve; a solve it stops is marked time_capped "
                              "(default 600)")
+    parser.add_argument("--epsilon", type=float, default=None, metavar="EPS",
+                        help="tabulate R_eps, the least norm of networks within the relative "
+                             "residual EPS of the data, instead of exact interpolation "
+                             "(default: exact); data targets only")
     add_shared(parser, "--no-progress")
     parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
 
@@ -108,7 +116,7 @@ def _measure(args: argparse.Namespace) -> list[Any]:
             tables.append(bound_table(target, depths, quick=args.quick, rng=args.seed,
                                       restarts=args.restarts, time_limit=args.time_limit,
                                       max_iter=_max_iter(args),
-                                      on_row=on_row))
+                                      on_row=on_row, epsilon=args.epsilon))
     finally:
         bar.close()
     return tables
@@ -133,6 +141,8 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--max-iter", str(args.max_iter)]
     if args.time_limit is not None:
         parts += ["--time-limit", f"{args.time_limit:g}"]
+    if args.epsilon is not None:
+        parts += ["--epsilon", f"{args.epsilon:g}"]
     return " ".join(parts + (["--quick"] if args.quick else []))
 
 
@@ -169,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
 
             tables = [save_networks(t, args.save_networks) for t in tables]
         prov = provenance(command=command, quick=args.quick, seed=args.seed,
-                          restarts=args.restarts, max_iter=_max_iter(args))
+                          restarts=args.restarts, max_iter=_max_iter(args),
+                          epsilon=args.epsilon)
     text = render(tables, args.format, prov=prov)
     if args.out is None:
         sys.stdout.write(text)

@@ -130,8 +130,12 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
                     best.residual, best.network, networks, upper_from=best.solver)
 
 
-def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
-    """Row of a solver result whose network is re-checked here (fit and norm recomputed)."""
+def _verified(depth: int, res: NormResult, X: Any, Y: Any, epsilon: float = 0.0) -> DepthRow:
+    """Row of a solver result whose network is re-checked here (fit and norm recomputed).
+
+    The fit is accepted to ``FIT_RTOL`` (times the re-check factor) for exact
+    interpolation, and to ``epsilon`` itself for ``R_eps``.
+    """
     net = res.network
     lower = None if res.lower is None or not math.isfinite(res.lower) else float(res.lower)
     if net is None:
@@ -139,29 +143,37 @@ def _verified(depth: int, res: NormResult, X: Any, Y: Any) -> DepthRow:
                         f"no network returned: {res.message}", res.solver, res.seed,
                         float(res.wall_time))
     residual = relative_residual(net(X), Y)
-    if not residual <= settings.FIT_RTOL * settings.FIT_RECHECK_FACTOR:
+    allowed = epsilon if epsilon > 0 else settings.FIT_RTOL * settings.FIT_RECHECK_FACTOR
+    if not residual <= allowed:
         return DepthRow(depth, lower, None, SOLVER_ERROR,
                         f"network rejected: relative residual {residual:.1e} > "
-                        f"{settings.FIT_RTOL:g} ({res.status}: {res.message})", res.solver,
+                        f"{allowed:g} ({res.status}: {res.message})", res.solver,
                         res.seed, float(res.wall_time), residual)
     checked = dataclasses.replace(res, lower=lower, upper=float(net.param_norm()),
                                   residual=residual)
     return DepthRow.from_result(depth, checked)
 
 
-def lipschitz_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
-    """Row of the Lipschitz lower bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`."""
+def lipschitz_row(arch: Any, X: Any, Y: Any, depth: int, epsilon: float = 0.0) -> DepthRow:
+    """Row of the Lipschitz lower bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`.
+
+    For ``R_eps`` the per-sample slack is ``epsilon ||Y||_F`` (every network within the
+    relative residual ``epsilon`` is within it at every sample).
+    """
     start = time.perf_counter()
+    slack = float(epsilon) * float(np.linalg.norm(Y))
     try:
-        b = lipschitz_lower_bound(arch, X, Y)
+        b = lipschitz_lower_bound(arch, X, Y, eps=slack)
     except Exception as exc:
         return _failed_row(depth, exc, None, start)
+    which = "Lambda" if slack == 0 else f"Lambda_eps (slack 2 eps = {2 * slack:.3g})"
     return DepthRow(depth, b.value, None, NOT_CERTIFIED,
-                    f"Lipschitz lower bound L (kappa Lambda^2)^(1/L), Lambda = "
+                    f"Lipschitz lower bound L (gamma Lambda^2)^(1/L), {which} = "
                     f"{b.lipschitz:.6g}", "lipschitz_bound", None, time.perf_counter() - start)
 
 
-def construction_row(construction: Any, X: Any, Y: Any, depth: int) -> DepthRow:
+def construction_row(construction: Any, X: Any, Y: Any, depth: int,
+                     epsilon: float = 0.0) -> DepthRow:
     """Row of an explicit CBN construction (an object with ``.network``), re-verified."""
     start = time.perf_counter()
     norm = float(construction.network.param_norm())
@@ -171,7 +183,7 @@ def construction_row(construction: Any, X: Any, Y: Any, depth: int) -> DepthRow:
                      message=f"{kind}; its slope in L is its rank by construction",
                      network=construction.network,
                      solver="cbn_construction", wall_time=time.perf_counter() - start)
-    return _verified(depth, res, X, Y)
+    return _verified(depth, res, X, Y, epsilon)
 
 
 def cap_share(restarts: int) -> float:
@@ -193,7 +205,8 @@ def cap_share(restarts: int) -> float:
 
 
 def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
-               time_limit: float | None = None, max_iter: int | None = None) -> DepthRow:
+               time_limit: float | None = None, max_iter: int | None = None,
+               epsilon: float = 0.0) -> DepthRow:
     """Row of :func:`cbntheory.solvers.dispatch.minimal_norm`, its network re-verified.
 
     ``max_iter`` (L-BFGS-B iterations per restart; default the solver's
@@ -208,7 +221,7 @@ def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts
     options: dict[str, Any] = {} if max_iter is None else {"max_iter": int(max_iter)}
     try:
         res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=restarts, time_limit=cap,
-                           **options)
+                           epsilon=epsilon, **options)
     except Exception as exc:  # a failing solver is a row, never a crash
         return _failed_row(depth, exc, seed, start)
     elapsed = time.perf_counter() - start
@@ -219,11 +232,16 @@ def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts
                         f"{elapsed:.3g} s used): its upper bound is not reported; rerun with "
                         "a larger --time-limit or a smaller --max-iter", res.solver, seed,
                         elapsed)
-    return _verified(depth, res, X, Y)
+    return _verified(depth, res, X, Y, epsilon)
 
 
-def convex_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
-    """Row of the exact convex two-layer program (sampled patterns for small inputs)."""
+def convex_row(arch: Any, X: Any, Y: Any, depth: int, epsilon: float = 0.0) -> DepthRow:
+    """Row of the exact convex two-layer program (sampled patterns for small inputs).
+
+    The program is for exact interpolation: for ``R_eps`` its network (an exact fit)
+    still bounds from above, but its lower bound is dropped (it bounds ``R``, not
+    ``R_eps``).
+    """
     from ..solvers.convex.program import TooManyCellsError, two_layer_min_norm
 
     start = time.perf_counter()
@@ -239,7 +257,11 @@ def convex_row(arch: Any, X: Any, Y: Any, depth: int) -> DepthRow:
             return _failed_row(depth, exc2, None, start)
     except Exception as exc:
         return _failed_row(depth, exc, None, start)
-    return _verified(depth, res, X, Y)
+    if epsilon > 0 and res.lower is not None:
+        res = dataclasses.replace(res, lower=None, message=(
+            f"{res.message} [its lower bound {res.lower:.10g} is for exact interpolation, "
+            f"not for R_eps: dropped]"))
+    return _verified(depth, res, X, Y, epsilon)
 
 
 def _convex_applies(arch: Any) -> bool:
@@ -250,30 +272,32 @@ def _convex_applies(arch: Any) -> bool:
 
 def measurements(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
                  convex: bool = True, solver: bool = True, construction: Any = None,
-                 time_limit: float | None = None,
-                 max_iter: int | None = None) -> dict[str, DepthRow]:
+                 time_limit: float | None = None, max_iter: int | None = None,
+                 epsilon: float = 0.0) -> dict[str, DepthRow]:
     """Every measurement of one depth on finite data, by source.
 
     Sources, in order: ``"lipschitz"`` (always), ``"construction"`` (when one is given),
     ``"convex"`` (``convex=True`` and :func:`_convex_applies`), ``"minimal_norm"``
-    (``solver=True``).  Warnings go into each row's message.
+    (``solver=True``).  Warnings go into each row's message.  ``epsilon > 0``: every
+    source bounds ``R_eps`` (see :func:`data_rows`).
     """
     phases: dict[str, Callable[[], DepthRow]] = {
-        "lipschitz": lambda: lipschitz_row(arch, X, Y, depth)}
+        "lipschitz": lambda: lipschitz_row(arch, X, Y, depth, epsilon)}
     if construction is not None:
-        phases["construction"] = lambda: construction_row(construction, X, Y, depth)
+        phases["construction"] = lambda: construction_row(construction, X, Y, depth, epsilon)
     if convex and _convex_applies(arch):
-        phases["convex"] = lambda: convex_row(arch, X, Y, depth)
+        phases["convex"] = lambda: convex_row(arch, X, Y, depth, epsilon)
     if solver:
         phases["minimal_norm"] = lambda: solver_row(arch, X, Y, depth, seed=seed,
                                                     restarts=restarts, time_limit=time_limit,
-                                                    max_iter=max_iter)
+                                                    max_iter=max_iter, epsilon=epsilon)
     return {name: _with_warnings(phase) for name, phase in phases.items()}
 
 
 def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
               convex: bool = True, solver: bool = True, construction: Any = None,
-              time_limit: float | None = None, max_iter: int | None = None) -> DepthRow:
+              time_limit: float | None = None, max_iter: int | None = None,
+              epsilon: float = 0.0) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` on finite data ``(X, Y)`` for architecture ``arch``.
 
     Lower bounds: the Lipschitz bound :func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`
@@ -286,22 +310,28 @@ def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts:
     program :func:`cbntheory.solvers.convex.program.two_layer_min_norm`.  The best of each
     side is kept (:func:`combine` of :func:`measurements`).  Exceptions become
     rows with status ``solver_error`` or ``infeasible``; warnings go into the message.
+
+    With ``epsilon > 0`` the object is ``R_eps`` (networks within the relative residual
+    ``epsilon``): networks are accepted to ``epsilon``, the Lipschitz bound takes the
+    ``2 eps`` slack, the solver solves for ``R_eps`` (``minimal_norm(epsilon=...)``) and the
+    convex program's exact-fit lower bound is dropped.
     """
     parts = measurements(arch, X, Y, depth, seed=seed, restarts=restarts, convex=convex,
                          solver=solver, construction=construction, time_limit=time_limit,
-                         max_iter=max_iter)
+                         max_iter=max_iter, epsilon=epsilon)
     return combine(depth, list(parts.values()))
 
 
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
-                  max_iter: int | None = None) -> DepthRow:
+                  max_iter: int | None = None, epsilon: float = 0.0) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
 
     Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
     target's data, ``target.architecture(depth, quick=quick)`` and its CBN construction
-    (when it has one) go to :func:`data_rows`.  Never raises for a solver failure (the
-    row says so); an architecture that refuses the depth gives a ``"skipped"`` row.
+    (when it has one) go to :func:`data_rows` (``epsilon``: the object ``R_eps``, data
+    targets only).  Never raises for a solver failure (the row says so); an architecture
+    that refuses the depth gives a ``"skipped"`` row.
     """
     start = time.perf_counter()
     op = target.operator() if target.kind == "operator" else None
@@ -324,4 +354,4 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
         built = None
     X, Y = data
     return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
-                     time_limit=time_limit, max_iter=max_iter)
+                     time_limit=time_limit, max_iter=max_iter, epsilon=epsilon)

@@ -387,7 +387,7 @@ class BoundTable:
     r1_bound : float or None
         Lower bound on ``R1`` the excess is read against; its source is
         ``info["regularity_bound"]`` (T1's exact ``R1`` for linear targets, the Lipschitz
-        form ``R - L >= log(kappa Lambda^2)`` for data).
+        form ``R - L >= log(gamma Lambda^2)`` for data).
     r2 : float or None
         T1's ``R2`` (linear targets only).
     rows : tuple of DepthRow
@@ -405,10 +405,10 @@ class BoundTable:
         a proven lower bound, and the rank of a construction (by construction).
     r0_how : str
         Where the two sides of ``[r0_low, r0_high]`` come from.
-    tolerance : float or None
+    epsilon : float or None
         None: the object is exact interpolation ``R(f; Omega, L)``.  A number ``eps``: the
-        object is ``R_eps`` (networks within ``eps`` of the data), and the lower bounds
-        are those of that object.
+        object is ``R_eps`` (networks within the relative residual ``eps`` of the data),
+        and every bound of the table is one of that object.
     """
 
     target: str
@@ -428,7 +428,7 @@ class BoundTable:
     r0_low: float | None = None
     r0_high: float | None = None
     r0_how: str = ""
-    tolerance: float | None = None
+    epsilon: float | None = None
 
     def __post_init__(self) -> None:
         # the one check of every rendered row: upper never below lower (consistent_row)
@@ -437,7 +437,7 @@ class BoundTable:
     @property
     def object_name(self) -> str:
         """``"R"`` (exact interpolation) or ``"R_eps"`` with the tolerance asked for."""
-        return "R" if self.tolerance is None else f"R_eps (eps = {self.tolerance:g})"
+        return "R" if self.epsilon is None else f"R_eps (eps = {self.epsilon:g})"
 
     def deepest(self) -> DepthRow | None:
         """The deepest row with an upper bound (None when no row has one)."""

@@ -45,7 +45,7 @@ from .tables import CONSTRUCTION, SKIPPED, BoundTable, DepthRow, fit_rows, parse
 def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
                   deadline: float | None = None, stride: int | None = None,
-                  max_iter: int | None = None) -> DepthRow:
+                  max_iter: int | None = None, epsilon: float = 0.0) -> DepthRow:
     """One depth of the built-in target ``name`` (picklable arguments: a process-pool job).
 
     With ``stride``, the target's architecture with the middle layers down-sampled
@@ -61,13 +61,13 @@ def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
     target = targets.get(name)
     if stride is None:
         return measure_depth(target, depth, quick=quick, seed=seed, restarts=restarts,
-                             time_limit=time_limit, max_iter=max_iter)
+                             time_limit=time_limit, max_iter=max_iter, epsilon=epsilon)
     data = target.data(quick=quick)
     if data is None:
         return DepthRow(depth, None, None, SOLVER_ERROR, f"target {name!r} has no data")
     arch = downsampled(target.architecture(depth, quick=quick), stride)
     return data_rows(arch, *data, depth, seed=seed, restarts=restarts, time_limit=time_limit,
-                     max_iter=max_iter)
+                     max_iter=max_iter, epsilon=epsilon)
 
 
 def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
@@ -107,7 +107,17 @@ def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
             for r, j in zip(rows, jobs)]
 
 
-def r0_interval(target: Any, quick: bool) -> tuple[float | None, float | None, str]:
+def _lipschitz(target: Any, depth: int, quick: bool, epsilon: float) -> Any:
+    """The Lipschitz bound of a data target at ``depth`` for ``R`` or ``R_eps``."""
+    from ..theory.lipschitz import lipschitz_lower_bound
+
+    X, Y = target.data(quick=quick)
+    slack = float(epsilon) * float(np.linalg.norm(Y))
+    return lipschitz_lower_bound(target.architecture(depth, quick=quick), X, Y, eps=slack)
+
+
+def r0_interval(target: Any, quick: bool,
+                epsilon: float = 0.0) -> tuple[float | None, float | None, str]:
     """Certified ``[R0_low, R0_high]`` of a target, ``R0 = lim_L R(f; Omega, L) / L``, and how.
 
     Linear targets on the whole space: T1's exact ``R0``.  Finite data: the lower side is
@@ -133,15 +143,12 @@ def r0_interval(target: Any, quick: bool) -> tuple[float | None, float | None, s
     data = target.data(quick=quick)
     if data is None:
         return None, None, ""
-    from ..theory.lipschitz import lipschitz_lower_bound
-
     low: float | None = None
     how = ["no certified lower bound"]
     try:
-        b3, b4 = (lipschitz_lower_bound(target.architecture(L, quick=quick), *data)
-                  for L in (3, 4))
+        b3, b4 = (_lipschitz(target, L, quick, epsilon) for L in (3, 4))
         if b3.lipschitz > 0:
-            low = b4.kappa / b3.kappa
+            low = float(np.exp(b4.log_gamma - b3.log_gamma))
             how = [f"R0 >= {low:g}: limit of the Lipschitz bound (gamma_L Lambda^2)^(1/L)"]
     except ValueError:
         pass
@@ -156,7 +163,7 @@ def r0_interval(target: Any, quick: bool) -> tuple[float | None, float | None, s
     return low, high, "; ".join(how)
 
 
-def target_facts(target: Any, quick: bool) -> dict[str, Any]:
+def target_facts(target: Any, quick: bool, epsilon: float = 0.0) -> dict[str, Any]:
     """Rank_J, Rank_CBN, R0, the regularity bound (and its source) and R2 of a target.
 
     ``rank_cbn`` is the CBN rank that applies to the table's architecture
@@ -164,7 +171,8 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
     through the affine span (``Target.rank_cbn_bias``), without them ``Target.rank_cbn``;
     ``rank_cbn_rule`` says which, and ``r0_interval`` / ``r0_source`` give what is known
     about ``R0`` as the target states it (``Target.r0_interval``); ``r0_low``, ``r0_high``
-    and ``r0_how`` the certified interval computed here (:func:`r0_interval`).
+    and ``r0_how`` the certified interval computed here (:func:`r0_interval`).  With
+    ``epsilon > 0`` the Lipschitz pieces are those of ``R_eps`` (``Lambda_eps``).
     """
     bias = bool(target.kind == "data" and target.architecture(2, quick=quick).bias)
     rank = getattr(target, "rank_cbn_bias", None) if bias else None
@@ -177,7 +185,7 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
         "r0_interval": getattr(target, "r0_interval", None),
         "r0_source": getattr(target, "r0_source", None),
         "r0": None, "r1_bound": None, "r2": None, "r1_source": None}
-    facts.update(zip(("r0_low", "r0_high", "r0_how"), r0_interval(target, quick)))
+    facts.update(zip(("r0_low", "r0_high", "r0_how"), r0_interval(target, quick, epsilon)))
     op = target.operator() if target.kind == "operator" else None
     if op is not None and target.activation == "linear":
         from ..theory.linear import linear_cost
@@ -193,14 +201,12 @@ def target_facts(target: Any, quick: bool) -> dict[str, Any]:
         facts["r0"] = float(facts["rank_j"])
     data = target.data(quick=quick)
     if facts["rank_j"] == 1 and data is not None:
-        from ..theory.lipschitz import lipschitz_lower_bound
-
         try:
-            b = lipschitz_lower_bound(target.architecture(2, quick=quick), *data)
+            b = _lipschitz(target, 2, quick, epsilon)
         except ValueError:
             return facts
         if b.lipschitz > 0:
-            facts["r1_bound"] = float(np.log(b.kappa * b.lipschitz ** 2))
+            facts["r1_bound"] = float(b.r1_bound)
             facts["r1_source"] = ("Lipschitz bound (cbntheory.theory.lipschitz): R - L >= "
                                   "log(gamma Lambda^2) for every L (not T2, which needs an "
                                   "open set)")
@@ -225,7 +231,7 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
                 restarts: int = 1, deadline: float | None = None,
                 time_limit: float | None = None, max_iter: int | None = None,
                 on_row: Callable[[DepthRow], None] | None = None,
-                executor: Executor | None = None) -> BoundTable:
+                executor: Executor | None = None, epsilon: float | None = None) -> BoundTable:
     """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
 
     Parameters
@@ -255,6 +261,11 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         Called with every row as soon as it is measured (progress display).
     executor : concurrent.futures.Executor, optional
         Process pool for the depths of a built-in data target (see :func:`run_jobs`).
+    epsilon : float, optional
+        The object of the table.  None or 0 (default): exact interpolation ``R``.  A
+        relative residual in (0, 1): ``R_eps``, the least norm of networks within
+        ``epsilon`` of the data; every bound of the table is then one of ``R_eps``
+        (:func:`cbntheory.measure.intervals.data_rows`).  Data targets only.
 
     Returns
     -------
@@ -270,7 +281,11 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     _, seed = V.rng_seed(rng)
     seed = 0 if seed is None else seed
     restarts = V.positive_int("restarts", restarts)
-    facts = target_facts(t, quick)
+    eps = V.fit_tolerance("epsilon", epsilon)
+    if eps > 0 and t.kind == "operator" and t.activation == "linear":
+        raise V.fail("epsilon", f"be 0 for {t.name!r}: a linear target on the whole space has "
+                     "the exact closed form T1 (R_eps is defined on finite data)", epsilon)
+    facts = target_facts(t, quick, eps)
     refused = []
     if t.kind == "data":
         for L in Ls:
@@ -282,21 +297,22 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     named = _is_builtin(t)
     if named and (executor is not None or deadline is not None):
         jobs = [dict(name=t.name, depth=L, quick=quick, seed=seed, restarts=restarts,
-                     time_limit=time_limit, deadline=deadline, max_iter=max_iter) for L in Ls]
+                     time_limit=time_limit, deadline=deadline, max_iter=max_iter,
+                     epsilon=eps) for L in Ls]
         parallel = executor if t.kind == "data" else None
         rows = run_jobs(jobs, parallel, on_row)
     else:
         rows = []
         for L in Ls:
             row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts,
-                                time_limit=time_limit, max_iter=max_iter)
+                                time_limit=time_limit, max_iter=max_iter, epsilon=eps)
             rows.append(row)
             if on_row is not None:
                 on_row(row)
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
             "regularity_bound": facts["r1_source"], "time_limit": time_limit,
-            "max_iter": max_iter}
+            "max_iter": max_iter, "epsilon": eps}
     if refused:
         info["depths_refused_by_the_architecture"] = refused
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],
@@ -304,7 +320,7 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
                       tuple(rows), fit_rows(rows), info,
                       construction_fit=fit_rows(rows, eligible=(CONSTRUCTION,)),
                       r0_low=facts["r0_low"], r0_high=facts["r0_high"],
-                      r0_how=facts["r0_how"])
+                      r0_how=facts["r0_how"], epsilon=eps or None)
 
 
 def operator_table(name: str, A: Any, depths: Any = "1-16", *, title: str = "",

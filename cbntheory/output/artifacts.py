@@ -40,7 +40,7 @@ from ..nets.network import Network
 from ..results import relative_residual
 
 __all__ = ["NETWORKS_DIR", "RowCheck", "direct_forward", "direct_norm", "save_networks",
-           "verify_rows"]
+           "save_row_networks", "verify_rows"]
 
 #: Folder (inside a report directory) of the saved networks.
 NETWORKS_DIR = "networks"
@@ -57,17 +57,27 @@ def save_networks(table: Any, directory: str | Path) -> Any:
     ``directory/networks/<target>_L<depth>.npz``; the returned table (a copy) records the
     path relative to ``directory`` in each such row's ``network_file``.
     """
+    return dataclasses.replace(table, rows=save_row_networks(table.rows, directory, table.target))
+
+
+def save_row_networks(rows: Any, directory: str | Path, stem: str) -> tuple[Any, ...]:
+    """Save the witness network of every row with an upper bound; the rows with the files.
+
+    Files are ``directory/networks/<stem>_L<depth>.npz``; the returned rows (copies) record
+    the path relative to ``directory`` in ``network_file``.  Used for the bound tables
+    (:func:`save_networks`) and for any other rows of a report (the T7 comparison).
+    """
     root = Path(directory)
     (root / NETWORKS_DIR).mkdir(parents=True, exist_ok=True)
-    rows = []
-    for row in table.rows:
+    out = []
+    for row in rows:
         if row.network is None or row.upper is None:
-            rows.append(row)
+            out.append(row)
             continue
-        rel = f"{NETWORKS_DIR}/{_file_stem(table.target)}_L{row.depth}.npz"
+        rel = f"{NETWORKS_DIR}/{_file_stem(stem)}_L{row.depth}.npz"
         row.network.save(root / rel)
-        rows.append(dataclasses.replace(row, network_file=rel))
-    return dataclasses.replace(table, rows=tuple(rows))
+        out.append(dataclasses.replace(row, network_file=rel))
+    return tuple(out)
 
 
 def _conv_direct(W: np.ndarray, z: np.ndarray, c: float) -> np.ndarray:
@@ -167,15 +177,19 @@ class RowCheck:
 
 
 def _judge(record: Mapping[str, Any], net: Network, X: np.ndarray, Y: np.ndarray,
-           depth: int) -> tuple[float, float, list[str]]:
-    """Residual, norm and the failed rules of one saved network against its row."""
+           depth: int, epsilon: float | None = None) -> tuple[float, float, list[str]]:
+    """Residual, norm and the failed rules of one saved network against its row.
+
+    The residual allowed is the table's ``epsilon`` for an ``R_eps`` table, else
+    ``FIT_RTOL * FIT_RECHECK_FACTOR`` (exact interpolation, re-checked).
+    """
     reasons = []
     if net.architecture.depth != depth:
         reasons.append(f"the network has depth {net.architecture.depth}, the row {depth}")
         return float("nan"), direct_norm(net), reasons
     residual = relative_residual(direct_forward(net, X), Y)
     norm = direct_norm(net)
-    limit = settings.FIT_RTOL * settings.FIT_RECHECK_FACTOR
+    limit = float(epsilon) if epsilon else settings.FIT_RTOL * settings.FIT_RECHECK_FACTOR
     if not residual <= limit:
         reasons.append(f"residual {residual:.3e} > {limit:.3g}: it does not reproduce the data")
     upper, lower = record.get("upper"), record.get("lower")
@@ -245,7 +259,8 @@ def verify_rows(table_file: str | Path, *, target: str | None = None,
                 if data is None:
                     raise V.fail("target", "have data to regenerate", name)
             net = Network.load(_locate(path, rel, None if root is None else Path(root)))
-            residual, norm, reasons = _judge(record, net, data[0], data[1], L)
+            residual, norm, reasons = _judge(record, net, data[0], data[1], L,
+                                             table.get("epsilon"))
             out.append(RowCheck(name, L, rel, "failed" if reasons else "verified", residual,
                                 norm, record.get("upper"), record.get("lower"),
                                 tuple(reasons)))

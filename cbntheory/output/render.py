@@ -125,7 +125,7 @@ def _ranks_text(table: BoundTable) -> str:
     linear = table.kind == "operator" and table.activation == "linear"
     rank_j = "" if linear else " (rank of the curve's Jacobian on the data, not a certified bound)"
     r0 = "exact, T1" if linear else "reference value Rank_J, not certified"
-    obj = (f"object {table.object_name}: exact interpolation" if table.tolerance is None
+    obj = (f"object {table.object_name}: exact interpolation" if table.epsilon is None
            else f"object {table.object_name}: networks within eps of the data; lower bounds "
                 "with the 2 eps slack")
     r1 = table.info.get("regularity_bound") or "none"
@@ -312,7 +312,7 @@ def table_dict(table: BoundTable) -> dict[str, Any]:
     return to_plain({"target": table.target, "title": table.title,
                    "description": table.description, "kind": table.kind,
                    "activation": table.activation, "object": table.object_name,
-                   "tolerance": table.tolerance, "rank_j": table.rank_j,
+                   "epsilon": table.epsilon, "rank_j": table.rank_j,
                    "rank_cbn": table.rank_cbn, "r0": table.r0, "r1_bound": table.r1_bound,
                    "r1_source": table.info.get("regularity_bound"), "r2": table.r2,
                    "r0_certified": {"low": table.r0_low, "high": table.r0_high,

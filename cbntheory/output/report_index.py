@@ -157,7 +157,7 @@ def _table_sentence(t: Any) -> str:
     ranks = (f"Rank_J = {'—' if a is None else a} (rank of the curve's Jacobian on the data, "
              f"not a certified bound), Rank_CBN = {'—' if b is None else b}")
     slope = _slope_sentence(t)
-    obj = "exact interpolation" if t.tolerance is None else "approximate fit"
+    obj = "exact interpolation" if t.epsilon is None else "approximate fit"
     return (f"- **{t.target}** (object {t.object_name}, {obj}): {_r0_sentence(t)}.{_deepest(t)} "
             f"{slope[:1].upper() + slope[1:]}. {ranks}. Best upper bounds from "
             f"{_sources(t)}; statuses {t.status_counts()}.")

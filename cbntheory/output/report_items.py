@@ -104,7 +104,7 @@ def _stored(run: Any, name: str) -> dict[int, Any]:
     if run.stored_rows is None:
         return {}
     return stored_depths(run.stored_rows, name, run.seed, quick=run.plan.quick_data,
-                         max_iter=run.plan.max_iter, restarts=1)
+                         max_iter=run.plan.max_iter, restarts=1, epsilon=None)
 
 
 def run_cost_figure(run: Any, item: Any, name: str) -> None:
@@ -141,11 +141,14 @@ def _bottleneck_networks(run: Any, name: str, depth: int) -> list[tuple[Any, str
                     out.append((net, f"L = {row.depth}, {solver} (not the best bound), "
                                 f"||theta||^2 = {net.param_norm():.5g}", f"_{kind}"))
             return out
-    built = targets.get(name).construction(depth, quick=run.plan.quick_data)
+    target = targets.get(name)
+    arch = target.architecture(depth, quick=run.plan.quick_data)
+    built = target.construction(depth, quick=run.plan.quick_data, bias_aware=arch.bias)
     if built is None:
         raise V.fail("bottleneck target", "have a table row or a construction at depth "
                      f"{depth}", name)
-    return [(built.network, f"L = {depth}, explicit CBN construction, ||theta||^2 = "
+    kind = "bias-aware CBN construction" if arch.bias else "explicit CBN construction"
+    return [(built.network, f"L = {depth}, {kind}, ||theta||^2 = "
              f"{built.norm:.5g}", "")]
 
 
@@ -219,6 +222,26 @@ def _comparison_markdown(comparisons: list[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _comparison_json(run: Any, item: Any) -> str:
+    """The T7 rows as JSON tables ``cbn verify`` reads, their networks saved beside them."""
+    from .artifacts import save_row_networks
+
+    tables = []
+    for c in run.state.comparisons:
+        for variant, rows in (("plain", c.plain), ("downsampled", c.downsampled)):
+            saved = save_row_networks(rows, run.dir, f"{c.target}_s{c.stride}_{variant}")
+            item.files.extend(r.network_file for r in saved
+                              if r.network_file and r.network_file not in item.files)
+            tables.append({
+                "target": c.target, "variant": variant, "stride": c.stride,
+                "aliasing": c.aliasing, "collide": c.collide,
+                "provenance": {"quick": bool(run.plan.quick_data)},
+                "rows": [{"depth": r.depth, "lower": r.lower, "upper": r.upper,
+                          "status": r.status, "residual": r.residual,
+                          "network_file": r.network_file or None} for r in saved]})
+    return json.dumps(to_plain({"tables": tables}), indent=1) + "\n"
+
+
 def run_downsampling(run: Any, item: Any) -> None:
     """T7 comparison for the plan's (target, stride) pairs: table and figure."""
     from ..measure.tabulate import downsampling_comparison
@@ -233,12 +256,7 @@ def run_downsampling(run: Any, item: Any) -> None:
             executor=run.pool())
         run.state.comparisons.append(comp)
         run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
-        rows = [{"target": c.target, "stride": c.stride, "aliasing": c.aliasing,
-                 "collide": c.collide, "depths": [r.depth for r in c.plain],
-                 "plain": [[r.lower, r.upper, r.status] for r in c.plain],
-                 "downsampled": [[r.lower, r.upper, r.status] for r in c.downsampled]}
-                for c in run.state.comparisons]
-        run.write("tables/downsampling.json", json.dumps(to_plain(rows), indent=1) + "\n", item)
+        run.write("tables/downsampling.json", _comparison_json(run, item), item)
     run.save_figure(downsampling_figure(run.state.comparisons), "downsampling", item)
     missing = [r for c in run.state.comparisons for r in c.plain + c.downsampled
                if r.upper is None]

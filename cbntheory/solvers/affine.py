@@ -21,6 +21,14 @@ recomputed norm against it.  Data that no affine equivariant map fits raise
 :class:`~cbntheory.errors.InfeasibleError` naming the least-squares residual.  The
 derivation is in ``docs/solvers.md`` ("Depth 1 exactly").
 
+With ``epsilon > 0`` (the object ``R_eps``: networks within the relative residual
+``epsilon``) the problem ``min ||theta_pen||^2  s.t.  ||J theta - y|| <= delta`` (``J`` the
+network's parameter Jacobian, exact since a depth-1 network is linear in its parameters;
+free biases eliminated by projection; ``delta = epsilon ||Y||``) is a trust-region
+problem with the closed form of Tikhonov regularisation: :func:`within_epsilon` finds the
+multiplier by bisection on the monotone residual, and certifies the value from below by
+the Lagrange dual function at the same multiplier, so both sides bound ``R_eps``.
+
 Examples
 --------
 A depth-1 ReLU network is affine; its minimal norm on data from a planted one is the
@@ -37,6 +45,7 @@ least-norm value, reached exactly:
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -45,11 +54,13 @@ from .. import _validate as V
 from .. import fourier, settings
 from ..errors import InfeasibleError
 from ..nets.architecture import Architecture
+from ..nets.jacobian import parameter_jacobian
 from ..nets.network import Network
 from ..theory.linear_data import bias_least_norm, least_norm_map, taps_least_norm
 from .problem import Candidate, Outcome, Problem
 
-__all__ = ["OPTIONS", "SOLVER", "affine_least_norm", "least_norm_layer", "solve"]
+__all__ = ["OPTIONS", "SOLVER", "EpsilonFit", "affine_least_norm", "least_norm_layer", "solve",
+           "within_epsilon"]
 
 #: Options accepted (and not needed) at depth 1: those of the linear and ReLU cases.
 OPTIONS = ("rank_rtol", "solver", "init", "max_iter", "assume_open_set", "bound_points")
@@ -142,6 +153,125 @@ def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
     return Network(arch, [kernel], [bias] if arch.bias else []), value, residual
 
 
+@dataclasses.dataclass(frozen=True)
+class EpsilonFit:
+    """The least-norm depth-1 network within a residual ``delta`` and its dual certificate.
+
+    Attributes
+    ----------
+    network : Network
+    value : float
+        Its norm (the primal value).
+    lower : float
+        The Lagrange dual function at the multiplier used: a certified lower bound.
+    multiplier : float
+        ``mu = 1 / lambda`` of the Tikhonov solution (``inf`` when the zero network fits).
+    """
+
+    network: Network
+    value: float
+    lower: float
+    multiplier: float
+
+
+def _eliminate_free(J: np.ndarray, y: np.ndarray, free: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Project the free columns out: ``(B, c, U_f)`` with ``B = Q J_pen``, ``c = Q y``."""
+    Jf = J[:, free]
+    if Jf.shape[1] == 0:
+        return J, y, np.zeros((len(y), 0))
+    U, s, _ = np.linalg.svd(Jf, full_matrices=False)
+    Uf = U[:, s > settings.rank_tolerance(s[0] if s.size else 0.0, max(Jf.shape))]
+    return J[:, ~free] - Uf @ (Uf.T @ J[:, ~free]), y - Uf @ (Uf.T @ y), Uf
+
+
+def _tikhonov_multiplier(s: np.ndarray, a: np.ndarray, rest2: float, delta: float) -> float:
+    """``mu`` with ``sum (mu a / (s^2 + mu))^2 + rest2 = delta^2`` (bisection in log mu)."""
+    def residual2(mu: float) -> float:
+        return float(np.sum((mu * a / (s ** 2 + mu)) ** 2)) + rest2
+
+    lo, hi = 1e-300, max(1.0, float(np.max(s, initial=0.0)) ** 2)
+    while residual2(hi) < delta ** 2:
+        hi *= 1e3
+    for _ in range(settings.EPSILON_BISECTION_STEPS):  # an iteration count, not a time
+        mid = float(np.sqrt(lo * hi))
+        lo, hi = (mid, hi) if residual2(mid) <= delta ** 2 else (lo, mid)
+    return lo                                                # the feasible side
+
+
+def within_epsilon(arch: Architecture, X: np.ndarray, Y: np.ndarray,
+                   epsilon: float) -> EpsilonFit:
+    """The least-norm depth-1 network with relative residual at most ``epsilon``.
+
+    ``min ||theta_pen||^2`` subject to ``||f_theta(X) - Y|| <= epsilon ||Y||``: convex, with
+    the Tikhonov solution ``theta = V diag(s / (s^2 + mu)) U^T c`` for the multiplier ``mu``
+    at which the residual equals ``delta`` (aimed just inside it); the lower bound is the
+    dual function ``g(1/mu) = sum a_i^2 / (s_i^2 + mu) + (|c_perp|^2 - delta^2) / mu``,
+    which equals the primal value at the optimum.
+
+    Raises
+    ------
+    InfeasibleError
+        When no depth-1 network reaches ``epsilon`` (the part of ``Y`` outside the
+        network's range is larger than ``delta``).
+    ValidationError
+        When the dense Jacobian would exceed ``settings.EPSILON_DENSE_MAX_ENTRIES``.
+
+    Examples
+    --------
+    One pixel, ``f(x) = w x`` with ``x = 1``, ``y = 2``: the least ``w^2`` with
+    ``|w - 2| <= 0.5 * 2`` is ``w = 1``:
+
+    >>> arch = Architecture((1,), (1, 1), bias=False, normalization="plain")
+    >>> fit = within_epsilon(arch, np.ones((1, 1, 1)), np.full((1, 1, 1), 2.0), 0.5)
+    >>> bool(np.isclose(fit.value, 1.0)), bool(np.isclose(fit.lower, 1.0))
+    (True, True)
+    """
+    size = Y.size * arch.n_free
+    if size > settings.EPSILON_DENSE_MAX_ENTRIES:
+        raise V.fail("epsilon", f"be 0 for this size: the depth-1 R_eps program builds a "
+                     f"dense {Y.size} x {arch.n_free} Jacobian (> EPSILON_DENSE_MAX_ENTRIES "
+                     f"= {settings.EPSILON_DENSE_MAX_ENTRIES:g} entries)", epsilon)
+    _, J = parameter_jacobian(Network.from_vector(arch, np.zeros(arch.n_free)), X)
+    y = np.ravel(Y)
+    pen = arch.penalty_mask()
+    delta = epsilon * float(np.linalg.norm(y)) * (1.0 - settings.EPSILON_AIM_MARGIN)
+    B, c, Uf = _eliminate_free(J, y, ~pen)
+    U, s, Vt = np.linalg.svd(B, full_matrices=False)
+    keep = s > settings.rank_tolerance(s[0] if s.size else 0.0, max(B.shape))
+    U, s, Vt = U[:, keep], s[keep], Vt[keep]
+    a = U.T @ c
+    rest2 = max(float(c @ c) - float(a @ a), 0.0)
+    if rest2 > delta ** 2:
+        raise InfeasibleError(
+            f"no depth-1 network of this architecture fits the data to epsilon = {epsilon:g}:"
+            f" the best affine equivariant map leaves a relative residual "
+            f"{np.sqrt(rest2) / max(float(np.linalg.norm(y)), 1e-300):.3e}")
+    theta = np.zeros(arch.n_free)
+    if float(c @ c) <= delta ** 2:                   # the zero weights (and free biases) fit
+        mu, lower = float("inf"), 0.0
+    else:
+        mu = _tikhonov_multiplier(s, a, rest2, delta)
+        theta[pen] = Vt.T @ (s * a / (s ** 2 + mu))
+        lower = float(np.sum(a ** 2 / (s ** 2 + mu)) + (rest2 - delta ** 2) / mu)
+    if Uf.shape[1]:                                  # the free biases: least squares
+        theta[~pen] = np.linalg.lstsq(J[:, ~pen], y - J[:, pen] @ theta[pen], rcond=None)[0]
+    net = Network.from_vector(arch, theta)
+    return EpsilonFit(network=net, value=float(net.param_norm()), lower=max(lower, 0.0),
+                      multiplier=mu)
+
+
+def _solve_within(problem: Problem) -> Outcome:
+    fit = within_epsilon(problem.arch, problem.X, problem.Y, problem.epsilon)
+    how = (f"least-norm depth-1 network within the relative residual epsilon = "
+           f"{problem.epsilon:g} (Tikhonov solution, multiplier {fit.multiplier:.3g})")
+    cand = Candidate(fit.network, how, SOLVER, exact=True, claimed=fit.value)
+    lower_how = ("dual bound of the depth-1 R_eps program (a depth-1 network is linear in its "
+                 "parameters, so the problem is convex: Lagrange dual at the same multiplier)")
+    return Outcome(candidates=(cand,), lower=fit.lower, lower_how=lower_how,
+                   info={"epsilon_dual": fit.lower, "epsilon_multiplier": fit.multiplier})
+
+
 def solve(problem: Problem) -> Outcome:
     """Depth 1: the least-norm affine network, certified by its own value (a convex problem).
 
@@ -158,6 +288,8 @@ def solve(problem: Problem) -> Outcome:
     if problem.method == "convex":
         raise V.fail("method", "be 'auto', 'closed_form' or 'numerical' at depth 1 (the "
                      "closed form is exact)", problem.method)
+    if problem.epsilon > 0:
+        return _solve_within(problem)
     arch = problem.arch
     net, value, residual = affine_least_norm(arch, problem.X, problem.Y)
     words = _bias_words(arch)

@@ -55,7 +55,7 @@ def _case(problem: Problem) -> Outcome:
 def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rng: Any = 0,
                  restarts: int = 1, tol: float = settings.FIT_RTOL, strict: bool = False,
                  method: str = "auto", time_limit: float | None = None,
-                 **options: Any) -> NormResult:
+                 epsilon: float = 0.0, **options: Any) -> NormResult:
     """Minimal parameter norm of the networks of ``arch`` reproducing a target: ``[lower, upper]``.
 
     Parameters
@@ -84,6 +84,13 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
         nuclear-norm program, depth 2).
     time_limit : float, optional
         Seconds for the numerical solver (all restarts).
+    epsilon : float
+        The object.  0 (default): exact interpolation, ``R(f; Omega, L)``; networks are
+        finished to round-off and the lower bound certifies exact fits.  In (0, 1): ``R_eps``,
+        the least norm of the networks whose relative residual is at most ``epsilon``
+        (which replaces ``tol``); the lower bounds then account for the slack (the
+        Lipschitz bound with ``2 eps``, the exact depth-1 program with its dual bound).
+        Data only; the linear data case supports exact interpolation only.
     **options
         Case options: ``rank_rtol`` (singular values of the least-norm map below
         ``rank_rtol * s_max`` count as zero; default ``settings.DATA_RANK_RTOL`` for data),
@@ -118,7 +125,8 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
     -----
     The minimal norm is ``R(f; Omega, L) = inf { ||theta||^2 : f_theta = f on Omega }``
     (THEORY, section 1).  The lower bound certifies: no network of the class that
-    reproduces the data *exactly* has a smaller norm.
+    reproduces the data *exactly* (with ``epsilon``: to the relative residual ``epsilon``)
+    has a smaller norm.
 
     Examples
     --------
@@ -135,5 +143,5 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
     start = time.perf_counter()
     problem = make_problem(arch, data, target, rng=rng, restarts=restarts, tol=tol,
                            strict=strict, method=method, time_limit=time_limit,
-                           options=options)
+                           options=options, epsilon=epsilon)
     return finish(problem, _case(problem), start)

@@ -129,13 +129,15 @@ def _reference(problem: Problem) -> _Reference:
             f"leaves a relative residual {fit.residual:.3e} > FEASIBILITY_RTOL = "
             f"{settings.FEASIBILITY_RTOL:.0e}, largest at frequency m = {m}; no linear "
             "CNN can reproduce these data")
+    rtol = opts.get("rank_rtol", settings.DATA_RANK_RTOL)
     base = ("T1-data: T1 cost of the least-norm map A0_m = Y_m X_m^+, which has the "
             "smallest singular values of all maps fitting the data"
             + (" (frequency 0 fitted on differences of samples: the constant offset is "
                "free to a network with biases, and the bias norm is not counted)"
-               if affine else ""))
-    return _Reference(A=fit.operator, offset=fit.offset,
-                      rtol=opts.get("rank_rtol", settings.DATA_RANK_RTOL), what="the data",
+               if affine else "")
+            + f"; exact for the rank threshold rank_rtol = {rtol:g} (singular values at or "
+            "below rank_rtol * s_max count as zero: the value depends on that choice)")
+    return _Reference(A=fit.operator, offset=fit.offset, rtol=rtol, what="the data",
                       base=base, affine=affine)
 
 
@@ -185,6 +187,10 @@ def solve(problem: Problem) -> Outcome:
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise V.fail("options", f"be among {OPTIONS} for linear architectures", unknown)
+    if problem.epsilon > 0:
+        raise V.fail("epsilon", "be 0 for linear architectures (their closed forms and "
+                     "programs certify exact interpolation; R_eps is implemented for "
+                     "non-linear activations)", problem.epsilon)
     if arch.head is not None or any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
         return _only_numerical(problem, "the architecture has a head or resampling layers")
     L = arch.depth

@@ -54,6 +54,9 @@ class Problem:
     network_target : Network or None
         A target network sampled at the inputs ``X`` (then ``Y = network_target(X)``);
         used by the ReLU case for warm starts and the conditional T2 bound.
+    epsilon : float
+        The object: 0 for exact interpolation ``R``; else ``R_eps``, networks within the
+        relative residual ``epsilon`` (then ``tol == epsilon``).
     """
 
     arch: Architecture
@@ -68,6 +71,7 @@ class Problem:
     strict: bool
     options: Mapping[str, Any]
     network_target: Network | None = None
+    epsilon: float = 0.0
 
     @property
     def kind(self) -> str:
@@ -248,11 +252,20 @@ def _operator_data(arch: Architecture, target: Any) -> tuple[ConvOperator, np.nd
 
 def make_problem(arch: Any, data: Any, target: Any, *, rng: Any, restarts: Any, tol: Any,
                  strict: Any, method: Any, time_limit: Any,
-                 options: Mapping[str, Any]) -> Problem:
-    """Validate a minimal-norm question into a :class:`Problem` (see ``minimal_norm``)."""
+                 options: Mapping[str, Any], epsilon: Any = 0.0) -> Problem:
+    """Validate a minimal-norm question into a :class:`Problem` (see ``minimal_norm``).
+
+    ``epsilon > 0`` asks for ``R_eps``: the networks must reach the relative residual
+    ``epsilon``, which then replaces ``tol``.
+    """
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
     tol, time_limit, strict = V.solver_options(tol, time_limit, strict)
+    epsilon = V.fit_tolerance("epsilon", epsilon)
+    if epsilon > 0 and target is not None and not isinstance(target, Network):
+        raise V.fail("epsilon", "be 0 for a whole-space target (R_eps is defined on finite "
+                     "data)", epsilon)
+    tol = epsilon if epsilon > 0 else tol
     network_target = None
     if isinstance(target, Network):  # a target network sampled at the inputs data=X
         data, network_target, target = sample_target(arch, target, data, tol), target, None
@@ -273,4 +286,4 @@ def make_problem(arch: Any, data: Any, target: Any, *, rng: Any, restarts: Any, 
         X, Y = check_data(arch, data[0], data[1])
     return Problem(arch=arch, X=X, Y=Y, target=op, tol=tol, seed=seed, restarts=restarts,
                    method=str(method), time_limit=time_limit, strict=strict,
-                   options=dict(options), network_target=network_target)
+                   options=dict(options), network_target=network_target, epsilon=epsilon)

@@ -13,7 +13,8 @@ network scaled to the data (:mod:`.starts`), runs the augmented Lagrangian
 ``time_limit``), projects onto the data by Gauss-Newton steps (:mod:`.projection`) and
 rebalances; every candidate's last layer is then finished exactly
 (:mod:`.exact_fit`: a least-norm correction that brings the residual to round-off, its
-cost included).  The certified lower bound is the Lipschitz bound
+cost included) — unless the object is ``R_eps`` (``epsilon > 0``), whose networks need
+only reach ``epsilon``.  The certified lower bound is the Lipschitz bound
 (:func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`); shift-inconsistent data raise
 :class:`~cbntheory.errors.InfeasibleError` before any optimisation
 (:mod:`.certificates`, which also gives the T2 value conditional on an open set).  A
@@ -156,15 +157,22 @@ def _options(problem: Problem) -> ReluOptions:
 
 
 def _lower_bound(problem: Problem, info: dict[str, Any]) -> tuple[float | None, str]:
-    """The certified Lipschitz bound (none when samples coincide within ``tol``)."""
+    """The certified Lipschitz bound (none when samples coincide within ``tol``).
+
+    For ``R_eps`` every sample may be off by ``eps ||Y||_F``: the bound of that object
+    (``Lambda_eps``, the ``2 eps`` slack of :mod:`cbntheory.theory.lipschitz`).
+    """
+    slack = problem.epsilon * float(np.linalg.norm(problem.Y))
     try:
-        lb = lipschitz_lower_bound(problem.arch, problem.X, problem.Y)
+        lb = lipschitz_lower_bound(problem.arch, problem.X, problem.Y, eps=slack)
     except InfeasibleError as exc:  # duplicates within tol: exact interpolation impossible
         info["lower_bound"] = {"kind": None, "note": str(exc)}
         return None, f"none ({exc})"
     info["lower_bound"] = {"kind": "lipschitz", "lipschitz": lb.lipschitz, "pair": lb.pair,
-                           "kappa": lb.kappa}
-    return lb.value, (f"Lipschitz bound L (kappa Lambda^2)^(1/L) with Lambda = "
+                           "gamma": lb.gamma, "eps": slack}
+    which = ("Lambda" if slack == 0 else
+             f"Lambda_eps (2 eps = {2 * slack:.3g} of slack for fits within epsilon)")
+    return lb.value, (f"Lipschitz bound L (gamma Lambda^2)^(1/L) with {which} = "
                       f"{lb.lipschitz:.6g} (samples {lb.pair[0]} and {lb.pair[1]})")
 
 
@@ -204,8 +212,9 @@ def solve(problem: Problem) -> Outcome:
             f"reaches a relative residual below {orbit:.3g} > tol={problem.tol:g}")
     lower, lower_how = _lower_bound(problem, info)
     candidates, note = _Search(problem, opts, warm, info, used).run()
-    # exact interpolation is the object the lower bound certifies: finish every network
-    candidates = tuple(finish_candidate(problem, c) for c in candidates)
+    if problem.epsilon == 0:
+        # exact interpolation is the object the lower bound certifies: finish every network
+        candidates = tuple(finish_candidate(problem, c) for c in candidates)
     if target is not None and opts.assume_open_set and not info["interrupted"]:
         info["conditional_lower"] = conditional_t2(arch, target, problem.X, opts.bound_points)
     return Outcome(candidates=candidates, lower=lower, lower_how=lower_how, info=info,

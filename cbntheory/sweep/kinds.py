@@ -261,6 +261,8 @@ TABLE_OPTIONS: dict[str, Param] = {
                       "L-BFGS-B iterations per restart (--max-iter; default as cbn table)"),
     "time_limit": Param(None, optional(positive_number),
                         "safety cap in seconds per solve (--time-limit)"),
+    "epsilon": Param(None, lambda name, value: V.fit_tolerance(name, value) or None,
+                     "R_eps: relative residual allowed (--epsilon); none: exact interpolation"),
 }
 
 #: Name of the witness network's file among a ``bound_row`` job's artifacts.

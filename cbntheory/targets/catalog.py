@@ -181,7 +181,7 @@ def invariant_pool() -> Spec:
         spatial_shape=(d,), kind="data", activation="relu", head="avgpool",
         rank_j=1, rank_cbn=1, cbn_vector=_indicator((d,), [(0,)]), rank_cbn_bias=1,
         r0_interval=(1.0, 1.0),
-        r0_source=("lower: Lipschitz bound (R / L >= (kappa Lambda^2)^(1/L) -> 1); upper: the "
+        r0_source=("lower: Lipschitz bound (R / L >= (gamma Lambda^2)^(1/L) -> 1); upper: the "
                    "construction, norm L + 2 sqrt(2 d) - 2 (slope 1 by construction)"),
         default_width=4, quick_width=2, _data=data, _construction=pool_construction)
 
@@ -200,7 +200,7 @@ def _orbit_spec(name: str, title: str, description: str, signal: np.ndarray,
                 kind="data", activation="relu", head=None, rank_j=rank_j,
                 rank_cbn=int(vec.sum()), cbn_vector=vec, default_width=4, quick_width=2,
                 rank_cbn_bias=rank_bias, r0_interval=(1.0, float(rank_bias)),
-                r0_source=("lower: Lipschitz bound (R / L >= (kappa Lambda^2)^(1/L) -> 1; "
+                r0_source=("lower: Lipschitz bound (R / L >= (gamma Lambda^2)^(1/L) -> 1; "
                            f"Rank_J = {rank_j} is the rank of the shift curve's Jacobian, not "
                            "a certified bound on finite data); upper: the bias-aware "
                            f"construction, norm {rank_bias} L + C with C bounded (slope "

@@ -18,7 +18,8 @@ target has ``R0 >= 1`` (the rank-one case of T2's ``R0 >= Rank_J``) and
 ``R(f; Omega, L) - L >= log(gamma Lambda^2)`` (from ``e^t >= 1 + t``); with the plain
 normalisation only ``R0 >= 1/d``.  ``gamma`` is a product of inverse factors
 ``1/(d_l c_l^2)``, the opposite kind of constant to T2's ``kappa = max_l d_l c_l^2``
-(:mod:`cbntheory.theory.bounds`); the field that holds it is still called ``kappa``.
+(:mod:`cbntheory.theory.bounds`); it is the field ``gamma`` of :class:`LipschitzBound`
+(``kappa`` is kept as its former name).
 
 Approximate fits: the object ``R_eps``.  When the networks asked for only need
 ``||f_theta(x_i) - y_i|| <= eps`` at every sample (an absolute, per-sample tolerance),
@@ -74,10 +75,13 @@ class LipschitzBound:
         ``Lambda``, the largest difference quotient of the data.
     pair : tuple of int
         The two samples attaining it.
-    kappa : float
+    gamma : float
         ``gamma = prod_conv 1/(d_l c_l^2)`` (times ``d'`` with the head): the architecture's
-        constant, 1 without head under the operator normalisation (the name is historical;
-        it is not T2's ``kappa``).
+        constant, 1 without head under the operator normalisation.  It underflows to 0 for
+        deep plain-normalised networks (beyond about 285 layers of 12 pixels): ``value``
+        and :attr:`r1_bound` are computed from ``log_gamma``, which never does.
+    log_gamma : float
+        ``log gamma``, summed layer by layer.
     depth : int
         ``L``.
     eps : float
@@ -88,14 +92,22 @@ class LipschitzBound:
     value: float
     lipschitz: float
     pair: tuple[int, int]
-    kappa: float
+    gamma: float
+    log_gamma: float
     depth: int
     eps: float = 0.0
 
     @property
+    def kappa(self) -> float:
+        """The former name of :attr:`gamma` (kept for old scripts; it is not T2's ``kappa``)."""
+        return self.gamma
+
+    @property
     def r1_bound(self) -> float:
         """``log(gamma Lambda^2)``: a certified lower bound of ``R(f; Omega, L) - L``."""
-        return float(np.log(self.kappa * self.lipschitz ** 2)) if self.lipschitz > 0 else -np.inf
+        if self.lipschitz <= 0:
+            return -np.inf
+        return self.log_gamma + 2.0 * float(np.log(self.lipschitz))
 
 
 def lipschitz_constant(X: Any, Y: Any, eps: float = 0.0) -> tuple[float, tuple[int, int]]:
@@ -172,11 +184,13 @@ def lipschitz_lower_bound(arch: Architecture, X: Any, Y: Any,
     if not isinstance(arch, Architecture):
         raise V.fail("arch", "be a cbntheory.Architecture", arch)
     lam, pair = lipschitz_constant(X, Y, eps)
-    gamma = 1.0
-    for shape in arch.layer_shapes:
-        gamma *= fourier.cost_factor(arch.normalization, shape)       # 1 / (d_l c_l^2)
+    # in logs: the product of 1/(d_l c_l^2) underflows for deep plain-normalised networks
+    factors = [fourier.cost_factor(arch.normalization, s) for s in arch.layer_shapes]
     if arch.head == "avgpool":
-        gamma *= int(np.prod(arch.layer_shapes[-1]))
+        factors.append(float(np.prod(arch.layer_shapes[-1])))
+    gamma = float(np.prod(factors))
+    log_gamma = float(np.sum(np.log(factors)))
     L = arch.depth
-    value = L * (gamma * lam ** 2) ** (1.0 / L) if lam > 0 else 0.0
-    return LipschitzBound(float(value), lam, pair, float(gamma), L, float(eps))
+    value = L * float(np.exp((log_gamma + 2.0 * np.log(lam)) / L)) if lam > 0 else 0.0
+    return LipschitzBound(value=value, lipschitz=lam, pair=pair, gamma=gamma, log_gamma=log_gamma,
+                          depth=L, eps=float(eps))

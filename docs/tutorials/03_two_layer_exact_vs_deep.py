@@ -120,16 +120,16 @@ assert np.allclose(np.diff(cons), rank_cbn * np.diff(depths))   # slope Rank_CBN
 
 # %% [markdown]
 # The construction's norm is exactly `L + C` (`Rank_CBN = 1` per layer). The lower bound
-# `L (kappa Lambda^2)^(1/L)` is at least `L + log(kappa Lambda^2)` (from `e^t >= 1 + t`):
-# so `R(f; L) - L` is pinned in `[log(kappa Lambda^2), C]` at every depth, `R0 = 1`
-# follows from both sides, and the interval's width stays below `C - log(kappa Lambda^2)`
+# `L (gamma Lambda^2)^(1/L)` is at least `L + log(gamma Lambda^2)` (from `e^t >= 1 + t`):
+# so `R(f; L) - L` is pinned in `[log(gamma Lambda^2), C]` at every depth, `R0 = 1`
+# follows from both sides, and the interval's width stays below `C - log(gamma Lambda^2)`
 # while `R` grows linearly. At `L = 2`, the convex program (if the patterns can be
 # enumerated) closes the interval entirely; for this target there are too many patterns,
 # and a sample of them gives another upper bound (the report uses it).
 
 # %%
 bound = lipschitz_lower_bound(pool.architecture(2, quick=QUICK), Xp, Yp)
-log_term = np.log(bound.kappa * bound.lipschitz ** 2)
+log_term = np.log(bound.gamma * bound.lipschitz ** 2)
 C = cons[0] - depths[0] * rank_cbn
 for (L, low, up) in rows:
     assert low >= L + log_term - 1e-9 and up - L <= C + 1e-9

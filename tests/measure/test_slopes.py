@@ -170,10 +170,10 @@ def test_residual_and_source_columns_in_every_format():
     assert "residual & upper from" in render([t], "tex")
 
 
-def test_r_eps_is_named_when_a_tolerance_is_asked():
-    t = table([row(L, 3.0 * L, SOLVER_NAME) for L in (2, 3, 4)], tolerance=1e-3)
+def test_r_eps_is_named_when_an_epsilon_is_asked():
+    t = table([row(L, 3.0 * L, SOLVER_NAME) for L in (2, 3, 4)], epsilon=1e-3)
     assert "R_eps (eps = 0.001)" in render([t], "md")
-    assert json.loads(render([t], "json"))["tables"][0]["tolerance"] == 1e-3
+    assert json.loads(render([t], "json"))["tables"][0]["epsilon"] == 1e-3
     assert "exact interpolation" in render([table([])], "md")
 
 
@@ -182,7 +182,7 @@ def test_r0_interval_of_a_data_target_against_its_pieces():
     low, high, how = r0_interval(t, True)
     X, Y = t.data(quick=True)
     # lower side: the Lipschitz bound divided by L tends to it as L grows (from above,
-    # within log(kappa Lambda^2)/L here)
+    # within log(gamma Lambda^2)/L here)
     b = lipschitz_lower_bound(t.architecture(400, quick=True), X, Y)
     assert b.value / 400 == pytest.approx(low, abs=0.02)
     # upper side: the slope of the construction's norms, measured from two depths.  The

@@ -423,3 +423,25 @@ def test_result_records_provenance():
     assert "T1" in res.message and res.summary()["status"] == "optimal"
     module = importlib.import_module("cbntheory.solvers.dispatch")
     assert module.CASES["linear"] == "cbntheory.solvers.linear"
+
+
+def test_data_value_says_it_depends_on_the_rank_threshold():
+    """A singular value of 1e-12 relative: ignored at rank_rtol 1e-10, counted at 1e-14.
+
+    Independent reference: the T1 formula by hand, L * sum s^(2/L) over the kept values
+    (operator normalisation, one channel, so the blocks are the multipliers).
+    """
+    d, L = 4, 8                                          # each tiny value adds L s^(1/4)
+    X = np.eye(d).reshape(d, 1, d)                       # impulses at every pixel
+    mult = np.array([1.0, 1e-12, 0.5, 1e-12])            # real, even multipliers
+    kernel = np.real(np.fft.ifft(mult)) * np.sqrt(d)
+    A = cbn.ConvOperator.from_kernel(kernel.reshape(1, 1, d))
+    Y = A.apply(X)
+    arch = cbn.Architecture((d,), (1,) * (L + 1), activation="linear", bias=False)
+    coarse = cbn.minimal_norm(arch, data=(X, Y))
+    fine = cbn.minimal_norm(arch, data=(X, Y), rank_rtol=1e-14)
+    s = np.abs(A.blocks).ravel()
+    assert coarse.lower == pytest.approx(L * np.sum(s[s > 1e-10] ** (2 / L)), rel=1e-9)
+    assert fine.lower == pytest.approx(L * np.sum(s[s > 1e-14] ** (2 / L)), rel=1e-6)
+    assert fine.lower > coarse.lower + 0.01                # 2 * 8 * 1e-3 apart
+    assert "rank_rtol = 1e-10" in coarse.message and "depends on that choice" in coarse.message

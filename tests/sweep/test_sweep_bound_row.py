@@ -32,7 +32,8 @@ MAX_ITER = 300  # a small budget keeps the test short; both sides use it
 def test_parameters_follow_cbn_table():
     p = normalize_params("bound_row", {"target": "mixer_1d", "depth": 2, "quick": True})
     assert p == {"target": "mixer_1d", "depth": 2, "quick": True, "restarts": 1,
-                 "max_iter": settings.QUICK_MAX_ITER, "time_limit": None}
+                 "max_iter": settings.QUICK_MAX_ITER, "time_limit": None, "epsilon": None}
+    assert normalize_params("bound_row", dict(p, epsilon=0)) == p   # eps = 0 is R itself
     # the quick budget written out or left to its default is one job, not two
     explicit = normalize_params("bound_row", dict(p))
     assert job_key("bound_row", explicit, 0) == job_key("bound_row", p, 0)

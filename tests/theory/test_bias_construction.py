@@ -195,7 +195,7 @@ class _PlainTarget:
 
 
 def test_r0_floor_follows_the_normalisation():
-    """R / L >= (kappa Lambda^2)^(1/L) -> 1 / (d c^2): 1 (operator), 1 / d (plain)."""
+    """R / L >= (gamma Lambda^2)^(1/L) -> 1 / (d c^2): 1 (operator), 1 / d (plain)."""
     # the one R0-interval rule, shared by the T3 check and the tables
     low, high, how = r0_interval(_PlainTarget(), True)
     assert np.isclose(low, 1 / 12) and high in (None, np.inf) and "Lipschitz" in how

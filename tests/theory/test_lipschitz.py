@@ -66,12 +66,32 @@ def test_depth_dependence_and_r1_bound():
     X, Y = t.data()
     for L in (2, 5, 30):
         b = lipschitz_lower_bound(t.architecture(L), X, Y)
-        assert np.isclose(b.value, L * (b.kappa * b.lipschitz ** 2) ** (1 / L))
+        assert np.isclose(b.value, L * (b.gamma * b.lipschitz ** 2) ** (1 / L))
         assert b.value - L >= b.r1_bound - 1e-12                     # e^t >= 1 + t
-    assert b.kappa == 8.0                                           # pool over d = 8 pixels
+    assert b.gamma == 8.0                                           # pool over d = 8 pixels
 
 
 def test_contradictory_data_are_infeasible():
     X = np.zeros((2, 1, 4))
     with pytest.raises(cbn.InfeasibleError, match="equal inputs"):
         lipschitz_constant(X, np.array([[0.0], [1.0]]))
+
+
+def test_deep_plain_bound_does_not_underflow():
+    """gamma = 12^-L underflows past L ~ 285; the bound must still equal its closed form.
+
+    Independent reference: with one pair at distance 1 and outputs 1 apart, Lambda = 1 and
+    the bound is L (12^-L)^(1/L) = L / 12 exactly, for every depth.
+    """
+    from cbntheory.nets.architecture import Architecture
+
+    X = np.zeros((2, 1, 12))
+    X[1, 0, 0] = 1.0
+    Y = X.copy()
+    for L in (8, 300, 600):
+        arch = Architecture((12,), (1,) * (L + 1), normalization="plain", bias=False)
+        b = lipschitz_lower_bound(arch, X, Y)
+        assert np.isclose(b.value, L / 12, rtol=1e-12)
+        assert np.isclose(b.log_gamma, -L * np.log(12), rtol=1e-12)
+        assert np.isclose(b.r1_bound, -L * np.log(12), rtol=1e-12)
+        assert b.kappa == b.gamma
