@@ -75,6 +75,24 @@ def test_a_data_row_stores_a_network_that_reproduces_the_data():
     assert (res["lower"], res["upper"], res["status"]) == (ref.lower, ref.upper, ref.status)
 
 
+def test_an_r_eps_row_equals_the_direct_table_row():
+    """`epsilon` passes through to bound_table (cbn table --epsilon) like every option."""
+    name = "shift_autoencoder_1d"
+    p = normalize_params("bound_row", {"target": name, "depth": 1, "quick": True,
+                                       "epsilon": 1e-2})
+    out = run_job("bound_row", p, 0)
+    assert out["ok"], out.get("error")
+    ref = bound_table(name, [1], quick=True, max_iter=settings.QUICK_MAX_ITER, epsilon=1e-2)
+    res = out["result"]
+    assert (res["lower"], res["upper"], res["status"]) == \
+        (ref.rows[0].lower, ref.rows[0].upper, ref.rows[0].status)
+    (table,) = tables_from_store([{"kind": "bound_row", "params": p, "seed": 0,
+                                   "status": "done", "result": res, "job_key": "k"}])
+    assert table.epsilon == 1e-2 == ref.epsilon
+    linear = run_job("bound_row", dict(p, target="mixer_1d"), 0)    # R_eps needs data
+    assert not linear["ok"] and "epsilon" in linear["error"]
+
+
 def _store_rows(path):
     rows = h.query(path, "SELECT job_key, params, status, lower, upper, result_status, "
                          "attempts FROM jobs")
