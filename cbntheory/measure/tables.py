@@ -689,7 +689,8 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
     """Bound tables from the rows of a sweep store (:func:`cbntheory.sweep.store.read_rows`).
 
     Rows are grouped by job kind, parameters other than ``depth``, and seed; every group
-    becomes one table over its depths.  A group of ``bound_row`` jobs is the table
+    becomes one table over its depths (jobs without a ``depth`` parameter, such as
+    ``minimal_norm`` on a data file, are not table rows and are left out).  A group of ``bound_row`` jobs is the table
     ``cbn table`` computes with the same options and seed, rebuilt from the stored state
     of each depth (:func:`table_from_states`); its rows not done are ``skipped`` (pending)
     or ``solver_error`` (failed) rows.  For other kinds,
@@ -700,7 +701,7 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
     """
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in rows:
-        if row.get("kind") in ("echo", "spin"):
+        if "depth" not in (row.get("params") or {}):  # not a table row (a solve on a file...)
             continue
         key = _store_group(row)
         if targets and key[0] not in targets:

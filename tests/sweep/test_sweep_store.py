@@ -231,7 +231,8 @@ def _filled_store(path, n=120):
 
 
 @pytest.mark.parametrize("command", [["sweep", "--status", "--store"], ["table", "--from"],
-                                     ["sweep", "CONFIG", "--no-progress", "--store"]])
+                                     ["sweep", "CONFIG", "--no-progress", "--store"],
+                                     ["report", "--out", "OUT", "--from"]])
 def test_a_damaged_store_is_reported_in_one_line(tmp_path, capsys, command):
     """Overwritten pages (a bad disk, a truncated copy): `--status` and `table --from` say
     so in one line (exit 2) instead of counting 120 done or raising sqlite3's error."""
@@ -248,9 +249,11 @@ def test_a_damaged_store_is_reported_in_one_line(tmp_path, capsys, command):
     if "CONFIG" in command:   # running a sweep into it is refused as well
         config = h.echo_config(tmp_path / "e.toml", [1])
         command = [config if c == "CONFIG" else c for c in command]
+    command = [str(tmp_path / "report") if c == "OUT" else c for c in command]
     assert main([*command, path]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is damaged: PRAGMA quick_check reports" in err[0], err
+    assert not (tmp_path / "report").exists()     # the report stops before writing
     with pytest.raises(StoreError, match="is damaged"):
         read_rows(path)
 
