@@ -690,8 +690,9 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
 
     Rows are grouped by job kind, parameters other than ``depth``, and seed; every group
     becomes one table over its depths (jobs without a ``depth`` parameter, such as
-    ``minimal_norm`` on a data file, are not table rows and are left out).  A group of ``bound_row`` jobs is the table
-    ``cbn table`` computes with the same options and seed, rebuilt from the stored state
+    ``minimal_norm`` on a data file, are not table rows and are left out).  A group of
+    ``bound_row`` jobs is the table ``cbn table`` computes with the same options and seed,
+    rebuilt from the stored state
     of each depth (:func:`table_from_states`); its rows not done are ``skipped`` (pending)
     or ``solver_error`` (failed) rows.  For other kinds,
     ``Rank_J``/``Rank_CBN``/``R0``/``R1``/``R2`` come from the stored results when present
