@@ -692,9 +692,8 @@ def tables_from_store(rows: Iterable[Mapping[str, Any]],
     becomes one table over its depths (jobs without a ``depth`` parameter, such as
     ``minimal_norm`` on a data file, are not table rows and are left out).  A group of
     ``bound_row`` jobs is the table ``cbn table`` computes with the same options and seed,
-    rebuilt from the stored state
-    of each depth (:func:`table_from_states`); its rows not done are ``skipped`` (pending)
-    or ``solver_error`` (failed) rows.  For other kinds,
+    rebuilt from the stored state of each depth (:func:`table_from_states`); its rows not
+    done are ``skipped`` (pending) or ``solver_error`` (failed) rows.  For other kinds,
     ``Rank_J``/``Rank_CBN``/``R0``/``R1``/``R2`` come from the stored results when present
     (kind ``linear_cost`` stores ``r0, r1, r2``: ``Rank_J = Rank_CBN = R0`` for a linear
     map).  ``targets`` keeps only groups whose ``target`` parameter (or kind) is listed;
