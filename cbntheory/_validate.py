@@ -59,6 +59,53 @@ def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def real_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float in the given range: THE rule for numeric options.
+
+    Bools, strings, complex numbers, NaN and inf are refused with the standard message
+    (``name must be ...; got ...``), as is a value outside ``[low, high]`` (an open end with
+    ``low_open``/``high_open``; ``None`` leaves that side unbounded).
+
+    Examples
+    --------
+    >>> real_number("rtol", 1e-3, low=0, high=1, high_open=True)
+    0.001
+    >>> real_number("rtol", float("nan"), low=0)
+    Traceback (most recent call last):
+    ...
+    cbntheory.errors.ValidationError: rtol must be a finite real number >= 0; got nan
+    """
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    rule = "be a finite real number" + (" " + " and ".join(parts) if parts else "")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise fail(name, rule, value)
+    x = float(value)
+    if not np.isfinite(x):
+        raise fail(name, rule, value)
+    if low is not None and (x < low or (low_open and x == low)):
+        raise fail(name, rule, value)
+    if high is not None and (x > high or (high_open and x == high)):
+        raise fail(name, rule, value)
+    return x
+
+
+def optional_rtol(name: str, value: Any) -> float | None:
+    """``None`` (use the default) or a relative tolerance in ``[0, 1)``.
+
+    A relative tolerance of 1 or more accepts everything (every singular value "is zero",
+    every matrix "is a convolution"), and a negative or NaN one silently rejects or accepts
+    everything, so both are refused.
+    """
+    if value is None:
+        return None
+    return real_number(name, value, low=0.0, high=1.0, high_open=True)
+
+
 def spatial_shape(name: str, value: Any) -> tuple[int, ...]:
     """Return a 1D ``(d,)`` or 2D ``(d1, d2)`` spatial shape of positive ints."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):

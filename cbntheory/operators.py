@@ -98,6 +98,7 @@ class ConvOperator:
         spatial = b.shape[:ndim]
         c = fourier.normalization_constant(V.normalization("normalization", normalization), spatial)
         k = np.fft.ifftn(b / c, axes=tuple(range(ndim)))
+        rtol = V.optional_rtol("rtol", rtol)
         rtol = settings.REALNESS_RTOL if rtol is None else rtol
         scale = max(float(np.abs(k).max(initial=0.0)), np.finfo(float).tiny)
         imag = float(np.abs(k.imag).max(initial=0.0))
@@ -140,6 +141,7 @@ class ConvOperator:
         True
         """
         shape = V.spatial_shape("spatial_shape", spatial_shape)
+        rtol = V.optional_rtol("rtol", rtol)
         cin = V.positive_int("in_channels", in_channels)
         cout = V.positive_int("out_channels", out_channels)
         d = fourier.spatial_size(shape)

@@ -89,6 +89,9 @@ def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     >>> bool(abs(tol - 20 * EPS) < 1e-30)
     True
     """
+    from . import _validate as V  # the one numeric-option rule (issue 14)
+
+    rtol = V.optional_rtol("rtol", rtol)
     if rtol is None:
         rtol = RANK_RTOL_FACTOR * EPS * n
     return float(rtol) * float(s_max)
