@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError
+from .errors import TooLargeError, ValidationError
 
 NORMALIZATIONS = ("operator", "plain")
 
@@ -192,6 +192,66 @@ def float_dtype(dtype: Any) -> np.dtype:
     if dt not in _FLOAT_DTYPES:
         raise fail("dtype", "be float64 or float32", dtype)
     return dt
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def max_bytes() -> int:
+    """The size cap in bytes: ``$CBNTHEORY_MAX_BYTES`` when set, else the settings value."""
+    import os
+
+    from . import settings
+
+    text = os.environ.get(settings.MAX_ARRAY_BYTES_ENV, "").strip()
+    if not text:
+        return settings.MAX_ARRAY_BYTES
+    unit = text[-1].upper() if text[-1].isalpha() else ""
+    try:
+        value = float(text[:-1] if unit else text) * _UNITS[unit]
+    except (KeyError, ValueError):
+        value = float("nan")
+    if not value > 0 or not np.isfinite(value):
+        raise fail(f"${settings.MAX_ARRAY_BYTES_ENV}", "be a positive number of bytes, "
+                   "optionally with a K, M, G or T suffix", text)
+    return int(value)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("TiB", "GiB", "MiB", "KiB"):
+        scale = _UNITS[unit[0]]
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def check_size(what: str, shape: Sequence[int] | int, itemsize: int = 8) -> None:
+    """THE size guard: refuse an array of ``shape`` (or that many items) above the cap.
+
+    Called before allocating anything whose size the user controls (networks, dense
+    Jacobians and operator matrices, loaded arrays).  Python ints do not overflow, so
+    absurd shapes give an honest estimate.
+
+    Examples
+    --------
+    >>> check_size("a small array", (10, 10))
+    >>> try:
+    ...     check_size("a dense Jacobian", (10**6, 10**6))
+    ... except TooLargeError as exc:
+    ...     print(str(exc)[:40])
+    a dense Jacobian needs 7.28 TiB (an arra
+    """
+    from . import settings
+
+    items = int(shape) if isinstance(shape, numbers.Integral) else int(np.prod(
+        [int(s) for s in shape], dtype=object))
+    need, cap = items * int(itemsize), max_bytes()
+    if need > cap:
+        raise TooLargeError(
+            f"{what} needs {_bytes(need)} (an array of {items} "
+            f"{'float64-sized' if itemsize == 8 else f'{itemsize}-byte'} entries), above the "
+            f"size cap of {_bytes(cap)}; raise the cap with the environment variable "
+            f"{settings.MAX_ARRAY_BYTES_ENV} (bytes, or e.g. 16G) if the machine has the memory")
 
 
 def read_only(a: np.ndarray) -> np.ndarray:

@@ -219,6 +219,7 @@ class ConvOperator:
     def blocks(self) -> np.ndarray:
         """Frequency multiplier ``A_m = c fftn(kernel)[m]``, complex ``(*spatial, C_out, C_in)``."""
         if self._blocks is None:
+            V.check_size("the frequency blocks (complex, kernel-sized)", self._kernel.shape, 16)
             axes = fourier.spatial_axes(self.ndim)
             self._blocks = self._to_blocks(np.fft.fftn(self._kernel, axes=axes))
             self._blocks.setflags(write=False)
@@ -249,6 +250,8 @@ class ConvOperator:
         """
         shape = self.spatial_shape
         d = self.size
+        V.check_size("the dense operator matrix (C_out d x C_in d)",
+                     (self.out_channels * d, self.in_channels * d))
         # M[(o, p), (i, q)] = c * W[o, i, p - q]: gather the kernel at every difference p - q.
         idx = fourier.frequencies(shape).reshape(d, self.ndim)
         diff = (idx[:, None, :] - idx[None, :, :]) % np.asarray(shape)

@@ -396,3 +396,22 @@ SWEEP_MIN_WAIT: float = 0.05
 
 #: Seconds a terminated local worker gets to exit (Ctrl-C) before it is killed.
 SWEEP_TERMINATE_GRACE: float = 5.0
+
+
+# --- issue 14: bad inputs, size guard, interruptions ---------------------------------------
+
+#: Largest single array (bytes) the package allocates on a user's request: a network's
+#: weights, a dense Jacobian or operator matrix, a loaded array.  Above it a
+#: :class:`~cbntheory.errors.TooLargeError` gives the estimate and the cap before anything is
+#: allocated, instead of a MemoryError (or a machine brought down by swapping).  4 GiB: far
+#: above every problem the theory's checks need, below the memory of a laptop.
+MAX_ARRAY_BYTES: int = 4 * 2**30
+
+#: Environment variable that overrides :data:`MAX_ARRAY_BYTES` (an integer number of bytes,
+#: optionally with a K, M, G or T suffix for powers of 1024), read at every check.
+MAX_ARRAY_BYTES_ENV: str = "CBNTHEORY_MAX_BYTES"
+
+#: Seconds a command waits, after the first Ctrl-C or SIGTERM, for the running solve to
+#: return what it has before it is abandoned (the issue asks for a stop within ~1 s).
+INTERRUPT_GRACE: float = 1.0
+
