@@ -243,8 +243,9 @@ def check_size(what: str, shape: Sequence[int] | int, itemsize: int = 8) -> None
     """
     from . import settings
 
-    items = int(shape) if isinstance(shape, numbers.Integral) else int(np.prod(
-        [int(s) for s in shape], dtype=object))
+    items = 1
+    for s in ((shape,) if isinstance(shape, numbers.Integral) else shape):
+        items *= int(s)   # Python ints: no overflow for absurd shapes
     need, cap = items * int(itemsize), max_bytes()
     if need > cap:
         raise TooLargeError(
