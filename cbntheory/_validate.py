@@ -244,7 +244,9 @@ def check_size(what: str, shape: Sequence[int] | int, itemsize: int = 8) -> None
     from . import settings
 
     items = 1
-    for s in ((shape,) if isinstance(shape, numbers.Integral) else shape):
+    dims: Sequence[int] = (int(shape),) if isinstance(shape, numbers.Integral) else \
+        tuple(shape)  # type: ignore[arg-type]
+    for s in dims:
         items *= int(s)   # Python ints: no overflow for absurd shapes
     need, cap = items * int(itemsize), max_bytes()
     if need > cap:
