@@ -50,12 +50,38 @@ def real_array(name: str, value: Any, *, ndim: int | Sequence[int] | None = None
     return arr
 
 
-def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, refusing bools, non-integers and values below ``minimum``."""
+#: Largest integer option accepted by default: it fits numpy's int64 (and a float), so no
+#: count or depth overflows a computation downstream.
+INT_MAX = 2**62
+
+
+#: Largest magnitude whose square summed over an array of size ``n`` stays finite in float64
+#: is ``sqrt(max / n)``; arrays above :func:`no_overflow`'s bound would give inf norms.
+_SQRT_MAX = float(np.sqrt(np.finfo(np.float64).max))
+
+
+def no_overflow(name: str, arr: np.ndarray) -> np.ndarray:
+    """Refuse an array whose entries are so large that its norm (or its DFT) overflows.
+
+    The bound ``max |a| * size <= sqrt(float64 max)`` (about 1.3e154 / size) keeps sums of
+    squares and sums of ``size`` terms finite; real data are hundreds of orders below.
+    """
+    big = float(np.max(np.abs(arr), initial=0.0))
+    if big * max(arr.size, 1) > _SQRT_MAX:
+        raise fail(name, f"have entries small enough for float64 norms (max |entry| x size "
+                   f"<= {_SQRT_MAX:.2g})", f"max |entry| {big:.3g} over {arr.size} entries")
+    return arr
+
+
+def positive_int(name: str, value: Any, *, minimum: int = 1, maximum: int = INT_MAX) -> int:
+    """Return ``value`` as an int, refusing bools, non-integers and values outside
+    ``[minimum, maximum]`` (by default at most :data:`INT_MAX`)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise fail(name, "be an integer", value)
-    if value < minimum:
+    if int(value) < minimum:
         raise fail(name, f"be >= {minimum}", value)
+    if int(value) > maximum:
+        raise fail(name, f"be <= {maximum}", value)
     return int(value)
 
 

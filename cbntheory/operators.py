@@ -54,7 +54,7 @@ class ConvOperator:
     __array_ufunc__ = None
 
     def __init__(self, kernel: Any, normalization: str = "operator") -> None:
-        k = V.real_array("kernel", kernel, ndim=(3, 4))
+        k = V.no_overflow("kernel", V.real_array("kernel", kernel, ndim=(3, 4)))
         self._kernel = k.copy()
         self._kernel.setflags(write=False)
         self._normalization = V.normalization("normalization", normalization)

@@ -32,7 +32,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import NormResult
 from ..solvers.dispatch import minimal_norm
-from ._common import add_shared, fmt_number, load_npz, number, print_json
+from ._common import add_shared, fmt_number, load_npz, number, output_file, print_json
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -127,6 +127,7 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print, save; returns 0 (verified), 1 (no verified network)."""
+    args.out = output_file(args.out, "--out", suffix=".npz")  # before the solve
     res, arch = _solve(args)
     info = res.info
     net = res.network

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from ..errors import ValidationError
-from ._common import add_shared, tally
+from ._common import add_shared, output_dir, tally
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ValidationError(f"--seed must be >= 0; got {args.seed}")
+    output_dir(args.out, "--out")  # created (or refused) before anything runs
     result = run_report(args.out, quick=args.quick, seed=args.seed,
                         progress=not args.no_progress)
     for note in result.notes:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..output.files import write_text
-from ._common import add_shared
+from ._common import add_shared, output_dir, output_file
 
 
 def register(subparsers: Any) -> None:
@@ -141,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         return _list_targets()
+    args.out = output_file(args.out, "--out")  # checked before any solve
+    args.save_networks = output_dir(args.save_networks, "--save-networks")
     command = _command(args)
     if args.store is not None:
         from ..sweep.store import read_rows
