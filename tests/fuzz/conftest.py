@@ -16,9 +16,8 @@ from __future__ import annotations
 import json
 import os
 
-from hypothesis import HealthCheck, settings
-
 import _fuzz
+from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "cbn-fuzz", derandomize=True, database=None, deadline=None, print_blob=True,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import os
 
+import _fuzz
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import _fuzz
 import cbntheory as cbn
 from cbntheory.convex import two_layer_min_norm
 
