@@ -112,19 +112,24 @@ def _load(path: str, name: str, suffix: str, read: Callable[[str], Any]) -> Any:
             f"({type(exc).__name__ if isinstance(exc, MemoryError) else ''}{exc})") from None
 
 
-def _read_npy(path: str) -> np.ndarray:
+def _read_npy(path: str, name: str) -> np.ndarray:
     """``np.load`` after checking the header: the declared size against the file's bytes
-    and the size cap (a 64-byte file may claim terabytes)."""
+    and the size cap (a 64-byte file may claim terabytes).  Files without the ``.npy``
+    magic go to ``np.load`` as they are (it names an ``.npz`` archive, or refuses)."""
     from .. import _validate as V
 
     with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            return np.load(path, allow_pickle=False)
+        fh.seek(0)
         try:
             version = np.lib.format.read_magic(fh)
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
                     np.lib.format.read_array_header_2_0)
             shape, _, dtype = read(fh)
         except (ValueError, OSError, SyntaxError, TypeError) as exc:
-            raise ValueError(f"not a valid .npy file: {exc}") from None
+            raise ValidationError(f"{name} must be a readable .npy file; got {path!r} (a "
+                                  f"damaged header: {exc})") from None
         offset = fh.tell()
     V.check_size(f"the array in {path!r} (shape {shape}, dtype {dtype})", shape,
                  max(np.dtype(dtype).itemsize, 1))
@@ -133,14 +138,15 @@ def _read_npy(path: str) -> np.ndarray:
         items *= int(s)
     declared, held = items * np.dtype(dtype).itemsize, os.path.getsize(path) - offset
     if not dtype.hasobject and declared > held:
-        raise ValueError(f"truncated: the header declares shape {shape} ({declared} bytes) but "
-                         f"the file holds {held} bytes of data")
+        raise ValidationError(f"{name} must be a complete .npy file; got {path!r} (truncated: "
+                              f"the header declares shape {shape}, {declared} bytes, but the "
+                              f"file holds {held} bytes of data)")
     return np.load(path, allow_pickle=False)
 
 
 def load_array(path: str, name: str = "file") -> np.ndarray:
     """Load a ``.npy`` array (no pickles), its header checked first (size cap, truncation)."""
-    return _load(path, name, ".npy", _read_npy)
+    return _load(path, name, ".npy", lambda p: _read_npy(p, name))
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray]:
