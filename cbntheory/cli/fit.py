@@ -150,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
           f"{arch.spatial_shape}, kernel_size {arch.kernel_size}, {arch.activation}, "
           f"bias {'free' if arch.bias and not arch.penalize_bias else arch.bias}, "
           f"head {arch.head}")
-    print(f"status: {res.status}")
+    print(f"status: {res.status}"
+          + (" (interrupted: Ctrl-C or SIGTERM)" if info.get("interrupted") else ""))
     print(f"upper (verified norm): {fmt_number(res.upper) if verified else 'none'}")
     print(f"lower (certified): {fmt_number(res.lower)}")
     print(f"relative residual: {res.residual:.3e}")

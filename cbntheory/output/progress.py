@@ -163,7 +163,9 @@ class Progress:
             self._write_line()
 
     def note(self, text: str) -> None:
-        """Change the note; redrawn on a terminal only (no new log line)."""
+        """Change the note; redrawn on a terminal only (no new log line).  A checkpoint
+        like :meth:`update`."""
+        check_interrupt()
         self._note = text
         if self.enabled and self.tty:
             self._redraw()
