@@ -180,11 +180,18 @@ def _write_interrupted(args: argparse.Namespace, stop: _Interrupted, command: st
     try:
         prov = provenance(command=command, quick=args.quick, seed=args.seed,
                           restarts=args.restarts, max_iter=_max_iter(args))
-        text = (render(stop.tables, args.format, prov=prov) if stop.tables else "")
-        if args.format == "md" or not stop.tables:
+        tables = stop.tables
+        if args.save_networks is not None and tables:
+            from ..output.artifacts import save_networks
+
+            tables = [save_networks(t, args.save_networks) for t in tables]
+        text = render(tables, args.format, prov=prov) if tables else ""
+        if args.format == "md":
             text += stop.tail()
         else:  # tex/csv/json must stay parseable: the partial rows go to standard error
             print(stop.tail(), file=sys.stderr)
+        if not text:
+            return
         if args.out is None:
             sys.stdout.write(text)
         else:
