@@ -232,6 +232,7 @@ class ConvOperator:
         :func:`cbntheory.fourier.half_spectrum_weights`.
         """
         if self._half is None:
+            V.check_size("the half-spectrum blocks (complex)", self._kernel.shape, 16)
             axes = fourier.spatial_axes(self.ndim)
             self._half = self._to_blocks(np.fft.rfftn(self._kernel, axes=axes))
             self._half.setflags(write=False)
