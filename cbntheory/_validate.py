@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError
+from .errors import TooLargeError, ValidationError
 
 NORMALIZATIONS = ("operator", "plain")
 
@@ -50,13 +50,86 @@ def real_array(name: str, value: Any, *, ndim: int | Sequence[int] | None = None
     return arr
 
 
-def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, refusing bools, non-integers and values below ``minimum``."""
+#: Largest integer option accepted by default: it fits numpy's int64 (and a float), so no
+#: count or depth overflows a computation downstream.
+INT_MAX = 2**62
+
+
+#: Largest magnitude whose square summed over an array of size ``n`` stays finite in float64
+#: is ``sqrt(max / n)``; arrays above :func:`no_overflow`'s bound would give inf norms.
+_SQRT_MAX = float(np.sqrt(np.finfo(np.float64).max))
+
+
+def no_overflow(name: str, arr: np.ndarray) -> np.ndarray:
+    """Refuse an array whose entries are so large that its norm (or its DFT) overflows.
+
+    The bound ``max |a| * size <= sqrt(float64 max)`` (about 1.3e154 / size) keeps sums of
+    squares and sums of ``size`` terms finite; real data are hundreds of orders below.
+    """
+    big = float(np.max(np.abs(arr), initial=0.0))
+    if big * max(arr.size, 1) > _SQRT_MAX:
+        raise fail(name, f"have entries small enough for float64 norms (max |entry| x size "
+                   f"<= {_SQRT_MAX:.2g})", f"max |entry| {big:.3g} over {arr.size} entries")
+    return arr
+
+
+def positive_int(name: str, value: Any, *, minimum: int = 1, maximum: int = INT_MAX) -> int:
+    """Return ``value`` as an int, refusing bools, non-integers and values outside
+    ``[minimum, maximum]`` (by default at most :data:`INT_MAX`)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise fail(name, "be an integer", value)
-    if value < minimum:
+    if int(value) < minimum:
         raise fail(name, f"be >= {minimum}", value)
+    if int(value) > maximum:
+        raise fail(name, f"be <= {maximum}", value)
     return int(value)
+
+
+def real_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float in the given range: THE rule for numeric options.
+
+    Bools, strings, complex numbers, NaN and inf are refused with the standard message
+    (``name must be ...; got ...``), as is a value outside ``[low, high]`` (an open end with
+    ``low_open``/``high_open``; ``None`` leaves that side unbounded).
+
+    Examples
+    --------
+    >>> real_number("rtol", 1e-3, low=0, high=1, high_open=True)
+    0.001
+    >>> real_number("rtol", float("nan"), low=0)
+    Traceback (most recent call last):
+    ...
+    cbntheory.errors.ValidationError: rtol must be a finite real number >= 0; got nan
+    """
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    rule = "be a finite real number" + (" " + " and ".join(parts) if parts else "")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise fail(name, rule, value)
+    x = float(value)
+    if not np.isfinite(x):
+        raise fail(name, rule, value)
+    if low is not None and (x < low or (low_open and x == low)):
+        raise fail(name, rule, value)
+    if high is not None and (x > high or (high_open and x == high)):
+        raise fail(name, rule, value)
+    return x
+
+
+def optional_rtol(name: str, value: Any) -> float | None:
+    """``None`` (use the default) or a relative tolerance in ``[0, 1)``.
+
+    A relative tolerance of 1 or more accepts everything (every singular value "is zero",
+    every matrix "is a convolution"), and a negative or NaN one silently rejects or accepts
+    everything, so both are refused.
+    """
+    if value is None:
+        return None
+    return real_number(name, value, low=0.0, high=1.0, high_open=True)
 
 
 def spatial_shape(name: str, value: Any) -> tuple[int, ...]:
@@ -160,6 +233,69 @@ def float_dtype(dtype: Any) -> np.dtype:
     if dt not in _FLOAT_DTYPES:
         raise fail("dtype", "be float64 or float32", dtype)
     return dt
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def max_bytes() -> int:
+    """The size cap in bytes: ``$CBNTHEORY_MAX_BYTES`` when set, else the settings value."""
+    import os
+
+    from . import settings
+
+    text = os.environ.get(settings.MAX_ARRAY_BYTES_ENV, "").strip()
+    if not text:
+        return settings.MAX_ARRAY_BYTES
+    unit = text[-1].upper() if text[-1].isalpha() else ""
+    try:
+        value = float(text[:-1] if unit else text) * _UNITS[unit]
+    except (KeyError, ValueError):
+        value = float("nan")
+    if not value > 0 or not np.isfinite(value):
+        raise fail(f"${settings.MAX_ARRAY_BYTES_ENV}", "be a positive number of bytes, "
+                   "optionally with a K, M, G or T suffix", text)
+    return int(value)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("TiB", "GiB", "MiB", "KiB"):
+        scale = _UNITS[unit[0]]
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def check_size(what: str, shape: Sequence[int] | int, itemsize: int = 8) -> None:
+    """THE size guard: refuse an array of ``shape`` (or that many items) above the cap.
+
+    Called before allocating anything whose size the user controls (networks, dense
+    Jacobians and operator matrices, loaded arrays).  Python ints do not overflow, so
+    absurd shapes give an honest estimate.
+
+    Examples
+    --------
+    >>> check_size("a small array", (10, 10))
+    >>> try:
+    ...     check_size("a dense Jacobian", (10**6, 10**6))
+    ... except TooLargeError as exc:
+    ...     print(str(exc)[:40])
+    a dense Jacobian needs 7.28 TiB (an arra
+    """
+    from . import settings
+
+    items = 1
+    dims: Sequence[int] = (int(shape),) if isinstance(shape, numbers.Integral) else \
+        tuple(shape)  # type: ignore[arg-type]
+    for s in dims:
+        items *= int(s)   # Python ints: no overflow for absurd shapes
+    need, cap = items * int(itemsize), max_bytes()
+    if need > cap:
+        raise TooLargeError(
+            f"{what} needs {_bytes(need)} (an array of {items} "
+            f"{'float64-sized' if itemsize == 8 else f'{itemsize}-byte'} entries), above the "
+            f"size cap of {_bytes(cap)}; raise the cap with the environment variable "
+            f"{settings.MAX_ARRAY_BYTES_ENV} (bytes, or e.g. 16G) if the machine has the memory")
 
 
 def read_only(a: np.ndarray) -> np.ndarray:

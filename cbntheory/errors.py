@@ -57,3 +57,10 @@ class StoreError(CBNError):
 
 class ModularArithmeticError(CBNError, ArithmeticError):
     """Exact arithmetic modulo primes found no usable prime or root of unity."""
+
+
+class TooLargeError(ValidationError):
+    """A requested array would exceed the size cap (:data:`cbntheory.settings.MAX_ARRAY_BYTES`,
+    overridable by the environment variable ``CBNTHEORY_MAX_BYTES``); the message gives the
+    estimate and the cap.  Raised before anything is allocated."""
+

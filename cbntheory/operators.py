@@ -54,7 +54,7 @@ class ConvOperator:
     __array_ufunc__ = None
 
     def __init__(self, kernel: Any, normalization: str = "operator") -> None:
-        k = V.real_array("kernel", kernel, ndim=(3, 4))
+        k = V.no_overflow("kernel", V.real_array("kernel", kernel, ndim=(3, 4)))
         self._kernel = k.copy()
         self._kernel.setflags(write=False)
         self._normalization = V.normalization("normalization", normalization)
@@ -98,6 +98,7 @@ class ConvOperator:
         spatial = b.shape[:ndim]
         c = fourier.normalization_constant(V.normalization("normalization", normalization), spatial)
         k = np.fft.ifftn(b / c, axes=tuple(range(ndim)))
+        rtol = V.optional_rtol("rtol", rtol)
         rtol = settings.REALNESS_RTOL if rtol is None else rtol
         scale = max(float(np.abs(k).max(initial=0.0)), np.finfo(float).tiny)
         imag = float(np.abs(k.imag).max(initial=0.0))
@@ -140,6 +141,7 @@ class ConvOperator:
         True
         """
         shape = V.spatial_shape("spatial_shape", spatial_shape)
+        rtol = V.optional_rtol("rtol", rtol)
         cin = V.positive_int("in_channels", in_channels)
         cout = V.positive_int("out_channels", out_channels)
         d = fourier.spatial_size(shape)
@@ -217,6 +219,7 @@ class ConvOperator:
     def blocks(self) -> np.ndarray:
         """Frequency multiplier ``A_m = c fftn(kernel)[m]``, complex ``(*spatial, C_out, C_in)``."""
         if self._blocks is None:
+            V.check_size("the frequency blocks (complex, kernel-sized)", self._kernel.shape, 16)
             axes = fourier.spatial_axes(self.ndim)
             self._blocks = self._to_blocks(np.fft.fftn(self._kernel, axes=axes))
             self._blocks.setflags(write=False)
@@ -229,6 +232,7 @@ class ConvOperator:
         :func:`cbntheory.fourier.half_spectrum_weights`.
         """
         if self._half is None:
+            V.check_size("the half-spectrum blocks (complex)", self._kernel.shape, 16)
             axes = fourier.spatial_axes(self.ndim)
             self._half = self._to_blocks(np.fft.rfftn(self._kernel, axes=axes))
             self._half.setflags(write=False)
@@ -247,6 +251,8 @@ class ConvOperator:
         """
         shape = self.spatial_shape
         d = self.size
+        V.check_size("the dense operator matrix (C_out d x C_in d)",
+                     (self.out_channels * d, self.in_channels * d))
         # M[(o, p), (i, q)] = c * W[o, i, p - q]: gather the kernel at every difference p - q.
         idx = fourier.frequencies(shape).reshape(d, self.ndim)
         diff = (idx[:, None, :] - idx[None, :, :]) % np.asarray(shape)

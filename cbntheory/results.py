@@ -86,7 +86,8 @@ class NormResult:
     Attributes
     ----------
     value : float
-        Best parameter norm found (equal to ``upper``).
+        Best parameter norm found (equal to ``upper``); ``inf`` whenever the status is not
+        in :data:`VERIFIED` (a failed solve carries no number a table could print).
     lower : float or None
         Certified lower bound on the minimal norm, or None when none is available.
     upper : float

@@ -89,6 +89,9 @@ def rank_tolerance(s_max: float, n: int, rtol: float | None = None) -> float:
     >>> bool(abs(tol - 20 * EPS) < 1e-30)
     True
     """
+    from . import _validate as V  # the one numeric-option rule (issue 14)
+
+    rtol = V.optional_rtol("rtol", rtol)
     if rtol is None:
         rtol = RANK_RTOL_FACTOR * EPS * n
     return float(rtol) * float(s_max)
@@ -410,3 +413,21 @@ SWEEP_TERMINATE_GRACE: float = 5.0
 #: Seconds between a pool worker's checks that its sweep process is alive: a worker of
 #: a sweep killed with SIGKILL exits within this delay instead of living on as an orphan.
 SWEEP_ORPHAN_POLL: float = 1.0
+
+# --- issue 14: bad inputs, size guard, interruptions ---------------------------------------
+
+#: Largest single array (bytes) the package allocates on a user's request: a network's
+#: weights, a dense Jacobian or operator matrix, a loaded array.  Above it a
+#: :class:`~cbntheory.errors.TooLargeError` gives the estimate and the cap before anything is
+#: allocated, instead of a MemoryError (or a machine brought down by swapping).  4 GiB: far
+#: above every problem the theory's checks need, below the memory of a laptop.
+MAX_ARRAY_BYTES: int = 4 * 2**30
+
+#: Environment variable that overrides :data:`MAX_ARRAY_BYTES` (an integer number of bytes,
+#: optionally with a K, M, G or T suffix for powers of 1024), read at every check.
+MAX_ARRAY_BYTES_ENV: str = "CBNTHEORY_MAX_BYTES"
+
+#: Seconds a command waits, after the first Ctrl-C or SIGTERM, for the running solve to
+#: return what it has before it is abandoned (the issue asks for a stop within ~1 s).
+INTERRUPT_GRACE: float = 1.0
+

@@ -35,11 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``cbn`` command; returns the exit status."""
     from ..errors import CBNError
+    from ..output.progress import interrupt_handlers, interrupt_requested
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with interrupt_handlers():
+            status = int(args.func(args) or 0)
+            # a solve that caught the Ctrl-C returned what it had: printed, still 130
+            return 130 if interrupt_requested() else status
     except BrokenPipeError:
         # The reader went away (``cbn ... | head``): not an error of ours.  Point stdout at
         # devnull so that the interpreter's final flush does not complain again.

@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,56 @@ def number(*, strict: bool) -> Callable[[str], float]:
     return parse
 
 
+def _writable_dir(directory: Path, option: str, value: str) -> None:
+    """Create ``directory`` (and its parents) if missing; refuse when that fails or it is
+    not writable."""
+    if directory.exists() and not directory.is_dir():
+        raise ValidationError(f"{option} must name a directory; got {value!r} ({directory} "
+                              "is a file)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"{option} must be in a directory that exists or can be "
+                              f"created; got {value!r} ({exc.strerror or exc})") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ValidationError(f"{option} must be in a writable directory; got {value!r} "
+                              f"({directory} is not writable)")
+
+
+def output_file(value: str | None, option: str, *, suffix: str | None = None) -> str | None:
+    """THE check of an output FILE option, made before any computation.
+
+    ``None`` passes through.  A path that is an existing directory is refused (a file is
+    asked for); missing parent directories are created; an unwritable or uncreatable place
+    is refused with a one-line error.  ``suffix`` (e.g. ``".npz"``) is appended when the
+    name lacks it, as the writer will, and the returned path is the one that will be
+    written.
+    """
+    if value is None:
+        return None
+    path = Path(value)
+    if value.endswith(os.sep) or path.is_dir():
+        raise ValidationError(f"{option} must be a file path, not a directory; got {value!r} "
+                              f"(e.g. {os.path.join(value, 'out' + (suffix or ''))!r})")
+    if suffix is not None and path.suffix != suffix:
+        path = path.with_name(path.name + suffix)
+    _writable_dir(path.parent if str(path.parent) else Path("."), option, value)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValidationError(f"{option} must be writable; got {value!r} (the file exists "
+                              "and is read-only)")
+    return str(path)
+
+
+def output_dir(value: str | None, option: str) -> str | None:
+    """THE check of an output DIR option, made before any computation: the directory is
+    created (with its parents) when missing; a file, or a place that cannot be created or
+    written, is refused with a one-line error.  ``None`` passes through."""
+    if value is None:
+        return None
+    _writable_dir(Path(value), option, value)
+    return value
+
+
 def _load(path: str, name: str, suffix: str, read: Callable[[str], Any]) -> Any:
     """``read(path)``, turning a missing or unreadable file into a one-line ValidationError."""
     try:
@@ -52,14 +104,49 @@ def _load(path: str, name: str, suffix: str, read: Callable[[str], Any]) -> Any:
     except FileNotFoundError:
         raise ValidationError(f"{name} must be an existing {suffix} file; got {path!r} "
                               "(no such file)") from None
-    except (ValueError, OSError) as exc:
+    except ValidationError:
+        raise
+    except (ValueError, OSError, EOFError, MemoryError) as exc:
         raise ValidationError(
-            f"{name} must be a readable {suffix} file; got {path!r} ({exc})") from None
+            f"{name} must be a readable {suffix} file; got {path!r} "
+            f"({type(exc).__name__ if isinstance(exc, MemoryError) else ''}{exc})") from None
+
+
+def _read_npy(path: str, name: str) -> np.ndarray:
+    """``np.load`` after checking the header: the declared size against the file's bytes
+    and the size cap (a 64-byte file may claim terabytes).  Files without the ``.npy``
+    magic go to ``np.load`` as they are (it names an ``.npz`` archive, or refuses)."""
+    from .. import _validate as V
+
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            return np.load(path, allow_pickle=False)
+        fh.seek(0)
+        try:
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                    np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fh)
+        except (ValueError, OSError, SyntaxError, TypeError) as exc:
+            raise ValidationError(f"{name} must be a readable .npy file; got {path!r} (a "
+                                  f"damaged header: {exc})") from None
+        offset = fh.tell()
+    V.check_size(f"the array in {path!r} (shape {shape}, dtype {dtype})", shape,
+                 max(np.dtype(dtype).itemsize, 1))
+    items = 1
+    for s in shape:
+        items *= int(s)
+    declared, held = items * np.dtype(dtype).itemsize, os.path.getsize(path) - offset
+    if not dtype.hasobject and declared > held:
+        raise ValidationError(f"{name} must be a complete .npy file; got {path!r} (truncated: "
+                              f"the header declares shape {shape}, {declared} bytes, but the "
+                              f"file holds {held} bytes of data)")
+    return np.load(path, allow_pickle=False)
 
 
 def load_array(path: str, name: str = "file") -> np.ndarray:
-    """Load a ``.npy`` array (no pickles)."""
-    return _load(path, name, ".npy", lambda p: np.load(p, allow_pickle=False))
+    """Load a ``.npy`` array (no pickles), its header checked first (size cap, truncation)."""
+    return _load(path, name, ".npy", lambda p: _read_npy(p, name))
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray]:

@@ -15,13 +15,14 @@ the number of activation patterns and how they were obtained.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..errors import ValidationError
 from ..nets.architecture import Architecture
 from ..results import NormResult
 from ..solvers.convex.program import two_layer_min_norm
-from ._common import add_shared, fmt_number, load_npz, show
+from ._common import add_shared, fmt_number, load_npz, output_file, show
 
 
 def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
@@ -107,6 +108,7 @@ def _print_text(s: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Solve and print; errors propagate to the dispatcher (one line, exit 2)."""
+    save_to = output_file(args.save_network, "--save-network", suffix=".npz")  # before solving
     data = load_npz(args.data, "DATA")
     missing = [k for k in ("X", "Y") if k not in data]
     if missing:
@@ -122,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
     result = two_layer_min_norm(arch, X, Y, patterns=args.patterns, n_patterns=args.n_patterns,
                                 solver=args.solver, max_patterns=args.max_patterns,
                                 rng=args.seed)
-    if args.save_network:
-        result.network.save(args.save_network)
     s = summary(result, arch)
+    if save_to is not None and result.network is not None:
+        s["saved"] = str(result.network.save(save_to))
+    elif save_to is not None:
+        s["saved"] = None
+        print(f"cbn convex: note: no verified network to save (status {result.status})",
+              file=sys.stderr)
     return show(args.json, s, lambda: _print_text(s))

@@ -32,7 +32,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import NormResult
 from ..solvers.dispatch import minimal_norm
-from ._common import add_shared, fmt_number, load_npz, number, print_json
+from ._common import add_shared, fmt_number, load_npz, number, output_file, print_json
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -127,6 +127,7 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print, save; returns 0 (verified), 1 (no verified network)."""
+    args.out = output_file(args.out, "--out", suffix=".npz")  # before the solve
     res, arch = _solve(args)
     info = res.info
     net = res.network
@@ -149,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
           f"{arch.spatial_shape}, kernel_size {arch.kernel_size}, {arch.activation}, "
           f"bias {'free' if arch.bias and not arch.penalize_bias else arch.bias}, "
           f"head {arch.head}")
-    print(f"status: {res.status}")
+    print(f"status: {res.status}"
+          + (" (interrupted: Ctrl-C or SIGTERM)" if info.get("interrupted") else ""))
     print(f"upper (verified norm): {fmt_number(res.upper) if verified else 'none'}")
     print(f"lower (certified): {fmt_number(res.lower)}")
     print(f"relative residual: {res.residual:.3e}")

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from ..errors import ValidationError
-from ._common import add_shared, tally
+from ._common import add_shared, output_dir, tally
 
 
 def register(subparsers: Any) -> None:
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ValidationError(f"--seed must be >= 0; got {args.seed}")
+    output_dir(args.out, "--out")  # created (or refused) before anything runs
     rows = networks = None
     if args.store is not None:
         from ..sweep.kinds import stored_networks

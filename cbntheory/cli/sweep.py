@@ -8,6 +8,7 @@ SIGTERM; finished rows are kept, jobs in flight return to pending).  See
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sqlite3
 import sys
@@ -83,6 +84,10 @@ def _print_status(args: argparse.Namespace) -> int:
     return 0
 
 
+#: A Dask address: optional ``scheme://``, a host (name, IPv4 or [IPv6]) and optional port.
+_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?/?$")
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``cbn sweep``."""
     if args.status:
@@ -94,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         if args.scheduler:
             raise ValidationError("--workers must not be combined with --scheduler (the "
                                   "cluster's workers run the jobs); drop one of them")
+    if args.scheduler is not None and not _ADDRESS.match(args.scheduler):
+        raise ValidationError("--scheduler must be a Dask scheduler address such as "
+                              f"tcp://host:8786 or host:8786; got {args.scheduler!r}")
     from ..sweep.config import describe, load_config
     from ..sweep.executor import make_executor
     from ..sweep.runner import run_sweep

@@ -26,6 +26,13 @@ is a ``time_capped`` row without the solver's upper bound.
 The object is exact interpolation ``R(f; Omega, L)``; ``--epsilon EPS`` asks for ``R_eps``
 instead (networks within the relative residual ``EPS`` of the data), and then every bound
 of the table is one of that object (the tables say which).
+
+``--out FILE`` names a file (its directory is created if missing; an existing directory
+is refused), checked before any solve; ``--save-networks DIR`` names a directory, created
+if missing.  Ctrl-C (or SIGTERM) stops the command within about a second: the tables of the
+targets already finished are written, then the finished rows of the target in progress
+under an "interrupted" heading (the interrupted solve is not a row), and the exit status
+is 130.
 """
 from __future__ import annotations
 
@@ -35,7 +42,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..output.files import write_text
-from ._common import add_shared
+from ._common import add_shared, output_dir, output_file
 
 
 def register(subparsers: Any) -> None:
@@ -91,7 +98,7 @@ def _measure(args: argparse.Namespace) -> list[Any]:
     from .. import targets
     from ..measure.tables import parse_depths
     from ..measure.tabulate import bound_table
-    from ..output.progress import Progress
+    from ..output.progress import Progress, check_interrupt
 
     if args.time_limit is not None and not args.time_limit > 0:
         raise ValidationError(f"--time-limit must be > 0 seconds; got {args.time_limit}")
@@ -105,21 +112,52 @@ def _measure(args: argparse.Namespace) -> list[Any]:
     bar = Progress(len(chosen) * len(depths), label="table",
                    enabled=not args.no_progress)
     counts = {"done": 0, "failed": 0}
+    partial: list[Any] = []
 
     def on_row(row: Any) -> None:
+        # the solve behind a row that ends after an interruption was cut short: not a row
+        check_interrupt()
+        partial.append(row)
         counts["done" if row.upper is not None else "failed"] += 1
         bar.update(counts["done"], counts["failed"], 0)
 
     tables = []
     try:
         for target in chosen:
+            partial.clear()
             tables.append(bound_table(target, depths, quick=args.quick, rng=args.seed,
                                       restarts=args.restarts, time_limit=args.time_limit,
                                       max_iter=_max_iter(args),
                                       on_row=on_row, epsilon=args.epsilon))
+    except KeyboardInterrupt:
+        raise _Interrupted(tables, chosen[len(tables)].name, list(partial)) from None
     finally:
         bar.close()
     return tables
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the solves: the finished tables and rows, for writing before exit."""
+
+    def __init__(self, tables: list[Any], target: str, rows: list[Any]) -> None:
+        super().__init__()
+        self.tables, self.target, self.rows = tables, target, rows
+
+    def tail(self) -> str:
+        """The finished rows of the interrupted target, one line each (plain text)."""
+        lines = ["", f"## interrupted: {self.target}", "",
+                 "Ctrl-C or SIGTERM stopped the run; the solve in progress was discarded. "
+                 "Finished rows of this target:", ""]
+        for r in self.rows:
+            lines.append(f"- L = {r.depth}: lower {_fmt(r.lower)}, upper {_fmt(r.upper)}, "
+                         f"status {r.status}")
+        if not self.rows:
+            lines.append("- (none)")
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "none" if value is None else f"{value:.10g}"
 
 
 def _max_iter(args: argparse.Namespace) -> int | None:
@@ -146,6 +184,35 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts + (["--quick"] if args.quick else []))
 
 
+def _write_interrupted(args: argparse.Namespace, stop: _Interrupted, command: str) -> None:
+    """Write the finished tables and rows of an interrupted run (never raises)."""
+    from ..measure.tables import provenance
+    from ..output.render import render
+
+    try:
+        prov = provenance(command=command, quick=args.quick, seed=args.seed,
+                          restarts=args.restarts, max_iter=_max_iter(args))
+        tables = stop.tables
+        if args.save_networks is not None and tables:
+            from ..output.artifacts import save_networks
+
+            tables = [save_networks(t, args.save_networks) for t in tables]
+        text = render(tables, args.format, prov=prov) if tables else ""
+        if args.format == "md":
+            text += stop.tail()
+        else:  # tex/csv/json must stay parseable: the partial rows go to standard error
+            print(stop.tail(), file=sys.stderr)
+        if not text:
+            return
+        if args.out is None:
+            sys.stdout.write(text)
+        else:
+            write_text(args.out, text)
+            print(f"wrote {args.out} (interrupted)", file=sys.stderr)
+    except Exception as exc:  # pragma: no cover - the exit must stay 130
+        print(f"cbn table: could not write the finished rows: {exc}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the tables and print or write them; errors go to the dispatcher (exit 2)."""
     from ..measure.tables import provenance, tables_from_store
@@ -153,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         return _list_targets()
+    args.out = output_file(args.out, "--out")  # checked before any solve
+    args.save_networks = output_dir(args.save_networks, "--save-networks")
     command = _command(args)
     if args.store is not None:
         from ..sweep.store import read_rows
@@ -173,7 +242,11 @@ def run(args: argparse.Namespace) -> int:
                                   + (f" for targets {args.targets}" if args.targets else ""))
         prov = provenance(source=f"sweep store {args.store}", command=command)
     else:
-        tables = _measure(args)
+        try:
+            tables = _measure(args)
+        except _Interrupted as stop:
+            _write_interrupted(args, stop, command)
+            raise KeyboardInterrupt from None
         if args.save_networks is not None:
             from ..output.artifacts import save_networks
 

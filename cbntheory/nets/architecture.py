@@ -377,6 +377,8 @@ class Architecture:
         """
         from .network import Network
 
+        V.check_size("the network's weights (Architecture.init)",
+                     sum(int(np.prod(shp, dtype=object)) for shp in self.kernel_shapes))
         gen, seed = V.rng_seed(rng)
         factor = 1.0
         if scale is not None:

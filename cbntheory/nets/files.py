@@ -40,6 +40,21 @@ def save(path: str | os.PathLike, arch: Architecture, kernels: Sequence[np.ndarr
     return path
 
 
+def _check_version(version: np.ndarray | None, path: Path) -> None:
+    """Refuse a file whose declared layout version this package cannot read."""
+    try:
+        number = int(version) if version is not None and np.ndim(version) == 0 else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < 1:
+        raise V.fail("path", f"be a network file with an integer format version ({path})",
+                     None if version is None else str(version))
+    if number > FILE_VERSION:
+        raise V.fail("path", f"be a network file of format version <= {FILE_VERSION}, the "
+                     f"newest this version of cbntheory reads; upgrade cbntheory ({path})",
+                     f"version {number}")
+
+
 def load(path: str | os.PathLike) -> tuple[Architecture, list, list, int | None]:
     """Read ``(architecture, kernels, biases, seed)``; ValidationError for foreign files."""
     path = Path(path)
@@ -58,6 +73,7 @@ def load(path: str | os.PathLike) -> tuple[Architecture, list, list, int | None]
         raise V.fail("path", what, f"unreadable file ({type(exc).__name__}: {exc})") from exc
     if "format" not in files or str(files["format"]) != FILE_FORMAT or "meta" not in files:
         raise V.fail("path", what, f"a .npz file with keys {sorted(files)}")
+    _check_version(files.get("version"), path)
     try:
         meta = json.loads(str(files["meta"]))
         arch = Architecture.from_dict(meta["architecture"])

@@ -74,9 +74,10 @@ def dense_jacobian(net: Network, x: np.ndarray, mode: str = "auto") -> np.ndarra
         raise V.fail("mode", "be 'auto', 'forward' or 'reverse'", mode)
     arch = net.architecture
     ndim = arch.ndim
+    n_in, n_out = arch.input_size, arch.output_size
+    V.check_size("the dense Jacobian (output size x input size)", (n_out, n_in))
     comp = net._comp(np.dtype(np.float64))
     _, tape = E.forward(comp, K.to_internal(x[None], ndim), record=True)
-    n_in, n_out = arch.input_size, arch.output_size
     if mode == "auto":
         mode = "reverse" if n_out < n_in else "forward"
     widest = max([arch.input_size] + [n * int(np.prod(s)) for n, s in

@@ -16,9 +16,62 @@ True
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+# ------------------------------------------------------------------ interruptions (issue 14)
+#: Set by the handler :func:`interrupt_handlers` installs, at the first Ctrl-C or SIGTERM.
+_INTERRUPT: dict[str, Any] = {"requested": False, "signal": None}
+
+
+def interrupt_requested() -> bool:
+    """True once a Ctrl-C or SIGTERM arrived under :func:`interrupt_handlers`.
+
+    A KeyboardInterrupt can be lost (raised inside a weakref callback or a ``__del__``,
+    where Python only prints "Exception ignored"); the flag is not, so every checkpoint
+    (:func:`check_interrupt`, :meth:`Progress.update`) stops the command anyway.
+    """
+    return bool(_INTERRUPT["requested"])
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if an interruption was requested: a checkpoint between
+    pieces of work (rows, report items), where a lost KeyboardInterrupt is re-raised."""
+    if _INTERRUPT["requested"]:
+        raise KeyboardInterrupt
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _INTERRUPT["requested"] = True
+    _INTERRUPT["signal"] = signal.Signals(signum).name
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupt_handlers() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM both set the interruption flag and raise
+    KeyboardInterrupt in the main thread (a batch system's SIGTERM stops a command like a
+    Ctrl-C); the previous handlers and a clear flag are restored on exit.  Outside the main
+    thread it does nothing (signals can only be handled there)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _INTERRUPT.update(requested=False, signal=None)
+    for sig in previous:
+        signal.signal(sig, _on_signal)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _INTERRUPT.update(requested=False, signal=None)
 
 
 def duration(seconds: float) -> str:
@@ -89,7 +142,12 @@ class Progress:
         return f"{text}  {self._note}" if self._note else text
 
     def update(self, done: int, failed: int, running: int, note: str | None = None) -> None:
-        """Record the current counts (and note) and redraw if it is time to."""
+        """Record the current counts (and note) and redraw if it is time to.
+
+        Also a checkpoint: raises KeyboardInterrupt when an interruption was requested
+        (see :func:`interrupt_requested`) and swallowed somewhere on its way.
+        """
+        check_interrupt()
         if self._first is None:
             self._first = done + failed
         self._state = (done, failed, running)
@@ -105,7 +163,9 @@ class Progress:
             self._write_line()
 
     def note(self, text: str) -> None:
-        """Change the note; redrawn on a terminal only (no new log line)."""
+        """Change the note; redrawn on a terminal only (no new log line).  A checkpoint
+        like :meth:`update`."""
+        check_interrupt()
         self._note = text
         if self.enabled and self.tty:
             self._redraw()

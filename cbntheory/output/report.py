@@ -41,7 +41,7 @@ from .. import settings
 from . import report_index as IX
 from . import report_items as RI
 from .files import write_text
-from .progress import Progress
+from .progress import Progress, check_interrupt
 from .report_index import Item
 
 #: Item statuses that make the report's exit status 1.
@@ -262,6 +262,12 @@ class ReportRun:
         start = time.perf_counter()
         try:
             item.fn(item)
+            check_interrupt()  # a solve inside that caught the Ctrl-C returned a partial result
+        except KeyboardInterrupt:
+            item.status = "interrupted"
+            item.message = "stopped by Ctrl-C or SIGTERM; its partial results are discarded"
+            item.seconds = time.perf_counter() - start
+            raise
         except Exception as exc:  # an item never stops the report
             item.status = "failed"
             item.message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
@@ -310,6 +316,19 @@ class ReportRun:
             except Exception:  # a broken pool: the item runs the check here instead
                 break
 
+    def _stop_pool(self) -> None:
+        """Shut the pool down: waiting for it after a normal run, at once (workers
+        terminated) after an interruption, so that Ctrl-C stops the report within ~1 s."""
+        if self.executor is None:
+            return
+        if not self.state.interrupted:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            return
+        processes = list(getattr(self.executor, "_processes", {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()
+
     def run(self) -> ReportResult:
         self.plan_items()
         self.write_index()
@@ -320,11 +339,13 @@ class ReportRun:
             self.submit_checks()
             for item in self.items:
                 self.run_item(item, bar)
+        except KeyboardInterrupt:
+            self.state.interrupted = True
+            raise
         finally:
-            if self.executor is not None:
-                self.executor.shutdown(wait=True, cancel_futures=True)
+            self._stop_pool()
             bar.close()
-            self.state.finished = True
+            self.state.finished = not self.state.interrupted
             self.write_index()
         bad = [it for it in self.items if it.status in BAD_STATUSES]
         status = 1 if (bad or self.dir != self.requested) else 0

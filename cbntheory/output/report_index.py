@@ -41,6 +41,8 @@ class State:
     bottleneck: dict[str, Any] = dataclasses.field(default_factory=dict)
     finished: bool = False
     bar: Any = None
+    #: Stopped by Ctrl-C or SIGTERM (the index then says "interrupted", not "finished").
+    interrupted: bool = False
 
 
 def slug(text: str) -> str:
@@ -204,8 +206,10 @@ def index_markdown(items: Sequence[Item], state: State, notes: Sequence[str], el
     from .._version import __version__
     from .render import summary_markdown
 
-    done = sum(it.status not in ("pending", "running") for it in items)
-    run_state = "finished" if state.finished else f"running ({done}/{len(items)} items done)"
+    done = sum(it.status not in ("pending", "running", "interrupted") for it in items)
+    run_state = ("finished" if state.finished else f"running ({done}/{len(items)} items done)")
+    if state.interrupted:
+        run_state = f"interrupted ({done}/{len(items)} items done; Ctrl-C or SIGTERM)"
     lines = ["# cbntheory report", "",
              f"- plan: `{state.plan_name}`, seed {state.seed}, cbntheory {__version__}",
              f"- state: {run_state}, {duration(elapsed)} elapsed",

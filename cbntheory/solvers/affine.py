@@ -57,7 +57,7 @@ from ..nets.architecture import Architecture
 from ..nets.jacobian import parameter_jacobian
 from ..nets.network import Network
 from ..theory.linear_data import bias_least_norm, least_norm_map, taps_least_norm
-from .problem import Candidate, Outcome, Problem
+from .problem import Candidate, Outcome, Problem, judge_feasibility
 
 __all__ = ["OPTIONS", "SOLVER", "EpsilonFit", "affine_least_norm", "least_norm_layer", "solve",
            "within_epsilon"]
@@ -74,12 +74,12 @@ def _bias_words(arch: Architecture) -> str:
     return "penalised bias" if arch.penalize_bias else "free bias (not in the norm)"
 
 
-def _infeasible(arch: Architecture, residual: float, where: str) -> InfeasibleError:
+def _infeasible(arch: Architecture, residual: float, where: str,
+                tol: float) -> InfeasibleError:
     return InfeasibleError(
         f"no depth-1 network of this architecture fits the data: a depth-1 network is the "
         f"affine equivariant map x -> W * x{' + b' if arch.bias else ''}, and the best such "
-        f"map ({where}) leaves a relative residual {residual:.3e} > FEASIBILITY_RTOL = "
-        f"{settings.FEASIBILITY_RTOL:.0e}")
+        f"map ({where}) leaves a relative residual {residual:.3e} > tol = {tol:.1e}")
 
 
 def least_norm_layer(arch: Architecture, X: np.ndarray, Y: np.ndarray
@@ -107,8 +107,8 @@ def least_norm_layer(arch: Architecture, X: np.ndarray, Y: np.ndarray
     return op.kernel, bias, value, float(fit.residual)
 
 
-def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
-                      ) -> tuple[Network, float, float]:
+def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray, *,
+                      tol: float | None = None) -> tuple[Network, float, float]:
     """The least-norm depth-1 network of ``arch`` on ``(X, Y)``, its value and fit residual.
 
     Parameters
@@ -132,7 +132,8 @@ def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
     Raises
     ------
     InfeasibleError
-        When that residual exceeds :data:`cbntheory.settings.FEASIBILITY_RTOL`.
+        When that residual exceeds ``tol`` (the relative residual asked for; default
+        :data:`cbntheory.settings.FEASIBILITY_RTOL`), naming the measured residual.
 
     Examples
     --------
@@ -145,11 +146,12 @@ def affine_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
     if arch.depth != 1 or arch.head is not None:
         raise V.fail("arch", "have depth 1 and head None (one convolution)", arch)
     kernel, bias, value, residual = least_norm_layer(arch, X, Y)
-    if residual > settings.FEASIBILITY_RTOL:
+    tol = settings.FEASIBILITY_RTOL if tol is None else tol
+    if not residual <= tol:
         where = (f"kernel_size={arch.kernel_size}" if arch.kernel_size is not None else
                  "largest residual at frequency m = " + str(least_norm_map(
                      X, Y, affine=arch.bias).worst_frequency()))
-        raise _infeasible(arch, residual, where)
+        raise _infeasible(arch, residual, where, tol)
     return Network(arch, [kernel], [bias] if arch.bias else []), value, residual
 
 
@@ -291,7 +293,8 @@ def solve(problem: Problem) -> Outcome:
     if problem.epsilon > 0:
         return _solve_within(problem)
     arch = problem.arch
-    net, value, residual = affine_least_norm(arch, problem.X, problem.Y)
+    net, value, residual = affine_least_norm(arch, problem.X, problem.Y, tol=problem.tol)
+    inexact = judge_feasibility(residual, problem.tol, "depth-1 (affine) map")
     words = _bias_words(arch)
     how = (f"least-norm affine map of depth 1 ({words}; per-frequency Y_m X_m^+"
            if arch.kernel_size is None else f"least-norm depth-1 map ({words}; over the "
@@ -300,4 +303,6 @@ def solve(problem: Problem) -> Outcome:
     lower_how = ("closed form: a depth-1 network is affine, so its minimal norm is that of the "
                  "least-norm solution of the (convex) interpolation equations")
     info: dict[str, Any] = {"closed_form": value, "affine_residual": residual}
+    if inexact:
+        return Outcome(candidates=(cand,), lower=None, lower_how=inexact, info=info)
     return Outcome(candidates=(cand,), lower=value, lower_how=lower_how, info=info)

@@ -39,7 +39,7 @@ from ..theory.linear_data import (
 )
 from .affine import least_norm_layer
 from .interpolate import numerical_candidate
-from .problem import Candidate, Outcome, Problem
+from .problem import Candidate, Outcome, Problem, judge_feasibility
 
 __all__ = ["OPTIONS", "solve"]
 
@@ -110,6 +110,9 @@ class _Reference:
     what: str
     base: str
     affine: bool
+    #: Why the closed-form lower bound does not apply ("" when it does): data that are
+    #: reproducible to ``tol`` but not exactly (see ``judge_feasibility``).
+    inexact: str = ""
 
 
 def _reference(problem: Problem) -> _Reference:
@@ -121,14 +124,10 @@ def _reference(problem: Problem) -> _Reference:
                           affine=False)
     affine = arch.bias
     fit = least_norm_map(problem.X, problem.Y, affine=affine, normalization=arch.normalization)
-    if fit.residual > settings.FEASIBILITY_RTOL:
-        m = fit.worst_frequency()
-        kind = "affine (linear plus a constant per channel)" if affine else "linear"
-        raise InfeasibleError(
-            f"no translation-equivariant {kind} map sends X to Y: the least-squares fit "
-            f"leaves a relative residual {fit.residual:.3e} > FEASIBILITY_RTOL = "
-            f"{settings.FEASIBILITY_RTOL:.0e}, largest at frequency m = {m}; no linear "
-            "CNN can reproduce these data")
+    kind = "affine (linear plus a constant per channel)" if affine else "linear"
+    inexact = judge_feasibility(
+        fit.residual, problem.tol, f"translation-equivariant {kind} map (largest residual "
+        f"at frequency m = {fit.worst_frequency()})")
     rtol = opts.get("rank_rtol", settings.DATA_RANK_RTOL)
     base = ("T1-data: T1 cost of the least-norm map A0_m = Y_m X_m^+, which has the "
             "smallest singular values of all maps fitting the data"
@@ -138,10 +137,10 @@ def _reference(problem: Problem) -> _Reference:
             + f"; exact for the rank threshold rank_rtol = {rtol:g} (singular values at or "
             "below rank_rtol * s_max count as zero: the value depends on that choice)")
     return _Reference(A=fit.operator, offset=fit.offset, rtol=rtol, what="the data",
-                      base=base, affine=affine)
+                      base=base, affine=affine, inexact=inexact)
 
 
-def _depth_one(problem: Problem, info: dict[str, Any]) -> Outcome:
+def _depth_one(problem: Problem, info: dict[str, Any], inexact: str) -> Outcome:
     """Depth 1: a convex least-norm problem, exact for every window and bias setting.
 
     Solved by the depth-1 case's :func:`~cbntheory.solvers.affine.least_norm_layer`.
@@ -151,6 +150,8 @@ def _depth_one(problem: Problem, info: dict[str, Any]) -> Outcome:
     net = Network(arch, [kernel], [bias] if arch.bias else [])
     cand = Candidate(net, "least-norm solution of the depth-1 (convex) problem", CLOSED,
                      exact=True)
+    if inexact:
+        return Outcome(candidates=(cand,), lower=None, lower_how=inexact, info=info)
     return Outcome(candidates=(cand,), lower=net.param_norm(),
                    lower_how="the same least-norm problem (depth 1 is convex)", info=info)
 
@@ -163,7 +164,7 @@ def _penalised_candidates(problem: Problem, ref: _Reference) -> list[Candidate]:
                      "with the offset in the last bias", CLOSED)]
     plain = least_norm_map(problem.X, problem.Y, normalization=arch.normalization)
     narrow = min(arch.channels[1:-1], default=arch.channels[-1])
-    if (plain.residual <= settings.FEASIBILITY_RTOL
+    if (plain.residual <= problem.tol
             and linear_cost(plain.operator, L, rtol=ref.rtol).cbn_rank.max() <= narrow):
         layers = balanced_factorization(plain.operator, L, rtol=ref.rtol)
         out.append(Candidate(_network(problem, layers, None), "balanced factorisation of the "
@@ -200,14 +201,16 @@ def solve(problem: Problem) -> Outcome:
     check_widths(arch, cost, ref.what)
     if not full:
         check_support(arch, problem.X, problem.Y)
-    lower = float(cost.value)
+    lower: float | None = float(cost.value)
     lower_how = ref.base if full else (ref.base + "; a k-tap network is a full-size network, "
                                        "so the full-size value bounds the k-tap one from below")
+    if ref.inexact:
+        lower, lower_how = None, ref.inexact
     info: dict[str, Any] = {"cbn_rank": cost.cbn_rank, "reference_cost": lower,
                             "rank_rtol": ref.rtol}
     penalised_data = ref.affine and arch.penalize_bias
     if L == 1 and method in ("auto", "closed_form") and (penalised_data or not full):
-        return _depth_one(problem, info)
+        return _depth_one(problem, info, ref.inexact)
     closed_ok = full and not penalised_data
     if method == "closed_form" and not closed_ok:
         raise ValidationError("method='closed_form' needs full-size filters and no penalised "
@@ -217,7 +220,7 @@ def solve(problem: Problem) -> Outcome:
             raise ValidationError("method='convex' (per-frequency nuclear norms) needs depth 2, "
                                   "full-size filters and no penalised biases on finite data")
         return Outcome(candidates=(_nuclear(problem, ref.affine, ref.offset),), lower=lower,
-                       lower_how=ref.base, info=info)
+                       lower_how=lower_how, info=info)
     if closed_ok and method in ("auto", "closed_form"):
         layers = balanced_factorization(ref.A, L, rtol=ref.rtol)
         net = _network(problem, layers, ref.offset if ref.affine else None)
@@ -225,7 +228,7 @@ def solve(problem: Problem) -> Outcome:
                "least-norm map") + " (each layer has singular values s_i(A_m)^(1/L))"
                + (", last bias = the offset" if ref.affine else ""))
         return Outcome(candidates=(Candidate(net, how, CLOSED, exact=True),), lower=lower,
-                       lower_how=ref.base, info=info)
+                       lower_how=lower_how, info=info)
     candidates = _penalised_candidates(problem, ref) if (
         penalised_data and full and method == "auto") else []
     candidates.append(numerical_candidate(problem, reference=ref.A.blocks))

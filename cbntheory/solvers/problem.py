@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..errors import ValidationError
+from .. import settings
+from ..errors import InfeasibleError, ValidationError
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..operators import ConvOperator
@@ -138,6 +139,10 @@ class Outcome:
         The case's own proof that the value is the minimum, kept when the network
         verifies (the convex program); None: exact when the interval closes on a
         candidate marked exact.
+    lower_sensitivity : float
+        How far ``lower`` (a bound for exactly interpolating networks) can drop per unit
+        of relative residual; the verification path rounds ``lower`` down by this times
+        the kept network's residual (0: the bound needs no rounding).
     """
 
     candidates: tuple[Candidate, ...]
@@ -147,6 +152,32 @@ class Outcome:
     note: str = ""
     withhold_unfit: bool = False
     exact: bool | None = None
+    lower_sensitivity: float = 0.0
+
+
+# ---------------------------------------------------------------------- feasibility
+def judge_feasibility(residual: float, tol: float, what: str) -> str:
+    """THE feasibility rule: data are judged against the tolerance the user asked for.
+
+    ``residual`` is the relative least-squares residual of the best map of the class
+    (``what`` says which).  Above ``tol`` no network of the class reproduces the data to
+    ``tol``: :class:`~cbntheory.errors.InfeasibleError`, with the measured residual.  At
+    or below :data:`cbntheory.settings.FEASIBILITY_RTOL` the data are consistent to
+    round-off and ``""`` is returned.  In between, the data are reproducible to ``tol``
+    but not exactly, and the returned sentence says why a lower bound proved for exact
+    interpolation does not apply (the case then gives no lower bound).
+    """
+    if not residual <= tol:
+        raise InfeasibleError(
+            f"the data must be reproducible to tol = {tol:.1e}; the best {what} leaves a "
+            f"relative residual {residual:.3e} > tol, so no network of this architecture "
+            "reproduces them (raise tol if the data are noisy)")
+    if residual <= settings.FEASIBILITY_RTOL:
+        return ""
+    return (f"none: the data are reproducible to tol = {tol:.1e} but not exactly (the best "
+            f"{what} leaves a relative residual {residual:.3e} > FEASIBILITY_RTOL = "
+            f"{settings.FEASIBILITY_RTOL:.0e}), and the closed-form bound holds only for "
+            "exact interpolation")
 
 
 # ---------------------------------------------------------------------- the question

@@ -60,12 +60,9 @@ def _best(checks: list[Verification]) -> Verification | None:
 
 def _status_and_notes(problem: Problem, best: Verification,
                       lower: float | None) -> tuple[str, list[str]]:
+    """Status and notes of a candidate that fits the data to ``tol``."""
     cand, upper, resid = best.candidate, best.norm, best.residual
     notes = []
-    if not best.fits:
-        notes.append(f"the network does not reproduce the data: relative residual "
-                     f"{resid:.3e} > tol = {problem.tol:.1e}")
-        return (OPTIMAL_INACCURATE if cand.converged else SOLVER_ERROR), notes
     status = interval_status(lower, upper)
     if status == OPTIMAL_INACCURATE:
         notes.append(f"the network's norm {upper:.10g} is below the certified lower bound "
@@ -87,12 +84,31 @@ def _message(upper_part: str, outcome: Outcome, upper: float, notes: list[str]) 
             + " ".join(tail)).strip()
 
 
+def _rounded_lower(outcome: Outcome, best: Verification | None) -> float | None:
+    """``outcome.lower`` minus its certified error at the kept network's residual."""
+    lower, slope = outcome.lower, outcome.lower_sensitivity
+    if lower is None or best is None or not slope or not np.isfinite(best.residual):
+        return lower
+    return max(0.0, lower - slope * best.residual)
+
+
 def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
     """Verify every candidate of ``outcome`` and build the :class:`NormResult`.
 
-    ``start`` is the ``time.perf_counter()`` reading at which the solve began.  When no
-    candidate fits and ``outcome.withhold_unfit``, the result has no network and
-    ``upper = inf`` (the closest network goes to ``info["best_unverified"]``).
+    ``start`` is the ``time.perf_counter()`` reading at which the solve began.
+
+    The one rule for failures: a result whose status is not in
+    :data:`cbntheory.results.VERIFIED` carries no network and ``value = upper = inf``
+    (the closest network, and its norm, go to ``info["best_unverified"]`` and
+    ``info["unverified_norm"]``), and its message does not call anything an upper bound.
+    ``outcome.withhold_unfit`` is kept for the cases' own documentation; every case now
+    withholds.
+
+    The certified lower bound is rounded down by its own certified error: a case that
+    states ``outcome.lower_sensitivity`` (how much the bound can drop per unit of relative
+    residual, the bound being for exact interpolation) gets
+    ``lower - lower_sensitivity * residual`` of the kept network, a bound that holds for
+    every network fitting the data at least as well.
     """
     checks = [verify(problem, c) for c in outcome.candidates]
     best = _best(checks)
@@ -101,20 +117,31 @@ def finish(problem: Problem, outcome: Outcome, start: float) -> NormResult:
                                 "norm": c.norm, "residual": c.residual, "fits": c.fits}
                                for c in checks)
     cand = None if best is None else best.candidate
-    if best is None or (not best.fits and outcome.withhold_unfit):
-        upper, network, resid = math.inf, None, math.inf if best is None else best.residual
-        status = OPTIMAL_INACCURATE if cand is not None and cand.converged else SOLVER_ERROR
-        upper_part = f"no network reproducing the data to tol = {problem.tol:.1e}"
-        notes: list[str] = []
-        if best is not None:
-            info["best_unverified"] = best.candidate.network
-            upper_part += (f"; the closest, from {best.candidate.how}, has relative residual "
-                           f"{resid:.3g}")
-    else:
-        upper, network, resid = best.norm, best.candidate.network, best.residual
+    lower = _rounded_lower(outcome, best)
+    if best is not None and lower is not None and lower != outcome.lower:
+        outcome = dataclasses.replace(
+            outcome, lower=lower, lower_how=f"{outcome.lower_how}, rounded down by "
+            f"{outcome.lower_sensitivity:.3g} x the residual {best.residual:.2e} (its certified "
+            "error for networks that fit only to that residual)")
+    status, notes = SOLVER_ERROR, list[str]()
+    if best is not None and best.fits:
         status, notes = _status_and_notes(problem, best, outcome.lower)
+    elif cand is not None and cand.converged:
+        status = OPTIMAL_INACCURATE
+    if best is not None and status in VERIFIED:
+        upper, network, resid = best.norm, best.candidate.network, best.residual
         upper_part = f"upper bound {upper:.10g}: {best.candidate.how}; residual {resid:.2e}"
         info.update(best.candidate.info)
+    else:
+        upper, network, resid = math.inf, None, math.inf if best is None else best.residual
+        upper_part = (f"no verified network (status {status}): none reproduces the data to "
+                      f"tol = {problem.tol:.1e}" if best is None or not best.fits else
+                      f"no verified network (status {status})")
+        if best is not None:
+            info["best_unverified"] = best.candidate.network
+            info["unverified_norm"] = best.norm
+            upper_part += (f"; the closest, from {best.candidate.how}, has relative residual "
+                           f"{resid:.3g} and norm {best.norm:.6g}, not a bound")
     message = _message(upper_part, outcome, upper, notes)
     report_accuracy(status, message, strict=problem.strict)
     exact = status == OPTIMAL and any(c.candidate.exact and c.fits for c in checks)

@@ -201,6 +201,11 @@ def _prepare_linear(params: dict[str, Any]) -> dict[str, Any]:
     if params["target"] == "identity" and params["channels"][0] != params["channels"][1]:
         raise ParamError("channels", "channels must be equal ([C, C]) for target 'identity'; "
                                      f"got {params['channels']}")
+    if params["target"] == "lowrank" and params["rank"] > min(params["channels"]):
+        raise ParamError("rank", f"rank must be <= min(channels) = {min(params['channels'])} "
+                                 f"for target 'lowrank' (a {params['channels'][0]}x"
+                                 f"{params['channels'][1]} block has no larger rank); got "
+                                 f"{params['rank']}")
     # parameters a target ignores are blanked so that they do not split one job into many
     if params["target"] != "lowrank":
         params["rank"] = None

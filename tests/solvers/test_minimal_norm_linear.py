@@ -393,10 +393,14 @@ def test_a_witness_that_does_not_verify_is_downgraded(monkeypatch):
                        "made up")
 
     monkeypatch.setattr("cbntheory.solvers.linear.solve", fake_solve)
-    with pytest.warns(cbn.InaccurateSolutionWarning, match="does not reproduce"):
+    with pytest.warns(cbn.InaccurateSolutionWarning, match="none reproduces the data"):
         res = cbn.minimal_norm(arch, data=(X, Y))
     assert res.status == "solver_error"
-    assert res.upper == pytest.approx(wrong.param_norm())
+    # issue 14: a failed solve carries no finite upper (it used to be the wrong network's
+    # norm); the network and its norm are kept, labelled unverified, in info
+    assert res.upper == res.value == np.inf and res.network is None
+    assert res.info["unverified_norm"] == pytest.approx(wrong.param_norm())
+    assert "upper bound" not in res.message
     with pytest.raises(cbn.SolverError):
         cbn.minimal_norm(arch, data=(X, Y), strict=True)
 

@@ -196,7 +196,9 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
     value ``s <L, Y> - s^2 ||L^T 1||^2 / 2`` (last term with a penalised output bias)
     bounds half the minimal norm from below.  Both signs of ``L`` are tried (cvxpy's
     sign convention is not relied upon).  Returns ``lower`` (float or None), ``kappa``,
-    ``dual_value`` and ``kappas`` (the per-pattern bounds of the sign used).
+    ``dual_value``, ``kappas`` (the per-pattern bounds of the sign used) and
+    ``sensitivity`` ``= 2 s ||L|| ||Y||``: for data within relative distance ``r`` of ``Y``
+    the same multipliers bound the norm by ``lower - sensitivity * r``.
     """
     best: dict[str, Any] = {"lower": None, "kappa": float("inf"), "dual_value": None,
                             "kappas": None}
@@ -223,8 +225,11 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
             continue
         value = s * lin - 0.5 * s * s * q
         if best["lower"] is None or 2 * value > best["lower"]:
+            # data Y' within r ||Y|| of Y change <L, Y> by at most r ||L|| ||Y||: the bound's
+            # certified error per unit of relative residual (issue 14)
+            sens = 2.0 * s * float(np.linalg.norm(L)) * float(np.linalg.norm(Y))
             best = {"lower": 2.0 * value, "kappa": kappa, "dual_value": value,
-                    "kappas": per_pattern}
+                    "kappas": per_pattern, "sensitivity": sens}
     return best
 
 

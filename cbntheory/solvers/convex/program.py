@@ -163,6 +163,9 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     """
     start = time.perf_counter()
     arch, X, Y = _check(arch, X, Y)
+    tol = settings.FIT_RTOL if tol is None else V.real_number("tol", tol, low=0.0, high=1.0,
+                                                             low_open=True, high_open=True)
+    V.rng_seed(rng)  # refuse a bad seed even when enumeration does not draw from it
     if patterns not in PATTERN_MODES:
         raise V.fail("patterns", f"be one of {PATTERN_MODES}", patterns)
     Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
@@ -171,7 +174,7 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     cells, walls, pinfo = _choose_patterns(arr, patterns, n_patterns, rng, max_patterns,
                                            Y.shape[0])
     problem = Problem(arch=arch, X=X, Y=Y, target=None,
-                      tol=settings.FIT_RTOL if tol is None else float(tol),
+                      tol=tol,
                       seed=pinfo.get("seed"), restarts=1, method="convex", time_limit=None,
                       strict=strict, options={"patterns": patterns, "n_patterns": n_patterns,
                                               "max_patterns": max_patterns, "solver": solver,
@@ -265,4 +268,4 @@ def _outcome(problem: Problem, program: ProgramSolver, best: Answer,
     proved = enumerated and n_out == 1
     exact = proved or interval_status(lower, best.check.norm) == OPTIMAL
     return Outcome(candidates=(cand,), lower=lower, lower_how=lower_how, info=info,
-                   exact=exact)
+                   exact=exact, lower_sensitivity=float(best.bound.get("sensitivity", 0.0)))
