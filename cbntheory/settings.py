@@ -393,3 +393,9 @@ SWEEP_MIN_WAIT: float = 0.05
 
 #: Seconds a terminated local worker gets to exit (Ctrl-C) before it is killed.
 SWEEP_TERMINATE_GRACE: float = 5.0
+
+# --- issue 13: custom targets, courses ----------------------------------------------------
+
+#: Two samples of a custom data target count as the same circular shift when they agree to
+#: this fraction of the data's scale: user files carry round-off from whatever wrote them.
+ORBIT_MATCH_RTOL = 1e-9

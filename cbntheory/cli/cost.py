@@ -4,11 +4,14 @@ Usage::
 
     cbn cost KERNEL.npy --depth L [--normalization operator|plain] [--json]
     cbn cost --example NAME --depth L [--json]
+    cbn cost KERNEL.npy --depth 1,2,4 [--json]       (several depths: 1,2,4 or 1-8)
 
 ``KERNEL.npy`` holds one real array of shape ``(C_out, C_in, d)`` or
 ``(C_out, C_in, d1, d2)``.  The command prints the minimal parameter norm
 ``R(A; L)``, the coefficients ``R0, R1, R2`` of its large-depth expansion, the
 truncated expansion ``L R0 + R1 + R2/L`` and the CBN rank grouped by frequency degree.
+With several depths it prints the coefficients once and one line ``L, R(A; L), L R0 +
+R1 + R2/L`` per depth (JSON: ``{"depths": [...], "costs": [one summary per depth]}``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validate as V
 from ..errors import ValidationError
 from ..operators import ConvOperator
 from ..theory.linear import LinearCost, linear_cost
@@ -88,9 +92,23 @@ def register(subparsers: Any) -> None:
                         help="real array (C_out, C_in, d) or (C_out, C_in, d1, d2)")
     parser.add_argument("--example", choices=sorted(EXAMPLES), default=None,
                         help="use a built-in kernel instead of a file (see below)")
-    parser.add_argument("--depth", "-L", type=int, required=True, metavar="L",
-                        help="number of layers L >= 1")
+    parser.add_argument("--depth", "-L", type=_depth_list, required=True, metavar="L",
+                        help="number of layers L >= 1, or several: 1,2,4 or 1-8")
     add_shared(parser, "--normalization", "--json")
+
+
+def _depth_list(text: str) -> list[int]:
+    """An argparse ``type``: ``"4"``, ``"1,2,4"`` or ``"1-8"`` (checked ``>= 1`` later)."""
+    out: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            out += list(range(a, int(hi) + 1)) if sep and lo else [int(part)]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a depth such as 4, a list 1,2,4 or a range 1-8; got {text!r}") from None
+    return out
 
 
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
@@ -155,10 +173,30 @@ def _print_text(info: dict[str, Any], cost: LinearCost, ndim: int) -> None:
         print(f"  by max(|m1|,|m2|) : {cost.describe('linf')}")
 
 
+def _print_depths(infos: list[dict[str, Any]], cost: LinearCost, ndim: int) -> None:
+    """The text form for several depths: the coefficients once, then one line per depth."""
+    first = infos[0]
+    shape = "x".join(str(s) for s in first["spatial_shape"])
+    print(f"source: {first['source']}")
+    print(f"operator: {first['channels']['in']} -> {first['channels']['out']} channels on "
+          f"{shape} pixels, normalization {first['normalization']}")
+    print(f"R0 = {first['r0']:.10g}, R1 = {first['r1']:.10g}, R2 = {first['r2']:.10g}; "
+          f"CBN rank {first['cbn_rank_total']} ({cost.describe('l1')})")
+    print(f"{'L':>4}  {'R(A; L)':>18}  {'L R0 + R1 + R2/L':>18}  {'R / L':>12}")
+    for info in infos:
+        L = info["depth"]
+        print(f"{L:>4}  {info['value']:>18.10g}  {info['expansion']:>18.10g}  "
+              f"{info['value'] / L:>12.6g}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute and print the cost; errors propagate to the dispatcher (one line, exit 2)."""
+    depths = sorted({V.positive_int("depth", L) for L in args.depth})
     kernel, source = _load(args)
     operator = ConvOperator.from_kernel(kernel, args.normalization)
-    cost = linear_cost(operator, args.depth)
-    info = summary(cost, operator, source)
-    return show(args.json, info, lambda: _print_text(info, cost, operator.ndim))
+    costs = [linear_cost(operator, L) for L in depths]
+    infos = [summary(cost, operator, source) for cost in costs]
+    if len(infos) == 1:
+        return show(args.json, infos[0], lambda: _print_text(infos[0], costs[0], operator.ndim))
+    return show(args.json, {"depths": depths, "costs": infos},
+                lambda: _print_depths(infos, costs[0], operator.ndim))

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InaccurateSolutionWarning, ValidationError
 from ..nets.architecture import Architecture
 from ..nets.network import Network
-from ..results import NormResult
+from ..results import VERIFIED, NormResult
 from ..solvers.dispatch import minimal_norm
 from ._common import add_shared, fmt_number, load_npz, number, print_json
 
@@ -125,6 +125,24 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
         return minimal_norm(arch, data=data, **options), arch
 
 
+def _run_line(j: int, r: dict[str, Any]) -> str:
+    """One restart as text; every solver's record works (the linear and the ReLU routes
+    store different keys: a missing one is left out, never a KeyError)."""
+    parts = [f"restart {j}: seed {r.get('seed')}"]
+    if r.get("init") is not None:
+        parts.append(f"init {r['init']}")
+    if r.get("objective") is not None:
+        parts.append(f"norm {r['objective']:.10g}")
+    if r.get("residual") is not None:
+        parts.append(f"residual {r['residual']:.2e}")
+    if r.get("iterations") is not None:
+        parts.append(f"{r['iterations']} iterations")
+    if r.get("wall_time") is not None:
+        parts.append(f"{r['wall_time']:.2f} s")
+    verified = r.get("verified", r.get("status") in VERIFIED)
+    return ", ".join(parts) + ("" if verified else f" (not verified: {r.get('status')})")
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit, print, save; returns 0 (verified), 1 (no verified network)."""
     res, arch = _solve(args)
@@ -155,9 +173,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"relative residual: {res.residual:.3e}")
     print(f"seed: {res.seed}  wall time: {res.wall_time:.2f} s")
     for j, r in enumerate(runs):
-        print(f"  restart {j}: seed {r['seed']}, init {r['init']}, norm {r['objective']:.10g}, "
-              f"residual {r['residual']:.2e}, {r['iterations']} iterations, "
-              f"{r['wall_time']:.2f} s{'' if r['verified'] else ' (not verified)'}")
+        print("  " + _run_line(j, r))
     if cond is not None:
         print(f"conditional T2 bound: {fmt_number(cond.get('value'))} ({cond['condition']})")
     print(f"message: {res.message}")
