@@ -16,8 +16,8 @@ R1 + R2/L`` per depth (JSON: ``{"depths": [...], "costs": [one summary per depth
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,53 +28,28 @@ from ..operators import ConvOperator
 from ..theory.linear import LinearCost, linear_cost
 from ._common import add_shared, load_array, show
 
-
-def _band_limited() -> np.ndarray:
-    d = 16
-    p = np.arange(d)
-    signal = 1.0 + np.cos(2 * np.pi * p / d) + 0.5 * np.cos(4 * np.pi * p / d)
-    return signal.reshape(1, 1, d)
+#: Old ``--example`` spellings (before the one vocabulary): old name -> target name.
+DEPRECATED_EXAMPLES = {"band-limited": "cosine_filter_1d", "low-rank-mixer": "smooth_mixer_2d",
+                       "gaussian-blur": "gaussian_blur_2d"}
 
 
-def _low_rank_mixer() -> np.ndarray:
-    d = 8
-    p1, p2 = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
-    # multiplier 1 at m = 0 and 1/2 at (+-1, 0), (0, +-1) (c = 1/sqrt(64) = 1/8)
-    smooth = (1.0 + np.cos(2 * np.pi * p1 / d) + np.cos(2 * np.pi * p2 / d)) / d
-    # a fixed rank-2 mixing matrix between 4 channels
-    left = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, -1.0]])
-    right = np.array([[1.0, 2.0, 0.0, -1.0], [0.0, 1.0, 1.0, 1.0]])
-    return np.einsum("oi,xy->oixy", left @ right, smooth)
+def _example_names() -> list[str]:
+    """The built-in linear targets: the names ``cbn table`` and ``cbntheory.targets`` use."""
+    from .. import targets
 
-
-def _gaussian_blur() -> np.ndarray:
-    d, sigma = 8, 1.0
-    wrapped = np.minimum(np.arange(d), d - np.arange(d))
-    r2 = wrapped[:, None] ** 2 + wrapped[None, :] ** 2
-    blur = np.exp(-r2 / (2 * sigma ** 2))
-    return (np.sqrt(d * d) * blur / blur.sum()).reshape(1, 1, d, d)
-
-
-#: Built-in kernels: name -> (one-line description, builder).
-EXAMPLES: dict[str, tuple[str, Callable[[], np.ndarray]]] = {
-    "band-limited": (
-        ("1D single-channel filter on 16 pixels, 1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16): it keeps "
-         "the constant and the frequencies +-1, +-2 (CBN rank 5)"), _band_limited),
-    "low-rank-mixer": (
-        ("2D 8x8, 4 -> 4 channels: a fixed rank-2 channel mixer times a smooth filter that keeps "
-         "the constant and the four degree-1 frequencies (CBN rank 2 x 5 = 10)"), _low_rank_mixer),
-    "gaussian-blur": (
-        ("2D 8x8 single-channel periodic Gaussian blur (sigma = 1 pixel, unit gain): full rank 64, "
-         "tiny high-frequency multipliers make R1 very negative"), _gaussian_blur),
-}
+    return [n for n in targets.names() if targets.get(n).kind == "operator"]
 
 
 def _example_help() -> str:
-    lines = ["built-in examples (--example NAME):"]
-    for name, (text, _) in EXAMPLES.items():
+    from .. import targets
+
+    lines = ["built-in examples (--example NAME): the linear targets of cbn table --list"]
+    for name in _example_names():
         lines.append(f"  {name}")
-        lines += textwrap.wrap(text, width=78, initial_indent="      ",
+        lines += textwrap.wrap(targets.get(name).title, width=78, initial_indent="      ",
                                subsequent_indent="      ")
+    lines.append("deprecated spellings (still accepted, with a note on standard error):")
+    lines += [f"  {old} -> {new}" for old, new in DEPRECATED_EXAMPLES.items()]
     return "\n".join(lines)
 
 
@@ -90,8 +65,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("kernel", nargs="?", metavar="KERNEL.npy",
                         help="real array (C_out, C_in, d) or (C_out, C_in, d1, d2)")
-    parser.add_argument("--example", choices=sorted(EXAMPLES), default=None,
-                        help="use a built-in kernel instead of a file (see below)")
+    parser.add_argument("--example", choices=_example_names() + list(DEPRECATED_EXAMPLES),
+                        default=None, metavar="NAME",
+                        help="a built-in linear target instead of a file (see below)")
     parser.add_argument("--depth", "-L", type=_depth_list, required=True, metavar="L",
                         help="number of layers L >= 1, or several: 1,2,4 or 1-8")
     add_shared(parser, "--normalization", "--json")
@@ -117,8 +93,16 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
                               + ("neither" if args.kernel is None else
                                  f"both ({args.kernel!r} and {args.example!r})"))
     if args.example is not None:
-        text, build = EXAMPLES[args.example]
-        return build(), f"example {args.example!r}: {text}"
+        from .. import targets
+
+        name = DEPRECATED_EXAMPLES.get(args.example, args.example)
+        if name != args.example:
+            print(f"cbn cost: --example {args.example} is deprecated; it is the target {name} "
+                  f"(use --example {name})", file=sys.stderr)
+        target = targets.get(name)
+        op = target.operator()
+        assert op is not None  # every name offered is a linear (operator) target
+        return np.array(op.kernel), f"target {name!r}: {target.title}"
     array = load_array(args.kernel, "KERNEL")
     if not isinstance(array, np.ndarray):  # an .npz archive
         close = getattr(array, "close", None)
