@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import settings
 from ..errors import InaccurateSolutionWarning, ValidationError
 from ..nets.architecture import Architecture
 from ..nets.network import Network
@@ -57,27 +58,34 @@ def register(subparsers: Any) -> None:
                         help="widths, e.g. 1,8,8,1 (depth = number of entries - 1)")
     parser.add_argument("--kernel-size", type=_ints, default=None, metavar="k",
                         help="filter taps per axis (k, or k1,k2 in 2D); default full-size")
-    parser.add_argument("--activation", choices=("relu", "linear"), default="relu")
+    parser.add_argument("--activation", choices=("relu", "linear"), default="relu",
+                        help="nonlinearity after every layer but the last (default relu)")
     parser.add_argument("--no-bias", action="store_true", help="networks without biases")
     parser.add_argument("--free-bias", action="store_true",
                         help="biases not counted in the norm (default: penalised)")
     add_shared(parser, "--normalization")
     parser.add_argument("--head", choices=("avgpool",), default=None,
-                        help="average pool and a dense layer at the end")
-    parser.add_argument("--restarts", type=int, default=1, metavar="R")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+                        help="average pool and a dense layer at the end (default: none)")
+    parser.add_argument("--restarts", type=int, default=1, metavar="R",
+                        help="random starts of the numerical solver (default 1)")
+    add_shared(parser, "--seed")
     parser.add_argument("--tol", type=number(strict=True), default=None, metavar="t",
-                        help="relative residual to reach (default 1e-6)")
+                        help="relative residual to reach (default "
+                             f"{settings.FIT_RTOL:g})")
     parser.add_argument("--time-limit", type=number(strict=True), default=None, metavar="SEC",
-                        help="seconds for all restarts (default 600 per restart)")
+                        help="safety cap in seconds on all restarts together (default: no "
+                             "overall cap; each restart stops after "
+                             f"{settings.RELU_TIME_LIMIT:g} s)")
     parser.add_argument("--max-iter", type=int, default=None, metavar="N",
-                        help="L-BFGS-B iterations per restart (default 50000)")
+                        help="L-BFGS-B iterations per restart: the budget (default "
+                             f"{settings.AL_MAX_ITER})")
     parser.add_argument("--target", metavar="NET.npz", default=None,
                         help="target network (Network.save); Y defaults to its outputs on X")
     parser.add_argument("--assume-open-set", action="store_true",
                         help="with --target: also report the T2 bound conditional on the "
                              "network having to equal the target on an open set")
-    parser.add_argument("--out", metavar="NET.npz", default=None, help="save the network")
+    parser.add_argument("--out", metavar="NET.npz", default=None,
+                        help="save the network (default: not saved)")
     add_shared(parser, "--json")
 
 
