@@ -68,7 +68,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--example", choices=_example_names() + list(DEPRECATED_EXAMPLES),
                         default=None, metavar="NAME",
                         help="a built-in linear target instead of a file (see below)")
-    parser.add_argument("--depth", "-L", type=_depth_list, required=True, metavar="L",
+    parser.add_argument("--depth", "--depths", "-L", type=_depth_list, required=True,
+                        metavar="L", dest="depth",
                         help="number of layers L >= 1, or several: 1,2,4 or 1-8")
     add_shared(parser, "--normalization", "--json")
 

@@ -69,6 +69,16 @@ class LinearCost:
         """Grouping of the CBN rank such as ``"1 constant, 2 degree-1"``."""
         return fourier.describe_degrees(self.cbn_rank, self.spatial_shape, kind)
 
+    @property
+    def cbn_vector(self) -> np.ndarray:
+        """``k_m = rank A_m`` per frequency: the glossary's name for :attr:`cbn_rank`."""
+        return self.cbn_rank
+
+    @property
+    def rank_cbn(self) -> int:
+        """``Rank_CBN = sum_m k_m`` (equal to ``r0`` times ``d c^2``)."""
+        return int(self.cbn_rank.sum())
+
     def summary(self) -> dict[str, Any]:
         """Plain data: the value, the expansion's coefficients and the CBN rank by degree."""
         return {"depth": self.depth, "value": self.value, "r0": self.r0, "r1": self.r1,

@@ -34,6 +34,7 @@ def test_linear_cost_and_tables_are_short():
     cost = cbn.linear_cost(A, 3)
     assert repr(cost).startswith("LinearCost(depth=3, value=") and "array" not in repr(cost)
     assert cost.summary()["cbn_rank"] == 3 and "by_degree: 1 constant, 2 degree-1" in str(cost)
+    assert cost.rank_cbn == 3 and cost.cbn_vector is cost.cbn_rank
     table = cbn.bound_table("bandlimited_1d", [1, 2])
     assert repr(table) == "BoundTable(target='bandlimited_1d', depths=[1, 2], rank_j=7, " \
                           "rank_cbn=7)"
