@@ -23,7 +23,7 @@ from ..errors import CBNError, ValidationError
 from ..nets.architecture import Architecture
 from ..results import NormResult
 from ..solvers.convex.program import two_layer_min_norm
-from ._common import add_shared, fmt_number, load_npz, show
+from ._common import add_shared, announce, fmt_number, load_npz, show
 
 
 def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
@@ -155,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
                         bias=not args.no_bias, penalize_bias=not args.free_bias,
                         normalization=args.normalization)
     out = _out_path(args)
+    announce("convex", f"{'enumerating' if args.patterns == 'enumerate' else 'sampling'} "
+                       "activation patterns and solving the convex program")
     try:
         result = two_layer_min_norm(arch, X, Y, patterns=args.patterns,
                                     n_patterns=args.n_patterns, solver=args.solver,

@@ -33,7 +33,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import VERIFIED, NormResult
 from ..solvers.dispatch import minimal_norm
-from ._common import add_shared, fmt_number, load_npz, number, print_json
+from ._common import add_shared, announce, fmt_number, load_npz, number, print_json
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -128,6 +128,9 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
         options.update(target=target, assume_open_set=args.assume_open_set)
     elif args.assume_open_set:
         raise ValidationError("--assume-open-set needs --target")
+    budget = options.get("max_iter", settings.AL_MAX_ITER)
+    announce("fit", f"solving (exact routes first; else {args.restarts} restart(s) of at most "
+                    f"{budget} L-BFGS-B iterations each); Ctrl-C keeps the best network")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         return minimal_norm(arch, data=data, **options), arch

@@ -81,3 +81,22 @@ def test_check_names_are_exact_and_families_take_a_star(capsys):
     assert main(["check", "T1*", "--list"]) == 0
     assert [ln.split()[0] for ln in capsys.readouterr().out.splitlines()] == \
         ["T1", "T1-data", "T1-kernel"]
+
+
+def test_fit_announces_its_solve_on_a_terminal_only(capsys, monkeypatch, tmp_path):
+    import io
+    import sys
+
+    from cbntheory.cli._common import announce
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    announce("fit", "solving")
+    assert term.getvalue() == "cbn fit: solving\n"
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    announce("fit", "solving")
+    assert sys.stderr.getvalue() == ""                  # pipes and logs stay clean
