@@ -63,3 +63,20 @@ def test_markdown_notes_end_on_whole_words():
     words = kept[:-len(" [...] (full text: --format json)")].split()
     assert words == MESSAGE.split()[:len(words)] and len(words) > 5   # whole words, in order
     assert MESSAGE in render([_table()], "json", prov={})              # the full text
+
+
+def test_checks_markdown_shows_both_intervals_and_explains_margins():
+    from types import SimpleNamespace
+
+    from cbntheory.checks.verdicts import compare_equal, interval_row, summarize
+    from cbntheory.output.report_index import checks_markdown
+
+    rows = [interval_row("layer 2 span count", 5.0, 12.0, 1.0, 3.0),
+            compare_equal("an identity", 1.0, 1.0 + 1e-15)]
+    report = summarize("T6", "demo", "conjectural", rows)
+    run = SimpleNamespace(entry=SimpleNamespace(label="T6", kind="conjectural", title="demo"),
+                          report=report, verdict=report.verdict, seconds=0.1, error="")
+    text = checks_markdown([run])
+    line = next(ln for ln in text.splitlines() if ln.startswith("| layer 2 span count"))
+    assert "| [5, 12] | in | [1, 3] |" in line
+    assert "tiny negative margin and still holds" in text
