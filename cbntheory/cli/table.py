@@ -162,10 +162,13 @@ def _measure(args: argparse.Namespace) -> list[Any]:
     bar = Progress(len(chosen) * len(depths), label="table",
                    enabled=not args.no_progress)
     counts = {"done": 0, "failed": 0}
+    # a first line at once, also when stderr is a log file (later lines every tenth)
+    bar.update(0, 0, 1, note=f"solving {chosen[0].name} at L = {depths[0]}")
 
     def on_row(row: Any) -> None:
         counts["done" if row.upper is not None else "failed"] += 1
-        bar.update(counts["done"], counts["failed"], 0)
+        bar.update(counts["done"], counts["failed"], 0,
+                   note=f"last: L = {row.depth} {row.status}")
 
     tables = []
     try:
