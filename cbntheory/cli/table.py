@@ -7,7 +7,8 @@ Usage::
               [--save-networks DIR] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE]
     cbn table --data DATA.npz [--activation relu|linear] [--no-bias | --free-bias]
-              [--head avgpool] [--width N] [--name NAME] [--depths ...] [...]
+              [--head avgpool] [--width N] [--normalization operator|plain] [--name NAME]
+              [--depths ...] [...]
     cbn table --kernel KERNEL.npy [--normalization operator|plain] [--depths ...] [...]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
@@ -119,9 +120,6 @@ def _custom_target(args: argparse.Namespace) -> Any:
         kernel = load_array(args.kernel, "--kernel")
         return Target.from_operator(kernel, name=args.name or Path(args.kernel).stem,
                                     normalization=args.normalization)
-    if args.normalization != "operator":
-        raise ValidationError("--normalization plain applies to --kernel only (data targets "
-                              "use the operator normalisation)")
     arrays = load_npz(args.data, "--data")
     missing = [k for k in ("X", "Y") if k not in arrays]
     if missing:
@@ -130,7 +128,7 @@ def _custom_target(args: argparse.Namespace) -> Any:
     bias = "none" if args.no_bias else "free" if args.free_bias else "penalised"
     return Target.from_data(arrays["X"], arrays["Y"], name=args.name or Path(args.data).stem,
                             activation=args.activation, bias=bias, head=args.head,
-                            width=args.width)
+                            width=args.width, normalization=args.normalization)
 
 
 def _list_targets() -> int:
@@ -198,7 +196,8 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--kernel", args.kernel, "--normalization", args.normalization]
     if args.data is not None:
         parts += ["--data", args.data, "--activation", args.activation, "--width",
-                  str(args.width)] + (["--head", args.head] if args.head else [])
+                  str(args.width), "--normalization", args.normalization]
+        parts += ["--head", args.head] if args.head else []
         parts += ["--no-bias"] if args.no_bias else ["--free-bias"] if args.free_bias else []
     if args.store is not None:
         return " ".join(parts + ["--from", args.store])

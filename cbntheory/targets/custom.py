@@ -160,7 +160,8 @@ def _orbit_facts(X: np.ndarray, Y: np.ndarray, bias: bool, head: str | None) -> 
 def data_spec(X: Any, Y: Any, *, name: str = "custom_data", title: str = "",
               activation: str = "relu", bias: str = "penalised", head: str | None = None,
               width: int = 4, rank_j: int | None = None, rank_cbn: int | None = None,
-              rank_cbn_bias: int | None = None) -> dict[str, Any]:
+              rank_cbn_bias: int | None = None, normalization: str = "operator",
+              kernel_size: Any = None) -> dict[str, Any]:
     """Fields of a data target ``Omega = {(X[i], Y[i])}`` (see ``Target.from_data``)."""
     if activation not in ("relu", "linear"):
         raise V.fail("activation", "be 'relu' or 'linear'", activation)
@@ -169,16 +170,22 @@ def data_spec(X: Any, Y: Any, *, name: str = "custom_data", title: str = "",
     if head not in (None, "avgpool"):
         raise V.fail("head", "be None or 'avgpool'", head)
     X, Y = _data_arrays(X, Y, head)
+    normalization = V.normalization("normalization", normalization)
+    kernel_size = V.kernel_size(kernel_size, X.ndim - 2)
     X.setflags(write=False)
     Y.setflags(write=False)
     width = V.positive_int("width", width)
     stated = {k: (None if v is None else V.positive_int(k, v, minimum=0))
               for k, v in (("rank_j", rank_j), ("rank_cbn", rank_cbn),
                            ("rank_cbn_bias", rank_cbn_bias))}
-    auto = _orbit_facts(X, Y, BIAS_MODES[bias][0], head) if activation == "relu" else {}
+    # the orbit argument's ranks and constructions are those of the family with full-size
+    # filters and the operator normalisation (the one the tables' L Rank lines assume)
+    family = activation == "relu" and kernel_size is None and normalization == "operator"
+    auto = _orbit_facts(X, Y, BIAS_MODES[bias][0], head) if family else {}
     text = auto.pop("description", "No rank is derived for these data (the orbit argument "
-                    "applies only to all shifts of one signal with f = id): the ranks are "
-                    "unknown unless stated.")
+                    "applies only to all shifts of one signal with f = id, measured by ReLU "
+                    "networks with full-size filters and the operator normalisation): the "
+                    "ranks are unknown unless stated.")
     given = [k for k, v in stated.items() if v is not None]
     if given:
         text += f" Stated by the caller (not checked): {', '.join(given)}."
@@ -188,7 +195,7 @@ def data_spec(X: Any, Y: Any, *, name: str = "custom_data", title: str = "",
         spatial_shape=tuple(X.shape[2:]), kind="data", activation=activation, head=head,
         rank_j=None, rank_cbn=None, cbn_vector=None, in_channels=X.shape[1],
         out_channels=Y.shape[1], default_width=width, quick_width=width, bias_mode=bias,
-        _data=lambda quick: (X, Y))
+        normalization=normalization, kernel_size=kernel_size, _data=lambda quick: (X, Y))
     fields.update(auto)
     fields.update({k: v for k, v in stated.items() if v is not None})
     return fields
@@ -227,15 +234,15 @@ def network_spec(net: Any, X: Any, *, name: str = "custom_network",
     if not isinstance(net, Network):
         raise V.fail("net", "be a cbntheory.Network", net)
     arch = net.architecture
-    if (any(r != 1 for r in arch.resample or ()) or arch.kernel_size is not None or arch.depth < 2
-            or arch.normalization != "operator"):
-        raise V.fail("net", "have full-size filters, no resampling, the operator "
-                     "normalisation and depth >= 2 (the target families' architectures)", arch)
+    if any(r != 1 for r in arch.resample or ()) or arch.depth < 2:
+        raise V.fail("net", "have no resampling and depth >= 2 (a target's architecture "
+                     "family exists at every depth)", arch)
     X = V.real_array("X", X, ndim=arch.ndim + 2)
     bias = ("none" if not arch.bias else "penalised" if arch.penalize_bias else "free")
     width = max(arch.channels[1:-1])
     spec = data_spec(X, net(X), name=name, activation=arch.activation, bias=bias,
-                     head=arch.head, width=width,
+                     head=arch.head, width=width, normalization=arch.normalization,
+                     kernel_size=arch.kernel_size,
                      title=title or f"network of depth {arch.depth} on {len(X)} inputs")
     spec["description"] = (f"The outputs of a given network (channels {arch.channels}, "
                            f"{arch.activation}) on {len(X)} inputs. " + spec["description"])

@@ -100,6 +100,10 @@ class Target:
     bias_mode : {None, "penalised", "free", "none"}
         Biases of :meth:`architecture`: None keeps the family rule (penalised biases for
         ReLU, none for linear targets); the others are set by :meth:`from_data`.
+    normalization : {"operator", "plain"}
+        Convolution constant of :meth:`architecture` (default "operator").
+    kernel_size : tuple of int or None
+        Filter taps of :meth:`architecture` (default None: full-size filters).
 
     Notes
     -----
@@ -133,6 +137,8 @@ class Target:
     _bias_construction: Callable[[Architecture], CBNConstruction] | None = dataclasses.field(
         default=None, repr=False, compare=False)
     bias_mode: str | None = None
+    normalization: str = "operator"
+    kernel_size: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -149,7 +155,8 @@ class Target:
     def from_data(cls, X: Any, Y: Any, *, name: str = "custom_data", title: str = "",
                   activation: str = "relu", bias: str = "penalised", head: str | None = None,
                   width: int = 4, rank_j: int | None = None, rank_cbn: int | None = None,
-                  rank_cbn_bias: int | None = None) -> Target:
+                  rank_cbn_bias: int | None = None, normalization: str = "operator",
+                  kernel_size: Any = None) -> Target:
         """A data target ``Omega = {(X[i], Y[i])}`` measured with the family of ``activation``.
 
         Parameters
@@ -170,6 +177,11 @@ class Target:
             Hidden width of :meth:`architecture` (default 4).
         rank_j, rank_cbn, rank_cbn_bias : int, optional
             Ranks the caller knows; they are recorded as stated, not checked.
+        normalization : {"operator", "plain"}
+            Convolution constant of :meth:`architecture`.
+        kernel_size : int or tuple of int, optional
+            Filter taps of :meth:`architecture` (default full-size; the orbit
+            constructions need full-size filters).
 
         Returns
         -------
@@ -197,7 +209,8 @@ class Target:
         """
         return cls(**custom.data_spec(X, Y, name=name, title=title, activation=activation,
                                       bias=bias, head=head, width=width, rank_j=rank_j,
-                                      rank_cbn=rank_cbn, rank_cbn_bias=rank_cbn_bias))
+                                      rank_cbn=rank_cbn, rank_cbn_bias=rank_cbn_bias,
+                                      normalization=normalization, kernel_size=kernel_size))
 
     @classmethod
     def from_operator(cls, A: Any, *, name: str = "custom_operator", title: str = "",
@@ -223,9 +236,10 @@ class Target:
                      title: str = "") -> Target:
         """The data target ``(X, net(X))``, measured in the network's own family.
 
-        The network must have full-size filters, the operator normalisation, no
-        resampling and depth >= 2; its activation, biases, head and largest hidden width
-        set those of :meth:`architecture`.  Ranks as in :meth:`from_data`.
+        The network must have no resampling and depth >= 2; its activation, biases,
+        head, normalisation, filter size and largest hidden width set those of
+        :meth:`architecture` (so a network read from PyTorch, :mod:`cbntheory.nets.pytorch`,
+        is measured in PyTorch's norm).  Ranks as in :meth:`from_data`.
 
         Examples
         --------
@@ -286,7 +300,8 @@ class Target:
         else:
             bias, penalize = BIAS_MODES[self.bias_mode]
         return Architecture(self.spatial_shape, channels, activation=self.activation,
-                            bias=bias, penalize_bias=penalize or not bias, head=self.head)
+                            bias=bias, penalize_bias=penalize or not bias, head=self.head,
+                            normalization=self.normalization, kernel_size=self.kernel_size)
 
     def rank_cbn_for(self, bias: bool) -> int | None:
         """The CBN rank that applies to an architecture with (``bias=True``) or without biases.

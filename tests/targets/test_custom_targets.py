@@ -119,8 +119,13 @@ def test_network_target_holds_the_network_outputs_and_family():
     Xt, Yt = t.data()
     assert np.array_equal(Xt, X) and np.allclose(Yt, net(X))
     assert t.architecture(2, width=3) == arch and t.architecture(3).depth == 3
-    with pytest.raises(ValidationError, match="net must have full-size filters"):
-        Target.from_network(cbn.Architecture((6,), (1, 3, 1), kernel_size=3).init(0), X)
+    taps = cbn.Architecture((6,), (1, 3, 1), kernel_size=3, normalization="plain").init(0)
+    t3 = Target.from_network(taps, X)
+    assert t3.architecture(2, width=3) == taps.architecture     # filter size, normalisation
+    assert t3.rank_cbn is None
+    strided = cbn.Architecture((6,), (1, 3, 3, 1), resample=(2, 1)).init(0)
+    with pytest.raises(ValidationError, match="net must have no resampling"):
+        Target.from_network(strided, X)
 
 
 def test_depth_one_row_of_a_data_target_is_the_dense_least_norm_layer():
