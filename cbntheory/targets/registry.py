@@ -42,6 +42,7 @@ from .. import _validate as V
 from ..errors import ValidationError
 from ..nets.architecture import Architecture
 from ..operators import ConvOperator
+from ..results import one_line
 from . import catalog as C
 from . import custom
 from .custom import BIAS_MODES
@@ -334,6 +335,20 @@ class Target:
         if build is None:
             return None
         return build(self.architecture(depth, width=width, quick=quick))
+
+    def __repr__(self) -> str:
+        """One line: name, kind, family and ranks (the description is :attr:`description`).
+
+        Examples
+        --------
+        >>> get("mixer_1d")
+        Target(name='mixer_1d', kind='operator', activation='linear', rank_j=21, rank_cbn=21,
+               rank_cbn_bias=21)
+        """
+        return one_line("Target", {"name": self.name, "kind": self.kind,
+                                   "activation": self.activation, "rank_j": self.rank_j,
+                                   "rank_cbn": self.rank_cbn,
+                                   "rank_cbn_bias": self.rank_cbn_bias})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary (no data)."""
