@@ -107,7 +107,18 @@ def _custom_target(args: argparse.Namespace) -> Any:
     from ..targets import Target
     from ._common import load_array, load_npz
 
+    if args.data is None:
+        used = [flag for flag, on in (("--activation", args.activation != "relu"),
+                                      ("--no-bias", args.no_bias),
+                                      ("--free-bias", args.free_bias),
+                                      ("--head", args.head is not None),
+                                      ("--width", args.width != 4)) if on]
+        if used:
+            raise ValidationError(f"{', '.join(used)} apply to --data only (built-in targets "
+                                  "have their own architectures)")
     if args.data is None and args.kernel is None:
+        if args.name is not None or args.normalization != "operator":
+            raise ValidationError("--name and --normalization apply to --data and --kernel only")
         return None
     if args.data is not None and args.kernel is not None:
         raise ValidationError("give at most one of --data and --kernel")

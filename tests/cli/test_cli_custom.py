@@ -75,6 +75,8 @@ def test_data_table_from_a_user_file(capsys, tmp_path):
     (["bandlimited_1d", "--kernel", "K.npy"], "give no TARGET names"),
     (["--data", "Xonly.npz"], "must hold arrays named 'X' and 'Y'"),
     (["--data", "missing.npz"], "no such file"),
+    (["bandlimited_1d", "--activation", "linear"], "--activation apply to --data only"),
+    (["bandlimited_1d", "--name", "x"], "--name and --normalization apply"),
 ])
 def test_table_custom_errors_are_one_line(capsys, tmp_path, monkeypatch, argv, pattern):
     monkeypatch.chdir(tmp_path)
