@@ -39,6 +39,7 @@ import csv
 import io
 import json
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -135,21 +136,16 @@ def _ranks_text(table: BoundTable) -> str:
 
 
 def _short(text: str, n: int = 240) -> str:
-    """``text`` on one line; beyond ``n`` characters it keeps the whole words of the first
-    ``n`` and points to the full text (never cut mid-word).
+    """``text`` on one line; a longer one keeps its whole words within ``n`` characters
+    and points to the full text (``textwrap.shorten``: never cut mid-word).
 
     Examples
     --------
-    >>> _short("forces g(x_0) to have trivial stabiliser", 24)
-    'forces g(x_0) to have [...] (full text: --format json)'
+    >>> _short("the explicit construction forces g(x_0) to have trivial stabiliser", 30)
+    'the explicit construction [...] (full text: --format json)'
     """
-    text = " ".join(text.split())
-    if len(text) <= n:
-        return text
     tail = " [...] (full text: --format json)"
-    cut = text[:n + 1]
-    words = cut.rsplit(" ", 1)[0] if " " in cut else cut
-    return words.rstrip(" ,;:") + tail
+    return textwrap.shorten(text, n + len(tail), placeholder=tail)
 
 
 def _prov_lines(prov: Mapping[str, Any]) -> list[tuple[str, str]]:
