@@ -120,16 +120,29 @@ def _rank_lines(ax: Any, table: Any, scale: np.ndarray | None = None) -> None:
                     label=f"L·{name} (= {rank} L)")
 
 
-def _depth_axis(ax: Any, depths: np.ndarray, ylabel: str) -> None:
-    """Integer depth ticks, a y axis from 0 (no magnified ranges around one point)."""
+def _measured(table: Any) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with an upper bound, their depths, upper bounds and which are exact."""
+    rows = [r for r in table.rows if r.upper is not None]
+    L = np.array([r.depth for r in rows], dtype=float)
+    up = np.array([r.upper for r in rows], dtype=float)
+    return rows, L, up, np.array([_exact(r) for r in rows], dtype=bool)
+
+
+def _finish(ax: Any, depths: np.ndarray, ylabel: str, title: str, legend_size: int) -> None:
+    """Integer depth ticks, a y axis from 0 (no magnified ranges around one point), the
+    title, a note when nothing was measured, the legend."""
     ax.set_xlabel("depth L")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(depths):
         ax.set_xlim(min(0.5, depths.min() - 0.5), depths.max() + 0.5)
+    else:
+        ax.text(0.5, 0.5, "no depth measured", transform=ax.transAxes, ha="center")
     ax.set_ylim(bottom=0.0)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=10 if legend_size > 6 else 8)
+    ax.legend(fontsize=legend_size)
 
 
 def cost_figure(table: Any) -> Figure:
@@ -143,10 +156,8 @@ def cost_figure(table: Any) -> Figure:
     """
     fig = _figure(6.0, 4.0)
     ax = fig.add_subplot()
-    rows = [r for r in table.rows if r.upper is not None]
-    L = np.array([r.depth for r in rows], dtype=float)
-    up = np.array([r.upper for r in rows], dtype=float) / np.maximum(L, 1)
-    exact = np.array([_exact(r) for r in rows], dtype=bool)
+    rows, L, up, exact = _measured(table)
+    up = up / np.maximum(L, 1)
     label = ("R/L (exact)" if exact.all() else "R/L (upper bound)" if not exact.any()
              else "R/L (exact where filled, else upper bound)")
     ax.plot(L, up, "-", color="C0", marker="o", markerfacecolor="none", label=label)
@@ -162,11 +173,7 @@ def cost_figure(table: Any) -> Figure:
         grid = np.linspace(max(1.0, L.min()), L.max(), 200)
         ax.plot(grid, table.r0 + table.r1_bound / grid + table.r2 / grid ** 2, color="0.5",
                 linewidth=1, label="T1: R0 + R1/L + R2/L²")
-    _depth_axis(ax, L, "R(f; L) / L")
-    ax.set_title(f"{table.target}: minimal norm per layer", fontsize=10)
-    if not rows:
-        ax.text(0.5, 0.5, "no depth measured", transform=ax.transAxes, ha="center")
-    ax.legend(fontsize=8)
+    _finish(ax, L, "R(f; L) / L", f"{table.target}: minimal norm per layer", 8)
     return fig
 
 
@@ -183,10 +190,7 @@ def norm_figure(table: Any) -> Figure:
     """
     fig = _figure(6.0, 4.0)
     ax = fig.add_subplot()
-    rows = [r for r in table.rows if r.upper is not None]
-    L = np.array([r.depth for r in rows], dtype=float)
-    up = np.array([r.upper for r in rows], dtype=float)
-    exact = np.array([_exact(r) for r in rows], dtype=bool)
+    rows, L, up, exact = _measured(table)
     if (~exact).any():
         ax.plot(L[~exact], up[~exact], "o", color="C0", markerfacecolor="none",
                 label="R (upper bound: a verified network)")
@@ -205,11 +209,7 @@ def norm_figure(table: Any) -> Figure:
         ax.plot(span, fit.slope * span + fit.intercept, style, color="0.3", linewidth=1,
                 label=f"{how}: R ≈ {fit.slope:.3g} L {fit.intercept:+.3g} "
                       f"(L = {', '.join(map(str, fit.depths))})")
-    _depth_axis(ax, L, "R(f; L)")
-    ax.set_title(f"{table.target}: minimal norm against depth", fontsize=10)
-    if not rows:
-        ax.text(0.5, 0.5, "no depth measured", transform=ax.transAxes, ha="center")
-    ax.legend(fontsize=7)
+    _finish(ax, L, "R(f; L)", f"{table.target}: minimal norm against depth", 7)
     return fig
 
 
@@ -401,10 +401,9 @@ def _downsampling_panel(ax: Any, comp: Any) -> None:
     if missing:
         ax.text(0.02, 0.02, "no verified network:\n" + "\n".join(missing),
                 transform=ax.transAxes, fontsize=6, va="bottom", color="0.3")
-    ax.set_title(f"{comp.target}\n" + _wrap(comp.aliasing, 50).rstrip(), fontsize=8)
     depths = np.array([r.depth for r in (*comp.plain, *comp.downsampled)], dtype=float)
-    _depth_axis(ax, depths, "R(f; L) / L")
-    ax.legend(fontsize=6)
+    _finish(ax, depths, "R(f; L) / L", f"{comp.target}\n" + _wrap(comp.aliasing, 50).rstrip(),
+            6)
 
 
 def downsampling_figure(comparisons: Sequence[Any]) -> Figure:
