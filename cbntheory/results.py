@@ -35,6 +35,58 @@ VERIFIED: tuple[str, ...] = (OPTIMAL, NOT_CERTIFIED)
 FAILED: tuple[str, ...] = (INFEASIBLE, SOLVER_ERROR)
 
 
+def _short(value: Any) -> str:
+    """One value for :func:`field_lines` / :func:`one_line`: floats to 10 digits, arrays
+    by shape (and entries when short), networks by their own repr."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.10g}"
+    if isinstance(value, np.ndarray):
+        return (np.array2string(value, separator=", ", threshold=20) if value.size <= 20
+                else f"array of shape {value.shape}")
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (float, int)):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
+
+
+def one_line(kind: str, fields: Mapping[str, Any]) -> str:
+    """``Kind(a=1, b='x')``: the short ``__repr__`` of the result types (None fields left out).
+
+    Examples
+    --------
+    >>> one_line("Demo", {"status": "optimal", "upper": 2.0, "lower": None})
+    "Demo(status='optimal', upper=2)"
+    """
+    parts = [f"{k}={v!r}" if isinstance(v, str) else f"{k}={_short(v)}"
+             for k, v in fields.items() if v is not None]
+    return f"{kind}({', '.join(parts)})"
+
+
+def field_lines(kind: str, fields: Mapping[str, Any]) -> str:
+    """The ``__str__`` of the result types: one ``name: value`` line per field, names
+    right-aligned (as ``scipy.optimize.OptimizeResult`` prints); long text is wrapped at
+    word boundaries, never cut.
+
+    Examples
+    --------
+    >>> print(field_lines("Demo", {"status": "optimal", "upper": 2.0}))
+    Demo
+     status: optimal
+      upper: 2
+    """
+    import textwrap
+
+    width = max((len(k) for k in fields), default=0)
+    lines = [kind]
+    for key, value in fields.items():
+        text = _short(value)
+        wrapped = textwrap.wrap(text, 88 - width, break_long_words=False) or [""]
+        lines.append(f"{key:>{width + 1}}: {wrapped[0]}")
+        lines += [" " * (width + 3) + more for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
 def relative_residual(output: Any, Y: Any) -> float:
     """Relative residual ``||output - Y|| / ||Y||`` (the absolute error when ``Y = 0``).
 
@@ -146,8 +198,32 @@ class NormResult:
         """``(upper - lower) / max(1, |upper|)`` (``inf`` when no lower bound is known)."""
         return self.gap / max(1.0, abs(self.upper))
 
+    def __repr__(self) -> str:
+        return one_line("NormResult", {"status": self.status, "lower": self.lower,
+                                       "upper": self.upper, "solver": self.solver or None})
+
+    def __str__(self) -> str:
+        """Every field but ``options``/``info`` on its own line (the message in full)."""
+        fields = {"status": self.status,
+                  "interval": f"[{_short(self.lower) if self.lower is not None else 'none'}, "
+                              f"{_short(self.upper)}]",
+                  "gap": self.gap, "residual": self.residual, "solver": self.solver,
+                  "seed": self.seed, "wall_time": self.wall_time, "exact": self.exact,
+                  "network": repr(self.network), "message": self.message}
+        return field_lines("NormResult", fields)
+
     def summary(self) -> dict[str, Any]:
-        """Plain-data summary (no network) suitable for JSON, tables and stores."""
+        """Plain-data summary (no network) suitable for JSON, tables and stores.
+
+        Examples
+        --------
+        >>> r = NormResult(value=2.0, lower=1.5, upper=2.0, status="not_certified",
+        ...                message="demo")
+        >>> r
+        NormResult(status='not_certified', lower=1.5, upper=2)
+        >>> r.summary()["upper"], "interval: [1.5, 2]" in str(r)
+        (2.0, True)
+        """
         return {
             "value": float(self.value),
             "lower": None if self.lower is None else float(self.lower),

@@ -431,3 +431,9 @@ MAX_ARRAY_BYTES_ENV: str = "CBNTHEORY_MAX_BYTES"
 #: return what it has before it is abandoned (the issue asks for a stop within ~1 s).
 INTERRUPT_GRACE: float = 1.0
 
+
+# --- issue 13: custom targets, courses ----------------------------------------------------
+
+#: Two samples of a custom data target count as the same circular shift when they agree to
+#: this fraction of the data's scale: user files carry round-off from whatever wrote them.
+ORBIT_MATCH_RTOL = 1e-9

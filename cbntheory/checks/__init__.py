@@ -92,25 +92,37 @@ def available() -> list[CheckEntry]:
 
 
 def find(name: str) -> list[CheckEntry]:
-    """Checks matching ``name``, a statement label or a module name.
+    """Checks matching ``name``: a statement label or module name, or a family ``PREFIX*``.
 
-    ``name`` matches an entry when it equals its label or module (case-insensitive), or
-    when it is a label prefix followed by ``-`` (``T1`` selects ``T1``, ``T1-data`` and
-    ``T1-kernel``; ``SYM`` the symbolic checks).
+    A plain name matches exactly one entry, its label or module (case-insensitive): ``T1``
+    is the check of T1 only, never ``T1-data``.  A family is selected by a trailing ``*``:
+    ``T1*`` is ``T1``, ``T1-data`` and ``T1-kernel`` (the label equals the prefix or
+    continues it after a ``-``); ``SYM*`` the symbolic checks (quote it in a shell).
 
     Raises
     ------
     ValidationError
-        If nothing matches; the message lists the valid names.
+        If nothing matches; the message lists the valid names and the family syntax.
+
+    Examples
+    --------
+    >>> [e.label for e in find("T1")], [e.label for e in find("T1*")]
+    (['T1'], ['T1', 'T1-data', 'T1-kernel'])
     """
     key = name.strip().lower()
     entries = available()
-    hits = [e for e in entries
-            if key in (e.label.lower(), e.module.lower()) or e.label.lower().startswith(key + "-")]
+    if key.endswith("*") and len(key) > 1:
+        prefix = key[:-1].rstrip("-")
+        hits = [e for e in entries
+                if e.label.lower() == prefix or e.label.lower().startswith(prefix + "-")]
+    else:
+        hits = [e for e in entries if key in (e.label.lower(), e.module.lower())]
     if not hits:
         valid = ", ".join(e.label for e in entries)
+        family = sorted({e.label.split("-")[0] + "*" for e in entries if "-" in e.label})
         raise ValidationError(f"check name must be one of the valid names {valid} (or a "
-                              f"module name such as t3_cbn_sandwich); got {name!r}")
+                              "module name such as t3_cbn_sandwich, or a family such as "
+                              f"{', '.join(family)}); got {name!r}")
     return hits
 
 

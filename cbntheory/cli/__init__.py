@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cbn",
         description="Minimal parameter norms of CNNs against depth x CBN rank bounds.",
     )
+    from .._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"cbn (cbntheory) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:

@@ -168,6 +168,16 @@ def show(as_json: bool, data: Any, print_text: Callable[[], None]) -> int:
     return 0
 
 
+def announce(command: str, text: str) -> None:
+    """Say on standard error, when it is a terminal, what a long step is about to do.
+
+    Commands without a progress bar (one solve) call it before the solve, so that an
+    interactive user is never left with a silent terminal; pipes and logs stay clean.
+    """
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        print(f"cbn {command}: {text}", file=sys.stderr, flush=True)
+
+
 def tally(labels: Iterable[str]) -> str:
     """``"2 holds, 1 violated"``: how many times each label occurs, labels sorted."""
     return ", ".join(f"{n} {label}" for label, n in sorted(collections.Counter(labels).items()))

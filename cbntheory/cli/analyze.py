@@ -4,8 +4,12 @@ Usage::
 
     cbn analyze WEIGHTS.npz [--data X.npz] [--threshold t] [--span-rtol r]
                 [--degree l1|linf] [--json]
+    cbn analyze STATE.npz --pytorch d|d1,d2 [--strides s1,s2,...] [...]
 
-``WEIGHTS.npz`` is a file written by ``Network.save``.  The command prints, per layer,
+``WEIGHTS.npz`` is a file written by ``Network.save``; with ``--pytorch`` it is the state
+dict of a PyTorch ``nn.Sequential`` CNN saved with ``numpy.savez`` (circular Conv, ReLU,
+optional average pool and Linear; :mod:`cbntheory.nets.pytorch`), on images of the given
+shape.  The command prints, per layer,
 the singular values of the frequency blocks ``c What_l[m]`` grouped by frequency degree
 and the number above ``--threshold`` (default
 :data:`cbntheory.settings.STRUCTURE_WEIGHT_THRESHOLD`), then the weight-based estimate
@@ -57,12 +61,37 @@ def register(subparsers: Any) -> None:
                         help="relative span threshold for activations (default 1e-3)")
     parser.add_argument("--degree", choices=("l1", "linf"), default="l1",
                         help="2D degree: |m1|+|m2| (l1, default) or max(|m1|,|m2|)")
+    parser.add_argument("--pytorch", metavar="d|d1,d2", default=None,
+                        help="WEIGHTS.npz is a PyTorch Sequential state dict on images of this "
+                             "shape (default: a Network.save file)")
+    parser.add_argument("--strides", metavar="s1,s2,...", default=None,
+                        help="with --pytorch: stride 1 or 2 of every convolution (default all 1)")
     add_shared(parser, "--json")
+
+
+def _ints(text: str, name: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise ValidationError(f"{name} must be comma-separated integers; got {text!r}") from None
+
+
+def _network(args: argparse.Namespace) -> Network:
+    """The network of ``WEIGHTS.npz``: a Network.save file, or a PyTorch state dict."""
+    if args.pytorch is None:
+        if args.strides is not None:
+            raise ValidationError("--strides needs --pytorch")
+        return Network.load(args.weights)
+    from ..nets.pytorch import from_state_dict
+
+    strides = None if args.strides is None else _ints(args.strides, "--strides")
+    return from_state_dict(load_npz(args.weights, "WEIGHTS"), _ints(args.pytorch, "--pytorch"),
+                           strides=strides)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, analyse and print; errors propagate to the dispatcher (one line, exit 2)."""
-    net = Network.load(args.weights)
+    net = _network(args)
     data = None if args.data is None else _load_data(args.data)
     report = analyze_structure(net, data, weight_threshold=args.threshold,
                                span_rtol=args.span_rtol)

@@ -4,9 +4,10 @@ Usage::
 
     cbn check [NAMES...] [--full] [--json] [--list]
 
-``NAMES`` are statement labels (``T1``, ``T3``, ``PE2020``, ...; a label prefix such as
-``T1`` also selects ``T1-data`` and ``T1-kernel``) or module names of
-:mod:`cbntheory.checks`; none means all.  Each line gives the label, the kind (exact or
+``NAMES`` are statement labels (``T1``, ``T3``, ``PE2020``, ...), matched exactly, or module
+names of :mod:`cbntheory.checks`; a family is selected with a trailing ``*`` (``'T1*'`` is
+``T1``, ``T1-data`` and ``T1-kernel``; ``'SYM*'`` the symbolic checks; quote it in a
+shell); none means all.  Each line gives the label, the kind (exact or
 conjectural), the smallest margin, the verdict and the time.  Exact statements are
 ``holds``/``violated``; conjectural ones ``consistent``/``violated``/``not_certified``
 (judged on certified intervals); a check that raised is reported as ``error`` with its
@@ -32,7 +33,8 @@ def register(subparsers: Any) -> None:
                     "statement, the label, kind, smallest margin and verdict. Exit status 1 "
                     "when an exact statement is violated or a check fails to run.")
     parser.add_argument("names", nargs="*", metavar="NAME",
-                        help="labels (T1, T3, PE2020, ...) or module names; default all")
+                        help="labels (T1, T3, PE2020, ...; exact) or module names; a family "
+                             "with a trailing * ('T1*' = T1, T1-data, T1-kernel); default all")
     parser.add_argument("--full", action="store_true",
                         help="run the full checks (more cases; slower) instead of quick ones")
     parser.add_argument("--json", action="store_true",

@@ -4,7 +4,7 @@ Usage::
 
     cbn convex DATA.npz [--kernel-size K] [--no-bias | --free-bias]
                         [--patterns enumerate|sample] [--n-patterns P] [--seed S]
-                        [--solver NAME] [--max-patterns M] [--save-network NET.npz] [--json]
+                        [--solver NAME] [--max-patterns M] [--out NET.npz] [--json]
 
 ``DATA.npz`` holds ``X`` of shape ``(N, n_0, d)`` or ``(N, n_0, d1, d2)`` and ``Y`` of
 shape ``(N, n_out)`` (or ``(N,)``).  The architecture is the two-layer CNN with the
@@ -18,11 +18,12 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import ValidationError
+from .. import settings
+from ..errors import CBNError, ValidationError
 from ..nets.architecture import Architecture
 from ..results import NormResult
 from ..solvers.convex.program import two_layer_min_norm
-from ._common import add_shared, fmt_number, load_npz, output_file, show
+from ._common import add_shared, announce, fmt_number, load_npz, output_file, show
 
 
 def _kernel_size(text: str | None, ndim: int) -> tuple[int, ...] | None:
@@ -55,7 +56,8 @@ def register(subparsers: Any) -> None:
                       help="biases present but not counted in the norm (default: penalised)")
     add_shared(parser, "--normalization")
     parser.add_argument("--hidden", type=int, default=1, metavar="N1",
-                        help="n_1 of the architecture (only reported against the width used)")
+                        help="n_1 of the architecture, only reported against the width "
+                             "the solution uses (default 1)")
     parser.add_argument("--patterns", choices=("enumerate", "sample"), default="enumerate",
                         help="enumerate every activation pattern (exact, default) or sample")
     parser.add_argument("--n-patterns", type=int, default=None, metavar="P",
@@ -65,9 +67,11 @@ def register(subparsers: Any) -> None:
                         help="conic solver (CLARABEL, SCS); default CLARABEL then SCS")
     parser.add_argument("--max-patterns", type=int, default=None, metavar="M",
                         help="refuse to enumerate more patterns than this (default "
-                             "settings.MAX_PATTERNS)")
+                             f"{settings.MAX_PATTERNS})")
+    parser.add_argument("--out", default=None, metavar="NET.npz",
+                        help="save the minimal-norm network (default: not saved)")
     parser.add_argument("--save-network", default=None, metavar="NET.npz",
-                        help="save the minimal-norm network (Network.save)")
+                        help=argparse.SUPPRESS)  # the old spelling of --out (deprecated)
     add_shared(parser, "--json")
 
 
@@ -106,9 +110,40 @@ def _print_text(s: dict[str, Any]) -> None:
     print(f"message: {s['message']}")
 
 
+#: Python spellings in library messages -> the options of ``cbn convex``.
+_CLI_WORDS = (("patterns='sample'", "--patterns sample"),
+              ('patterns="sample"', "--patterns sample"),
+              ("n_patterns=", "--n-patterns "), ("n_patterns", "--n-patterns"),
+              ("max_patterns", "--max-patterns"))
+
+
+def cli_words(message: str) -> str:
+    """A library message with its keyword-argument spellings turned into CLI options.
+
+    Examples
+    --------
+    >>> cli_words("use patterns='sample' with n_patterns=200 or raise max_patterns")
+    'use --patterns sample with --n-patterns 200 or raise --max-patterns'
+    """
+    for python, cli in _CLI_WORDS:
+        message = message.replace(python, cli)
+    return message
+
+
+def _out_path(args: argparse.Namespace) -> str | None:
+    """``--out``, or the deprecated ``--save-network`` with a note on standard error."""
+    if args.save_network is not None:
+        if args.out is not None:
+            raise ValidationError("give --out only (--save-network is its old spelling)")
+        print("cbn convex: --save-network is deprecated; use --out", file=sys.stderr)
+        return str(args.save_network)
+    return None if args.out is None else str(args.out)
+
+
 def run(args: argparse.Namespace) -> int:
     """Solve and print; errors propagate to the dispatcher (one line, exit 2)."""
-    save_to = output_file(args.save_network, "--save-network", suffix=".npz")  # before solving
+    flag = "--save-network" if args.save_network is not None else "--out"
+    save_to = output_file(_out_path(args), flag, suffix=".npz")  # checked before solving
     data = load_npz(args.data, "DATA")
     missing = [k for k in ("X", "Y") if k not in data]
     if missing:
@@ -121,9 +156,15 @@ def run(args: argparse.Namespace) -> int:
                         kernel_size=_kernel_size(args.kernel_size, X.ndim - 2), head="avgpool",
                         bias=not args.no_bias, penalize_bias=not args.free_bias,
                         normalization=args.normalization)
-    result = two_layer_min_norm(arch, X, Y, patterns=args.patterns, n_patterns=args.n_patterns,
-                                solver=args.solver, max_patterns=args.max_patterns,
-                                rng=args.seed)
+    announce("convex", f"{'enumerating' if args.patterns == 'enumerate' else 'sampling'} "
+                       "activation patterns and solving the convex program")
+    try:
+        result = two_layer_min_norm(arch, X, Y, patterns=args.patterns,
+                                    n_patterns=args.n_patterns, solver=args.solver,
+                                    max_patterns=args.max_patterns, rng=args.seed)
+    except CBNError as exc:  # the library speaks Python; the command line speaks options
+        exc.args = (cli_words(str(exc)),)
+        raise
     s = summary(result, arch)
     if save_to is not None and result.network is not None:
         s["saved"] = str(result.network.save(save_to))

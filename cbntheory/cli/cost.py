@@ -4,73 +4,52 @@ Usage::
 
     cbn cost KERNEL.npy --depth L [--normalization operator|plain] [--json]
     cbn cost --example NAME --depth L [--json]
+    cbn cost KERNEL.npy --depth 1,2,4 [--json]       (several depths: 1,2,4 or 1-8)
 
 ``KERNEL.npy`` holds one real array of shape ``(C_out, C_in, d)`` or
 ``(C_out, C_in, d1, d2)``.  The command prints the minimal parameter norm
 ``R(A; L)``, the coefficients ``R0, R1, R2`` of its large-depth expansion, the
 truncated expansion ``L R0 + R1 + R2/L`` and the CBN rank grouped by frequency degree.
+With several depths it prints the coefficients once and one line ``L, R(A; L), L R0 +
+R1 + R2/L`` per depth (JSON: ``{"depths": [...], "costs": [one summary per depth]}``).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import _validate as V
 from ..errors import ValidationError
 from ..operators import ConvOperator
 from ..theory.linear import LinearCost, linear_cost
 from ._common import add_shared, load_array, show
 
-
-def _band_limited() -> np.ndarray:
-    d = 16
-    p = np.arange(d)
-    signal = 1.0 + np.cos(2 * np.pi * p / d) + 0.5 * np.cos(4 * np.pi * p / d)
-    return signal.reshape(1, 1, d)
+#: Old ``--example`` spellings (before the one vocabulary): old name -> target name.
+DEPRECATED_EXAMPLES = {"band-limited": "cosine_filter_1d", "low-rank-mixer": "smooth_mixer_2d",
+                       "gaussian-blur": "gaussian_blur_2d"}
 
 
-def _low_rank_mixer() -> np.ndarray:
-    d = 8
-    p1, p2 = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
-    # multiplier 1 at m = 0 and 1/2 at (+-1, 0), (0, +-1) (c = 1/sqrt(64) = 1/8)
-    smooth = (1.0 + np.cos(2 * np.pi * p1 / d) + np.cos(2 * np.pi * p2 / d)) / d
-    # a fixed rank-2 mixing matrix between 4 channels
-    left = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, -1.0]])
-    right = np.array([[1.0, 2.0, 0.0, -1.0], [0.0, 1.0, 1.0, 1.0]])
-    return np.einsum("oi,xy->oixy", left @ right, smooth)
+def _example_names() -> list[str]:
+    """The built-in linear targets: the names ``cbn table`` and ``cbntheory.targets`` use."""
+    from .. import targets
 
-
-def _gaussian_blur() -> np.ndarray:
-    d, sigma = 8, 1.0
-    wrapped = np.minimum(np.arange(d), d - np.arange(d))
-    r2 = wrapped[:, None] ** 2 + wrapped[None, :] ** 2
-    blur = np.exp(-r2 / (2 * sigma ** 2))
-    return (np.sqrt(d * d) * blur / blur.sum()).reshape(1, 1, d, d)
-
-
-#: Built-in kernels: name -> (one-line description, builder).
-EXAMPLES: dict[str, tuple[str, Callable[[], np.ndarray]]] = {
-    "band-limited": (
-        ("1D single-channel filter on 16 pixels, 1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16): it keeps "
-         "the constant and the frequencies +-1, +-2 (CBN rank 5)"), _band_limited),
-    "low-rank-mixer": (
-        ("2D 8x8, 4 -> 4 channels: a fixed rank-2 channel mixer times a smooth filter that keeps "
-         "the constant and the four degree-1 frequencies (CBN rank 2 x 5 = 10)"), _low_rank_mixer),
-    "gaussian-blur": (
-        ("2D 8x8 single-channel periodic Gaussian blur (sigma = 1 pixel, unit gain): full rank 64, "
-         "tiny high-frequency multipliers make R1 very negative"), _gaussian_blur),
-}
+    return [n for n in targets.names() if targets.get(n).kind == "operator"]
 
 
 def _example_help() -> str:
-    lines = ["built-in examples (--example NAME):"]
-    for name, (text, _) in EXAMPLES.items():
+    from .. import targets
+
+    lines = ["built-in examples (--example NAME): the linear targets of cbn table --list"]
+    for name in _example_names():
         lines.append(f"  {name}")
-        lines += textwrap.wrap(text, width=78, initial_indent="      ",
+        lines += textwrap.wrap(targets.get(name).title, width=78, initial_indent="      ",
                                subsequent_indent="      ")
+    lines.append("deprecated spellings (still accepted, with a note on standard error):")
+    lines += [f"  {old} -> {new}" for old, new in DEPRECATED_EXAMPLES.items()]
     return "\n".join(lines)
 
 
@@ -86,11 +65,27 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("kernel", nargs="?", metavar="KERNEL.npy",
                         help="real array (C_out, C_in, d) or (C_out, C_in, d1, d2)")
-    parser.add_argument("--example", choices=sorted(EXAMPLES), default=None,
-                        help="use a built-in kernel instead of a file (see below)")
-    parser.add_argument("--depth", "-L", type=int, required=True, metavar="L",
-                        help="number of layers L >= 1")
+    parser.add_argument("--example", choices=_example_names() + list(DEPRECATED_EXAMPLES),
+                        default=None, metavar="NAME",
+                        help="a built-in linear target instead of a file (see below)")
+    parser.add_argument("--depth", "--depths", "-L", type=_depth_list, required=True,
+                        metavar="L", dest="depth",
+                        help="number of layers L >= 1, or several: 1,2,4 or 1-8")
     add_shared(parser, "--normalization", "--json")
+
+
+def _depth_list(text: str) -> list[int]:
+    """An argparse ``type``: ``"4"``, ``"1,2,4"`` or ``"1-8"`` (checked ``>= 1`` later)."""
+    out: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            out += list(range(a, int(hi) + 1)) if sep and lo else [int(part)]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a depth such as 4, a list 1,2,4 or a range 1-8; got {text!r}") from None
+    return out
 
 
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
@@ -99,8 +94,16 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
                               + ("neither" if args.kernel is None else
                                  f"both ({args.kernel!r} and {args.example!r})"))
     if args.example is not None:
-        text, build = EXAMPLES[args.example]
-        return build(), f"example {args.example!r}: {text}"
+        from .. import targets
+
+        name = DEPRECATED_EXAMPLES.get(args.example, args.example)
+        if name != args.example:
+            print(f"cbn cost: --example {args.example} is deprecated; it is the target {name} "
+                  f"(use --example {name})", file=sys.stderr)
+        target = targets.get(name)
+        op = target.operator()
+        assert op is not None  # every name offered is a linear (operator) target
+        return np.array(op.kernel), f"target {name!r}: {target.title}"
     array = load_array(args.kernel, "KERNEL")
     if not isinstance(array, np.ndarray):  # an .npz archive
         close = getattr(array, "close", None)
@@ -155,10 +158,30 @@ def _print_text(info: dict[str, Any], cost: LinearCost, ndim: int) -> None:
         print(f"  by max(|m1|,|m2|) : {cost.describe('linf')}")
 
 
+def _print_depths(infos: list[dict[str, Any]], cost: LinearCost, ndim: int) -> None:
+    """The text form for several depths: the coefficients once, then one line per depth."""
+    first = infos[0]
+    shape = "x".join(str(s) for s in first["spatial_shape"])
+    print(f"source: {first['source']}")
+    print(f"operator: {first['channels']['in']} -> {first['channels']['out']} channels on "
+          f"{shape} pixels, normalization {first['normalization']}")
+    print(f"R0 = {first['r0']:.10g}, R1 = {first['r1']:.10g}, R2 = {first['r2']:.10g}; "
+          f"CBN rank {first['cbn_rank_total']} ({cost.describe('l1')})")
+    print(f"{'L':>4}  {'R(A; L)':>18}  {'L R0 + R1 + R2/L':>18}  {'R / L':>12}")
+    for info in infos:
+        L = info["depth"]
+        print(f"{L:>4}  {info['value']:>18.10g}  {info['expansion']:>18.10g}  "
+              f"{info['value'] / L:>12.6g}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute and print the cost; errors propagate to the dispatcher (one line, exit 2)."""
+    depths = sorted({V.positive_int("depth", L) for L in args.depth})
     kernel, source = _load(args)
     operator = ConvOperator.from_kernel(kernel, args.normalization)
-    cost = linear_cost(operator, args.depth)
-    info = summary(cost, operator, source)
-    return show(args.json, info, lambda: _print_text(info, cost, operator.ndim))
+    costs = [linear_cost(operator, L) for L in depths]
+    infos = [summary(cost, operator, source) for cost in costs]
+    if len(infos) == 1:
+        return show(args.json, infos[0], lambda: _print_text(infos[0], costs[0], operator.ndim))
+    return show(args.json, {"depths": depths, "costs": infos},
+                lambda: _print_depths(infos, costs[0], operator.ndim))

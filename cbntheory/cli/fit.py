@@ -27,12 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from .. import settings
 from ..errors import InaccurateSolutionWarning, ValidationError
 from ..nets.architecture import Architecture
 from ..nets.network import Network
-from ..results import NormResult
+from ..results import VERIFIED, NormResult
 from ..solvers.dispatch import minimal_norm
-from ._common import add_shared, fmt_number, load_npz, number, output_file, print_json
+from ._common import (
+    add_shared,
+    announce,
+    fmt_number,
+    load_npz,
+    number,
+    output_file,
+    print_json,
+)
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -57,27 +66,34 @@ def register(subparsers: Any) -> None:
                         help="widths, e.g. 1,8,8,1 (depth = number of entries - 1)")
     parser.add_argument("--kernel-size", type=_ints, default=None, metavar="k",
                         help="filter taps per axis (k, or k1,k2 in 2D); default full-size")
-    parser.add_argument("--activation", choices=("relu", "linear"), default="relu")
+    parser.add_argument("--activation", choices=("relu", "linear"), default="relu",
+                        help="nonlinearity after every layer but the last (default relu)")
     parser.add_argument("--no-bias", action="store_true", help="networks without biases")
     parser.add_argument("--free-bias", action="store_true",
                         help="biases not counted in the norm (default: penalised)")
     add_shared(parser, "--normalization")
     parser.add_argument("--head", choices=("avgpool",), default=None,
-                        help="average pool and a dense layer at the end")
-    parser.add_argument("--restarts", type=int, default=1, metavar="R")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+                        help="average pool and a dense layer at the end (default: none)")
+    parser.add_argument("--restarts", type=int, default=1, metavar="R",
+                        help="random starts of the numerical solver (default 1)")
+    add_shared(parser, "--seed")
     parser.add_argument("--tol", type=number(strict=True), default=None, metavar="t",
-                        help="relative residual to reach (default 1e-6)")
+                        help="relative residual to reach (default "
+                             f"{settings.FIT_RTOL:g})")
     parser.add_argument("--time-limit", type=number(strict=True), default=None, metavar="SEC",
-                        help="seconds for all restarts (default 600 per restart)")
+                        help="safety cap in seconds on all restarts together (default: no "
+                             "overall cap; each restart stops after "
+                             f"{settings.RELU_TIME_LIMIT:g} s)")
     parser.add_argument("--max-iter", type=int, default=None, metavar="N",
-                        help="L-BFGS-B iterations per restart (default 50000)")
+                        help="L-BFGS-B iterations per restart: the budget (default "
+                             f"{settings.AL_MAX_ITER})")
     parser.add_argument("--target", metavar="NET.npz", default=None,
                         help="target network (Network.save); Y defaults to its outputs on X")
     parser.add_argument("--assume-open-set", action="store_true",
                         help="with --target: also report the T2 bound conditional on the "
                              "network having to equal the target on an open set")
-    parser.add_argument("--out", metavar="NET.npz", default=None, help="save the network")
+    parser.add_argument("--out", metavar="NET.npz", default=None,
+                        help="save the network (default: not saved)")
     add_shared(parser, "--json")
 
 
@@ -120,9 +136,30 @@ def _solve(args: argparse.Namespace) -> tuple[NormResult, Architecture]:
         options.update(target=target, assume_open_set=args.assume_open_set)
     elif args.assume_open_set:
         raise ValidationError("--assume-open-set needs --target")
+    budget = options.get("max_iter", settings.AL_MAX_ITER)
+    announce("fit", f"solving (exact routes first; else {args.restarts} restart(s) of at most "
+                    f"{budget} L-BFGS-B iterations each); Ctrl-C keeps the best network")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         return minimal_norm(arch, data=data, **options), arch
+
+
+def _run_line(j: int, r: dict[str, Any]) -> str:
+    """One restart as text; every solver's record works (the linear and the ReLU routes
+    store different keys: a missing one is left out, never a KeyError)."""
+    parts = [f"restart {j}: seed {r.get('seed')}"]
+    if r.get("init") is not None:
+        parts.append(f"init {r['init']}")
+    if r.get("objective") is not None:
+        parts.append(f"norm {r['objective']:.10g}")
+    if r.get("residual") is not None:
+        parts.append(f"residual {r['residual']:.2e}")
+    if r.get("iterations") is not None:
+        parts.append(f"{r['iterations']} iterations")
+    if r.get("wall_time") is not None:
+        parts.append(f"{r['wall_time']:.2f} s")
+    verified = r.get("verified", r.get("status") in VERIFIED)
+    return ", ".join(parts) + ("" if verified else f" (not verified: {r.get('status')})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,9 +194,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"relative residual: {res.residual:.3e}")
     print(f"seed: {res.seed}  wall time: {res.wall_time:.2f} s")
     for j, r in enumerate(runs):
-        print(f"  restart {j}: seed {r['seed']}, init {r['init']}, norm {r['objective']:.10g}, "
-              f"residual {r['residual']:.2e}, {r['iterations']} iterations, "
-              f"{r['wall_time']:.2f} s{'' if r['verified'] else ' (not verified)'}")
+        print("  " + _run_line(j, r))
     if cond is not None:
         print(f"conditional T2 bound: {fmt_number(cond.get('value'))} ({cond['condition']})")
     print(f"message: {res.message}")

@@ -6,6 +6,10 @@ Usage::
               [--quick] [--seed S] [--restarts K] [--max-iter N] [--time-limit SECONDS]
               [--epsilon EPS] [--save-networks DIR] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE] [--save-networks DIR]
+    cbn table --data DATA.npz [--activation relu|linear] [--no-bias | --free-bias]
+              [--head avgpool] [--width N] [--normalization operator|plain] [--name NAME]
+              [--depths ...] [...]
+    cbn table --kernel KERNEL.npy [--normalization operator|plain] [--depths ...] [...]
 
 For every target (``cbn table --list`` names them) and depth, the certified interval
 ``[lower, upper]`` of ``R(f; Omega, L)`` with its status, ``R/L``, ``L Rank_J``,
@@ -15,7 +19,10 @@ and ``Rank_CBN``; see ``docs/report.md`` for the columns and formats.  With
 ``--from``, the tables come from a sweep store (``cbn sweep``) instead of new solves;
 TARGETs then select groups by their ``target`` parameter.  ``bound_row`` jobs give the
 same rows as a direct run with the same seed and options, and ``--save-networks`` then
-writes the networks the store holds, for ``cbn verify``.
+writes the networks the store holds, for ``cbn verify``.  ``--data (arrays ``X`` and
+``Y`` as for ``cbn fit``) and ``--kernel`` (one array ``(C_out, C_in, *spatial)``) tabulate
+one's own target (:meth:`cbntheory.targets.Target.from_data`,
+:meth:`~cbntheory.targets.Target.from_operator`); a kernel's table is T1's closed form.
 
 Every solve is bounded by ``--max-iter`` L-BFGS-B iterations per restart (default
 ``settings.QUICK_MAX_ITER`` with ``--quick``, else the solver's ``AL_MAX_ITER``), so the
@@ -83,6 +90,73 @@ def register(subparsers: Any) -> None:
                              "(default: exact); data targets only")
     add_shared(parser, "--no-progress")
     parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
+    _register_custom(parser)
+
+
+def _register_custom(parser: argparse.ArgumentParser) -> None:
+    """Options that tabulate one's own target instead of built-in ones."""
+    group = parser.add_argument_group("one's own target (instead of TARGET names)")
+    group.add_argument("--data", metavar="DATA.npz", default=None,
+                       help="arrays X (N, n_0, *spatial) and Y (N, n_L, *spatial), or (N, n_L) "
+                            "with --head avgpool: the data target (X[i], Y[i])")
+    group.add_argument("--kernel", metavar="KERNEL.npy", default=None,
+                       help="a convolution kernel (C_out, C_in, *spatial): the exact T1 table")
+    group.add_argument("--activation", choices=("relu", "linear"), default="relu",
+                       help="with --data: network family (default relu)")
+    group.add_argument("--no-bias", action="store_true",
+                       help="with --data: networks without biases (default: penalised biases)")
+    group.add_argument("--free-bias", action="store_true",
+                       help="with --data: biases not counted in the norm (default: penalised)")
+    group.add_argument("--head", choices=("avgpool",), default=None,
+                       help="with --data: average pool and a dense layer at the end "
+                            "(default none)")
+    group.add_argument("--width", type=int, default=4, metavar="N",
+                       help="with --data: hidden width of every layer (default 4)")
+    group.add_argument("--name", default=None,
+                       help="name of the target in the table (default: the file's stem)")
+    add_shared(group, "--normalization")  # type: ignore[arg-type]
+
+
+def _custom_target(args: argparse.Namespace) -> Any:
+    """The Target of ``--data`` or ``--kernel``, or None when neither is given."""
+    from pathlib import Path
+
+    from ..targets import Target
+    from ._common import load_array, load_npz
+
+    if args.data is None:
+        used = [flag for flag, on in (("--activation", args.activation != "relu"),
+                                      ("--no-bias", args.no_bias),
+                                      ("--free-bias", args.free_bias),
+                                      ("--head", args.head is not None),
+                                      ("--width", args.width != 4)) if on]
+        if used:
+            raise ValidationError(f"{', '.join(used)} apply to --data only (built-in targets "
+                                  "have their own architectures)")
+    if args.data is None and args.kernel is None:
+        if args.name is not None or args.normalization != "operator":
+            raise ValidationError("--name and --normalization apply to --data and --kernel only")
+        return None
+    if args.data is not None and args.kernel is not None:
+        raise ValidationError("give at most one of --data and --kernel")
+    if args.targets or args.store is not None:
+        raise ValidationError("--data and --kernel tabulate one target: give no TARGET names "
+                              "and no --from")
+    if args.no_bias and args.free_bias:
+        raise ValidationError("--free-bias must not be combined with --no-bias")
+    if args.kernel is not None:
+        kernel = load_array(args.kernel, "--kernel")
+        return Target.from_operator(kernel, name=args.name or Path(args.kernel).stem,
+                                    normalization=args.normalization)
+    arrays = load_npz(args.data, "--data")
+    missing = [k for k in ("X", "Y") if k not in arrays]
+    if missing:
+        raise ValidationError(f"--data must hold arrays named 'X' and 'Y'; {args.data!r} has "
+                              f"{sorted(arrays)}")
+    bias = "none" if args.no_bias else "free" if args.free_bias else "penalised"
+    return Target.from_data(arrays["X"], arrays["Y"], name=args.name or Path(args.data).stem,
+                            activation=args.activation, bias=bias, head=args.head,
+                            width=args.width, normalization=args.normalization)
 
 
 def _list_targets() -> int:
@@ -104,22 +178,27 @@ def _measure(args: argparse.Namespace) -> list[Any]:
         raise ValidationError(f"--time-limit must be > 0 seconds; got {args.time_limit}")
     if args.max_iter is not None and not args.max_iter > 0:
         raise ValidationError(f"--max-iter must be a positive count; got {args.max_iter}")
-    if not args.targets:
-        raise ValidationError("cbn table needs at least one TARGET (or --from STORE); valid "
-                              f"targets: {', '.join(targets.names())}")
-    chosen = [targets.get(name) for name in args.targets]  # unknown names list the valid ones
+    own = _custom_target(args)
+    if not args.targets and own is None:
+        raise ValidationError("cbn table needs at least one TARGET (or --from STORE, --data, "
+                              f"--kernel); valid targets: {', '.join(targets.names())}")
+    # unknown names list the valid ones
+    chosen = [own] if own is not None else [targets.get(name) for name in args.targets]
     depths = parse_depths(args.depths)
     bar = Progress(len(chosen) * len(depths), label="table",
                    enabled=not args.no_progress)
     counts = {"done": 0, "failed": 0}
     partial: list[Any] = []
+    # a first line at once, also when stderr is a log file (later lines every tenth)
+    bar.update(0, 0, 1, note=f"solving {chosen[0].name} at L = {depths[0]}")
 
     def on_row(row: Any) -> None:
         # the solve behind a row that ends after an interruption was cut short: not a row
         check_interrupt()
         partial.append(row)
         counts["done" if row.upper is not None else "failed"] += 1
-        bar.update(counts["done"], counts["failed"], 0)
+        bar.update(counts["done"], counts["failed"], 0,
+                   note=f"last: L = {row.depth} {row.status}")
 
     tables = []
     try:
@@ -172,6 +251,13 @@ def _max_iter(args: argparse.Namespace) -> int | None:
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces these tables (recorded in the provenance)."""
     parts = ["cbn table", *args.targets, "--format", args.format]
+    if args.kernel is not None:
+        parts += ["--kernel", args.kernel, "--normalization", args.normalization]
+    if args.data is not None:
+        parts += ["--data", args.data, "--activation", args.activation, "--width",
+                  str(args.width), "--normalization", args.normalization]
+        parts += ["--head", args.head] if args.head else []
+        parts += ["--no-bias"] if args.no_bias else ["--free-bias"] if args.free_bias else []
     if args.store is not None:
         return " ".join(parts + ["--from", args.store])
     parts += ["--depths", args.depths, "--seed", str(args.seed), "--restarts", str(args.restarts)]

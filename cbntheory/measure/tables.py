@@ -56,7 +56,9 @@ from ..results import (
     SOLVER_ERROR,
     STATUSES,
     NormResult,
+    field_lines,
     interval_status,
+    one_line,
 )
 
 #: Row status of a depth that was not run (safety time cap, or refused by the architecture).
@@ -175,6 +177,11 @@ class DepthRow:
                                                     compare=False)
     network_file: str = ""
     upper_from: str = ""
+
+    def __repr__(self) -> str:
+        return one_line("DepthRow", {"depth": self.depth, "lower": self.lower,
+                                     "upper": self.upper, "status": self.status,
+                                     "source": self.source or None})
 
     @property
     def source(self) -> str:
@@ -439,6 +446,22 @@ class BoundTable:
         """``"R"`` (exact interpolation) or ``"R_eps"`` with the tolerance asked for."""
         return "R" if self.epsilon is None else f"R_eps (eps = {self.epsilon:g})"
 
+    def __repr__(self) -> str:
+        return one_line("BoundTable", {"target": self.target,
+                                       "depths": tuple(r.depth for r in self.rows),
+                                       "rank_j": self.rank_j, "rank_cbn": self.rank_cbn})
+
+    def __str__(self) -> str:
+        """The target, its ranks, the certified ``R0`` interval and one line per depth."""
+        fields: dict[str, Any] = {
+            "target": f"{self.target}: {self.title}", "object": self.object_name,
+            "Rank_J": self.rank_j, "Rank_CBN": self.rank_cbn,
+            "certified R0": f"[{_num(self.r0_low)}, {_num(self.r0_high)}]"}
+        for row in self.rows:
+            fields[f"L = {row.depth}"] = (f"[{_num(row.lower)}, {_num(row.upper)}] {row.status}"
+                                          + (f" (from {row.source})" if row.source else ""))
+        return field_lines("BoundTable", fields)
+
     def deepest(self) -> DepthRow | None:
         """The deepest row with an upper bound (None when no row has one)."""
         rows = [r for r in self.rows if r.upper is not None]
@@ -565,6 +588,11 @@ def _unique_names(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]
         differ = [part for part in mine if not all(part in other for other in same)]
         names[(label, detail)] = f"{label}[{', '.join(differ)}]"
     return names
+
+
+def _num(value: float | None) -> str:
+    """A bound for the short text forms: ``"none"`` when missing, else 10 digits."""
+    return "none" if value is None else f"{value:.10g}"
 
 
 def _number(value: Any) -> float:

@@ -3,9 +3,12 @@
 * :func:`cost_figure` -- ``R(f; L)/L`` against ``L`` (interval bars where a lower bound
   is known) with the lines ``Rank_J`` and ``Rank_CBN``: the slope of ``R`` is read where
   the points settle (T2, T3).
-* :func:`weight_spectra_figure` -- layer x frequency heat map of the singular values of
-  the frequency blocks ``c_l What_l[m]`` of a (near-optimal) network: the bottleneck
-  picture of T5 (a few values near 1 in the middle layers, the rest near 0).
+* :func:`norm_figure` -- ``R(f; L)`` against ``L`` with the fitted line (or the
+  construction's, labelled "by construction") and the lines ``L·Rank_J``, ``L·Rank_CBN``.
+* :func:`weight_spectra_figure` -- layer x frequency heat map of the largest singular
+  value of the frequency blocks ``c_l What_l[m]`` of a (near-optimal) network, with the
+  number of values above the threshold in every cell: the bottleneck picture of T5 (a
+  few values near 1 in the middle layers, the rest near 0).
 * :func:`activation_energy_figure` -- layer x frequency heat map of the share of the
   activation energy at every frequency, with the per-frequency span dimension (T6).
 * :func:`downsampling_figure` -- ``R/L`` with and without stride-``s`` down-sampling in
@@ -96,45 +99,117 @@ def frequency_order(spatial_shape: Sequence[int]) -> tuple[np.ndarray, list[str]
 
 
 # ---------------------------------------------------------------------- R(f; L)/L
+def _exact(row: Any) -> bool:
+    """A row whose interval is closed (lower == upper): its point is the value, not a bound."""
+    return row.lower is not None and row.upper is not None and \
+        abs(row.upper - row.lower) <= 1e-9 * max(1.0, abs(row.upper))
+
+
+def _rank_lines(ax: Any, table: Any, scale: np.ndarray | None = None) -> None:
+    """``Rank_J`` and ``Rank_CBN`` as levels (``scale`` None) or as the lines ``L Rank``."""
+    ranks = [("Rank_J", table.rank_j, "C2", "--"), ("Rank_CBN", table.rank_cbn, "C3", ":")]
+    if table.rank_j is not None and table.rank_j == table.rank_cbn:
+        ranks = [("Rank_J = Rank_CBN", table.rank_j, "C2", "--")]
+    for name, rank, colour, style in ranks:
+        if rank is None:
+            continue
+        if scale is None:
+            ax.axhline(rank, color=colour, linestyle=style, label=f"{name} = {rank}")
+        else:
+            ax.plot(scale, rank * scale, color=colour, linestyle=style,
+                    label=f"L·{name} (= {rank} L)")
+
+
+def _measured(table: Any) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with an upper bound, their depths, upper bounds and which are exact."""
+    rows = [r for r in table.rows if r.upper is not None]
+    L = np.array([r.depth for r in rows], dtype=float)
+    up = np.array([r.upper for r in rows], dtype=float)
+    return rows, L, up, np.array([_exact(r) for r in rows], dtype=bool)
+
+
+def _finish(ax: Any, depths: np.ndarray, ylabel: str, title: str, legend_size: int) -> None:
+    """Integer depth ticks, a y axis from 0 (no magnified ranges around one point), the
+    title, a note when nothing was measured, the legend."""
+    ax.set_xlabel("depth L")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(depths):
+        ax.set_xlim(min(0.5, depths.min() - 0.5), depths.max() + 0.5)
+    else:
+        ax.text(0.5, 0.5, "no depth measured", transform=ax.transAxes, ha="center")
+    ax.set_ylim(bottom=0.0)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=10 if legend_size > 6 else 8)
+    ax.legend(fontsize=legend_size)
+
+
 def cost_figure(table: Any) -> Figure:
     """``R/L`` against ``L`` for one :class:`cbntheory.measure.tables.BoundTable`.
 
-    Upper bounds are drawn as points; where a certified lower bound exists the bar spans
-    ``[lower/L, upper/L]``.  Horizontal lines: ``Rank_J`` and ``Rank_CBN``; for linear
-    targets also T1's expansion ``R0 + R1/L + R2/L^2``.
+    Exact values (closed intervals) are drawn as filled points labelled "exact", the
+    other upper bounds as open points; where a certified lower bound below the upper one
+    exists the bar spans ``[lower/L, upper/L]`` (its legend entry only when such a bar
+    exists).  Horizontal lines: ``Rank_J`` and ``Rank_CBN``; for linear targets also T1's
+    expansion ``R0 + R1/L + R2/L^2``.  The y axis starts at 0.
     """
     fig = _figure(6.0, 4.0)
     ax = fig.add_subplot()
-    rows = [r for r in table.rows if r.upper is not None]
-    L = np.array([r.depth for r in rows], dtype=float)
-    up = np.array([r.upper for r in rows], dtype=float) / np.maximum(L, 1)
-    ax.plot(L, up, "o-", color="C0", label="R/L (upper bound)")
-    certified = [(r.depth, r.lower, r.upper) for r in rows if r.lower is not None]
-    if certified:
-        cL = np.array([c[0] for c in certified], dtype=float)
-        lo = np.array([c[1] for c in certified]) / cL
-        hi = np.array([c[2] for c in certified]) / cL
-        ax.vlines(cL, lo, hi, color="C0", linewidth=3, alpha=0.4,
-                  label="certified interval / L")
-    if table.rank_j is not None:
-        same = table.rank_cbn == table.rank_j
-        name = "Rank_J = Rank_CBN" if same else "Rank_J"
-        ax.axhline(table.rank_j, color="C2", linestyle="--", label=f"{name} = {table.rank_j}")
-    if table.rank_cbn is not None and table.rank_cbn != table.rank_j:
-        ax.axhline(table.rank_cbn, color="C3", linestyle=":",
-                   label=f"Rank_CBN = {table.rank_cbn}")
+    rows, L, up, exact = _measured(table)
+    up = up / np.maximum(L, 1)
+    label = ("R/L (exact)" if exact.all() else "R/L (upper bound)" if not exact.any()
+             else "R/L (exact where filled, else upper bound)")
+    ax.plot(L, up, "-", color="C0", marker="o", markerfacecolor="none", label=label)
+    if exact.any() and not exact.all():
+        ax.plot(L[exact], up[exact], "o", color="C0")
+    bars = [(r.depth, r.lower / r.depth, r.upper / r.depth) for r in rows
+            if r.lower is not None and not _exact(r)]
+    if bars:
+        ax.vlines([b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars],
+                  color="C0", linewidth=3, alpha=0.4, label="certified [lower, upper] / L")
+    _rank_lines(ax, table)
     if table.r2 is not None and table.r0 is not None and table.r1_bound is not None and len(L):
         grid = np.linspace(max(1.0, L.min()), L.max(), 200)
         ax.plot(grid, table.r0 + table.r1_bound / grid + table.r2 / grid ** 2, color="0.5",
                 linewidth=1, label="T1: R0 + R1/L + R2/L²")
-    ax.set_xlabel("depth L")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("R(f; L) / L")
-    ax.set_title(f"{table.target}: minimal norm per layer", fontsize=10)
-    if not rows:
-        ax.text(0.5, 0.5, "no depth measured", transform=ax.transAxes, ha="center")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _finish(ax, L, "R(f; L) / L", f"{table.target}: minimal norm per layer", 8)
+    return fig
+
+
+def norm_figure(table: Any) -> Figure:
+    """``R`` against ``L`` with the fitted line and the lines ``L·Rank_J``, ``L·Rank_CBN``.
+
+    Certified intervals ``[lower, upper]`` are bars, upper bounds points (filled where
+    exact).  The fitted line is the table's slope fit (:attr:`BoundTable.fit`) through
+    the upper bounds of one solver or closed form, labelled with its slope and depths;
+    where only a construction supplies the slope (:attr:`BoundTable.construction_fit`)
+    that line is drawn dashed and labelled "by construction" (its slope is fixed by
+    design, not measured).  The slope read from the figure is to be compared with the
+    two rank lines through the origin (T3: ``Rank_J <= R0 <= Rank_CBN``).
+    """
+    fig = _figure(6.0, 4.0)
+    ax = fig.add_subplot()
+    rows, L, up, exact = _measured(table)
+    if (~exact).any():
+        ax.plot(L[~exact], up[~exact], "o", color="C0", markerfacecolor="none",
+                label="R (upper bound: a verified network)")
+    if exact.any():
+        ax.plot(L[exact], up[exact], "o", color="C0", label="R (exact)")
+    bars = [(r.depth, r.lower, r.upper) for r in rows if r.lower is not None and not _exact(r)]
+    if bars:
+        ax.vlines([b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars],
+                  color="C0", linewidth=3, alpha=0.4, label="certified interval [lower, upper]")
+    span = np.linspace(0.0, (L.max() if len(L) else 1.0) + 0.5, 50)
+    _rank_lines(ax, table, span)
+    for fit, style, how in ((table.fit, "-", "fit"),
+                            (table.construction_fit, "--", "by construction")):
+        if fit is None or (how == "by construction" and table.fit is not None):
+            continue
+        ax.plot(span, fit.slope * span + fit.intercept, style, color="0.3", linewidth=1,
+                label=f"{how}: R ≈ {fit.slope:.3g} L {fit.intercept:+.3g} "
+                      f"(L = {', '.join(map(str, fit.depths))})")
+    _finish(ax, L, "R(f; L)", f"{table.target}: minimal norm against depth", 7)
     return fig
 
 
@@ -184,15 +259,16 @@ def spectra_grid(net: Any, *, threshold: float | None = None) -> SpectraGrid:
                        tuple(s.describe(t) for s in spectra), t)
 
 
-def _freq_ticks(ax: Any, labels: list[str], degrees: np.ndarray, width: int, axis: str) -> None:
+def _freq_ticks(ax: Any, labels: list[str], degrees: np.ndarray, axis: str) -> None:
+    """Frequency ticks at the cell centres (integers): every label in 1D / up to 24 cells,
+    else one tick per degree at its first frequency."""
     n = len(labels)
     if n <= 24:
-        ticks = (np.arange(n) + 0.5) * width - 0.5
+        ticks = np.arange(n)
         names = labels
     else:  # 2D: one tick per degree, at the first frequency of that degree
-        starts = [j for j in range(n) if j == 0 or degrees[j] != degrees[j - 1]]
-        ticks = np.array(starts) * width - 0.5 + width / 2
-        names = [f"deg {int(degrees[j])}" for j in starts]
+        ticks = np.array([j for j in range(n) if j == 0 or degrees[j] != degrees[j - 1]])
+        names = [f"deg {int(degrees[j])}" for j in ticks]
     (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks, names, fontsize=7,
                                                        rotation=90 if axis == "x" else 0)
 
@@ -202,34 +278,41 @@ def _wrap(title: str, width: int = 80) -> str:
     return "".join(line + "\n" for line in textwrap.wrap(title, width)) if title else ""
 
 
-def _clip(text: str, n: int = 44) -> str:
-    return text if len(text) <= n else text[:n - 3] + "..."
-
-
 def weight_spectra_figure(net: Any, *, title: str = "",
                           threshold: float | None = None) -> Figure:
-    """Heat map layers x (frequency, singular value index) of ``s_i(c What_l[m])`` (T5)."""
+    """Heat map layers x frequency of the largest singular value of ``c What_l[m]`` (T5).
+
+    One cell per (layer, frequency), centred on its tick; the number in a cell (up to 24
+    frequencies) is how many singular values of that block exceed the threshold, and the
+    row label gives the layer's total.  The full spectra are in :func:`spectra_grid`.
+    """
     grid = spectra_grid(net, threshold=threshold)
     n_layers, n_freq, r = grid.values.shape
-    image = grid.values.reshape(n_layers, n_freq * r)
-    fig = _figure(max(8.0, min(14.0, 0.12 * n_freq * r + 7.0)),
-                  max(3.5, 1.0 + 0.45 * n_layers + 1.4))
+    top = np.nanmax(np.where(np.isnan(grid.values), -np.inf, grid.values), axis=-1)
+    top = np.where(np.isfinite(top), top, np.nan)
+    counts = np.sum(np.nan_to_num(grid.values, nan=0.0) > grid.threshold, axis=-1)
+    fig = _figure(max(6.0, min(14.0, 0.35 * n_freq + 3.5)), max(3.0, 1.6 + 0.4 * n_layers))
     ax = fig.add_subplot()
-    finite = image[np.isfinite(image)]
+    finite = top[np.isfinite(top)]
     vmax = float(finite.max()) if finite.size else 1.0
     cmap = colormaps["magma"].with_extremes(bad="0.85")
-    im = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0,
+    im = ax.imshow(top, aspect="auto", cmap=cmap, vmin=0.0,
                    vmax=max(vmax, settings.FIGURE_VMAX_FLOOR), interpolation="nearest")
-    for j in range(1, n_freq):
-        ax.axvline(j * r - 0.5, color="white", linewidth=0.4, alpha=0.6)
-    _freq_ticks(ax, grid.labels, grid.degrees, r, "x")
-    ax.set_yticks(range(n_layers), [f"layer {l}: {_clip(d)}"
-                                    for l, d in zip(grid.layers, grid.describe)], fontsize=7)
-    ax.set_xlabel(f"frequency m (each cell: the {r} singular values of c·What_l[m], "
-                  "decreasing)", fontsize=8)
-    ax.set_title(_wrap(title) + "singular values of the weights per layer "
-                 f"and frequency (left: counts above {grid.threshold:g})", fontsize=9)
-    fig.colorbar(im, ax=ax, label="singular value", shrink=0.9)
+    if n_freq <= 24:
+        for i in range(n_layers):
+            for j in range(n_freq):
+                dark = not np.isfinite(top[i, j]) or top[i, j] < 0.5 * vmax
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
+    _freq_ticks(ax, grid.labels, grid.degrees, "x")
+    ax.set_yticks(range(n_layers), [f"layer {l} ({int(c)} above {grid.threshold:g})"
+                                    for l, c in zip(grid.layers, counts.sum(axis=1))],
+                  fontsize=7)
+    ax.set_xlabel("frequency m" + (f" (number in a cell: singular values above "
+                                   f"{grid.threshold:g})" if n_freq <= 24 else ""), fontsize=8)
+    ax.set_title(_wrap(title) + "largest singular value of c·Ŵ_l[m] per layer and frequency",
+                 fontsize=9)
+    fig.colorbar(im, ax=ax, label="largest singular value", shrink=0.9)
     return fig
 
 
@@ -287,7 +370,7 @@ def activation_energy_figure(net: Any, X: Any, *, title: str = "",
                 colour = "white" if grid.energy[i, j] < 1e-3 else "black"
                 ax.text(j, i, str(int(grid.span[i, j])), ha="center", va="center",
                         fontsize=7, color=colour)
-    _freq_ticks(ax, grid.labels, grid.degrees, 1, "x")
+    _freq_ticks(ax, grid.labels, grid.degrees, "x")
     ax.set_yticks(range(n_rows), [f"{name} (span {int(s)})" for name, s in
                                   zip(grid.rows, grid.span.sum(axis=1))], fontsize=7)
     ax.set_xlabel("frequency m" + (" (number in a cell: span dimension)" if n_freq <= 24 else ""))
@@ -298,31 +381,39 @@ def activation_energy_figure(net: Any, X: Any, *, title: str = "",
 
 
 # ---------------------------------------------------------------------- T7
+def _downsampling_panel(ax: Any, comp: Any) -> None:
+    """One target: upper bounds (points), certified lower bounds (triangles), and a note
+    at every depth without a verified network, so a panel is never silently empty."""
+    missing = []
+    for rows, colour, marker, name in ((comp.plain, "C0", "o", "full resolution"),
+                                       (comp.downsampled, "C1", "s",
+                                        f"middle layers at 1/{comp.stride}")):
+        pts = [(r.depth, r.upper / r.depth) for r in rows if r.upper is not None]
+        if pts:
+            ax.plot(*zip(*pts), "-", marker=marker, color=colour, label=f"{name}: upper / L")
+        low = [(r.depth, r.lower / r.depth) for r in rows if r.lower is not None]
+        if low:
+            ax.plot(*zip(*low), "^", color=colour, markerfacecolor="none",
+                    label=f"{name}: certified lower / L")
+        missing += [f"L = {r.depth} ({name}): {r.status}" for r in rows if r.upper is None]
+    if comp.rank_cbn is not None:
+        ax.axhline(comp.rank_cbn, color="C3", linestyle=":", label=f"Rank_CBN = {comp.rank_cbn}")
+    if missing:
+        ax.text(0.02, 0.02, "no verified network:\n" + "\n".join(missing),
+                transform=ax.transAxes, fontsize=6, va="bottom", color="0.3")
+    depths = np.array([r.depth for r in (*comp.plain, *comp.downsampled)], dtype=float)
+    _finish(ax, depths, "R(f; L) / L", f"{comp.target}\n" + _wrap(comp.aliasing, 50).rstrip(),
+            6)
+
+
 def downsampling_figure(comparisons: Sequence[Any]) -> Figure:
     """``R/L`` with and without down-sampling in the middle layers, one panel per target (T7)."""
     n = max(1, len(comparisons))
     fig = _figure(4.2 * n, 3.8)
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, comp in zip(axes, comparisons):
-        for rows, style, name in ((comp.plain, "o-", "full resolution"),
-                                  (comp.downsampled, "s--", f"middle layers at 1/{comp.stride}")):
-            pts = [(r.depth, r.upper / r.depth) for r in rows if r.upper is not None]
-            if pts:
-                ax.plot(*zip(*pts), style, label=name)
-            failed = [r.depth for r in rows if r.upper is None]
-            for L in failed:
-                ax.axvline(L, color="0.8", linewidth=0.8)
-        if comp.rank_cbn is not None:
-            ax.axhline(comp.rank_cbn, color="C3", linestyle=":",
-                       label=f"Rank_CBN = {comp.rank_cbn}")
-        ax.set_title(f"{comp.target}\n{comp.aliasing}", fontsize=8)
-        ax.set_xlabel("depth L")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("R(f; L) / L (upper bound)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _downsampling_panel(ax, comp)
     if not comparisons:
         axes[0].text(0.5, 0.5, "no comparison measured", transform=axes[0].transAxes,
                      ha="center")
     return fig
-

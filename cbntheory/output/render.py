@@ -39,6 +39,7 @@ import csv
 import io
 import json
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -135,8 +136,16 @@ def _ranks_text(table: BoundTable) -> str:
 
 
 def _short(text: str, n: int = 240) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[:n - 3] + "..."
+    """``text`` on one line; a longer one keeps its whole words within ``n`` characters
+    and points to the full text (``textwrap.shorten``: never cut mid-word).
+
+    Examples
+    --------
+    >>> _short("the explicit construction forces g(x_0) to have trivial stabiliser", 30)
+    'the explicit construction [...] (full text: --format json)'
+    """
+    tail = " [...] (full text: --format json)"
+    return textwrap.shorten(text, n + len(tail), placeholder=tail)
 
 
 def _prov_lines(prov: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -186,7 +195,7 @@ def table_markdown(table: BoundTable, level: int = 2) -> str:
     head = "#" * level
     lines = [f"{head} {table.target}: {table.title}", ""]
     if table.description:
-        lines += [_short(table.description, 600), ""]
+        lines += [" ".join(table.description.split()), ""]
     lines += [f"{_ranks_text(table)}; {_fit_text(table)}.", ""]
     lines.append("| " + " | ".join(c[1] for c in COLUMNS) + " |")
     lines.append("| " + " | ".join("---:" if c[0] != "status" else "---" for c in COLUMNS) + " |")
@@ -224,18 +233,38 @@ def to_markdown(tables: Sequence[BoundTable], prov: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------- LaTeX
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": " ", "∞": r"$\infty$"}
+                "\\": r"\textbackslash{}", "—": "---", "−": "-", "·": r"$\cdot$",
+                "∞": r"$\infty$", "|": r"$|$", "<": r"$<$", ">": r"$>$", "≤": r"$\le$",
+                "≥": r"$\ge$", "±": r"$\pm$", "≈": r"$\approx$", "×": r"$\times$",
+                "→": r"$\to$", "²": r"$^2$", "ε": r"$\varepsilon$", "Ω": r"$\Omega$"}
+#: Two-character ASCII spellings that mean one mathematical sign in the captions.
+_TEX_PAIRS = {"<=": r"$\le$", ">=": r"$\ge$", "+-": r"$\pm$", "->": r"$\to$"}
 
 
 def tex_escape(text: str) -> str:
-    r"""Escape TeX's special characters (``not_certified`` -> ``not\_certified``).
+    r"""Text for LaTeX's text mode: specials escaped, signs set in math mode.
+
+    ``|``, ``<``, ``>``, ``<=``, ``>=``, ``+-`` and the Unicode signs the tables use become
+    math (text-mode ``<`` prints as an inverted exclamation mark in the default fonts).
 
     Examples
     --------
     >>> tex_escape("a_b & 50%")
     'a\\_b \\& 50\\%'
+    >>> tex_escape("|m| <= 3, +-1")
+    '$|$m$|$ $\\le$ 3, $\\pm$1'
     """
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+    out = []
+    i = 0
+    while i < len(text):
+        pair = _TEX_PAIRS.get(text[i:i + 2])
+        if pair is not None:
+            out.append(pair)
+            i += 2
+            continue
+        out.append(_TEX_SPECIAL.get(text[i], text[i]))
+        i += 1
+    return "".join(out)
 
 
 def _tex_cell(value: Any) -> str:

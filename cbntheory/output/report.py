@@ -31,6 +31,7 @@ import functools
 import os
 import sys
 import tempfile
+import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -270,7 +271,8 @@ class ReportRun:
             raise
         except Exception as exc:  # an item never stops the report
             item.status = "failed"
-            item.message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+            item.message = textwrap.shorten(f"{type(exc).__name__}: {exc}", 300,
+                                            placeholder=" [...]")  # whole words only
             try:
                 log = self.write(f"logs/{IX.slug(item.key)}.txt", traceback.format_exc())
                 item.files.append(log)

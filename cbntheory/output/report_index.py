@@ -73,7 +73,11 @@ def checks_markdown(runs: Sequence[Any]) -> str:
     lines = ["# Checks of the statements of docs/theory.md", "",
              "Exact statements: holds / violated (to the stated tolerance). Conjectural "
              "ones: consistent / violated / not_certified, judged on certified intervals; "
-             "their rows below are the evidence. `error`: the check raised (message given).",
+             "their rows below are the evidence. `error`: the check raised (message given). "
+             "Margins: rhs − lhs for an inequality lhs <= rhs; −|lhs − rhs| for an equality, "
+             "so an equality that holds to round-off shows a tiny negative margin and still "
+             "holds (a row fails only beyond the stated tolerance); for a claimed interval, "
+             "the distance from the certified interval to the claim's nearer end.",
              "", "| statement | kind | verdict | smallest margin | rows | seconds | what |",
              "| --- | --- | --- | ---: | ---: | ---: | --- |"]
     for r in runs:
@@ -99,10 +103,21 @@ def checks_markdown(runs: Sequence[Any]) -> str:
         lines += ["| case | lhs | relation | rhs | margin | verdict |",
                   "| --- | ---: | --- | ---: | ---: | --- |"]
         for row in rows:
-            lines.append(f"| {_row_value(row, 'case')} | {_row_value(row, 'lhs')} | "
-                         f"{_cell(row.get('relation', 'in'))} | {_row_value(row, 'rhs')} | "
+            lhs, relation, rhs = _sides(row)
+            lines.append(f"| {_row_value(row, 'case')} | {lhs} | {relation} | {rhs} | "
                          f"{_row_value(row, 'margin')} | {_row_value(row, 'verdict')} |")
     return "\n".join(lines) + "\n"
+
+
+def _sides(row: Any) -> tuple[str, str, str]:
+    """The two sides of a row: ``lhs <= rhs`` as given, and for a conjectural claim the
+    certified interval of the measured value against the claimed interval (an interval row
+    stores the measured interval in ``lhs``/``rhs``, which alone would read "5 in 12")."""
+    if "claim_low" in row:
+        measured = f"[{_row_value(row, 'lhs')}, {_row_value(row, 'rhs')}]"
+        claim = f"[{_row_value(row, 'claim_low')}, {_row_value(row, 'claim_high')}]"
+        return measured, "in", claim
+    return _row_value(row, "lhs"), _cell(row.get("relation", "in")), _row_value(row, "rhs")
 
 
 # ---------------------------------------------------------------------- closing note

@@ -108,14 +108,15 @@ def _stored(run: Any, name: str) -> dict[int, Any]:
 
 
 def run_cost_figure(run: Any, item: Any, name: str) -> None:
-    """``R/L`` against ``L`` for a target whose table is done."""
-    from .figures import cost_figure
+    """``R/L`` and ``R`` against ``L`` (with the fitted line and ``L·Rank``) for a done table."""
+    from .figures import cost_figure, norm_figure
 
     table = run.state.tables.get(name)
     if table is None:
         item.status, item.message = "skipped", "its table was not computed"
         return
     run.save_figure(cost_figure(table), f"cost_{slug(name)}", item)
+    run.save_figure(norm_figure(table), f"norm_{slug(name)}", item)
     item.status = "done"
 
 

@@ -152,6 +152,86 @@ def mixer_2d() -> Spec:
         _operator=lambda: ConvOperator.from_kernel(mixer_2d_kernel()))
 
 
+# ---------------------------------------------------------------- the kernels of ``cbn cost``
+def cosine_filter_kernel() -> np.ndarray:
+    """Kernel (1, 1, 16) of ``1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16)``."""
+    p = np.arange(16)
+    return (1.0 + np.cos(2 * np.pi * p / 16) + 0.5 * np.cos(4 * np.pi * p / 16)).reshape(1, 1, 16)
+
+
+def cosine_filter_1d() -> Spec:
+    vec = (_degree((16,)) <= 2).astype(int)
+    return dict(
+        name="cosine_filter_1d", title="cosine filter 1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16)",
+        description=(
+            "Single-channel filter on Z_16 with kernel k[p] = 1 + cos(2 pi p/16) + "
+            "0.5 cos(4 pi p/16). Its DFT is 16 at m = 0, 8 at m = +-1 and 4 at m = +-2 and 0 "
+            "elsewhere; with c = 1/4 the multipliers are 4, 2, 2, 1, 1. Each non-zero 1x1 "
+            "block has rank 1, so k_m = 1{|m| <= 2} and Rank_J = Rank_CBN = R0 = 5 (T1). "
+            "(Formerly cbn cost --example band-limited; not the target bandlimited_1d, whose "
+            "band is |m| <= 3.)"),
+        spatial_shape=(16,), kind="operator", activation="linear", head=None,
+        **_linear_facts(int(vec.sum())),
+        rank_j=int(vec.sum()), rank_cbn=int(vec.sum()), cbn_vector=vec,
+        default_width=1, quick_width=1,
+        _operator=lambda: ConvOperator.from_kernel(cosine_filter_kernel()))
+
+
+def smooth_mixer_kernel() -> np.ndarray:
+    """Kernel (4, 4, 8, 8): a rank-2 channel mixer times a filter keeping degree <= 1."""
+    d = 8
+    p1, p2 = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+    smooth = (1.0 + np.cos(2 * np.pi * p1 / d) + np.cos(2 * np.pi * p2 / d)) / d
+    left = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, -1.0]])
+    right = np.array([[1.0, 2.0, 0.0, -1.0], [0.0, 1.0, 1.0, 1.0]])
+    return np.einsum("oi,xy->oixy", left @ right, smooth)
+
+
+def smooth_mixer_2d() -> Spec:
+    vec = 2 * (_degree((8, 8)) <= 1).astype(int)
+    return dict(
+        name="smooth_mixer_2d", title="rank-2 channel mixer times a smooth filter, 4 -> 4, 8x8",
+        description=(
+            "W[o, i, p] = M[o, i] s[p] on Z_8 x Z_8 with M = left @ right a fixed 4x4 matrix "
+            "of rank 2 and s[p] = (1 + cos(2 pi p1/8) + cos(2 pi p2/8)) / 8, whose DFT is "
+            "8 at m = 0 and 4 at the four degree-1 frequencies (0 elsewhere). The block at m "
+            "is c s-hat[m] M: rank 2 where s-hat[m] != 0 and 0 elsewhere, so k_m = 2 on the "
+            "5 frequencies of degree <= 1 and Rank_J = Rank_CBN = R0 = 10 (T1). (Formerly "
+            "cbn cost --example low-rank-mixer.)"),
+        spatial_shape=(8, 8), kind="operator", activation="linear", head=None,
+        **_linear_facts(int(vec.sum())),
+        rank_j=int(vec.sum()), rank_cbn=int(vec.sum()), cbn_vector=vec,
+        in_channels=4, out_channels=4, default_width=2, quick_width=2,
+        _operator=lambda: ConvOperator.from_kernel(smooth_mixer_kernel()))
+
+
+def gaussian_blur_kernel() -> np.ndarray:
+    """Kernel (1, 1, 8, 8) of the periodic Gaussian blur, sigma = 1 pixel, unit gain."""
+    d, sigma = 8, 1.0
+    wrapped = np.minimum(np.arange(d), d - np.arange(d))
+    blur = np.exp(-(wrapped[:, None] ** 2 + wrapped[None, :] ** 2) / (2 * sigma ** 2))
+    return (np.sqrt(d * d) * blur / blur.sum()).reshape(1, 1, d, d)
+
+
+def gaussian_blur_2d() -> Spec:
+    vec = np.ones((8, 8), dtype=int)
+    return dict(
+        name="gaussian_blur_2d", title="periodic Gaussian blur, 8x8, sigma = 1 pixel",
+        description=(
+            "Single-channel periodic Gaussian blur on Z_8 x Z_8 (sigma = 1 pixel, unit gain "
+            "at m = 0). The kernel is a product g(p1) g(p2) of two wrapped Gaussians, so its "
+            "DFT is the product of their DFTs; each is a sum of exp(-t^2/2) cos(2 pi m t/8) "
+            "over the wrapped offsets t, positive at every m (a theta function, well above "
+            "round-off: the smallest, at m = (4, 4), is about 2e-4 of the largest). Every "
+            "1x1 block has rank 1: k_m = 1 at all 64 frequencies and Rank_J = Rank_CBN = "
+            "R0 = 64, while the tiny high-frequency multipliers make R1 very negative. "
+            "(Formerly cbn cost --example gaussian-blur.)"),
+        spatial_shape=(8, 8), kind="operator", activation="linear", head=None,
+        **_linear_facts(64),
+        rank_j=64, rank_cbn=64, cbn_vector=vec, default_width=1, quick_width=1,
+        _operator=lambda: ConvOperator.from_kernel(gaussian_blur_kernel()))
+
+
 # ---------------------------------------------------------------- ReLU targets on data
 def invariant_pool() -> Spec:
     d = 8
@@ -338,6 +418,7 @@ def digits_autoencoder() -> Spec:
 
 
 FACTORIES: tuple[Callable[[], Spec], ...] = (
-    bandlimited_1d, bandlimited_2d, mixer_1d, mixer_2d, invariant_pool,
+    bandlimited_1d, bandlimited_2d, mixer_1d, mixer_2d, cosine_filter_1d, smooth_mixer_2d,
+    gaussian_blur_2d, invariant_pool,
     shift_autoencoder_1d, shift_autoencoder_2d, shape_pattern_1d,
     digits_classifier, digits_autoencoder)

@@ -42,7 +42,10 @@ from .. import _validate as V
 from ..errors import ValidationError
 from ..nets.architecture import Architecture
 from ..operators import ConvOperator
+from ..results import one_line
 from . import catalog as C
+from . import custom
+from .custom import BIAS_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..theory.construction import CBNConstruction
@@ -95,6 +98,18 @@ class Target:
         ``n_0`` and ``n_L`` of the architecture family.
     default_width, quick_width : int
         Hidden width of :meth:`architecture` when none is given (full / quick).
+    bias_mode : {None, "penalised", "free", "none"}
+        Biases of :meth:`architecture`: None keeps the family rule (penalised biases for
+        ReLU, none for linear targets); the others are set by :meth:`from_data`.
+    normalization : {"operator", "plain"}
+        Convolution constant of :meth:`architecture` (default "operator").
+    kernel_size : tuple of int or None
+        Filter taps of :meth:`architecture` (default None: full-size filters).
+
+    Notes
+    -----
+    Build targets of one's own with :meth:`from_data`, :meth:`from_operator` and
+    :meth:`from_network` (no private field needed).
     """
 
     name: str
@@ -122,14 +137,121 @@ class Target:
     r0_source: str = ""
     _bias_construction: Callable[[Architecture], CBNConstruction] | None = dataclasses.field(
         default=None, repr=False, compare=False)
+    bias_mode: str | None = None
+    normalization: str = "operator"
+    kernel_size: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise V.fail("kind", f"be one of {KINDS}", self.kind)
+        if self.bias_mode not in (None, *BIAS_MODES):
+            raise V.fail("bias_mode", f"be None or one of {tuple(BIAS_MODES)}", self.bias_mode)
         if self.cbn_vector is not None:
             vec = np.asarray(self.cbn_vector, dtype=int).copy()
             vec.setflags(write=False)
             object.__setattr__(self, "cbn_vector", vec)
+
+    # ------------------------------------------------------------------ one's own targets
+    @classmethod
+    def from_data(cls, X: Any, Y: Any, *, name: str = "custom_data", title: str = "",
+                  activation: str = "relu", bias: str = "penalised", head: str | None = None,
+                  width: int = 4, rank_j: int | None = None, rank_cbn: int | None = None,
+                  rank_cbn_bias: int | None = None, normalization: str = "operator",
+                  kernel_size: Any = None) -> Target:
+        """A data target ``Omega = {(X[i], Y[i])}`` measured with the family of ``activation``.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, n_0, d) or (N, n_0, d1, d2)
+            Inputs; their spatial shape is the architecture's.
+        Y : array_like, shape (N, n_L, *spatial), or (N, n_L) with ``head="avgpool"``
+            Outputs.
+        name, title : str
+            Label of the tables and reports.
+        activation : {"relu", "linear"}
+            Network family (:meth:`architecture`).
+        bias : {"penalised", "free", "none"}
+            A bias per channel counted in the norm (default), not counted, or no biases.
+        head : {None, "avgpool"}
+            Average pool and a dense layer at the end.
+        width : int
+            Hidden width of :meth:`architecture` (default 4).
+        rank_j, rank_cbn, rank_cbn_bias : int, optional
+            Ranks the caller knows; they are recorded as stated, not checked.
+        normalization : {"operator", "plain"}
+            Convolution constant of :meth:`architecture`.
+        kernel_size : int or tuple of int, optional
+            Filter taps of :meth:`architecture` (default full-size; the orbit
+            constructions need full-size filters).
+
+        Returns
+        -------
+        Target
+            Kind ``"data"``.  When the data are all circular shifts of one single-channel
+            signal with trivial stabiliser and ``Y = X`` (ReLU family, no head), the orbit
+            argument gives ``rank_cbn``, ``rank_cbn_bias`` and ``cbn_vector`` and the orbit
+            constructions give certified upper bounds (:mod:`cbntheory.targets.custom`);
+            otherwise the ranks not stated are None ("unknown").
+
+        Raises
+        ------
+        ValidationError
+            For arrays of the wrong shape or non-finite entries and unknown options.
+
+        Examples
+        --------
+        >>> from cbntheory.targets import signals
+        >>> X = signals.all_shifts(signals.bump((8,), 1.0))
+        >>> t = Target.from_data(X, X, name="my_shifts")
+        >>> t.rank_cbn, t.rank_cbn_bias, t.rank_j
+        (3, 2, None)
+        >>> t.construction(3).network(X).shape == X.shape
+        True
+        """
+        return cls(**custom.data_spec(X, Y, name=name, title=title, activation=activation,
+                                      bias=bias, head=head, width=width, rank_j=rank_j,
+                                      rank_cbn=rank_cbn, rank_cbn_bias=rank_cbn_bias,
+                                      normalization=normalization, kernel_size=kernel_size))
+
+    @classmethod
+    def from_operator(cls, A: Any, *, name: str = "custom_operator", title: str = "",
+                      normalization: str = "operator") -> Target:
+        """A linear target: the map ``A`` (a ConvOperator or a kernel ``(C_out, C_in, *spatial)``).
+
+        Its ranks are exact (T1: ``Rank_J = Rank_CBN = R0 = sum_m rank A_m``) and its
+        tables are the closed form; the default width is ``max_m rank A_m``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = np.arange(8)
+        >>> t = Target.from_operator((2 + np.cos(2 * np.pi * p / 8)).reshape(1, 1, 8))
+        >>> t.rank_j, t.rank_cbn, t.cbn_vector.tolist()
+        (3, 3, [1, 1, 0, 0, 0, 0, 0, 1])
+        """
+        return cls(**custom.operator_spec(A, name=name, title=title,
+                                          normalization=normalization))
+
+    @classmethod
+    def from_network(cls, net: Any, X: Any, *, name: str = "custom_network",
+                     title: str = "") -> Target:
+        """The data target ``(X, net(X))``, measured in the network's own family.
+
+        The network must have no resampling and depth >= 2; its activation, biases,
+        head, normalisation, filter size and largest hidden width set those of
+        :meth:`architecture` (so a network read from PyTorch, :mod:`cbntheory.nets.pytorch`,
+        is measured in PyTorch's norm).  Ranks as in :meth:`from_data`.
+
+        Examples
+        --------
+        >>> import cbntheory as cbn
+        >>> net = cbn.Architecture((6,), (1, 3, 1)).init(0)
+        >>> X = np.random.default_rng(0).standard_normal((5, 1, 6))
+        >>> t = Target.from_network(net, X)
+        >>> bool(np.allclose(t.data()[1], net(X))), t.architecture(2) == net.architecture
+        (True, True)
+        """
+        return cls(**custom.network_spec(net, X, name=name, title=title))
 
     # ------------------------------------------------------------------ the function
     def operator(self) -> ConvOperator | None:
@@ -174,9 +296,13 @@ class Target:
             width = self.quick_width if quick else self.default_width
         width = V.positive_int("width", width)
         channels = (self.in_channels,) + (width,) * (depth - 1) + (self.out_channels,)
-        linear = self.activation == "linear"
+        if self.bias_mode is None:
+            bias, penalize = self.activation != "linear", True
+        else:
+            bias, penalize = BIAS_MODES[self.bias_mode]
         return Architecture(self.spatial_shape, channels, activation=self.activation,
-                            bias=not linear, head=self.head)
+                            bias=bias, penalize_bias=penalize or not bias, head=self.head,
+                            normalization=self.normalization, kernel_size=self.kernel_size)
 
     def rank_cbn_for(self, bias: bool) -> int | None:
         """The CBN rank that applies to an architecture with (``bias=True``) or without biases.
@@ -209,6 +335,20 @@ class Target:
         if build is None:
             return None
         return build(self.architecture(depth, width=width, quick=quick))
+
+    def __repr__(self) -> str:
+        """One line: name, kind, family and ranks (the description is :attr:`description`).
+
+        Examples
+        --------
+        >>> get("mixer_1d")
+        Target(name='mixer_1d', kind='operator', activation='linear', rank_j=21, rank_cbn=21,
+               rank_cbn_bias=21)
+        """
+        return one_line("Target", {"name": self.name, "kind": self.kind,
+                                   "activation": self.activation, "rank_j": self.rank_j,
+                                   "rank_cbn": self.rank_cbn,
+                                   "rank_cbn_bias": self.rank_cbn_bias})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary (no data)."""

@@ -19,6 +19,7 @@ import numpy as np
 from .. import _validate as V
 from .. import fourier, settings
 from ..operators import ConvOperator
+from ..results import field_lines, one_line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +68,31 @@ class LinearCost:
     def describe(self, kind: str = "l1") -> str:
         """Grouping of the CBN rank such as ``"1 constant, 2 degree-1"``."""
         return fourier.describe_degrees(self.cbn_rank, self.spatial_shape, kind)
+
+    @property
+    def cbn_vector(self) -> np.ndarray:
+        """``k_m = rank A_m`` per frequency: the glossary's name for :attr:`cbn_rank`."""
+        return self.cbn_rank
+
+    @property
+    def rank_cbn(self) -> int:
+        """``Rank_CBN = sum_m k_m`` (equal to ``r0`` times ``d c^2``)."""
+        return int(self.cbn_rank.sum())
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data: the value, the expansion's coefficients and the CBN rank by degree."""
+        return {"depth": self.depth, "value": self.value, "r0": self.r0, "r1": self.r1,
+                "r2": self.r2, "expansion": self.expansion(),
+                "cbn_rank": int(self.cbn_rank.sum()), "by_degree": self.describe(),
+                "normalization": self.normalization,
+                "spatial_shape": list(self.spatial_shape), "zero_tol": self.zero_tol}
+
+    def __repr__(self) -> str:
+        return one_line("LinearCost", {"depth": self.depth, "value": self.value,
+                                       "r0": self.r0, "r1": self.r1, "r2": self.r2})
+
+    def __str__(self) -> str:
+        return field_lines("LinearCost", self.summary())
 
 
 def _as_operator(A: Any) -> ConvOperator:

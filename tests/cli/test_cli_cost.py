@@ -29,8 +29,13 @@ def _field(out, name):
 
 
 def test_band_limited_example_matches_its_closed_form(capsys):
-    code, out, err = _run(capsys, "--example", "band-limited", "--depth", "8")
+    # issue 13 (one vocabulary): the example is the target cosine_filter_1d; its old name
+    # band-limited still works, with a deprecation note on stderr and the same output
+    code, out, err = _run(capsys, "--example", "cosine_filter_1d", "--depth", "8")
     assert code == 0 and err == ""
+    old_code, old_out, old_err = _run(capsys, "--example", "band-limited", "--depth", "8")
+    assert old_code == 0 and "deprecated" in old_err and "cosine_filter_1d" in old_err
+    assert old_out.splitlines()[1:] == out.splitlines()[1:]       # line 0 names the source
     # 1 + cos(2 pi p/16) + 0.5 cos(4 pi p/16) with c = 1/4: multipliers 4, 2, 2, 1, 1
     mult = np.array([4.0, 2.0, 2.0, 1.0, 1.0])
     L = 8
