@@ -393,3 +393,12 @@ SWEEP_MIN_WAIT: float = 0.05
 
 #: Seconds a terminated local worker gets to exit (Ctrl-C) before it is killed.
 SWEEP_TERMINATE_GRACE: float = 5.0
+
+
+# --- issue 15: tight ReLU bounds (warm starts, orbit reduction, depth continuation) ------
+
+#: Orbit reduction: outputs of one shift orbit count as shifted copies of each other when
+#: they differ by at most this times the largest output entry.  Exact shifts (every
+#: built-in orbit target) differ by 0; outputs of a network computed through the FFT by
+#: ~1e-16, far below the fit tolerance; the solution is re-verified on every sample.
+ORBIT_MATCH_RTOL: float = 1e-12
