@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _validate as V
 from ..results import SOLVER_ERROR
+from .deepening import continue_rows
 from .downsampling import DownsamplingComparison, aliasing, downsampled
 from .intervals import data_rows, linear_row, measure_depth
 from .tables import CONSTRUCTION, SKIPPED, BoundTable, DepthRow, fit_rows, parse_depths
@@ -225,7 +226,7 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
                 restarts: int = 1, deadline: float | None = None,
                 time_limit: float | None = None, max_iter: int | None = None,
                 on_row: Callable[[DepthRow], None] | None = None,
-                executor: Executor | None = None) -> BoundTable:
+                executor: Executor | None = None, continuation: bool = True) -> BoundTable:
     """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
 
     Parameters
@@ -255,6 +256,11 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         Called with every row as soon as it is measured (progress display).
     executor : concurrent.futures.Executor, optional
         Process pool for the depths of a built-in data target (see :func:`run_jobs`).
+    continuation : bool
+        Data targets: after every depth is measured (each solve warm-started from the
+        target's constructions, then ``restarts`` random restarts), walk the depths in
+        increasing order and warm-start each from the previous depth's best network with
+        projection layers inserted (:mod:`cbntheory.measure.deepening`); default True.
 
     Returns
     -------
@@ -293,6 +299,9 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
             rows.append(row)
             if on_row is not None:
                 on_row(row)
+    if continuation and t.kind == "data":
+        rows = continue_rows(t, rows, quick=quick, seed=seed, time_limit=time_limit,
+                             max_iter=max_iter, deadline=deadline)
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
             "regularity_bound": facts["r1_source"], "time_limit": time_limit,
