@@ -14,7 +14,9 @@ which a rebalancing (:func:`cbntheory.solvers.starts.rebalance`, never increasin
 norm) and an optimisation from that network can only improve.  Before an average-pool
 head only the mean of each channel is read, so the layer inserted there projects at
 frequency 0 alone (the activations become their spatial means, still non-negative,
-with the same pool): its cost is ``k_0(a_l)``.
+with the same pool): its cost is ``k_0(a_l)``.  Non-negative inputs (images) pass a
+ReLU too, so a projection onto the span of the inputs can also go first (``l = 0``):
+this deepens even a one-layer network.
 
 Examples
 --------
@@ -55,7 +57,7 @@ class Insertion:
         :func:`deepen`, rebalanced and written in the requested architecture).
     position : int
         ``l``: the projection acts on the activations of hidden layer ``l`` (``1 <= l <=
-        L - 1``) and becomes layer ``l + 1``.
+        L - 1``; ``0``: the inputs, when they are non-negative) and becomes layer ``l + 1``.
     cbn_vector : ndarray of int, shape spatial_l
         ``k_m(a_l)``: dimension of the span of the activations at every frequency.
     cost : float
@@ -121,13 +123,10 @@ def span_projector(acts: np.ndarray, ndim: int, *, mean_only: bool = False
 
 
 def _deeper(arch: Architecture, position: int) -> Architecture:
-    """``arch`` with one more layer of width ``n_l`` after hidden layer ``position``."""
+    """``arch`` (without resampling) with one more layer of width ``n_l`` after layer ``l``."""
     n = arch.channels
-    resample = arch.resample
-    if resample is not None:
-        resample = tuple(resample[:position]) + (1,) + tuple(resample[position:])
     return dataclasses.replace(arch, channels=n[:position + 1] + (n[position],)
-                               + n[position + 1:], resample=resample)
+                               + n[position + 1:], resample=None)
 
 
 def insert_projection(net: Network, X: np.ndarray, position: int) -> Insertion:
@@ -136,11 +135,11 @@ def insert_projection(net: Network, X: np.ndarray, position: int) -> Insertion:
     Parameters
     ----------
     net : Network
-        ReLU network of depth ``L >= 2``, full-size filters (the projector has every tap).
+        ReLU network, full-size filters (the projector has every tap), no resampling.
     X : ndarray, shape (N, n_0, *spatial)
         The samples on which the outputs are kept.
     position : int
-        ``1 <= position <= L - 1``.
+        ``1 <= position <= L - 1`` (a hidden layer), or ``0`` when ``X >= 0``.
 
     Returns
     -------
@@ -150,16 +149,22 @@ def insert_projection(net: Network, X: np.ndarray, position: int) -> Insertion:
     Raises
     ------
     ValidationError
-        Linear activation, windowed filters, a depth-1 network or a bad position.
+        Linear activation, windowed filters, resampling, or a bad position.
     """
     arch = net.architecture
     if arch.activation != "relu" or arch.kernel_size is not None:
         raise V.fail("net", "be a ReLU network with full-size filters (the projector needs "
                      "every tap)", arch)
-    V.positive_int("position", position)
-    if not 1 <= position <= arch.depth - 1:
-        raise V.fail("position", f"lie in 1..{arch.depth - 1} (a hidden layer)", position)
-    acts = net.activations(X)[position - 1]
+    if any(r != 1 for r in arch.resample):  # type: ignore[union-attr]
+        raise V.fail("net", "have no resampling", arch.resample)
+    V.positive_int("position", position, minimum=0)
+    if not 0 <= position <= arch.depth - 1:
+        raise V.fail("position", f"lie in 0..{arch.depth - 1} (a hidden layer, or the inputs)",
+                     position)
+    if position == 0 and not np.all(np.asarray(X) >= 0):
+        raise V.fail("position", "be >= 1 unless the inputs are non-negative (a ReLU "
+                     "after the projection must pass them)", position)
+    acts = np.asarray(X, dtype=float) if position == 0 else net.activations(X)[position - 1]
     head_next = arch.head == "avgpool" and position == arch.n_conv
     blocks, k = span_projector(acts, arch.ndim, mean_only=head_next)
     new_arch = _deeper(arch, position)
@@ -204,9 +209,12 @@ def deepen(net: Network, X: np.ndarray, arch: Architecture | None = None) -> Ins
         As :func:`insert_projection`, or when the result does not fit ``arch``.
     """
     depth = net.architecture.depth
-    if depth < 2:
-        raise V.fail("net", "have depth >= 2 (a hidden layer to project)", depth)
-    best = min((insert_projection(net, X, l) for l in range(1, depth)), key=lambda i: i.cost)
+    first = 0 if np.all(np.asarray(X) >= 0) else 1
+    if depth <= first:
+        raise V.fail("net", "have depth >= 2 (a hidden layer to project) unless the inputs "
+                     "are non-negative", depth)
+    best = min((insert_projection(net, X, l) for l in range(first, depth)),
+               key=lambda i: i.cost)
     out = rebalance(best.network)
     if arch is not None:
         placed, why = embed(out, arch)

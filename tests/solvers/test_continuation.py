@@ -81,12 +81,33 @@ def test_deepen_certificate_against_the_verified_solver_network():
     assert deeper.value <= res.value + min(costs) + 1e-9
 
 
+def test_non_negative_inputs_deepen_a_one_layer_network():
+    # images are >= 0: a projection onto the span of the inputs may go first
+    arch = cbn.Architecture((2, 3), (1, 2, 1))
+    net = arch.init(rng=1)
+    X = np.abs(np.random.default_rng(2).standard_normal((3, 1, 2, 3)))
+    ins = insert_projection(net, X, 0)
+    assert ins.network.architecture.channels == (1, 1, 2, 1)
+    np.testing.assert_allclose(forward(ins.network, X), forward(net, X), atol=1e-10)
+    assert ins.cost == pytest.approx(spectral_ranks(X, (2, 3)).sum())
+    lin = cbn.Architecture((4,), (1, 1), bias=False).init(rng=0)
+    Xp = np.abs(np.random.default_rng(3).standard_normal((2, 1, 4)))
+    step = deepen(lin, Xp)
+    assert step.position == 0 and step.network.architecture.depth == 2
+    np.testing.assert_allclose(forward(step.network, Xp), forward(lin, Xp), atol=1e-10)
+    assert step.network.param_norm() <= lin.param_norm() + spectral_ranks(Xp, (4,)).sum() + 1e-9
+    with pytest.raises(ValidationError, match="non-negative"):
+        insert_projection(lin, -Xp, 0)
+
+
 def test_refusals():
-    X = np.zeros((2, 1, 4))
+    X = -np.ones((2, 1, 4))
     with pytest.raises(ValidationError, match="position"):
         insert_projection(cbn.Architecture((4,), (1, 2, 1)).init(rng=0), X, 2)
     with pytest.raises(ValidationError, match="full-size"):
         insert_projection(cbn.Architecture((4,), (1, 2, 1), kernel_size=3).init(rng=0), X, 1)
+    with pytest.raises(ValidationError, match="resampling"):
+        insert_projection(cbn.Architecture((4,), (1, 2, 1), resample=(2,)).init(rng=0), X, 1)
     with pytest.raises(ValidationError, match="depth"):
         deepen(cbn.Architecture((4,), (1, 1)).init(rng=0), X)
     with pytest.raises(ValidationError, match="hold"):
