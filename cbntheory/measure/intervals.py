@@ -192,6 +192,19 @@ def cap_share(restarts: int) -> float:
     return keep / max(1, int(restarts))
 
 
+def _capped(res: NormResult, elapsed: float, runs: int, cap: float) -> bool:
+    """Whether the safety cap may have stopped a solve (then its number is not reported).
+
+    The ReLU route says per restart whether its clock could have acted
+    (``clock_may_have_acted``) and whether restarts were left out for lack of time; other
+    routes are judged on the whole solve's time (:func:`cap_share`).
+    """
+    record = res.info.get("runs")
+    if record and all(isinstance(r, dict) and "clock_may_have_acted" in r for r in record):
+        return "out_of_time" in res.info or any(r["clock_may_have_acted"] for r in record)
+    return elapsed >= cap_share(runs) * cap
+
+
 def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
                time_limit: float | None = None, max_iter: int | None = None,
                warm: Sequence[tuple[Any, str]] = ()) -> DepthRow:
@@ -221,7 +234,7 @@ def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts
     except Exception as exc:  # a failing solver is a row, never a crash
         return _failed_row(depth, exc, seed, start)
     elapsed = time.perf_counter() - start
-    if elapsed >= cap_share(runs) * cap:
+    if _capped(res, elapsed, runs, cap):
         lower = None if res.lower is None or not math.isfinite(res.lower) else float(res.lower)
         return DepthRow(depth, lower, None, TIME_CAPPED,
                         f"stopped by the safety time cap ({cap:g} s for the solve, "
