@@ -402,3 +402,6 @@ SWEEP_TERMINATE_GRACE: float = 5.0
 #: built-in orbit target) differ by 0; outputs of a network computed through the FFT by
 #: ~1e-16, far below the fit tolerance; the solution is re-verified on every sample.
 ORBIT_MATCH_RTOL: float = 1e-12
+#: Seeds of the default report's emergent-bottleneck item (random starts only, with and
+#: without biases): the issue asks for at least five.
+EMERGENCE_SEEDS: int = 5
