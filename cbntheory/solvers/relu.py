@@ -262,8 +262,10 @@ class _Search:
             resid = relative_residual(net(p.X), p.Y)
             info["warm_starts"].append({"source": why, "norm": net.param_norm(),
                                         "residual": resid})
-            if resid <= p.tol:  # the start itself is a verified candidate
-                first.append(Candidate(net, f"warm start: {why}", SOLVER, options=self.used))
+            if resid <= p.tol:  # the start itself is a verified candidate; named by its
+                # source, so that a construction that wins stays a construction in the tables
+                first.append(Candidate(net, f"warm start: {why}",
+                                       f"warm start unchanged: {why}", options=self.used))
         if self.warms:
             info["warm_start_norm"] = info["warm_starts"][0]["norm"]
             info["warm_start_residual"] = info["warm_starts"][0]["residual"]

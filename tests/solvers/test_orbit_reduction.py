@@ -63,3 +63,34 @@ def test_bad_warm_start_sequences():
         cbn.minimal_norm(arch, data=(X, X), init=[cbn.Architecture((4,), (1, 5, 1)).init()])
     with pytest.raises(cbn.ValidationError, match="init"):
         cbn.minimal_norm(arch, data=(X, X), init=[])
+
+
+def test_an_unchanged_warm_start_is_named_by_its_source():
+    # a construction that wins without being improved stays a construction in the tables
+    from cbntheory import targets
+    from cbntheory.measure.tables import source_of
+
+    t = targets.get("shift_autoencoder_1d")
+    X, Y = t.data(quick=True)
+    arch = t.architecture(3, quick=True)
+    con = t.construction(3, quick=True, bias_aware=True)
+    res = cbn.minimal_norm(arch, data=(X, Y), rng=0, max_iter=1,
+                           init=[(con.network, "bias-aware construction")])
+    # one iteration cannot beat the construction: the answer is the warm start itself
+    assert res.solver.startswith("warm start unchanged")
+    assert source_of(res.solver) == "construction"
+    assert res.value <= con.network.param_norm() * (1 + 1e-12)
+
+
+def test_finishing_leaves_a_network_exact_to_round_off_alone():
+    # the bias-aware construction fits to ~1e-16; a last-layer "correction" of round-off
+    # through the features' smallest singular values used to raise its norm by 6 %
+    from cbntheory import targets
+    from cbntheory.solvers.exact_fit import finish_exactly
+
+    t = targets.get("shift_autoencoder_1d")
+    X, Y = t.data(quick=True)
+    net = t.construction(3, quick=True, bias_aware=True).network
+    fit = finish_exactly(net, X, Y)
+    assert fit.exact and fit.network is net and fit.norm == net.param_norm()
+    assert np.linalg.norm(net(X) - Y) <= 1e-12 * np.linalg.norm(Y)
