@@ -11,9 +11,11 @@ depth ``L`` with
 
 When it is cheaper than the row's upper bound it warm-starts one more solve at depth
 ``L`` (same iteration budget), and the row keeps the best verified network over all its
-sources (:func:`cbntheory.measure.intervals.combine`).  Rows thus never jump up by more
-than the cost of a projection layer, which removes the non-monotone steps that
-independent solves per depth show.
+sources (:func:`cbntheory.measure.intervals.combine`).  When the deepened network itself
+wins, the row's source is a construction (its cost per added layer is fixed by design and
+is no evidence of a slope); when the solve improved on it, the solver.  Rows thus never
+jump up by more than the cost of a projection layer, which removes the non-monotone steps
+that independent solves per depth show.
 
 Examples
 --------
@@ -114,12 +116,14 @@ def _continued(target: Any, prev: DepthRow, row: DepthRow, X: Any, Y: Any, *, qu
     if row.upper is not None and net.param_norm() >= row.upper:
         return row
     how = (f"depth continuation from L = {prev.depth} (upper {prev.upper:.6g} + projection "
-           f"layers {cost:.6g}, rebalanced: {net.param_norm():.6g})")
+           f"layers {cost:.6g} by construction, rebalanced: {net.param_norm():.6g})")
     solved = solver_row(arch, X, Y, row.depth, seed=seed, restarts=0, time_limit=time_limit,
                         max_iter=max_iter, warm=[(net, how)])
     if solved.upper is None or (row.upper is not None and solved.upper >= row.upper):
         return row
-    solved = dataclasses.replace(solved, solver=CONTINUATION,
-                                 message=f"{how}; {solved.message}")
+    # the solver's name stays: "warm start unchanged: depth continuation ... by
+    # construction" when the deepened network itself won (its slope is the projection's
+    # cost, fixed by design), the solver's when the solve improved on it
+    solved = dataclasses.replace(solved, message=f"{how}; {solved.message}")
     joined = combine(row.depth, [row, solved])
     return dataclasses.replace(joined, networks={**row.networks, CONTINUATION: solved.network})

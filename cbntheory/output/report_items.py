@@ -183,8 +183,9 @@ def run_emergence(run: Any, item: Any) -> None:
     summary = []
     for bias in sorted(em.predicted):
         hits, done = em.rate(bias)
-        summary.append(f"{'with' if bias else 'without'} biases {hits} of {done} verified "
-                       f"(predicted k = {em.predicted[bias].tolist()})")
+        summary.append(f"{'with' if bias else 'without'} biases the predicted k = "
+                       f"{em.predicted[bias].tolist()} emerged in {hits} of {done} verified "
+                       "networks")
     lines += ["", "Emerged: " + "; ".join(summary) + "."]
     run.write("tables/emergence.md", "\n".join(lines) + "\n", item)
     run.write("tables/emergence.json", json.dumps(to_plain(em.rows()), indent=1) + "\n", item)
