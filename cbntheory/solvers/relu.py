@@ -118,7 +118,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         From :func:`cbntheory.solvers.verify.finish`: ``lower`` the certified Lipschitz
         bound; ``network=None`` and ``upper = inf`` (status "solver_error", the closest
         network in ``info["best_unverified"]``) when no restart met ``tol``.  ``info``:
-        ``runs`` (per restart: seed, init, objective, residual, iterations, time,
+        ``runs`` (per restart: seed, init, source, objective, residual, iterations, time,
         message), ``interrupted``, ``orbit_residual``, ``orbit_reduction`` (samples
         optimised on, when reduced), ``warm_starts``, ``lower_bound``, ``target_norm``,
         ``conditional_lower``.
@@ -305,18 +305,18 @@ class _Search:
                                            self.projectable and not res.interrupted)
         if self.X is not p.X:  # reduced to orbit representatives: the residual on all samples
             resid = relative_residual(net(p.X), p.Y)
-        if how == "warm start":
-            how = f"warm start ({self.warms[r.index][1]})"
         wall = time.perf_counter() - (deadline - budget)
         # the minimiser's clock stops at keep * budget: a run that ended earlier was bounded
         # by its iteration counts alone, whatever the load of the machine
         keep = (1.0 - settings.AL_POLISH_RESERVE) * (1.0 - reserve)
-        self.info["runs"].append({"seed": r.seed, "init": how, "objective": net.param_norm(),
+        source = self.warms[r.index][1] if r.index < len(self.warms) else how
+        self.info["runs"].append({"seed": r.seed, "init": how, "source": source,
+                                  "objective": net.param_norm(),
                                   "residual": resid, "verified": resid <= p.tol,
                                   "status": res.status, "iterations": res.n_iterations,
                                   "wall_time": wall, "clock_may_have_acted": wall >= keep * budget,
                                   "message": res.message + note})
-        run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init)", SOLVER,
+        run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
 

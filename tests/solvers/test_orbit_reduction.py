@@ -45,8 +45,9 @@ def test_reduced_solve_fits_every_sample_and_runs_every_warm_start():
     assert res.info["orbit_reduction"]["orbit_sizes"] == [5, 5]
     # verified on all ten samples, by a forward pass here
     assert np.linalg.norm(res.network(X) - Y) <= 1e-6 * np.linalg.norm(Y)
-    inits = [r["init"] for r in res.info["runs"]]
-    assert len(inits) == 2 and "a random network" in inits[0] and "planted" in inits[1]
+    sources = [r["source"] for r in res.info["runs"]]
+    assert len(sources) == 2 and "a random network" in sources[0] and "planted" in sources[1]
+    assert [r["init"] for r in res.info["runs"]] == ["warm start", "warm start"]
     assert res.value <= planted.param_norm() * (1 + 1e-12)  # the planted start fits already
     full = cbn.minimal_norm(arch, data=(X, Y), rng=0, max_iter=300, init=b,
                             orbit_reduction=False)
