@@ -436,4 +436,15 @@ INTERRUPT_GRACE: float = 1.0
 
 #: Two samples of a custom data target count as the same circular shift when they agree to
 #: this fraction of the data's scale: user files carry round-off from whatever wrote them.
-ORBIT_MATCH_RTOL = 1e-9
+DATA_ORBIT_MATCH_RTOL: float = 1e-9
+
+# --- issue 15: tight ReLU bounds (warm starts, orbit reduction, depth continuation) ------
+
+#: Orbit reduction: outputs of one shift orbit count as shifted copies of each other when
+#: they differ by at most this times the largest output entry.  Exact shifts (every
+#: built-in orbit target) differ by 0; outputs of a network computed through the FFT by
+#: ~1e-16, far below the fit tolerance; the solution is re-verified on every sample.
+ORBIT_MATCH_RTOL: float = 1e-12
+#: Seeds of the default report's emergent-bottleneck item (random starts only, with and
+#: without biases): the issue asks for at least five.
+EMERGENCE_SEEDS: int = 5

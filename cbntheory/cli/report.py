@@ -45,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ValidationError(f"--seed must be >= 0; got {args.seed}")
-    output_dir(args.out, "--out")  # created (or refused) before anything runs
     rows = networks = None
     if args.store is not None:
         from ..sweep.kinds import stored_networks
@@ -53,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
         rows = read_rows(args.store, None)  # checked first: a damaged store is one line
         networks = stored_networks(args.store, rows)
+    output_dir(args.out, "--out")  # after the inputs, before any work
     result = run_report(args.out, quick=args.quick, seed=args.seed,
                         progress=not args.no_progress, stored_rows=rows,
                         stored_networks=networks)

@@ -77,7 +77,8 @@ def register(subparsers: Any) -> None:
                         help="small data and architectures (the targets' quick mode)")
     add_shared(parser, "--seed")
     parser.add_argument("--restarts", type=int, default=1,
-                        help="restarts of the numerical solver (default 1)")
+                        help="random restarts of the numerical solver after its warm starts "
+                             "from the target's constructions (default 1)")
     parser.add_argument("--max-iter", type=int, default=None, metavar="N",
                         help="L-BFGS-B iterations per restart of every solve: the budget "
                              "(default 4000 with --quick, else the solver's 50000)")

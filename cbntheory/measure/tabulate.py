@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _validate as V
 from ..results import SOLVER_ERROR
+from .deepening import continue_rows
 from .downsampling import DownsamplingComparison, aliasing, downsampled
 from .intervals import data_rows, linear_row, measure_depth
 from .tables import CONSTRUCTION, SKIPPED, BoundTable, DepthRow, fit_rows, parse_depths
@@ -231,7 +232,8 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
                 restarts: int = 1, deadline: float | None = None,
                 time_limit: float | None = None, max_iter: int | None = None,
                 on_row: Callable[[DepthRow], None] | None = None,
-                executor: Executor | None = None, epsilon: float | None = None) -> BoundTable:
+                executor: Executor | None = None, epsilon: float | None = None,
+                continuation: bool = True) -> BoundTable:
     """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
 
     Parameters
@@ -266,6 +268,12 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         relative residual in (0, 1): ``R_eps``, the least norm of networks within
         ``epsilon`` of the data; every bound of the table is then one of ``R_eps``
         (:func:`cbntheory.measure.intervals.data_rows`).  Data targets only.
+
+    continuation : bool
+        Data targets: after every depth is measured (each solve warm-started from the
+        target's constructions, then ``restarts`` random restarts), walk the depths in
+        increasing order and warm-start each from the previous depth's best network with
+        projection layers inserted (:mod:`cbntheory.measure.deepening`); default True.
 
     Returns
     -------
@@ -309,6 +317,9 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
             rows.append(row)
             if on_row is not None:
                 on_row(row)
+    if continuation and t.kind == "data":
+        rows = continue_rows(t, rows, quick=quick, seed=seed, time_limit=time_limit,
+                             max_iter=max_iter, deadline=deadline, epsilon=eps)
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
             "regularity_bound": facts["r1_source"], "time_limit": time_limit,

@@ -417,3 +417,42 @@ def downsampling_figure(comparisons: Sequence[Any]) -> Figure:
         axes[0].text(0.5, 0.5, "no comparison measured", transform=axes[0].transAxes,
                      ha="center")
     return fig
+
+
+
+
+# ---------------------------------------------------------------------- emergence (issue 15)
+def emergence_figure(em: Any) -> Figure:
+    """Measured bottleneck ``k_m`` of every random-start network against the prediction.
+
+    ``em`` is a :class:`cbntheory.measure.emergence.Emergence`: one panel per architecture
+    (without, with biases), one row per seed and a last row with the predicted vector;
+    a cross marks a verified network whose ``k`` is not the prediction, grey an unverified one.
+    """
+    kinds = sorted({r.bias for r in em.runs})
+    size = next(iter(em.predicted.values())).size
+    rows = max([sum(r.bias == b for r in em.runs) for b in kinds] or [1]) + 1
+    fig = _figure(max(5.0, 0.3 * size + 2.0) * max(1, len(kinds)), 0.3 * rows + 2.0)
+    axes = fig.subplots(1, max(1, len(kinds)), squeeze=False)[0]
+    for ax, bias in zip(axes, kinds):
+        runs = [r for r in em.runs if r.bias == bias]
+        pred = em.predicted[bias]
+        order, labels, _ = frequency_order(pred.shape)
+        grid = np.array([r.k.ravel()[order] if r.verified else np.full(order.size, np.nan)
+                         for r in runs] + [pred.ravel()[order]], dtype=float)
+        ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(1.0, float(np.nanmax(grid))),
+                  aspect="auto", interpolation="nearest")
+        for i, r in enumerate(runs):
+            if r.verified and not r.matches:
+                ax.plot([-0.5, order.size - 0.5], [i, i], color="C3", linewidth=0.6)
+        ax.set_yticks(range(len(runs) + 1),
+                      [f"seed {r.seed}" + ("" if r.verified else " (none)") for r in runs]
+                      + ["predicted"], fontsize=7)
+        ax.set_xticks(range(order.size), labels, fontsize=6, rotation=90)
+        hits, done = em.rate(bias)
+        ax.set_title(f"{'with' if bias else 'without'} biases: k emerged in {hits} of {done}",
+                     fontsize=8)
+        ax.set_xlabel("frequency m")
+    fig.suptitle(_wrap(f"{em.target}, L = {em.depth}: bottleneck of random-start solves "
+                       f"({em.max_iter} iterations each)"), fontsize=9)
+    return fig

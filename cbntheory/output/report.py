@@ -91,6 +91,10 @@ class Plan:
     max_iter : int
         L-BFGS-B iterations per restart of every numerical solve of the tables (the
         checks use their own counts, from :mod:`cbntheory.settings`).
+    emergence_seeds : int
+        Random-start solves (per architecture, with and without biases) of the bottleneck
+        target whose middle layers are compared with the predicted CBN vector
+        (:mod:`cbntheory.measure.emergence`); 0 leaves the item out.
     """
 
     name: str
@@ -108,6 +112,7 @@ class Plan:
     checks: tuple[str, ...] | None = None
     target_depths: tuple[tuple[str, str], ...] = ()
     max_iter: int = settings.QUICK_MAX_ITER
+    emergence_seeds: int = 0
 
 
 PLANS: dict[str, Plan] = {
@@ -125,7 +130,8 @@ PLANS: dict[str, Plan] = {
                     downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6),
                                   ("shape_pattern_1d", 2)),
                     downsampling_depths=(3, 4), quick_data=False,
-                    target_depths=(("digits_classifier", "2-4"), ("digits_autoencoder", "1-4"))),
+                    target_depths=(("digits_classifier", "2-4"), ("digits_autoencoder", "1-4")),
+                    emergence_seeds=settings.EMERGENCE_SEEDS),
 }
 
 
@@ -250,6 +256,10 @@ class ReportRun:
         self.add("figure bottleneck", "figures", "weights and activations of a near-optimal "
                  f"network ({self.plan.bottleneck[0]}, L = {self.plan.bottleneck[1]})",
                  functools.partial(RI.run_bottleneck, self))
+        if self.plan.emergence_seeds:
+            self.add("figure emergence", "figures", "the bottleneck from random starts over "
+                     f"{self.plan.emergence_seeds} seeds ({self.plan.bottleneck[0]}, L = "
+                     f"{self.plan.bottleneck[1]})", functools.partial(RI.run_emergence, self))
         self.add("figure linear_bottleneck", "figures", "weights of the exact optimum of a "
                  "linear target (balanced factorisation, T1)",
                  functools.partial(RI.run_linear_bottleneck, self))

@@ -39,6 +39,7 @@ class State:
     tables: dict[str, Any] = dataclasses.field(default_factory=dict)
     comparisons: list[Any] = dataclasses.field(default_factory=list)
     bottleneck: dict[str, Any] = dataclasses.field(default_factory=dict)
+    emergence: dict[str, Any] = dataclasses.field(default_factory=dict)
     finished: bool = False
     bar: Any = None
     #: Stopped by Ctrl-C or SIGTERM (the index then says "interrupted", not "finished").
@@ -202,6 +203,9 @@ def closing_note(items: Sequence[Item], state: State) -> list[str]:
     if state.bottleneck:
         lines.append(f"- Bottleneck picture ({state.bottleneck.get('source')}): "
                      f"{state.bottleneck.get('summary')}.")
+    if state.emergence:
+        lines.append(f"- Bottleneck from random starts ({state.emergence.get('target')}, "
+                     f"L = {state.emergence.get('depth')}): {state.emergence.get('summary')}.")
     bad = [it for it in items if it.status in ("failed", "error", "violated", "incomplete",
                                                "skipped")]
     if bad:

@@ -185,6 +185,39 @@ def run_bottleneck(run: Any, item: Any) -> None:
     item.status = "done"
 
 
+def run_emergence(run: Any, item: Any) -> None:
+    """Whether the bottleneck emerges from random starts, over seeds (issue 15)."""
+    from .. import targets
+    from ..measure.emergence import emergent_bottleneck
+    from .figures import emergence_figure
+
+    name, depth = run.plan.bottleneck
+    em = emergent_bottleneck(targets.get(name), depth, seeds=run.plan.emergence_seeds,
+                             quick=run.plan.quick_data, max_iter=run.plan.max_iter)
+    lines = [f"# Does the bottleneck emerge on its own? {name}, L = {depth}", "",
+             f"Random starts only (no construction, no neighbouring depth), seeds 0-"
+             f"{run.plan.emergence_seeds - 1}, {em.max_iter} iterations each. Rule: {em.rule}.",
+             "", "| biases | seed | verified | norm | layer | sum k | k | = prediction |",
+             "| --- | ---: | --- | ---: | ---: | ---: | --- | --- |"]
+    for r in em.rows():
+        lines.append(f"| {'yes' if r['bias'] else 'no'} | {r['seed']} | {r['verified']} | "
+                     f"{r['norm']:.6g} | {r['layer']} | {r['total']} | {r['k']} | "
+                     f"{r['matches']} |")
+    summary = []
+    for bias in sorted(em.predicted):
+        hits, done = em.rate(bias)
+        summary.append(f"{'with' if bias else 'without'} biases the predicted k = "
+                       f"{em.predicted[bias].tolist()} emerged in {hits} of {done} verified "
+                       "networks")
+    lines += ["", "Emerged: " + "; ".join(summary) + "."]
+    run.write("tables/emergence.md", "\n".join(lines) + "\n", item)
+    run.write("tables/emergence.json", json.dumps(to_plain(em.rows()), indent=1) + "\n", item)
+    run.save_figure(emergence_figure(em), "emergence", item)
+    run.state.emergence = {"target": name, "depth": depth, "summary": "; ".join(summary)}
+    item.message = "; ".join(summary)
+    item.status = "done"
+
+
 def run_linear_bottleneck(run: Any, item: Any) -> None:
     """Weights of the balanced factorisation of a linear target: the exact optimum (T1)."""
     from .. import targets

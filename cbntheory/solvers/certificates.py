@@ -19,7 +19,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..theory.bounds import jacobian_cost
 
-__all__ = ["conditional_t2", "orbit_residual", "t2_factor"]
+__all__ = ["conditional_t2", "orbit_representatives", "orbit_residual", "t2_factor"]
 
 
 def _canonical(x: np.ndarray, ndim: int) -> tuple[bytes, list[tuple[int, ...]]]:
@@ -35,6 +35,86 @@ def _canonical(x: np.ndarray, ndim: int) -> tuple[bytes, list[tuple[int, ...]]]:
             shifts.append(s)
     assert best is not None
     return best, shifts
+
+
+def _shifting(arch: Architecture) -> bool:
+    """True when every network of ``arch`` commutes with the circular shifts (no resampling)."""
+    return all(r == 1 for r in arch.resample)  # type: ignore[union-attr]
+
+
+def _orbit_keys(arch: Architecture, X: np.ndarray) -> list[tuple[bytes, list[tuple[int, ...]]]]:
+    """Per input, the key of its shift orbit and the shifts taking it to the orbit's key."""
+    if not _shifting(arch):
+        return [(np.ascontiguousarray(x).tobytes(), [(0,) * arch.ndim]) for x in X]
+    return [_canonical(x, arch.ndim) for x in X]
+
+
+def orbit_representatives(arch: Architecture, X: np.ndarray,
+                          Y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Indices of one sample per shift orbit, when fitting them fits every sample.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Its networks commute with the circular shifts when it has no resampling (and
+        are invariant with the average-pool head).
+    X : ndarray, shape (N, n_0, *spatial)
+    Y : ndarray, shape (N, *output_shape)
+
+    Returns
+    -------
+    (ndarray of int, ndarray of int) or None
+        The first sample of every orbit (increasing indices) and the number of samples
+        of each orbit; None when no two samples share an orbit, the architecture has
+        resampling, or the outputs of an orbit are not the shifted outputs of its first
+        sample (to :data:`cbntheory.settings.ORBIT_MATCH_RTOL` times the largest output
+        entry: then fitting the representatives need not fit the rest).
+
+    Notes
+    -----
+    A network ``f`` of ``arch`` satisfies ``f(shift_s x) = shift_s f(x)`` (``= f(x)`` with
+    the average-pool head).  Inputs are compared exactly (their smallest circular shift,
+    as in :func:`orbit_residual`).  When ``x_j = shift_s x_i`` and ``y_j = shift_s y_i``,
+    ``||f(x_j) - y_j|| = ||f(x_i) - y_i||``, so the squared residual on all samples is the
+    representatives' one weighted by the orbit sizes ``n_o``: the relative residual on
+    all samples is at most ``sqrt(max n_o / min n_o)`` times the representatives' (equal
+    for a single orbit).  Callers re-verify on every sample anyway
+    (:mod:`cbntheory.solvers.verify`).
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((4,), (1, 2, 1))
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    >>> X = np.concatenate([x, np.roll(x, 1, axis=-1), 2 * x])
+    >>> reps, sizes = orbit_representatives(arch, X, X)
+    >>> reps.tolist(), sizes.tolist()
+    ([0, 2], [2, 1])
+    >>> orbit_representatives(arch, X, X[[0, 0, 2]]) is None   # not equivariant
+    True
+    """
+    if not _shifting(arch) or X.shape[0] < 2:
+        return None
+    axes = tuple(range(1, 1 + arch.ndim))
+    pooled = arch.head == "avgpool"
+    atol = settings.ORBIT_MATCH_RTOL * float(np.max(np.abs(Y), initial=0.0))
+    first: dict[bytes, tuple[int, tuple[int, ...]]] = {}
+    sizes: dict[bytes, int] = {}
+    for j, (key, shifts) in enumerate(_orbit_keys(arch, X)):
+        sizes[key] = sizes.get(key, 0) + 1
+        if key not in first:
+            first[key] = (j, shifts[0])
+            continue
+        i, s_i = first[key]
+        # x_j = shift_{-s_j} z and x_i = shift_{-s_i} z, so x_j = shift_{s_i - s_j} x_i
+        move = tuple(a - b for a, b in zip(s_i, shifts[0]))
+        want = Y[i] if pooled else np.roll(Y[i], move, axis=axes)
+        if np.max(np.abs(want - Y[j]), initial=0.0) > atol:
+            return None
+    if len(first) == X.shape[0]:
+        return None
+    order = sorted(first, key=lambda k: first[k][0])
+    return (np.array([first[k][0] for k in order]), np.array([sizes[k] for k in order]))
 
 
 def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
@@ -76,15 +156,11 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
     scale = float(np.linalg.norm(Y))
     if scale == 0.0 or X.shape[0] == 0:
         return 0.0
-    shifting = all(r == 1 for r in arch.resample)  # type: ignore[union-attr]
+    shifting = _shifting(arch)
     pooled = arch.head == "avgpool"
     axes = tuple(range(1, 1 + arch.ndim))
     groups: dict[bytes, list[np.ndarray]] = {}
-    for x, y in zip(X, Y):
-        if shifting:
-            key, shifts = _canonical(x, arch.ndim)
-        else:
-            key, shifts = np.ascontiguousarray(x).tobytes(), [(0,) * arch.ndim]
+    for (key, shifts), y in zip(_orbit_keys(arch, X), Y):
         if pooled or not shifting:
             groups.setdefault(key, []).append(y[None])
         else:

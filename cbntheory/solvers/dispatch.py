@@ -96,8 +96,9 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
         ``rank_rtol * s_max`` count as zero; default ``settings.DATA_RANK_RTOL`` for data),
         ``solver`` (conic solver name or order), ``init`` (one of
         :data:`cbntheory.solvers.starts.INITS` but "target"), ``max_iter`` (L-BFGS-B
-        iterations per restart); ReLU case: ``init`` (the same but "orthogonal", or a
-        Network), ``max_iter``, ``assume_open_set``, ``bound_points`` (see
+        iterations per restart); ReLU case: ``init`` (the same but "orthogonal", a
+        Network or a sequence of warm-start Networks), ``max_iter``, ``assume_open_set``,
+        ``bound_points``, ``orbit_reduction`` (see
         :func:`cbntheory.solvers.relu.relu_minimal_norm`).
 
     Returns

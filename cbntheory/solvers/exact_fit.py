@@ -143,13 +143,17 @@ def finish_exactly(net: Network, X: np.ndarray, Y: np.ndarray) -> ExactFit:
         The finished network (other layers unchanged, the last layer's weights and bias
         corrected) when its recomputed residual is at most
         :data:`cbntheory.settings.EXACT_FIT_RTOL`; else ``net`` itself, with the residual
-        the correction reached.
+        the correction reached.  A network already within ``EXACT_FIT_RTOL`` is returned
+        unchanged (``exact=True``).
     """
     arch = net.architecture
     out = net(X)
     before, norm_before = relative_residual(out, Y), net.param_norm()
-    if before == 0.0 or not np.isfinite(before):
-        return ExactFit(network=net, exact=before == 0.0, residual=before,
+    # already exact to round-off: a correction would only fit the round-off, through the
+    # smallest singular values of the features, and can move the norm by O(1)
+    if before <= settings.EXACT_FIT_RTOL or not np.isfinite(before):
+        return ExactFit(network=net, exact=bool(before <= settings.EXACT_FIT_RTOL),
+                        residual=before,
                         residual_before=before, norm=norm_before, norm_before=norm_before,
                         reached=before)
     dW, db = _correction(net, X, Y - out)

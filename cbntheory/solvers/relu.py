@@ -50,19 +50,19 @@ from ..nets.network import Network
 from ..results import NormResult, relative_residual
 from ..theory.lipschitz import lipschitz_lower_bound
 from .augmented import minimize_norm_subject_to
-from .certificates import conditional_t2, orbit_residual
+from .certificates import conditional_t2, orbit_representatives, orbit_residual
 from .constraints import network_constraint
 from .exact_fit import finish_candidate
 from .problem import Candidate, Outcome, Problem, make_problem
 from .projection import project
 from .restarts import INTERRUPTED, OUT_OF_TIME, Restart, run_restarts
-from .starts import RELU_INITS, random_start, rebalance, start_kind, warm_start
+from .starts import RELU_INITS, random_start, rebalance, start_kind, warm_starts
 from .verify import finish
 
 __all__ = ["OPTIONS", "RELU_INITS", "relu_minimal_norm", "solve"]
 
 #: Case options accepted through :func:`cbntheory.minimal_norm` (``**options``).
-OPTIONS = ("init", "max_iter", "assume_open_set", "bound_points")
+OPTIONS = ("init", "max_iter", "assume_open_set", "bound_points", "orbit_reduction")
 
 SOLVER = "augmented Lagrangian + L-BFGS-B (cbntheory.solvers.augmented), rebalanced"
 
@@ -73,7 +73,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
                       time_limit: float | None = None,
                       max_iter: int = settings.AL_MAX_ITER, assume_open_set: bool = False,
                       bound_points: int = settings.T2_MAX_POINTS,
-                      strict: bool = False) -> NormResult:
+                      orbit_reduction: bool = True, strict: bool = False) -> NormResult:
     """Smallest ``||theta||^2`` found for a network of ``arch`` with ``f_theta(X) = Y``.
 
     Parameters
@@ -92,11 +92,14 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         As in :func:`cbntheory.minimal_norm`; ``time_limit=None`` gives each restart
         :data:`cbntheory.settings.RELU_TIME_LIMIT` seconds, and the minimiser aims at
         ``tol * settings.AL_FEAS_FACTOR``.
-    init : {"auto", "gaussian", "identity", "target"} or Network
+    init : {"auto", "gaussian", "identity", "target"}, Network or sequence of Networks
         Starts of :mod:`cbntheory.solvers.starts`; a Network (of ``arch`` or embeddable
-        in it) is the warm start of the first restart.  "auto": the target first when it
-        embeds, then identity and Gaussian starts alternating for ReLU networks with at
-        least three convolutions (Gaussian otherwise).
+        in it) is the warm start of the first restart, a sequence of Networks (or of
+        ``(Network, sentence)`` pairs) the warm starts of the first restarts in order,
+        and there are then at least as many restarts as warm starts.  "auto": the target
+        first when it embeds, then identity and Gaussian starts alternating for ReLU
+        networks with at least three convolutions (Gaussian otherwise).  A warm start
+        that already fits is a candidate itself.
     max_iter : int
         L-BFGS-B iterations per restart (default :data:`cbntheory.settings.AL_MAX_ITER`).
     assume_open_set : bool
@@ -104,6 +107,11 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         having to equal the target on an open set (see the module notes).
     bound_points : int
         Number of samples where that conditional bound is evaluated.
+    orbit_reduction : bool
+        When samples are circular shifts of each other with shifted outputs
+        (:func:`~cbntheory.solvers.certificates.orbit_representatives`), optimise on one
+        sample per orbit (an equivariant network fitting it fits the whole orbit) and
+        verify on every sample.  Default True.
 
     Returns
     -------
@@ -111,8 +119,9 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         From :func:`cbntheory.solvers.verify.finish`: ``lower`` the certified Lipschitz
         bound; ``network=None`` and ``upper = inf`` (status "solver_error", the closest
         network in ``info["best_unverified"]``) when no restart met ``tol``.  ``info``:
-        ``runs`` (per restart: seed, init, objective, residual, iterations, time,
-        message), ``interrupted``, ``orbit_residual``, ``lower_bound``, ``target_norm``,
+        ``runs`` (per restart: seed, init, source, objective, residual, iterations, time,
+        message), ``interrupted``, ``orbit_residual``, ``orbit_reduction`` (samples
+        optimised on, when reduced), ``warm_starts``, ``lower_bound``, ``target_norm``,
         ``conditional_lower``.
 
     Raises
@@ -122,7 +131,7 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
     """
     start = time.perf_counter()
     options = {"init": init, "max_iter": max_iter, "assume_open_set": assume_open_set,
-               "bound_points": bound_points}
+               "bound_points": bound_points, "orbit_reduction": orbit_reduction}
     problem = make_problem(arch, X if Y is None else (X, Y), target, rng=rng,
                            restarts=restarts, tol=tol, strict=strict, method="numerical",
                            time_limit=time_limit, options=options)
@@ -137,6 +146,7 @@ class ReluOptions:
     max_iter: int
     assume_open_set: bool
     bound_points: int
+    orbit_reduction: bool = True
 
 
 def _options(problem: Problem) -> ReluOptions:
@@ -153,7 +163,9 @@ def _options(problem: Problem) -> ReluOptions:
     assume_open_set = V.flag("assume_open_set", opts.get("assume_open_set", False))
     max_iter = V.positive_int("max_iter", opts.get("max_iter", settings.AL_MAX_ITER))
     return ReluOptions(init=opts.get("init", "auto"), max_iter=max_iter,
-                       assume_open_set=assume_open_set, bound_points=bound_points)
+                       assume_open_set=assume_open_set, bound_points=bound_points,
+                       orbit_reduction=V.flag("orbit_reduction",
+                                              opts.get("orbit_reduction", True)))
 
 
 def _lower_bound(problem: Problem, info: dict[str, Any]) -> tuple[float | None, str]:
@@ -189,12 +201,12 @@ def solve(problem: Problem) -> Outcome:
     """
     opts = _options(problem)
     arch, target = problem.arch, problem.network_target
-    warm = warm_start(arch, opts.init, target)
+    warms = warm_starts(arch, opts.init, target)
     info: dict[str, Any] = {"runs": [], "interrupted": False}
     if target is not None:
         info["target_norm"] = target.param_norm()
-    if warm is not None:
-        info["warm_start"] = warm[1]
+    if warms:
+        info["warm_start"] = warms[0][1]
     used = {"init": opts.init if isinstance(opts.init, str) else "network",
             "max_iter": opts.max_iter, "feas_tol": problem.tol * settings.AL_FEAS_FACTOR,
             "rho": settings.AL_RHO}
@@ -211,7 +223,7 @@ def solve(problem: Problem) -> Outcome:
             f"shifts of each other (or equal) force related outputs, and no equivariant map "
             f"reaches a relative residual below {orbit:.3g} > tol={problem.tol:g}")
     lower, lower_how = _lower_bound(problem, info)
-    candidates, note = _Search(problem, opts, warm, info, used).run()
+    candidates, note = _Search(problem, opts, warms, info, used).run()
     if problem.epsilon == 0:
         # exact interpolation is the object the lower bound certifies: finish every network
         candidates = tuple(finish_candidate(problem, c) for c in candidates)
@@ -222,28 +234,51 @@ def solve(problem: Problem) -> Outcome:
 
 
 class _Search:
-    """The restarts of the ReLU case: one augmented-Lagrangian run and a polish each."""
+    """The restarts of the ReLU case: one augmented-Lagrangian run and a polish each.
 
-    def __init__(self, problem: Problem, opts: ReluOptions, warm: tuple[Network, str] | None,
+    With orbit reduction the constraint, the projection and the polish see one sample
+    per shift orbit (``self.X``, ``self.Y``) and aim at ``self.aim``, the tolerance that
+    keeps the residual on every sample within ``tol``; the residual recorded per run and
+    the verification use every sample.
+    """
+
+    def __init__(self, problem: Problem, opts: ReluOptions, warms: list[tuple[Network, str]],
                  info: dict[str, Any], used: dict[str, Any]) -> None:
-        self.problem, self.opts, self.warm, self.info, self.used = problem, opts, warm, info, used
+        self.problem, self.opts, self.warms, self.info, self.used = (problem, opts, warms,
+                                                                     info, used)
         arch = problem.arch
-        self.constraint = network_constraint(arch, problem.X, problem.Y)
+        self.X, self.Y, self.aim = problem.X, problem.Y, problem.tol
+        reduced = (orbit_representatives(arch, problem.X, problem.Y)
+                   if opts.orbit_reduction else None)
+        if reduced is not None:
+            reps, sizes = reduced
+            self.X, self.Y = problem.X[reps], problem.Y[reps]
+            self.aim = problem.tol * float(np.sqrt(sizes.min() / sizes.max()))
+            info["orbit_reduction"] = {"representatives": reps.tolist(),
+                                       "orbit_sizes": sizes.tolist(),
+                                       "samples": int(problem.X.shape[0])}
+        self.count = max(problem.restarts, len(warms))
+        self.constraint = network_constraint(arch, self.X, self.Y)
         self.weights = arch.penalty_mask().astype(float)
-        self.projectable = problem.Y.size * arch.n_free <= settings.RELU_PROJECT_MAX_ENTRIES
+        self.projectable = self.Y.size * arch.n_free <= settings.RELU_PROJECT_MAX_ENTRIES
 
     def run(self) -> tuple[tuple[Candidate, ...], str]:
-        """Candidates (a verified warm start first, then every restart) and the note."""
+        """Candidates (the verified warm starts first, then every restart) and the note."""
         p, info = self.problem, self.info
         first: list[Candidate] = []
-        if self.warm is not None:
-            net = self.warm[0]
+        info["warm_starts"] = []
+        for net, why in self.warms:
             resid = relative_residual(net(p.X), p.Y)
-            info["warm_start_norm"], info["warm_start_residual"] = net.param_norm(), resid
-            if resid <= p.tol:  # the start itself is a verified candidate
-                first.append(Candidate(net, "the warm start itself", SOLVER,
-                                       options=self.used))
-        runs, stop = run_restarts(p.seed, p.restarts, self.attempt, time_limit=p.time_limit)
+            info["warm_starts"].append({"source": why, "norm": net.param_norm(),
+                                        "residual": resid})
+            if resid <= p.tol:  # the start itself is a verified candidate; named by its
+                # source, so that a construction that wins stays a construction in the tables
+                first.append(Candidate(net, f"warm start: {why}",
+                                       f"warm start unchanged: {why}", options=self.used))
+        if self.warms:
+            info["warm_start_norm"] = info["warm_starts"][0]["norm"]
+            info["warm_start_residual"] = info["warm_starts"][0]["residual"]
+        runs, stop = run_restarts(p.seed, self.count, self.attempt, time_limit=p.time_limit)
         if stop == OUT_OF_TIME:
             info["out_of_time"] = f"time_limit reached after {len(runs)} restart(s)"
         info["interrupted"] = stop == INTERRUPTED
@@ -260,29 +295,37 @@ class _Search:
     def attempt(self, r: Restart) -> tuple[Candidate, bool]:
         """Restart ``r``: start, minimise for its share of the time, polish, record."""
         p, arch = self.problem, self.problem.arch
-        if r.index == 0 and self.warm is not None:
-            theta0, how = self.warm[0].to_vector(), "warm start"
+        if r.index < len(self.warms):
+            theta0, how = self.warms[r.index][0].to_vector(), "warm start"
         else:
-            how = start_kind(arch, self.opts.init, r.index - (self.warm is not None))
-            theta0 = random_start(arch, r.seed, p.X, p.Y, how)
+            how = start_kind(arch, self.opts.init, r.index - len(self.warms))
+            theta0 = random_start(arch, r.seed, self.X, self.Y, how)
         # no time_limit: a fixed budget per restart; else share what is left
-        budget = settings.RELU_TIME_LIMIT if r.left is None else r.left / (p.restarts - r.index)
+        budget = settings.RELU_TIME_LIMIT if r.left is None else r.left / (self.count - r.index)
         deadline = time.perf_counter() + budget
         reserve = settings.RELU_PROJECT_RESERVE if self.projectable else 0.0
         res = minimize_norm_subject_to(
             self.constraint, theta0, weights=self.weights,
-            feas_tol=p.tol * settings.AL_FEAS_FACTOR, obj_rtol=settings.AL_OBJ_RTOL,
+            feas_tol=self.aim * settings.AL_FEAS_FACTOR, obj_rtol=settings.AL_OBJ_RTOL,
             rho=settings.AL_RHO, max_iter=self.opts.max_iter,
-            time_limit=budget * (1.0 - reserve), rng=r.seed, accept_tol=p.tol)
+            time_limit=budget * (1.0 - reserve), rng=r.seed, accept_tol=self.aim)
         net, resid, note, stopped = polish(Network.from_vector(arch, res.x, seed=r.seed),
-                                           p.X, p.Y, p.tol, deadline,
+                                           self.X, self.Y, self.aim, deadline,
                                            self.projectable and not res.interrupted)
-        self.info["runs"].append({"seed": r.seed, "init": how, "objective": net.param_norm(),
+        if self.X is not p.X:  # reduced to orbit representatives: the residual on all samples
+            resid = relative_residual(net(p.X), p.Y)
+        wall = time.perf_counter() - (deadline - budget)
+        # the minimiser's clock stops at keep * budget: a run that ended earlier was bounded
+        # by its iteration counts alone, whatever the load of the machine
+        keep = (1.0 - settings.AL_POLISH_RESERVE) * (1.0 - reserve)
+        source = self.warms[r.index][1] if r.index < len(self.warms) else how
+        self.info["runs"].append({"seed": r.seed, "init": how, "source": source,
+                                  "objective": net.param_norm(),
                                   "residual": resid, "verified": resid <= p.tol,
                                   "status": res.status, "iterations": res.n_iterations,
-                                  "wall_time": time.perf_counter() - (deadline - budget),
+                                  "wall_time": wall, "clock_may_have_acted": wall >= keep * budget,
                                   "message": res.message + note})
-        run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init)", SOLVER,
+        run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
 

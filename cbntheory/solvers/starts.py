@@ -36,7 +36,8 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 
 __all__ = ["INITS", "embed", "initial_vector", "orthogonal_full", "orthogonal_taps",
-           "random_start", "rebalance", "scale_to_data", "start_kind", "warm_start"]
+           "random_start", "rebalance", "scale_to_data", "start_kind", "warm_start",
+           "warm_starts"]
 
 #: Initialisation strategies of both numerical routes (see the module notes).
 INITS = ("auto", "gaussian", "identity", "orthogonal", "target")
@@ -250,6 +251,42 @@ def warm_start(arch: Architecture, init: Any, target: Network | None
             return None
         raise V.fail("init", f"be a network that fits the architecture ({why})", init)
     return rebalance(net), f"{what}, embedded and rebalanced"
+
+
+def warm_starts(arch: Architecture, init: Any, target: Network | None
+                ) -> list[tuple[Network, str]]:
+    """The networks the first restarts start from, in order, each with a sentence.
+
+    ``init`` is a name of :data:`RELU_INITS`, a Network, or a sequence of Networks (and
+    ``(Network, sentence)`` pairs naming where each comes from, e.g. a construction or
+    the best network of the neighbouring depth).  Every network must embed in ``arch``
+    (:func:`embed`); it is rebalanced.  Names give at most one warm start
+    (:func:`warm_start`).
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((4,), (1, 3, 3, 1))
+    >>> a, b = arch.init(rng=0), arch.init(rng=1)
+    >>> [why for _, why in warm_starts(arch, [(a, "source A"), b], None)]
+    ['source A, embedded and rebalanced', 'the given network 2, embedded and rebalanced']
+    """
+    if isinstance(init, (Network, str)):
+        one = warm_start(arch, init, target)
+        return [] if one is None else [one]
+    if not isinstance(init, (list, tuple)) or not init:
+        raise V.fail("init", f"be one of {RELU_INITS}, a Network or a non-empty sequence of "
+                     "Networks", init)
+    out = []
+    for i, item in enumerate(init):
+        net, what = item if isinstance(item, tuple) else (item, f"the given network {i + 1}")
+        if not isinstance(net, Network):
+            raise V.fail(f"init[{i}]", "be a Network or a (Network, str) pair", item)
+        embedded, why = embed(net, arch)
+        if embedded is None:
+            raise V.fail(f"init[{i}]", f"be a network that fits the architecture ({why})", what)
+        out.append((rebalance(embedded), f"{what}, embedded and rebalanced"))
+    return out
 
 
 def embed(target: Network, arch: Architecture) -> tuple[Network | None, str]:

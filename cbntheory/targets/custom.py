@@ -95,12 +95,12 @@ def single_orbit(X: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
     """``x_0`` when ``X`` is all circular shifts of it (all distinct) and ``Y = X``, else None.
 
     The order of the samples does not matter; the comparison is exact up to
-    :data:`cbntheory.settings.ORBIT_MATCH_RTOL` of the data's scale.
+    :data:`cbntheory.settings.DATA_ORBIT_MATCH_RTOL` of the data's scale.
     """
     if X.shape != Y.shape or X.shape[1] != 1:
         return None
     scale = max(float(np.abs(X).max(initial=0.0)), 1.0)
-    tol = settings.ORBIT_MATCH_RTOL * scale
+    tol = settings.DATA_ORBIT_MATCH_RTOL * scale
     if float(np.abs(X - Y).max(initial=0.0)) > tol:
         return None
     x0 = X[0, 0]
