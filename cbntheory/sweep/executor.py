@@ -37,6 +37,7 @@ from .. import _validate as V
 from .. import settings
 from ..errors import SchedulerError
 from .jobs import get_kind, run_job
+from .store import pid_alive
 
 
 def failure(message: str, *, crashed: bool = False) -> dict[str, Any]:
@@ -104,13 +105,7 @@ def _start_time(pid: int) -> str | None:
 def _owner_alive(pid: int, started: str | None) -> bool:
     """Whether the sweep process ``pid`` that started at ``started`` still runs."""
     if started is None:  # no /proc: only whether the pid exists
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid_alive(pid)
     return _start_time(pid) == started
 
 

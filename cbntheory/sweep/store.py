@@ -86,7 +86,7 @@ __all__ = ["APPLICATION", "APPLICATION_ID", "BUSY", "CLAIMED", "DONE", "FAILED",
            "MISSING", "PENDING", "RUNNING", "SCHEMA_VERSION", "Store", "StoreError",
            "check_file", "damaged", "read_rows"]
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` of this host is running (zombies count as dead)."""
     if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
         return True
@@ -268,7 +268,7 @@ class Store:
         now = time.time() if now is None else now
         if now - beat > settings.SWEEP_STALE_AFTER:
             return False
-        return _pid_alive(int(pid)) if host == self.host else True
+        return pid_alive(int(pid)) if host == self.host else True
 
     def claim(self, key: str, run_id: str, *, retry_failed: bool = False) -> str:
         """Try to take job ``key`` for ``run_id``, atomically across processes.
