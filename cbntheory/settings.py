@@ -393,3 +393,14 @@ SWEEP_MIN_WAIT: float = 0.05
 
 #: Seconds a terminated local worker gets to exit (Ctrl-C) before it is killed.
 SWEEP_TERMINATE_GRACE: float = 5.0
+
+# --- issue 16: speed (FFT backend, convex certificate screen, T1 SVD threads) ------------
+#: Real FFTs of fewer elements than this use numpy.fft: at a few hundred elements the
+#: call overhead dominates and numpy's is ~3-5 us lower (measured: 4-640 elements, 1D and
+#: 2D); from a few thousand elements scipy.fft is faster (1.2-1.4x in float64, 2-8x in
+#: float32, where numpy's float32 transform is slower than its float64 one).
+FFT_SCIPY_MIN_SIZE = 2048
+#: Transforms of at least this many elements use every core (``workers``); below it the
+#: threads cost more than they save (measured: 2.6e5 elements, 2 cores, no gain; 1e6
+#: elements, 1.1-1.4x).
+FFT_THREADED_MIN_SIZE = 2 ** 19
