@@ -104,7 +104,8 @@ def one_case(label, shape, repeats):
         print(f"  {name:26s} {spread(t)}")
     for name in ("float64", "float32"):
         e = times[f"engine {name}"]
-        print(f"  engine / numpy-FFT engine ({name}): {ratio(e, times[f'numpy-FFT engine {name}'])}")
+        base = times[f"numpy-FFT engine {name}"]
+        print(f"  engine / numpy-FFT engine ({name}): {ratio(e, base)}")
         if torch is not None:
             print(f"  engine / torch ({name}):            {ratio(e, times[f'torch {name}'])}")
     print(f"  float64 / float32 (engine):          "
