@@ -404,3 +404,25 @@ FFT_SCIPY_MIN_SIZE = 2048
 #: threads cost more than they save (measured: 2.6e5 elements, 2 cores, no gain; 1e6
 #: elements, 1.1-1.4x).
 FFT_THREADED_MIN_SIZE = 2 ** 19
+#: FISTA iterations of the batched cone-support screen of the convex certificate: its
+#: bounds are certified after any number; the exact NNLS then refines only the patterns
+#: that decide the certificate, and more iterations mean fewer of those.
+SCREEN_ITERATIONS = 200
+#: Elements of one chunk of the screen's multiplier array (patterns x directions x
+#: hyperplanes): 4e6 float64 = 32 MB per temporary.
+SCREEN_CHUNK_ELEMENTS = 4_000_000
+#: Weight of the free coordinate's residual in the screen's objective, so that zeroing
+#: it afterwards by one multiplier costs little (the weighted problem stays well scaled).
+SCREEN_FREE_WEIGHT = 10.0
+#: The convex working set starts from the patterns of this many random neurons per
+#: sample (as pyscnn's sampled gates) ...
+WORKING_SET_SAMPLED_GATES = 2
+#: ... joined by this many per sample of the patterns best correlated with the labels.
+WORKING_SET_TOP_PER_SAMPLE = 2
+#: Each round adds at most this fraction of the working set's size (at least
+#: WORKING_SET_MIN_ADD) of the most violated patterns: small programs, a few rounds.
+WORKING_SET_ADD_FRACTION = 0.25
+WORKING_SET_MIN_ADD = 20
+#: FISTA iterations between two evaluations of the screen's bounds (directions whose
+#: bound has settled below the caller's threshold then leave the computation).
+SCREEN_BLOCK = 20

@@ -130,17 +130,9 @@ class ProgramSolver:
         multipliers are feasible for the full program, so the working-set solution is
         optimal for all patterns (and the certificate closes).
         """
-        P, N = len(self.all_cells), self.Y.shape[0]
+        P = len(self.all_cells)
         self.bound_cells, self.bound_F = self.all_cells, self.all_F
-        L0 = self.Y - (self.Y.mean(axis=0) if self.output_bias == "free" else 0.0)
-        score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden)
-        order = np.argsort(-score, kind="stable")
-        size = min(P, max(50, 4 * N))
-        bias = self.output_bias != "none"
-        while size < P and (span_residual(self.all_F[order[:size]], self.Y, bias)
-                            > settings.FEASIBILITY_RTOL):
-            size = min(P, 2 * size)  # the first program must be able to fit the labels
-        subset = np.sort(order[:size])
+        subset = self._initial_subset()
         rounds = 0
         best: Answer | None = None
         while rounds < max_rounds:
@@ -153,12 +145,46 @@ class ProgramSolver:
             outside = np.setdiff1d(violated, subset)
             if outside.size == 0:
                 break
-            add = outside[np.argsort(-kappas[outside], kind="stable")][:max(20, len(subset) // 2)]
+            most = max(settings.WORKING_SET_MIN_ADD, int(settings.WORKING_SET_ADD_FRACTION
+                                                          * len(subset)))
+            add = outside[np.argsort(-kappas[outside], kind="stable")][:most]
             subset = np.union1d(subset, add)
         self.ws_info = {"used": True, "rounds": rounds, "patterns_in_program": int(len(subset)),
                         "patterns_total": int(P)}
         assert best is not None
         return best
+
+    def recertify(self, best: Answer) -> Answer:
+        """``best`` with its dual bound recomputed against :attr:`bound_cells` (now set)."""
+        bound = self._certificate([best.sol.duals["fit"]])
+        lower, upper = bound["lower"], best.check.norm
+        gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
+        return dataclasses.replace(best, bound=bound, gap=gap)
+
+    def _initial_subset(self) -> np.ndarray:
+        """The first working set: sampled gates and the patterns best correlated with ``Y``.
+
+        The patterns of :data:`cbntheory.settings.WORKING_SET_SAMPLED_GATES` ``N`` random
+        neurons (as pyscnn starts, :meth:`Arrangement.sample`), joined by the patterns
+        with the largest ``kappa_D`` for the multiplier ``L = Y`` (centred when the output
+        bias is free); the latter are doubled until the set can fit the labels.
+        """
+        P, N = len(self.all_cells), self.Y.shape[0]
+        L0 = self.Y - (self.Y.mean(axis=0) if self.output_bias == "free" else 0.0)
+        score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden)
+        order = np.argsort(-score, kind="stable")
+        sampled, _ = self.arr.sample(settings.WORKING_SET_SAMPLED_GATES * N, rng=0)
+        where = {row.tobytes(): i for i, row in enumerate(np.asarray(self.all_cells, np.int8))}
+        gates = [where[k] for k in (r.tobytes() for r in np.asarray(sampled, np.int8))
+                 if k in where]
+        size = min(P, settings.WORKING_SET_TOP_PER_SAMPLE * N)
+        bias = self.output_bias != "none"
+        while True:
+            subset = np.union1d(order[:size], np.asarray(gates, dtype=int))
+            if size >= P or span_residual(self.all_F[subset], self.Y, bias) <= (
+                    settings.FEASIBILITY_RTOL):
+                return subset  # the first program must be able to fit the labels
+            size = min(P, 2 * size)
 
     def _polish(self, sol: conic.ConicSolution, F: np.ndarray, cells: np.ndarray,
                 walls: np.ndarray | None) -> tuple[conic.ConicSolution, np.ndarray] | None:
