@@ -426,3 +426,7 @@ WORKING_SET_MIN_ADD = 20
 #: FISTA iterations between two evaluations of the screen's bounds (directions whose
 #: bound has settled below the caller's threshold then leave the computation).
 SCREEN_BLOCK = 20
+#: Batches of at least this many matrices per core get their singular values in threads
+#: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
+#: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
+SVD_THREADED_MIN_BATCH = 128
