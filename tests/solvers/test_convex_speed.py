@@ -132,3 +132,19 @@ def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
     # without the enumeration there is no lower bound (the sampled one would not be one)
     bare = two_layer_min_norm(arch, X, Y, working_set=True, certify=False, **kw)
     assert bare.lower is None and bare.value == pytest.approx(ws.value, rel=1e-6)
+
+
+@pytest.mark.parametrize("din", [2, 3])
+def test_walls_without_rank_test_match_lp_cell_adjacency(din):
+    # j is a wall of a cell iff flipping its sign gives another non-empty cell: checked
+    # by an LP (strict feasibility), independently of the ray counting
+    from cbntheory.solvers.convex.arrangements import closure_certificate
+    arr, cells = _arrangement(6, din, 7, False)
+    cert = closure_certificate(arr.normals, cells, return_walls=True)
+    assert cert["complete"]
+    for p, cell in enumerate(cells):
+        for j in range(len(cell)):
+            flipped = cell.copy()
+            flipped[j] = -flipped[j]
+            nonempty = optim.strict_cone_point(flipped[:, None] * arr.normals) is not None
+            assert cert["walls"][p, j] == nonempty
