@@ -148,3 +148,15 @@ def test_walls_without_rank_test_match_lp_cell_adjacency(din):
             flipped[j] = -flipped[j]
             nonempty = optim.strict_cone_point(flipped[:, None] * arr.normals) is not None
             assert cert["walls"][p, j] == nonempty
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
+    from cbntheory import settings
+    arr, cells = _arrangement(6, 2, 8, bias)
+    free = arr.dim - 1 if bias else None
+    G = np.random.default_rng(9).standard_normal((len(cells), 2, arr.dim))
+    whole = cone_support_bounds(G, cells, arr.normals, free, threshold=0.5)
+    monkeypatch.setattr(settings, "SCREEN_CHUNK_ELEMENTS", 7)   # a few rows per chunk
+    np.testing.assert_array_equal(cone_support_bounds(G, cells, arr.normals, free,
+                                                      threshold=0.5), whole)

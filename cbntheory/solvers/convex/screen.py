@@ -71,7 +71,8 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
     # Lipschitz constant of the gradient of 0.5 ||weight * v||^2 in nu (|s| = 1 drops out)
     lip = float(np.linalg.norm(normals * weight, ord=2) ** 2) or 1.0
     out = np.empty(P * k)
-    step = max(1, settings.SCREEN_CHUNK_ELEMENTS // max(1, M))
+    # rows per chunk: the free coordinate's repair holds an (rows, M, r) temporary
+    step = max(1, settings.SCREEN_CHUNK_ELEMENTS // max(1, M * (r if free is not None else 1)))
     for lo in range(0, P * k, step):
         sl = slice(lo, lo + step)
         out[sl] = _screen_chunk(g[sl], s[sl], normals, weight ** 2, 1.0 / lip, free,
