@@ -86,8 +86,13 @@ class ProgramSolver:
         self._subset = np.arange(len(cells))
 
     # ------------------------------------------------------------------ one program
-    def solve(self, subset: np.ndarray) -> Answer:
-        """Solve on the patterns ``subset``; the best checked answer of the solver fallback."""
+    def solve(self, subset: np.ndarray, draft: bool = False) -> Answer:
+        """Solve on the patterns ``subset``; the best checked answer of the solver fallback.
+
+        A ``draft`` (an intermediate working-set round, wanted for its multipliers only)
+        takes the first solver's answer even when its network fails the check, instead
+        of falling back to the next (slower) solver.
+        """
         self._subset = subset
         cells, F = self.all_cells[subset], self.all_F[subset]
         walls = None if self.walls is None else self.walls[subset]
@@ -95,7 +100,7 @@ class ProgramSolver:
 
         def check(sol: conic.ConicSolution) -> int:
             answers[sol.solver] = self.evaluate(sol, self._polish(sol, F, cells, walls))
-            return answers[sol.solver].rank
+            return 0 if draft else answers[sol.solver].rank
 
         try:
             sol = self._lasso(F, cells, walls, self.solver, check=check)
@@ -137,13 +142,14 @@ class ProgramSolver:
         best: Answer | None = None
         while rounds < max_rounds:
             rounds += 1
-            best = self.solve(subset)
+            best = self.solve(subset, draft=rounds < max_rounds)
             kappas = best.bound.get("kappas")
-            if kappas is None:
-                break
-            violated = np.flatnonzero(kappas > 1 + settings.WORKING_SET_VIOLATION)
+            violated = (np.zeros(0, dtype=int) if kappas is None else
+                        np.flatnonzero(kappas > 1 + settings.WORKING_SET_VIOLATION))
             outside = np.setdiff1d(violated, subset)
             if outside.size == 0:
+                if best.rank > 0:  # the last program: its answer must pass the check
+                    best = self.solve(subset)
                 break
             most = max(settings.WORKING_SET_MIN_ADD, int(settings.WORKING_SET_ADD_FRACTION
                                                           * len(subset)))
