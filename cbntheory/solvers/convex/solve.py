@@ -143,9 +143,9 @@ class ProgramSolver:
         while rounds < max_rounds:
             rounds += 1
             best = self.solve(subset, draft=rounds < max_rounds)
-            kappas = best.bound.get("kappas")
-            violated = (np.zeros(0, dtype=int) if kappas is None else
-                        np.flatnonzero(kappas > 1 + settings.WORKING_SET_VIOLATION))
+            found = best.bound.get("kappas")  # None: no certificate, nothing to add
+            kappas = np.zeros(0) if found is None else np.asarray(found, dtype=float)
+            violated = np.flatnonzero(kappas > 1 + settings.WORKING_SET_VIOLATION)
             outside = np.setdiff1d(violated, subset)
             if outside.size == 0:
                 if best.rank > 0:  # the last program: its answer must pass the check
