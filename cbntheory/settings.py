@@ -399,34 +399,34 @@ SWEEP_TERMINATE_GRACE: float = 5.0
 #: call overhead dominates and numpy's is ~3-5 us lower (measured: 4-640 elements, 1D and
 #: 2D); from a few thousand elements scipy.fft is faster (1.2-1.4x in float64, 2-8x in
 #: float32, where numpy's float32 transform is slower than its float64 one).
-FFT_SCIPY_MIN_SIZE = 2048
+FFT_SCIPY_MIN_SIZE: int = 2048
 #: Transforms of at least this many elements use every core (``workers``); below it the
 #: threads cost more than they save (measured: 2.6e5 elements, 2 cores, no gain; 1e6
 #: elements, 1.1-1.4x).
-FFT_THREADED_MIN_SIZE = 2 ** 19
+FFT_THREADED_MIN_SIZE: int = 2 ** 19
 #: FISTA iterations of the batched cone-support screen of the convex certificate: its
 #: bounds are certified after any number; the exact NNLS then refines only the patterns
 #: that decide the certificate, and more iterations mean fewer of those.
-SCREEN_ITERATIONS = 200
+SCREEN_ITERATIONS: int = 200
 #: Elements of one chunk of the screen's multiplier array (patterns x directions x
 #: hyperplanes): 4e6 float64 = 32 MB per temporary.
-SCREEN_CHUNK_ELEMENTS = 4_000_000
+SCREEN_CHUNK_ELEMENTS: int = 4_000_000
 #: Weight of the free coordinate's residual in the screen's objective, so that zeroing
 #: it afterwards by one multiplier costs little (the weighted problem stays well scaled).
-SCREEN_FREE_WEIGHT = 10.0
+SCREEN_FREE_WEIGHT: float = 10.0
 #: The convex working set starts from the patterns of this many random neurons per
 #: sample (as pyscnn's sampled gates) ...
-WORKING_SET_SAMPLED_GATES = 2
+WORKING_SET_SAMPLED_GATES: int = 2
 #: ... joined by this many per sample of the patterns best correlated with the labels.
-WORKING_SET_TOP_PER_SAMPLE = 2
+WORKING_SET_TOP_PER_SAMPLE: int = 2
 #: Each round adds at most this fraction of the working set's size (at least
 #: WORKING_SET_MIN_ADD) of the most violated patterns: small programs, a few rounds.
-WORKING_SET_ADD_FRACTION = 0.25
-WORKING_SET_MIN_ADD = 20
+WORKING_SET_ADD_FRACTION: float = 0.25
+WORKING_SET_MIN_ADD: int = 20
 #: FISTA iterations between two evaluations of the screen's bounds (directions whose
 #: bound has settled below the caller's threshold then leave the computation).
-SCREEN_BLOCK = 20
+SCREEN_BLOCK: int = 20
 #: Batches of at least this many matrices per core get their singular values in threads
 #: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
 #: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
-SVD_THREADED_MIN_BATCH = 128
+SVD_THREADED_MIN_BATCH: int = 128
