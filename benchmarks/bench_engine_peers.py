@@ -41,12 +41,12 @@ except ImportError:  # pragma: no cover - depends on the machine
 def numpy_only(fn):
     """``fn`` with the FFT backend rule disabled: every transform on numpy.fft."""
     def run():
-        saved = settings.FFT_SCIPY_MIN_SIZE
-        settings.FFT_SCIPY_MIN_SIZE = sys.maxsize
+        saved = settings.FFT_SCIPY_MIN_SIZE, settings.FFT_SCIPY_MIN_SIZE_DOUBLE
+        settings.FFT_SCIPY_MIN_SIZE = settings.FFT_SCIPY_MIN_SIZE_DOUBLE = sys.maxsize
         try:
             return fn()
         finally:
-            settings.FFT_SCIPY_MIN_SIZE = saved
+            settings.FFT_SCIPY_MIN_SIZE, settings.FFT_SCIPY_MIN_SIZE_DOUBLE = saved
     return run
 
 

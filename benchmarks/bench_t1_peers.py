@@ -60,12 +60,15 @@ def torch_route(tkernel, c):
 def one_thread(fn):
     """``fn`` with the FFT backend rule and the SVD threads disabled (before issue 16)."""
     def run():
-        saved = settings.FFT_SCIPY_MIN_SIZE, settings.SVD_THREADED_MIN_BATCH
-        settings.FFT_SCIPY_MIN_SIZE = settings.SVD_THREADED_MIN_BATCH = sys.maxsize
+        names = ("FFT_SCIPY_MIN_SIZE", "FFT_SCIPY_MIN_SIZE_DOUBLE", "SVD_THREADED_MIN_BATCH")
+        saved = [getattr(settings, n) for n in names]
+        for n in names:
+            setattr(settings, n, sys.maxsize)
         try:
             return fn()
         finally:
-            settings.FFT_SCIPY_MIN_SIZE, settings.SVD_THREADED_MIN_BATCH = saved
+            for n, v in zip(names, saved):
+                setattr(settings, n, v)
     return run
 
 

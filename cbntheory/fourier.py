@@ -70,13 +70,15 @@ def cost_factor(normalization: str, spatial_shape: Sequence[int]) -> float:
     return 1.0 if normalization == "operator" else 1.0 / spatial_size(spatial_shape)
 
 
-def fft_backend(size: int) -> tuple[str, int]:
+def fft_backend(size: int, double: bool = True) -> tuple[str, int]:
     """The FFT library and thread count used for a real transform of ``size`` elements.
 
-    numpy.fft below :data:`cbntheory.settings.FFT_SCIPY_MIN_SIZE` elements (its call
-    overhead is the lower one), scipy.fft above, with every core from
-    :data:`cbntheory.settings.FFT_THREADED_MIN_SIZE` elements.  Both compute the same
-    transform to round-off; the thresholds are measured (``benchmarks/bench_network.py``).
+    numpy.fft below :data:`cbntheory.settings.FFT_SCIPY_MIN_SIZE` elements in single
+    precision and :data:`cbntheory.settings.FFT_SCIPY_MIN_SIZE_DOUBLE` in double (``double``;
+    numpy's float64 transform is the closer one to scipy's), scipy.fft above, with every
+    core from :data:`cbntheory.settings.FFT_THREADED_MIN_SIZE` elements.  Both compute the
+    same transform to round-off; the thresholds are measured
+    (``benchmarks/bench_engine_peers.py``).
 
     Examples
     --------
@@ -85,7 +87,8 @@ def fft_backend(size: int) -> tuple[str, int]:
     >>> fft_backend(64 * 64 * 16)[0]
     'scipy'
     """
-    if size < settings.FFT_SCIPY_MIN_SIZE:
+    small = settings.FFT_SCIPY_MIN_SIZE_DOUBLE if double else settings.FFT_SCIPY_MIN_SIZE
+    if size < small:
         return "numpy", 1
     workers = (os.cpu_count() or 1) if size >= settings.FFT_THREADED_MIN_SIZE else 1
     return "scipy", workers
@@ -103,7 +106,7 @@ def rfftn(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     True
     """
     axes = tuple(axes)
-    lib, workers = fft_backend(x.size)
+    lib, workers = fft_backend(x.size, x.dtype != np.float32)
     if lib == "numpy":
         return np.fft.rfft(x, axis=axes[0]) if len(axes) == 1 else np.fft.rfftn(x, axes=axes)
     if len(axes) == 1:  # the 1D routine: less argument handling than rfftn
@@ -125,7 +128,7 @@ def irfftn(xh: np.ndarray, shape: Sequence[int], axes: Sequence[int]) -> np.ndar
     """
     axes, shape = tuple(axes), tuple(int(s) for s in shape)
     size = xh.size // max(1, xh.shape[axes[-1]]) * shape[-1]
-    lib, workers = fft_backend(size)
+    lib, workers = fft_backend(size, xh.dtype != np.complex64)
     if lib == "numpy":
         if len(axes) == 1:
             return np.fft.irfft(xh, n=shape[0], axis=axes[0])

@@ -155,14 +155,18 @@ BACKENDS = {  # (scipy from this size, threads from this size): force every rout
 def backend(request, monkeypatch):
     scipy_min, threaded_min = BACKENDS[request.param]
     monkeypatch.setattr(fourier.settings, "FFT_SCIPY_MIN_SIZE", scipy_min)
+    monkeypatch.setattr(fourier.settings, "FFT_SCIPY_MIN_SIZE_DOUBLE", scipy_min)
     monkeypatch.setattr(fourier.settings, "FFT_THREADED_MIN_SIZE", threaded_min)
     return request.param
 
 
 def test_backend_rule_follows_the_size_thresholds():
     small, threaded = fourier.settings.FFT_SCIPY_MIN_SIZE, fourier.settings.FFT_THREADED_MIN_SIZE
-    assert fourier.fft_backend(small - 1) == ("numpy", 1)
-    assert fourier.fft_backend(small) == ("scipy", 1)
+    double = fourier.settings.FFT_SCIPY_MIN_SIZE_DOUBLE
+    assert fourier.fft_backend(small - 1, double=False) == ("numpy", 1)
+    assert fourier.fft_backend(small, double=False) == ("scipy", 1)
+    assert fourier.fft_backend(double - 1) == ("numpy", 1)
+    assert fourier.fft_backend(double) == ("scipy", 1)
     assert fourier.fft_backend(threaded)[0] == "scipy"
     assert fourier.fft_backend(threaded)[1] >= 1
 

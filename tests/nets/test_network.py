@@ -493,6 +493,7 @@ def scipy_fft(monkeypatch):
     """Every transform of the engine through scipy.fft, threaded (the large-size route)."""
     from cbntheory import settings
     monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE", 1)
+    monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE_DOUBLE", 1)
     monkeypatch.setattr(settings, "FFT_THREADED_MIN_SIZE", 1)
 
 

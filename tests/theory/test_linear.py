@@ -380,6 +380,7 @@ def every_fast_path(monkeypatch):
     from cbntheory import settings
     monkeypatch.setattr(settings, "SVD_THREADED_MIN_BATCH", 1)
     monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE", 1)
+    monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE_DOUBLE", 1)
     monkeypatch.setattr(settings, "FFT_THREADED_MIN_SIZE", 1)
 
 
