@@ -127,13 +127,14 @@ class ProgramSolver:
     def solve_working_set(self, max_rounds: int = 40) -> Answer:
         """Column generation: add the patterns whose dual constraint is violated.
 
-        Start from the patterns that best correlate with the labels (largest
-        ``kappa_D`` for the multiplier ``L = Y``, centred when the output bias is free),
-        solve, bound ``kappa_D`` of the solver's multipliers for every pattern
-        (:func:`cbntheory.solvers.convex.model.pattern_kappas`), add the most violated ones
-        (``kappa_D > 1 + WORKING_SET_VIOLATION``) and repeat.  When none is violated the
+        Start from :meth:`_initial_subset` (sampled gates and the patterns that best
+        correlate with the labels), solve, bound ``kappa_D`` of the solver's multipliers
+        for every pattern (:func:`cbntheory.solvers.convex.model.pattern_kappas`), add the
+        most violated ones (``kappa_D > 1 + WORKING_SET_VIOLATION``, at most
+        ``WORKING_SET_ADD_FRACTION`` of the set) and repeat.  When none is violated the
         multipliers are feasible for the full program, so the working-set solution is
-        optimal for all patterns (and the certificate closes).
+        optimal for all patterns (and the certificate closes).  Intermediate rounds are
+        drafts (:meth:`solve`): only the last program's answer must pass the check.
         """
         P = len(self.all_cells)
         self.bound_cells, self.bound_F = self.all_cells, self.all_F
