@@ -161,3 +161,27 @@ def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
     # the same iterations row by row; only BLAS's blocking of the products differs
     np.testing.assert_allclose(cone_support_bounds(G, cells, arr.normals, free,
                                                    threshold=0.5), whole, rtol=1e-9, atol=1e-12)
+
+
+def test_last_round_network_from_the_active_patterns(monkeypatch):
+    # make every draft answer "fail its check": the last working set then takes its
+    # network from the program on its active patterns (the draft's certificate kept)
+    import dataclasses
+
+    from cbntheory.solvers.convex import solve as S
+    X, Y = _fc_data(9, 2, 5)
+    arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    original = S.ProgramSolver.solve
+    calls = []
+
+    def solve(self, subset, draft=False):
+        ans = original(self, subset, draft)
+        calls.append((len(subset), draft))
+        return dataclasses.replace(ans, rank=max(ans.rank, 1)) if draft else ans
+
+    monkeypatch.setattr(S.ProgramSolver, "solve", solve)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    assert calls[-1][1] is False and calls[-1][0] < calls[-2][0]   # the active patterns
+    assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)
+    np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())

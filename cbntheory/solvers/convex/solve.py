@@ -150,7 +150,7 @@ class ProgramSolver:
             outside = np.setdiff1d(violated, subset)
             if outside.size == 0:
                 if best.rank > 0:  # the last program: its answer must pass the check
-                    best = self.solve(subset)
+                    best = self._final_network(best, subset)
                 break
             most = max(settings.WORKING_SET_MIN_ADD, int(settings.WORKING_SET_ADD_FRACTION
                                                           * len(subset)))
@@ -160,6 +160,34 @@ class ProgramSolver:
                         "patterns_total": int(P)}
         assert best is not None
         return best
+
+    def _final_network(self, draft: Answer, subset: np.ndarray) -> Answer:
+        """A checked network for the last working set, whose draft network failed the check.
+
+        The draft's multipliers already certify its optimum, so the solver fallback (a
+        first-order solver, slow on large programs) runs on the patterns with an active
+        block in the draft only; the answer keeps the better of the two certificates, and
+        a wrong active set shows as an open gap, never as a wrong value.  When that
+        fails, the whole last program goes through the fallback.
+        """
+        sol = draft.sol
+        F = self.all_F[subset]
+        blocks = np.concatenate([sol.values["pos"], sol.values["neg"]], axis=0)
+        semi = np.linalg.norm(blocks[..., :self.norm_dims], axis=-1)
+        active = subset[np.any(active_blocks(semi, F, self.y_scale), axis=0)]
+        try:
+            small = self.solve(active) if 0 < len(active) < len(subset) else None
+        except (SolverError, InfeasibleError):
+            small = None
+        if small is None or small.rank > 0:
+            return self.solve(subset)
+        keep = draft if (small.bound["lower"] is None or (
+            draft.bound["lower"] is not None and draft.bound["lower"] >= small.bound["lower"])
+        ) else small
+        lower, upper = keep.bound["lower"], small.check.norm
+        gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
+        self._subset = subset
+        return dataclasses.replace(small, bound=keep.bound, gap=gap)
 
     def recertify(self, best: Answer) -> Answer:
         """``best`` with its dual bound recomputed against :attr:`bound_cells` (now set)."""
