@@ -10,6 +10,9 @@
   self-conjugate frequencies (``m = -m``: 0 and ``d/2`` per even axis) carry real ones.
 * The degree of a frequency is its wrapped magnitude ``min(m, d - m)`` per axis, combined
   with the l1 norm (``|m1| + |m2|``) or the max norm in 2D.
+* :func:`rfftn` and :func:`irfftn` are the real transforms every fast path uses: the
+  same numbers (to round-off) from numpy.fft for tiny arrays and from scipy.fft,
+  threaded for large ones (:func:`fft_backend` states the rule).
 
 Examples
 --------
@@ -24,12 +27,15 @@ Examples
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.fft as sfft
 
 from . import _validate as V
+from . import settings
 
 
 def spatial_size(spatial_shape: Sequence[int]) -> int:
@@ -62,6 +68,74 @@ def cost_factor(normalization: str, spatial_shape: Sequence[int]) -> float:
     V.normalization("normalization", normalization)
     # d c^2 is exactly 1 for the operator normalisation; avoid the round-off of 1/sqrt(d)^2.
     return 1.0 if normalization == "operator" else 1.0 / spatial_size(spatial_shape)
+
+
+def fft_backend(size: int, double: bool = True) -> tuple[str, int]:
+    """The FFT library and thread count used for a real transform of ``size`` elements.
+
+    numpy.fft below :data:`cbntheory.settings.FFT_SCIPY_MIN_SIZE` elements in single
+    precision and :data:`cbntheory.settings.FFT_SCIPY_MIN_SIZE_DOUBLE` in double (``double``;
+    numpy's float64 transform is the closer one to scipy's), scipy.fft above, with every
+    core from :data:`cbntheory.settings.FFT_THREADED_MIN_SIZE` elements.  Both compute the
+    same transform to round-off; the thresholds are measured
+    (``benchmarks/bench_engine_peers.py``).
+
+    Examples
+    --------
+    >>> fft_backend(64)
+    ('numpy', 1)
+    >>> fft_backend(64 * 64 * 16)[0]
+    'scipy'
+    """
+    small = settings.FFT_SCIPY_MIN_SIZE_DOUBLE if double else settings.FFT_SCIPY_MIN_SIZE
+    if size < small:
+        return "numpy", 1
+    workers = (os.cpu_count() or 1) if size >= settings.FFT_THREADED_MIN_SIZE else 1
+    return "scipy", workers
+
+
+def rfftn(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """Half spectrum ``numpy.fft.rfftn(x, axes=axes)`` by the backend of :func:`fft_backend`.
+
+    float32 input gives complex64, float64 complex128 (as numpy >= 2 does).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((8, 8, 3))
+    >>> bool(np.allclose(rfftn(x, (0, 1)), np.fft.rfftn(x, axes=(0, 1))))
+    True
+    """
+    axes = tuple(axes)
+    lib, workers = fft_backend(x.size, x.dtype != np.float32)
+    if lib == "numpy":
+        return np.fft.rfft(x, axis=axes[0]) if len(axes) == 1 else np.fft.rfftn(x, axes=axes)
+    if len(axes) == 1:  # the 1D routine: less argument handling than rfftn
+        return sfft.rfft(x, axis=axes[0], workers=workers)
+    return sfft.rfftn(x, axes=axes, workers=workers)
+
+
+def irfftn(xh: np.ndarray, shape: Sequence[int], axes: Sequence[int]) -> np.ndarray:
+    """Real signal with spatial ``shape`` over ``axes`` from its half spectrum ``xh``.
+
+    The inverse of :func:`rfftn` (``numpy.fft.irfftn(xh, s=shape, axes=axes)``), by the
+    backend of :func:`fft_backend` for the size of the output.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((6, 5, 2))
+    >>> bool(np.allclose(irfftn(rfftn(x, (0, 1)), (6, 5), (0, 1)), x))
+    True
+    """
+    axes, shape = tuple(axes), tuple(int(s) for s in shape)
+    size = xh.size // max(1, xh.shape[axes[-1]]) * shape[-1]
+    lib, workers = fft_backend(size, xh.dtype != np.complex64)
+    if lib == "numpy":
+        if len(axes) == 1:
+            return np.fft.irfft(xh, n=shape[0], axis=axes[0])
+        return np.fft.irfftn(xh, s=shape, axes=axes)
+    if len(axes) == 1:
+        return sfft.irfft(xh, n=shape[0], axis=axes[0], workers=workers)
+    return sfft.irfftn(xh, s=shape, axes=axes, workers=workers)
 
 
 def spatial_axes(ndim: int) -> tuple[int, ...]:

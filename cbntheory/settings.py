@@ -448,3 +448,44 @@ ORBIT_MATCH_RTOL: float = 1e-12
 #: Seeds of the default report's emergent-bottleneck item (random starts only, with and
 #: without biases): the issue asks for at least five.
 EMERGENCE_SEEDS: int = 5
+
+# --- issue 16: speed (FFT backend, convex certificate screen, T1 SVD threads) ------------
+#: Real FFTs of fewer elements than this use numpy.fft: at a few hundred elements the
+#: call overhead dominates and numpy's is ~3-5 us lower (measured: 4-640 elements, 1D and
+#: 2D); from a few thousand elements scipy.fft is faster (1.2-1.4x in float64, 2-8x in
+#: float32, where numpy's float32 transform is slower than its float64 one).
+FFT_SCIPY_MIN_SIZE: int = 2048
+#: The same in double precision, where numpy's transform is closer to scipy's: the 1D
+#: engine benchmark (d = 16, 16 channels, batch 64: 16,384 elements) ran 1.07-1.10x slower
+#: on scipy.fft in float64 (and 1.1x faster in float32).
+FFT_SCIPY_MIN_SIZE_DOUBLE: int = 2 ** 15
+#: Transforms of at least this many elements use every core (``workers``); below it the
+#: threads cost more than they save (measured: 2.6e5 elements, 2 cores, no gain; 1e6
+#: elements, 1.1-1.4x).
+FFT_THREADED_MIN_SIZE: int = 2 ** 19
+#: FISTA iterations of the batched cone-support screen of the convex certificate: its
+#: bounds are certified after any number; the exact NNLS then refines only the patterns
+#: that decide the certificate, and more iterations mean fewer of those.
+SCREEN_ITERATIONS: int = 200
+#: Elements of one chunk of the screen's multiplier array (patterns x directions x
+#: hyperplanes): 4e6 float64 = 32 MB per temporary.
+SCREEN_CHUNK_ELEMENTS: int = 4_000_000
+#: Weight of the free coordinate's residual in the screen's objective, so that zeroing
+#: it afterwards by one multiplier costs little (the weighted problem stays well scaled).
+SCREEN_FREE_WEIGHT: float = 10.0
+#: The convex working set starts from the patterns of this many random neurons per
+#: sample (as pyscnn's sampled gates) ...
+WORKING_SET_SAMPLED_GATES: int = 2
+#: ... joined by this many per sample of the patterns best correlated with the labels.
+WORKING_SET_TOP_PER_SAMPLE: int = 2
+#: Each round adds at most this fraction of the working set's size (at least
+#: WORKING_SET_MIN_ADD) of the most violated patterns: small programs, a few rounds.
+WORKING_SET_ADD_FRACTION: float = 0.25
+WORKING_SET_MIN_ADD: int = 20
+#: FISTA iterations between two evaluations of the screen's bounds (directions whose
+#: bound has settled below the caller's threshold then leave the computation).
+SCREEN_BLOCK: int = 20
+#: Batches of at least this many matrices per core get their singular values in threads
+#: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
+#: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
+SVD_THREADED_MIN_BATCH: int = 128

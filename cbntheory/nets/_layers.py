@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import fourier
+
 
 def lead_axes(ndim: int) -> tuple[int, ...]:
     """The leading ``ndim`` axes, where the pixels live in the internal layout."""
@@ -68,7 +70,7 @@ def kernel_spectrum(kernel: np.ndarray, c: float, dtype: np.dtype | type) -> np.
     ``kernel`` has the public layout ``(C_out, C_in, *spatial)``.
     """
     ndim = kernel.ndim - 2
-    spec = np.fft.rfftn(kernel.astype(dtype, copy=False), axes=tuple(range(2, 2 + ndim)))
+    spec = fourier.rfftn(kernel.astype(dtype, copy=False), tuple(range(2, 2 + ndim)))
     spec = np.ascontiguousarray(np.moveaxis(spec, (0, 1), (-2, -1)))
     spec *= c
     return spec
@@ -80,17 +82,13 @@ def adjoint_spectrum(spec: np.ndarray) -> np.ndarray:
 
 
 def rfft(z: np.ndarray, ndim: int) -> np.ndarray:
-    """Half spectrum over the leading ``ndim`` axes."""
-    if ndim == 1:  # same transform, less argument handling than rfftn
-        return np.fft.rfft(z, axis=0)
-    return np.fft.rfftn(z, axes=lead_axes(ndim))
+    """Half spectrum over the leading ``ndim`` axes (backend: :func:`cbntheory.fourier.rfftn`)."""
+    return fourier.rfftn(z, lead_axes(ndim))
 
 
 def irfft(zh: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """Real signal of spatial ``shape`` from its half spectrum over the leading axes."""
-    if len(shape) == 1:
-        return np.fft.irfft(zh, n=shape[0], axis=0)
-    return np.fft.irfftn(zh, s=tuple(shape), axes=lead_axes(len(shape)))
+    return fourier.irfftn(zh, shape, lead_axes(len(shape)))
 
 
 def kernel_gradient(gh: np.ndarray, zh: np.ndarray, c: float, shape: Sequence[int]) -> np.ndarray:

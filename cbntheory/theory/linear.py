@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _validate as V
 from .. import fourier, settings
-from ..operators import ConvOperator
+from ..operators import ConvOperator, batch_singular_values
 from ..results import field_lines, one_line
 
 
@@ -159,7 +159,7 @@ def linear_cost(A: ConvOperator, depth: int, *, rtol: float | None = None) -> Li
     """
     A = _as_operator(A)
     L = V.positive_int("depth", depth)
-    half = np.linalg.svd(A.half_blocks(), compute_uv=False)
+    half = batch_singular_values(A.half_blocks())
     tol = _zero_tol(A, float(half.max(initial=0.0)), rtol)
     nonzero = half > tol
     s = np.where(nonzero, half, 1.0)

@@ -140,3 +140,62 @@ def test_normalization_name_is_validated():
         fourier.normalization_constant("unit", (4,))
     with pytest.raises(ValueError, match="normalization"):
         fourier.cost_factor("Operator", (4,))
+
+
+# --------------------------------------------------------------------------- FFT backend (issue 16)
+
+BACKENDS = {  # (scipy from this size, threads from this size): force every route
+    "numpy": (10 ** 12, 10 ** 12),
+    "scipy": (1, 10 ** 12),
+    "scipy-threaded": (1, 1),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request, monkeypatch):
+    scipy_min, threaded_min = BACKENDS[request.param]
+    monkeypatch.setattr(fourier.settings, "FFT_SCIPY_MIN_SIZE", scipy_min)
+    monkeypatch.setattr(fourier.settings, "FFT_SCIPY_MIN_SIZE_DOUBLE", scipy_min)
+    monkeypatch.setattr(fourier.settings, "FFT_THREADED_MIN_SIZE", threaded_min)
+    return request.param
+
+
+def test_backend_rule_follows_the_size_thresholds():
+    small, threaded = fourier.settings.FFT_SCIPY_MIN_SIZE, fourier.settings.FFT_THREADED_MIN_SIZE
+    double = fourier.settings.FFT_SCIPY_MIN_SIZE_DOUBLE
+    assert fourier.fft_backend(small - 1, double=False) == ("numpy", 1)
+    assert fourier.fft_backend(small, double=False) == ("scipy", 1)
+    assert fourier.fft_backend(double - 1) == ("numpy", 1)
+    assert fourier.fft_backend(double) == ("scipy", 1)
+    assert fourier.fft_backend(threaded)[0] == "scipy"
+    assert fourier.fft_backend(threaded)[1] >= 1
+
+
+@pytest.mark.parametrize("shape", [(5,), (6,), (3, 4), (5, 3)])
+def test_rfftn_is_the_dense_dft_on_every_backend(backend, shape):
+    # the explicit finite sum over pixels, restricted to the half spectrum, on axes (0, ..)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape + (2, 3))
+    ref = np.moveaxis(bf.dft(np.moveaxis(x, (-2, -1), (0, 1)), shape), (0, 1), (-2, -1))
+    half = ref[(slice(None),) * (len(shape) - 1) + (slice(0, shape[-1] // 2 + 1),)]
+    axes = tuple(range(len(shape)))
+    got = fourier.rfftn(x, axes)
+    np.testing.assert_allclose(got, half, atol=1e-12 * np.abs(half).max())
+    np.testing.assert_allclose(fourier.irfftn(got, shape, axes), x, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backends_agree_with_numpy_fft_to_round_off(backend, dtype):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((16, 12, 4, 5)).astype(dtype)
+    eps = np.finfo(dtype).eps
+    got = fourier.rfftn(x, (0, 1))
+    ref = np.fft.rfftn(x.astype(np.float64), axes=(0, 1))
+    assert got.dtype == (np.complex64 if dtype == np.float32 else np.complex128)
+    assert np.abs(got - ref).max() <= 50 * eps * np.abs(ref).max()
+    back = fourier.irfftn(got, (16, 12), (0, 1))
+    assert back.dtype == dtype
+    assert np.abs(back - x).max() <= 50 * eps * np.abs(x).max()
+    one = fourier.rfftn(x, (0,))  # the 1D route
+    assert np.abs(one - np.fft.rfft(x.astype(np.float64), axis=0)).max() <= 50 * eps * 16
+    assert np.abs(fourier.irfftn(one, (16,), (0,)) - x).max() <= 50 * eps * np.abs(x).max()

@@ -483,3 +483,41 @@ def test_bad_inputs_are_refused():
         net.jacobian(np.ones((1, 2, 6)))
     with pytest.raises(ValidationError, match="mode must be"):
         net.jacobian(np.ones((2, 6)), mode="sideways")
+
+
+# --------------------------------------------------------------------------- FFT backend (issue 16)
+
+
+@pytest.fixture
+def scipy_fft(monkeypatch):
+    """Every transform of the engine through scipy.fft, threaded (the large-size route)."""
+    from cbntheory import settings
+    monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE", 1)
+    monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE_DOUBLE", 1)
+    monkeypatch.setattr(settings, "FFT_THREADED_MIN_SIZE", 1)
+
+
+@pytest.mark.parametrize("name", ["2d-full", "1d-down-up", "2d-down-avgpool"])
+def test_scipy_fft_engine_matches_loop_definition_and_finite_differences(scipy_fft, name):
+    arch = ARCHS[name]
+    net = random_net(arch, 21)
+    rng = np.random.default_rng(22)
+    X = rng.standard_normal((3,) + arch.input_shape)
+    np.testing.assert_allclose(net(X), ref_forward(net, X), rtol=1e-12, atol=1e-12)
+    cot = rng.standard_normal((3,) + arch.output_shape)
+    _, g = net.vjp(X, cot)
+    fd = _fd_gradient(arch, net.to_vector(), lambda n: float(np.sum(cot * n(X))))
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6 * np.abs(fd).max())
+
+
+def test_scipy_fft_float32_gradient_matches_float64(scipy_fft):
+    # float32 on the scipy route: the gradient is the float64 one to single precision
+    arch = cbn.Architecture((8, 8), (3, 4, 4, 2))
+    net = random_net(arch, 23)
+    rng = np.random.default_rng(24)
+    X = rng.standard_normal((6,) + arch.input_shape)
+    cot = rng.standard_normal((6,) + arch.output_shape)
+    _, g64 = net.vjp(X, cot)
+    y32, g32 = net.vjp(X, cot, dtype="float32")
+    assert y32.dtype == np.float32 and g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-4 * np.abs(g64).max())

@@ -369,3 +369,39 @@ def test_verified_linear_cost_flags_a_witness_that_does_not_reproduce(monkeypatc
     assert not bad.ok
     assert bad.residual == pytest.approx(0.01, rel=1e-6)
     assert bad.norm_gap > 1e-4
+
+
+# ------------------------------------------------------------------ threads, fast FFT (issue 16)
+
+
+@pytest.fixture
+def every_fast_path(monkeypatch):
+    """The SVD batch in threads and scipy.fft (threaded) for every size."""
+    from cbntheory import settings
+    monkeypatch.setattr(settings, "SVD_THREADED_MIN_BATCH", 1)
+    monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE", 1)
+    monkeypatch.setattr(settings, "FFT_SCIPY_MIN_SIZE_DOUBLE", 1)
+    monkeypatch.setattr(settings, "FFT_THREADED_MIN_SIZE", 1)
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 7), (2, 3, 4, 5)])
+@pytest.mark.parametrize("depth", [2, 5])
+def test_threaded_cost_matches_the_dense_svd_formula(every_fast_path, shape, depth):
+    W = _kernel(shape, depth)
+    cost = linear_cost(ConvOperator.from_kernel(W), depth)
+    ref = bf.t1_from_dense(W, depth)
+    for key in ("value", "r0", "r1", "r2"):
+        assert np.isclose(getattr(cost, key), ref[key], rtol=1e-10, atol=1e-12), key
+
+
+def test_batch_singular_values_match_one_matrix_at_a_time(every_fast_path):
+    from cbntheory.operators import batch_singular_values
+    rng = np.random.default_rng(3)
+    blocks = rng.standard_normal((5, 7, 4, 3)) + 1j * rng.standard_normal((5, 7, 4, 3))
+    got = batch_singular_values(blocks)
+    assert got.shape == (5, 7, 3)
+    for idx in np.ndindex(5, 7):
+        ref = np.linalg.svd(blocks[idx], compute_uv=False)   # one matrix, no batching
+        np.testing.assert_allclose(got[idx], ref, rtol=1e-13, atol=1e-14)
+    empty = batch_singular_values(np.zeros((0, 4, 3)))
+    assert empty.shape == (0, 3)

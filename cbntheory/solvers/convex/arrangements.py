@@ -266,9 +266,12 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,
                 continue
             zeros = ray_signs[inside] == 0
             for j in np.flatnonzero(zeros.sum(axis=0) >= r - 1):
-                on = ray_dirs[inside[zeros[:, j]]]
-                sv = np.linalg.svd(on, compute_uv=False)
-                if np.sum(sv > settings.PATTERN_RANK_ATOL) < r - 1:
+                # the rays on j are the extreme rays of the face (closure ∩ H_j); a face of
+                # dimension <= 2 has at most 2, so for r <= 4 "at least r - 1 rays" already
+                # means dimension r - 1 (a wall); beyond, their rank decides
+                if r > 4 and np.sum(np.linalg.svd(ray_dirs[inside[zeros[:, j]]],
+                                                  compute_uv=False)
+                                    > settings.PATTERN_RANK_ATOL) < r - 1:
                     continue
                 walls += 1
                 wall_mask[start + k, j] = True

@@ -15,6 +15,7 @@ from ...nets.architecture import Architecture
 from ...nets.network import Network
 from ...nets.patches import tap_offsets
 from .patterns import Arrangement
+from .screen import cone_support_bounds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,11 +206,12 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
     L0 = np.asarray(duals, dtype=float)
     if not np.all(np.isfinite(L0)):
         return best
+    if output_bias == "free":
+        L0 = L0 - L0.mean(axis=0, keepdims=True)
+    # kappa_D bounds both signs of every output, so it is the same for L and -L
+    per_pattern = pattern_kappas(arr, cells, features, L0, free_hidden_bias, threshold=1.0)
     for sign in (1.0, -1.0):
         L = sign * L0
-        if output_bias == "free":
-            L = L - L.mean(axis=0, keepdims=True)
-        per_pattern = pattern_kappas(arr, cells, features, L, free_hidden_bias)
         kappa = float(np.max(per_pattern, initial=0.0))
         lin = float(np.sum(L * Y))
         if not np.isfinite(kappa):
@@ -234,26 +236,51 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
 
 
 def pattern_kappas(arr: Arrangement, cells: np.ndarray, features: np.ndarray, L: np.ndarray,
-                   free_hidden_bias: bool) -> np.ndarray:
+                   free_hidden_bias: bool, threshold: float | None = None) -> np.ndarray:
     """Per pattern, an upper bound on ``max{||L^T g_D(X) u||_2 : u in K_D, ||u_w|| <= 1}``.
 
     ``L`` has shape ``(N, n_out)``.  A multiplier is dual feasible for pattern ``D`` when
-    this is at most 1 (see :func:`dual_lower_bound`).
+    this is at most 1 (see :func:`dual_lower_bound`), so the caller may pass ``threshold``
+    1: bounds that reach it are not improved further.  Every pattern gets the batched
+    certified bound of :func:`cbntheory.solvers.convex.screen.cone_support_bounds`; the
+    patterns that decide the result (in decreasing order of that bound, while it exceeds
+    the largest refined value) are refined by the exact NNLS, so the maximum over all
+    patterns is the one the exact bound of every pattern would give.
     """
-    from ...backends import (
-        optimize as optim,  # scipy.optimize is imported on first use, not with the package
-    )
-
     free = arr.dim - 1 if free_hidden_bias else None
     G = np.einsum("pnr,no->por", features, L)  # (P, n_out, r)
-    sig = np.zeros(G.shape[:2])
-    for p in range(G.shape[0]):
-        rows = cells[p][:, None] * arr.normals
-        for o in range(G.shape[1]):
-            sig[p, o] = max(optim.cone_support_bound(G[p, o], rows, free),
-                            optim.cone_support_bound(-G[p, o], rows, free), 0.0)
+    both = np.concatenate([G, -G], axis=1)     # both signs of every output
+    ub = cone_support_bounds(both, cells, arr.normals, free, threshold=threshold)
+    n_out = G.shape[1]
+    sig = np.maximum(np.maximum(ub[:, :n_out], ub[:, n_out:]), 0.0)
+    per_pattern = _combine(sig, G, free)
+    best = 0.0
+    for p in np.argsort(-per_pattern, kind="stable"):
+        if per_pattern[p] <= best:
+            break
+        exact = _combine(_exact_sigma(arr, cells[p], G[p], free)[None], G[p:p + 1], free)[0]
+        per_pattern[p] = min(per_pattern[p], exact)  # both are certified upper bounds
+        if np.isfinite(per_pattern[p]):  # an unbounded pattern leaves the others to refine
+            best = max(best, per_pattern[p])
+    return per_pattern
+
+
+def _combine(sig: np.ndarray, G: np.ndarray, free: int | None) -> np.ndarray:
+    """``||sigma_D||_2`` over the outputs (or the spectral norm of ``G_D`` if smaller)."""
     per_pattern = np.linalg.norm(sig, axis=1)
     if G.shape[1] > 1 and free is None:
         # max over the unit ball of ||G_D u||_2 is also below the spectral norm
         per_pattern = np.minimum(per_pattern, np.linalg.norm(G, ord=2, axis=(1, 2)))
     return per_pattern
+
+
+def _exact_sigma(arr: Arrangement, cell: np.ndarray, G: np.ndarray,
+                 free: int | None) -> np.ndarray:
+    """One pattern's support bounds ``(n_out,)`` by the exact NNLS, both signs."""
+    from ...backends import (
+        optimize as optim,  # scipy.optimize is imported on first use, not with the package
+    )
+
+    rows = cell[:, None] * arr.normals
+    return np.array([max(optim.cone_support_bound(g, rows, free),
+                         optim.cone_support_bound(-g, rows, free), 0.0) for g in G])

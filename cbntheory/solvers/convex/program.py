@@ -119,10 +119,12 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
         With sampling, also enumerate all patterns (when within the caps) to certify a
         lower bound from the dual; default True.
     working_set : bool, optional
-        Solve the enumerated program by a working set of patterns, adding the patterns
-        whose dual constraint the current multipliers violate until none does (then the
-        answer is optimal for all patterns, and certified).  Default: when there are
-        more than :data:`cbntheory.settings.WORKING_SET_MIN_PATTERNS` patterns.
+        Solve the program by a working set of its patterns (enumerated or sampled):
+        start from sampled gates and the patterns best correlated with the labels, add
+        the patterns whose dual constraint the current multipliers violate until none
+        does (then the answer is optimal for all the program's patterns, and with
+        enumeration certified).  Default: when there are more than
+        :data:`cbntheory.settings.WORKING_SET_MIN_PATTERNS` patterns.
     tol : float, optional
         Relative interpolation tolerance of the returned network
         (default :data:`cbntheory.settings.FIT_RTOL`).
@@ -183,21 +185,35 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
     info: dict[str, Any] = {"hyperplanes": arr.n_hyperplanes, "weight_dim": arr.dim,
                             "samples": Y.shape[0], "outputs": Y.shape[1], "patterns": pinfo}
     enumerated = patterns == "enumerate"
-    if enumerated:
+    use_ws = (len(cells) > settings.WORKING_SET_MIN_PATTERNS if working_set is None
+              else bool(working_set))
+    if enumerated or use_ws:  # the working set grows within the program's own patterns
         program.bound_cells, program.bound_F = cells, program.all_F
-    elif certify:  # sampling: enumerate every pattern, within the caps, for the certificate
-        try:
-            program.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
-            binfo.pop("walls", None)
-            program.bound_F = arr.features(program.bound_cells)
-            info["certificate_patterns"] = binfo
-        except TooManyCellsError as exc:
-            info["certificate_patterns"] = f"no certificate: {exc}"
-    use_ws = enumerated and (len(cells) > settings.WORKING_SET_MIN_PATTERNS
-                             if working_set is None else bool(working_set))
+    if not enumerated and certify and not use_ws:
+        _certificate_patterns(program, arr, max_patterns, info)
     best = program.solve_working_set() if use_ws else program.solve(np.arange(len(cells)))
+    if not enumerated and use_ws:
+        # the working set's certificate holds for the sampled program only: a lower bound
+        # on the minimal norm needs every pattern, or there is none
+        program.bound_cells = program.bound_F = None
+        if certify:
+            _certificate_patterns(program, arr, max_patterns, info)
+        best = program.recertify(best)
     info["working_set"] = program.ws_info
     return finish(problem, _outcome(problem, program, best, info), start)
+
+
+def _certificate_patterns(program: ProgramSolver, arr: Arrangement, max_patterns: int | None,
+                          info: dict[str, Any]) -> None:
+    """Sampling: enumerate every pattern (within the caps) to check the certificate against."""
+    try:
+        program.bound_cells, binfo = arr.enumerate(max_patterns=max_patterns)
+    except TooManyCellsError as exc:
+        info["certificate_patterns"] = f"no certificate: {exc}"
+        return
+    binfo.pop("walls", None)
+    program.bound_F = arr.features(program.bound_cells)
+    info["certificate_patterns"] = binfo
 
 
 def _choose_patterns(arr: Arrangement, patterns: str, n_patterns: int | None, rng: Any,

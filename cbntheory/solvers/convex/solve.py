@@ -86,8 +86,13 @@ class ProgramSolver:
         self._subset = np.arange(len(cells))
 
     # ------------------------------------------------------------------ one program
-    def solve(self, subset: np.ndarray) -> Answer:
-        """Solve on the patterns ``subset``; the best checked answer of the solver fallback."""
+    def solve(self, subset: np.ndarray, draft: bool = False) -> Answer:
+        """Solve on the patterns ``subset``; the best checked answer of the solver fallback.
+
+        A ``draft`` (an intermediate working-set round, wanted for its multipliers only)
+        takes the first solver's answer even when its network fails the check, instead
+        of falling back to the next (slower) solver.
+        """
         self._subset = subset
         cells, F = self.all_cells[subset], self.all_F[subset]
         walls = None if self.walls is None else self.walls[subset]
@@ -95,7 +100,7 @@ class ProgramSolver:
 
         def check(sol: conic.ConicSolution) -> int:
             answers[sol.solver] = self.evaluate(sol, self._polish(sol, F, cells, walls))
-            return answers[sol.solver].rank
+            return 0 if draft else answers[sol.solver].rank
 
         try:
             sol = self._lasso(F, cells, walls, self.solver, check=check)
@@ -122,43 +127,99 @@ class ProgramSolver:
     def solve_working_set(self, max_rounds: int = 40) -> Answer:
         """Column generation: add the patterns whose dual constraint is violated.
 
-        Start from the patterns that best correlate with the labels (largest
-        ``kappa_D`` for the multiplier ``L = Y``, centred when the output bias is free),
-        solve, bound ``kappa_D`` of the solver's multipliers for every pattern
-        (:func:`cbntheory.solvers.convex.model.pattern_kappas`), add the most violated ones
-        (``kappa_D > 1 + WORKING_SET_VIOLATION``) and repeat.  When none is violated the
+        Start from :meth:`_initial_subset` (sampled gates and the patterns that best
+        correlate with the labels), solve, bound ``kappa_D`` of the solver's multipliers
+        for every pattern (:func:`cbntheory.solvers.convex.model.pattern_kappas`), add the
+        most violated ones (``kappa_D > 1 + WORKING_SET_VIOLATION``, at most
+        ``WORKING_SET_ADD_FRACTION`` of the set) and repeat.  When none is violated the
         multipliers are feasible for the full program, so the working-set solution is
-        optimal for all patterns (and the certificate closes).
+        optimal for all patterns (and the certificate closes).  Intermediate rounds are
+        drafts (:meth:`solve`): only the last program's answer must pass the check.
         """
-        P, N = len(self.all_cells), self.Y.shape[0]
+        P = len(self.all_cells)
         self.bound_cells, self.bound_F = self.all_cells, self.all_F
-        L0 = self.Y - (self.Y.mean(axis=0) if self.output_bias == "free" else 0.0)
-        score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden)
-        order = np.argsort(-score, kind="stable")
-        size = min(P, max(50, 4 * N))
-        bias = self.output_bias != "none"
-        while size < P and (span_residual(self.all_F[order[:size]], self.Y, bias)
-                            > settings.FEASIBILITY_RTOL):
-            size = min(P, 2 * size)  # the first program must be able to fit the labels
-        subset = np.sort(order[:size])
+        subset = self._initial_subset()
         rounds = 0
         best: Answer | None = None
         while rounds < max_rounds:
             rounds += 1
-            best = self.solve(subset)
-            kappas = best.bound.get("kappas")
-            if kappas is None:
-                break
+            best = self.solve(subset, draft=rounds < max_rounds)
+            found = best.bound.get("kappas")  # None: no certificate, nothing to add
+            kappas = np.zeros(0) if found is None else np.asarray(found, dtype=float)
             violated = np.flatnonzero(kappas > 1 + settings.WORKING_SET_VIOLATION)
             outside = np.setdiff1d(violated, subset)
             if outside.size == 0:
+                if best.rank > 0:  # the last program: its answer must pass the check
+                    best = self._final_network(best, subset)
                 break
-            add = outside[np.argsort(-kappas[outside], kind="stable")][:max(20, len(subset) // 2)]
+            most = max(settings.WORKING_SET_MIN_ADD, int(settings.WORKING_SET_ADD_FRACTION
+                                                          * len(subset)))
+            add = outside[np.argsort(-kappas[outside], kind="stable")][:most]
             subset = np.union1d(subset, add)
         self.ws_info = {"used": True, "rounds": rounds, "patterns_in_program": int(len(subset)),
                         "patterns_total": int(P)}
         assert best is not None
         return best
+
+    def _final_network(self, draft: Answer, subset: np.ndarray) -> Answer:
+        """A checked network for the last working set, whose draft network failed the check.
+
+        The draft's multipliers already certify its optimum, so the solver fallback (a
+        first-order solver, slow on large programs) runs on the patterns with an active
+        block in the draft only; the answer keeps the better of the two certificates, and
+        a wrong active set shows as an open gap, never as a wrong value.  When that
+        fails, the whole last program goes through the fallback.
+        """
+        sol = draft.sol
+        F = self.all_F[subset]
+        blocks = np.concatenate([sol.values["pos"], sol.values["neg"]], axis=0)
+        semi = np.linalg.norm(blocks[..., :self.norm_dims], axis=-1)
+        active = subset[np.any(active_blocks(semi, F, self.y_scale), axis=0)]
+        try:
+            small = self.solve(active) if 0 < len(active) < len(subset) else None
+        except (SolverError, InfeasibleError):
+            small = None
+        if small is None or small.rank > 0:
+            return self.solve(subset)
+        keep = draft if (small.bound["lower"] is None or (
+            draft.bound["lower"] is not None and draft.bound["lower"] >= small.bound["lower"])
+        ) else small
+        lower, upper = keep.bound["lower"], small.check.norm
+        gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
+        self._subset = subset
+        return dataclasses.replace(small, bound=keep.bound, gap=gap)
+
+    def recertify(self, best: Answer) -> Answer:
+        """``best`` with its dual bound recomputed against :attr:`bound_cells` (now set)."""
+        bound = self._certificate([best.sol.duals["fit"]])
+        lower, upper = bound["lower"], best.check.norm
+        gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
+        return dataclasses.replace(best, bound=bound, gap=gap)
+
+    def _initial_subset(self) -> np.ndarray:
+        """The first working set: sampled gates and the patterns best correlated with ``Y``.
+
+        The patterns of :data:`cbntheory.settings.WORKING_SET_SAMPLED_GATES` ``N`` random
+        neurons (as pyscnn starts, :meth:`Arrangement.sample`), joined by the patterns
+        with the largest ``kappa_D`` for the multiplier ``L = Y`` (centred when the output
+        bias is free); the latter are doubled until the set can fit the labels.
+        """
+        P, N = len(self.all_cells), self.Y.shape[0]
+        L0 = self.Y - (self.Y.mean(axis=0) if self.output_bias == "free" else 0.0)
+        score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden)
+        order = np.argsort(-score, kind="stable")
+        sampled, _ = self.arr.sample(settings.WORKING_SET_SAMPLED_GATES * N, rng=0)
+        where = {row.tobytes(): i for i, row in enumerate(np.asarray(self.all_cells, np.int8))}
+        gates = [where[k] for k in (r.tobytes() for r in np.asarray(sampled, np.int8))
+                 if k in where]
+        size = min(P, settings.WORKING_SET_TOP_PER_SAMPLE * N)
+        bias = self.output_bias != "none"
+        while True:
+            subset = np.union1d(order[:size], np.asarray(gates, dtype=int))
+            if size >= P or span_residual(self.all_F[subset], self.Y, bias) <= (
+                    settings.FEASIBILITY_RTOL):
+                return subset  # the first program must be able to fit the labels
+            size = min(P, 2 * size)
 
     def _polish(self, sol: conic.ConicSolution, F: np.ndarray, cells: np.ndarray,
                 walls: np.ndarray | None) -> tuple[conic.ConicSolution, np.ndarray] | None:

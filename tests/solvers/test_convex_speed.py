@@ -1,0 +1,187 @@
+"""The fast paths of the convex two-layer program (issue 16) against independent references.
+
+* the batched cone-support screen against the support function computed by an
+  independent second-order cone program (cvxpy, written here from the definition);
+* the per-pattern ``kappa_D`` of the certificate against the one-NNLS-per-pattern loop
+  of the definition (:func:`cbntheory.backends.optimize.cone_support_bound`);
+* the working set (sampled gates first) against the full program over every pattern:
+  the same optimum, both certified;
+* the working set over sampled patterns against the full sampled program, and its
+  labels: an upper bound, with a lower bound only from the enumerated patterns.
+"""
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import cbntheory as cbn
+from cbntheory.backends import optimize as optim
+from cbntheory.convex import two_layer_min_norm
+from cbntheory.solvers.convex.model import pattern_kappas
+from cbntheory.solvers.convex.patterns import Arrangement
+from cbntheory.solvers.convex.screen import cone_support_bounds
+
+
+def _fc_data(n, din, seed):
+    """A fully connected network on ``[x, 1]`` as a one-pixel CNN (bias a penalised input)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, din))
+    X = np.concatenate([x, np.ones((n, 1))], axis=1)[:, :, None]
+    return X, rng.standard_normal((n, 1))
+
+
+def _arrangement(n, din, seed, bias):
+    X, _ = _fc_data(n, din, seed)
+    Z = X.reshape(n, 1, din + 1)[..., :din] if bias else X.reshape(n, 1, din + 1)
+    arr = Arrangement.from_patches(Z, bias=bias)
+    cells, _ = arr.enumerate()
+    return arr, cells
+
+
+def _sigma_socp(g, rows, free):
+    """max <g, u> over {rows u >= 0, ||u_w|| <= 1}, by Clarabel (None when unbounded)."""
+    u = cp.Variable(len(g))
+    keep = [i for i in range(len(g)) if i != free]
+    prob = cp.Problem(cp.Maximize(g @ u), [rows @ u >= 0, cp.norm(u[keep]) <= 1])
+    prob.solve(solver="CLARABEL")
+    return None if prob.status != "optimal" else float(prob.value)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_screen_bounds_are_upper_bounds_of_the_support_function(bias):
+    arr, cells = _arrangement(6, 2, 1, bias)
+    free = arr.dim - 1 if bias else None
+    rng = np.random.default_rng(2)
+    pick = rng.choice(len(cells), size=min(12, len(cells)), replace=False)
+    G = rng.standard_normal((len(pick), 2, arr.dim))
+    ub = cone_support_bounds(G, cells[pick], arr.normals, free)
+    finite, gaps = 0, []
+    for i, p in enumerate(pick):
+        rows = cells[p][:, None] * arr.normals
+        for k in range(2):
+            sigma = _sigma_socp(G[i, k], rows, free)
+            if sigma is None:  # unbounded: no finite certificate may exist
+                assert ub[i, k] == np.inf
+                continue
+            assert ub[i, k] >= sigma - 1e-7
+            finite += np.isfinite(ub[i, k])
+            gaps.append((ub[i, k] - sigma) / max(1.0, abs(sigma)))
+    assert finite >= 12
+    if not bias:
+        # a loose bound only costs an exact refinement later; without a free coordinate
+        # most are close already (with one, FISTA's penalty is looser: validity only)
+        assert np.median(gaps) <= 1e-3
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_pattern_kappas_max_equals_the_one_nnls_per_pattern_loop(bias):
+    arr, cells = _arrangement(8, 2, 3, bias)
+    free = arr.dim - 1 if bias else None
+    F = arr.features(cells)
+    L = np.random.default_rng(4).standard_normal((F.shape[1], 1))
+    got = pattern_kappas(arr, cells, F, L, bias)
+    G = np.einsum("pnr,no->por", F, L)[:, 0]
+    ref = np.array([max(optim.cone_support_bound(g, c[:, None] * arr.normals, free),
+                        optim.cone_support_bound(-g, c[:, None] * arr.normals, free), 0.0)
+                    for g, c in zip(G, cells)])
+    inf = ~np.isfinite(ref)
+    assert np.all(~np.isfinite(got[inf]))      # no finite bound where NNLS finds none
+    top = ref[~inf].max()
+    assert np.all(got[~inf] >= ref[~inf] - 1e-9 * max(1.0, top))   # certified, never below
+    assert np.max(got[~inf]) == pytest.approx(top, rel=1e-12)      # the max is the exact one
+    if inf.any():
+        return
+    # with a threshold, values at or below it may stay loose, the max stays exact
+    scaled = L / top * 1.05
+    got1 = pattern_kappas(arr, cells, F, scaled, bias, threshold=1.0)
+    assert got1.max() == pytest.approx(1.05, rel=1e-9)
+
+
+@pytest.mark.parametrize("bias, penalize", [(False, True), (True, True), (True, False)])
+def test_working_set_reaches_the_full_program_optimum(bias, penalize):
+    X, Y = _fc_data(9, 2, 5)
+    if bias:  # the bias as the architecture's own bias instead of an input
+        X = X[:, :2]
+    arch = cbn.Architecture((1,), (X.shape[1], 3, 1), head="avgpool", bias=bias,
+                            penalize_bias=penalize)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    assert full.status == ws.status == "optimal" and full.exact and ws.exact
+    assert ws.info["working_set"]["used"]
+    assert ws.value == pytest.approx(full.value, rel=1e-6)
+    # the networks fit to tol (relative residual ~1e-7), so both sides agree to ~1e-6
+    assert ws.lower == pytest.approx(full.value, rel=1e-6)
+    np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
+
+
+def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
+    X, Y = _fc_data(10, 2, 6)
+    arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
+    exact = two_layer_min_norm(arch, X, Y)
+    kw = {"patterns": "sample", "n_patterns": 60, "rng": 1}
+    plain = two_layer_min_norm(arch, X, Y, working_set=False, certify=False, **kw)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True, **kw)
+    assert ws.info["working_set"]["used"]
+    # the same sampled program: the same optimum; an upper bound of the exact value
+    assert ws.value == pytest.approx(plain.value, rel=1e-6)
+    assert ws.value >= exact.value * (1 - 1e-6)
+    assert "sampled patterns (upper bound)" in ws.message or not ws.exact
+    # the lower bound is checked against every pattern, so it is below the exact value
+    assert ws.lower is not None and ws.lower <= exact.value * (1 + 1e-6)
+    # without the enumeration there is no lower bound (the sampled one would not be one)
+    bare = two_layer_min_norm(arch, X, Y, working_set=True, certify=False, **kw)
+    assert bare.lower is None and bare.value == pytest.approx(ws.value, rel=1e-6)
+
+
+@pytest.mark.parametrize("din", [2, 3])
+def test_walls_without_rank_test_match_lp_cell_adjacency(din):
+    # j is a wall of a cell iff flipping its sign gives another non-empty cell: checked
+    # by an LP (strict feasibility), independently of the ray counting
+    from cbntheory.solvers.convex.arrangements import closure_certificate
+    arr, cells = _arrangement(6, din, 7, False)
+    cert = closure_certificate(arr.normals, cells, return_walls=True)
+    assert cert["complete"]
+    for p, cell in enumerate(cells):
+        for j in range(len(cell)):
+            flipped = cell.copy()
+            flipped[j] = -flipped[j]
+            nonempty = optim.strict_cone_point(flipped[:, None] * arr.normals) is not None
+            assert cert["walls"][p, j] == nonempty
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
+    from cbntheory import settings
+    arr, cells = _arrangement(6, 2, 8, bias)
+    free = arr.dim - 1 if bias else None
+    G = np.random.default_rng(9).standard_normal((len(cells), 2, arr.dim))
+    whole = cone_support_bounds(G, cells, arr.normals, free, threshold=0.5)
+    monkeypatch.setattr(settings, "SCREEN_CHUNK_ELEMENTS", 7)   # a few rows per chunk
+    # the same iterations row by row; only BLAS's blocking of the products differs
+    np.testing.assert_allclose(cone_support_bounds(G, cells, arr.normals, free,
+                                                   threshold=0.5), whole, rtol=1e-9, atol=1e-12)
+
+
+def test_last_round_network_from_the_active_patterns(monkeypatch):
+    # make every draft answer "fail its check": the last working set then takes its
+    # network from the program on its active patterns (the draft's certificate kept)
+    import dataclasses
+
+    from cbntheory.solvers.convex import solve as S
+    X, Y = _fc_data(9, 2, 5)
+    arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    original = S.ProgramSolver.solve
+    calls = []
+
+    def solve(self, subset, draft=False):
+        ans = original(self, subset, draft)
+        calls.append((len(subset), draft))
+        return dataclasses.replace(ans, rank=max(ans.rank, 1)) if draft else ans
+
+    monkeypatch.setattr(S.ProgramSolver, "solve", solve)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    assert calls[-1][1] is False and calls[-1][0] < calls[-2][0]   # the active patterns
+    assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)
+    np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
