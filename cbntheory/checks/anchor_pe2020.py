@@ -28,7 +28,7 @@ from ..errors import SolverError
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import relative_residual
-from ..solvers.dispatch import minimal_norm
+from ..solvers.dispatch import minimal_norm, stop_if_interrupted
 from ._measure import capped_row, time_capped
 from .verdicts import EXACT, CheckReport, compare_equal, compare_leq, summarize
 
@@ -123,10 +123,9 @@ def _local_solutions(case: str, arch: Architecture, X: np.ndarray, Y: np.ndarray
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                res = minimal_norm(arch, data=(X, Y), rng=seed,
-                                   time_limit=settings.SOLVE_SAFETY_CAP,
-                                   max_iter=settings.QUICK_MAX_ITER if quick
-                                   else settings.AL_MAX_ITER)
+                res = stop_if_interrupted(minimal_norm(
+                    arch, data=(X, Y), rng=seed, time_limit=settings.SOLVE_SAFETY_CAP,
+                    max_iter=settings.QUICK_MAX_ITER if quick else settings.AL_MAX_ITER))
             except Exception:  # noqa: BLE001 - a failed local solve proves nothing
                 continue
         if time_capped(res):                    # its network would depend on machine load

@@ -24,7 +24,7 @@ import numpy as np
 from .. import settings
 from ..nets.architecture import Architecture
 from ..operators import ConvOperator
-from ..solvers.dispatch import minimal_norm
+from ..solvers.dispatch import minimal_norm, stop_if_interrupted
 from ..theory.linear import linear_cost
 from ._measure import capped_row, time_capped
 from .t1_linear_cost import dense_operator
@@ -51,8 +51,9 @@ def _case_rows(case: str, arch: Architecture, seed: int, max_iter: int) -> list[
                         planted_norm, gap=planted_norm - full)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = minimal_norm(arch, target=target, rng=seed, max_iter=max_iter,
-                           time_limit=settings.SOLVE_SAFETY_CAP)
+        res = stop_if_interrupted(minimal_norm(arch, target=target, rng=seed,
+                                               max_iter=max_iter,
+                                               time_limit=settings.SOLVE_SAFETY_CAP))
     best = planted_norm
     if time_capped(res):                        # its network would depend on machine load
         return rows + [capped_row(case, res)]

@@ -36,7 +36,7 @@ import numpy as np
 from .. import _validate as V
 from .. import settings
 from ..errors import InaccurateSolutionWarning
-from ..solvers.dispatch import minimal_norm
+from ..solvers.dispatch import minimal_norm, stop_if_interrupted
 from .structure import frequency_span
 
 __all__ = ["Emergence", "EmergenceRun", "bottleneck_dims", "emergent_bottleneck"]
@@ -171,7 +171,8 @@ def emergent_bottleneck(target: Any, depth: int, *, seeds: int = 5, quick: bool 
         for seed in range(seeds):
             with warnings.catch_warnings():  # a failed solve is a run, counted as unverified
                 warnings.simplefilter("ignore", InaccurateSolutionWarning)
-                res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=1, max_iter=max_iter)
+                res = stop_if_interrupted(minimal_norm(arch, data=(X, Y), rng=seed, restarts=1,
+                                                       max_iter=max_iter))
             net = res.network
             if net is None:
                 runs.append(EmergenceRun(seed, bool(bias), False, float("nan"), float("nan"),

@@ -51,7 +51,7 @@ from ..results import (
     interval_status,
     relative_residual,
 )
-from ..solvers.dispatch import minimal_norm
+from ..solvers.dispatch import minimal_norm, stop_if_interrupted
 from ..theory.lipschitz import lipschitz_lower_bound
 from .tables import SKIPPED, TIME_CAPPED, DepthRow
 
@@ -242,8 +242,8 @@ def solver_row(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts
     if warm and getattr(arch, "activation", None) == "relu":
         options["init"] = list(warm)
     try:
-        res = minimal_norm(arch, data=(X, Y), rng=seed, restarts=runs, time_limit=cap,
-                           epsilon=epsilon, **options)
+        res = stop_if_interrupted(minimal_norm(arch, data=(X, Y), rng=seed, restarts=runs,
+                                               time_limit=cap, epsilon=epsilon, **options))
     except Exception as exc:  # a failing solver is a row, never a crash
         return _failed_row(depth, exc, seed, start)
     elapsed = time.perf_counter() - start

@@ -22,7 +22,7 @@ from .interpolate import numerical_candidate
 from .problem import Outcome, Problem, make_problem
 from .verify import finish
 
-__all__ = ["CASES", "DEPTH_ONE", "minimal_norm", "register_case"]
+__all__ = ["CASES", "DEPTH_ONE", "minimal_norm", "register_case", "stop_if_interrupted"]
 
 #: Solver module of each activation; each defines ``solve(problem) -> Outcome``.
 CASES: dict[str, str] = {"linear": "cbntheory.solvers.linear", "relu": "cbntheory.solvers.relu"}
@@ -146,3 +146,31 @@ def minimal_norm(arch: Architecture, *, data: Any = None, target: Any = None, rn
                            strict=strict, method=method, time_limit=time_limit,
                            options=options, epsilon=epsilon)
     return finish(problem, _case(problem), start)
+
+
+def stop_if_interrupted(result: NormResult) -> NormResult:
+    """Raise ``KeyboardInterrupt`` if a Ctrl-C (or SIGTERM) cut ``result``'s solve short.
+
+    The ReLU solver catches the interruption so that a single call still returns its best
+    verified network (``info["interrupted"]``).  Code that runs many solves (tables, checks,
+    the emergence runs) passes each result through here, so that a Ctrl-C in a notebook or
+    a script stops the whole computation instead of only the solve it landed in.
+
+    Examples
+    --------
+    >>> from cbntheory.results import NormResult
+    >>> done = NormResult(status="optimal", value=1.0, lower=1.0, upper=1.0,
+    ...                   message="", info={"interrupted": False})
+    >>> stop_if_interrupted(done) is done
+    True
+    >>> cut = NormResult(status="not_certified", value=2.0, lower=1.0, upper=2.0,
+    ...                  message="", info={"interrupted": True})
+    >>> try:
+    ...     stop_if_interrupted(cut)
+    ... except KeyboardInterrupt:
+    ...     print("stopped")
+    stopped
+    """
+    if result.info.get("interrupted"):
+        raise KeyboardInterrupt
+    return result
