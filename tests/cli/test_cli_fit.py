@@ -9,10 +9,10 @@ import json
 
 import numpy as np
 import pytest
+from _interrupts import interrupt_solves
 
 import cbntheory as cbn
 from cbntheory.cli import main
-from cbntheory.solvers import relu as solve_relu
 
 
 @pytest.fixture()
@@ -70,20 +70,7 @@ def test_width_too_small_exit_one_and_unverified_file(capsys, planted):
 
 def test_ctrl_c_keeps_the_best_network(capsys, planted, monkeypatch):
     tmp, net, X = planted
-    real = solve_relu.minimize_norm_subject_to
-
-    def interrupted(constraint, x0, **kw):
-        calls = {"n": 0}
-
-        def flaky(theta):
-            calls["n"] += 1
-            if calls["n"] > 10:
-                raise KeyboardInterrupt
-            return constraint(theta)
-
-        return real(flaky, x0, **kw)
-
-    monkeypatch.setattr(solve_relu, "minimize_norm_subject_to", interrupted)
+    interrupt_solves(monkeypatch, after=10)
     code, out, _ = _run(capsys, tmp / "data.npz", "--channels", "2,3,1", "--target",
                         tmp / "planted.npz", "--out", tmp / "kept.npz")
     assert code == 0 and "interrupted" in out

@@ -13,12 +13,12 @@ import itertools
 
 import numpy as np
 import pytest
+from _interrupts import interrupt_solves
 
 import cbntheory as cbn
 from cbntheory.convex import two_layer_min_norm
 from cbntheory.errors import InaccurateSolutionWarning, SolverError
 from cbntheory.solvers import certificates, starts
-from cbntheory.solvers import relu as solve_relu
 from cbntheory.solvers.relu import relu_minimal_norm
 
 
@@ -184,33 +184,11 @@ def test_orbit_residual_closed_form():
 
 
 # ---------------------------------------------------------------------- Ctrl-C
-def _interrupt_after(monkeypatch, calls: int, on_solve: int = 1) -> None:
-    """Make the ``on_solve``-th solve raise KeyboardInterrupt after ``calls`` evaluations."""
-    real = solve_relu.minimize_norm_subject_to
-    solves = {"n": 0}
-
-    def patched(constraint, x0, **kw):
-        solves["n"] += 1
-        if solves["n"] != on_solve:
-            return real(constraint, x0, **kw)
-        count = {"n": 0}
-
-        def flaky(theta):
-            count["n"] += 1
-            if count["n"] > calls:
-                raise KeyboardInterrupt
-            return constraint(theta)
-
-        return real(flaky, x0, **kw)
-
-    monkeypatch.setattr(solve_relu, "minimize_norm_subject_to", patched)
-
-
 def test_interrupt_keeps_verified_warm_start(monkeypatch):
     arch = cbn.Architecture((4,), (1, 3, 1))
     planted = arch.init(rng=1)
     X = np.random.default_rng(2).standard_normal((4, 1, 4))
-    _interrupt_after(monkeypatch, calls=20)
+    interrupt_solves(monkeypatch, after=20)
     res = relu_minimal_norm(arch, X, target=planted, rng=0)
     assert res.info["interrupted"] and "interrupted" in res.message
     assert res.status == "not_certified"
@@ -223,7 +201,7 @@ def test_interrupt_in_second_restart_returns_first(monkeypatch):
     planted = arch.init(rng=11)
     X = np.random.default_rng(21).standard_normal((3, 2, 3))
     Y = planted(X)
-    _interrupt_after(monkeypatch, calls=5, on_solve=2)
+    interrupt_solves(monkeypatch, after=5, on_solve=2)
     res = relu_minimal_norm(arch, X, Y, rng=1, restarts=3, max_iter=3000)
     assert res.info["interrupted"] and len(res.info["runs"]) == 2
     assert res.status == "not_certified" and "interrupted" in res.message
@@ -235,7 +213,7 @@ def test_interrupt_before_any_fit_says_so(monkeypatch):
     arch = cbn.Architecture((3,), (2, 3, 1))
     X = np.random.default_rng(21).standard_normal((3, 2, 3))
     Y = arch.init(rng=11)(X)
-    _interrupt_after(monkeypatch, calls=3)
+    interrupt_solves(monkeypatch, after=3)
     with pytest.warns(InaccurateSolutionWarning, match="interrupted"):
         res = relu_minimal_norm(arch, X, Y, rng=1)
     assert res.status == "solver_error" and res.info["interrupted"]
