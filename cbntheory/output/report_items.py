@@ -286,7 +286,7 @@ def run_downsampling(run: Any, item: Any) -> None:
         comp = downsampling_comparison(
             name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
             seed=run.seed, time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
-            deadline=run.deadline,
+            deadline=run.deadline, width=run.plan.downsampling_width,
             executor=run.pool())
         run.state.comparisons.append(comp)
         run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
