@@ -72,7 +72,10 @@ def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
     arch = target.architecture(depth, quick=quick, width=width)
     built = None
     if stride is None:
-        built = target.construction(depth, quick=quick, width=width, bias_aware=arch.bias)
+        try:
+            built = target.construction(depth, quick=quick, width=width, bias_aware=arch.bias)
+        except Exception:  # no construction at this width: the other bounds still apply
+            built = None
     else:
         arch = downsampled(arch, stride)
     warm = [] if built is None else [(built.network, "bias-aware construction"
