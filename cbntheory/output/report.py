@@ -21,8 +21,9 @@ is a ``failed`` status with its message, a solve stopped by its safety time cap 
 and an output directory that cannot be written is replaced by a fresh
 temporary directory (the index says so).  A plain-text progress bar goes to stderr.
 
-The two plans (:data:`PLANS`): ``"default"`` (at most ~10 minutes on 2 cores) and
-``"quick"`` (at most ~2 minutes; used by the tests).  See ``docs/report.md``.
+The two plans (:data:`PLANS`): ``"default"`` (27 minutes on 2 shared cores at load
+9-10, with the shift autoencoders up to L = 32 and 16) and ``"quick"`` (at most ~2
+minutes; the tests run a cut-down copy).  See ``docs/report.md``.
 """
 from __future__ import annotations
 
