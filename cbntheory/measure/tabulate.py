@@ -367,8 +367,9 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
                             quick: bool = False, seed: int = 0, restarts: int = 1,
                             time_limit: float | None = None, deadline: float | None = None,
                             executor: Executor | None = None,
-                            max_iter: int | None = None,
-                            width: int | None = None) -> DownsamplingComparison:
+                            max_iter: int | None = None, width: int | None = None,
+                            plain: Sequence[DepthRow] | None = None
+                            ) -> DownsamplingComparison:
     """Measure ``R(f; Omega, L)`` with the target's architecture and with down-sampling.
 
     Parameters
@@ -387,6 +388,9 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
         ``quick``).  Down-sampled middle layers need room: at stride 2 the quick
         ``shift_autoencoder_1d`` (width 2) has no interpolating network within the
         budget, widths 3 and 4 have one (the T7 check uses 4).
+    plain : sequence of DepthRow, optional
+        The rows with the target's own architecture at ``depths``, from a comparison at
+        another stride with the same options: reused instead of solved again.
     deadline : float, optional
         ``time.monotonic()`` instant after which remaining solves are ``"skipped"``.
 
@@ -405,6 +409,12 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
     Ls = [V.positive_int("depths[i]", L, minimum=3) for L in depths]
     base = dict(name=t.name, quick=quick, seed=seed, restarts=restarts, time_limit=time_limit,
                 deadline=deadline, max_iter=max_iter, width=width)
+    if plain is not None:
+        if [r.depth for r in plain] != Ls:
+            raise V.fail("plain", f"have one row per depth {Ls}", [r.depth for r in plain])
+        down = run_jobs([dict(base, depth=L, stride=info.stride) for L in Ls], executor)
+        return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,
+                                      tuple(plain), tuple(down), t.rank_cbn)
     jobs = [dict(base, depth=L, stride=s) for L in Ls for s in (None, info.stride)]
     rows = run_jobs(jobs, executor)
     return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,

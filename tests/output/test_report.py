@@ -223,3 +223,19 @@ def test_the_default_plan_reaches_the_issues_depths():
     assert max(parse_depths(depths["shift_autoencoder_1d"])) == 32
     assert max(parse_depths(depths["shift_autoencoder_2d"])) == 16
     assert set(range(1, 9)) <= set(parse_depths(depths["shift_autoencoder_1d"]))
+
+
+def test_t7_reuses_a_targets_plain_rows_across_strides():
+    # the report solves a target's plain rows once for all its strides: the comparison
+    # given them keeps them and its down-sampled rows are those of a full comparison
+    from cbntheory.errors import ValidationError
+    from cbntheory.measure.tabulate import downsampling_comparison
+
+    opts = dict(quick=True, max_iter=5)
+    full = downsampling_comparison("shift_autoencoder_1d", 6, (3,), **opts)
+    reused = downsampling_comparison("shift_autoencoder_1d", 6, (3,), plain=full.plain, **opts)
+    assert reused.plain == full.plain
+    assert [(r.status, r.upper) for r in reused.downsampled] == [
+        (r.status, r.upper) for r in full.downsampled]
+    with pytest.raises(ValidationError, match="plain"):
+        downsampling_comparison("shift_autoencoder_1d", 6, (3, 4), plain=full.plain, **opts)
