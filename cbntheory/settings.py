@@ -367,8 +367,9 @@ REPORT_MAX_ITER: int = 4_000
 #: solver's upper bound (:func:`cbntheory.measure.intervals.solver_row`).
 SOLVE_SAFETY_CAP: float = 600.0
 #: Safety caps of one solve in the report (quick, default): 10x the time of its iteration
-#: budget on an idle 2-core machine, so only a pathological load reaches them.
-REPORT_SOLVE_CAP: tuple[float, float] = (60.0, 120.0)
+#: budget on an idle 2-core machine, so only a pathological load reaches them (default:
+#: 300 s since the L = 32 rows of issue 15, whose restarts cost ~4x those at L = 8).
+REPORT_SOLVE_CAP: tuple[float, float] = (60.0, 300.0)
 #: Seconds after which the report skips the solves it has not started (a safety cap; the
 #: skipped rows say so): 5x the documented run time of each plan (quick, default).
 REPORT_SAFETY_CAP: tuple[float, float] = (600.0, 3000.0)
@@ -448,6 +449,19 @@ ORBIT_MATCH_RTOL: float = 1e-12
 #: Seeds of the default report's emergent-bottleneck item (random starts only, with and
 #: without biases): the issue asks for at least five.
 EMERGENCE_SEEDS: int = 5
+
+# --- issue 15 (larger depths, the report and its time) ------------------------------------
+
+#: Hidden width of the quick report's T7 comparison: at the quick width 2 no network of
+#: ``shift_autoencoder_1d`` (L = 3) with middle layers down-sampled by 2 interpolates
+#: within the budget, at widths 3 and 4 one does; 4 is the T7 check's width.
+REPORT_QUICK_DOWNSAMPLING_WIDTH: int = 4
+#: Depths of the default report's shift autoencoders: 1-8 as the other data targets, then
+#: doublings up to the issue's L = 32 (1D) and L = 16 (2D).  Measured on a loaded 2-core
+#: machine, 4,000 iterations: 76 s and 129 s wall for the 1D rows at L = 16 and 32, 139 s
+#: for the 2D row at L = 16 (every depth in between would cost ~10x as much).
+REPORT_DEEP_DEPTHS_1D: str = "1-8,16,32"
+REPORT_DEEP_DEPTHS_2D: str = "1-8,16"
 
 # --- issue 16: speed (FFT backend, convex certificate screen, T1 SVD threads) ------------
 #: Real FFTs of fewer elements than this use numpy.fft: at a few hundred elements the

@@ -6,7 +6,7 @@ Usage::
 
 Writes ``DIR/index.md`` (status of every item, links to every table and figure, closing
 note), ``DIR/checks.md``, ``DIR/tables/`` and ``DIR/figures/``; see ``docs/report.md``.
-The default run takes at most about 10 minutes on two cores, ``--quick`` about 2.
+The default run takes about half an hour on two shared cores, ``--quick`` about 2 minutes.
 With ``--from`` the table rows a sweep store holds (``bound_row`` jobs with the plan's
 data mode, budget and seed) are read from it and only the missing ones are computed.
 Failures are reported in the report (status columns), never as a crash; the exit status

@@ -46,13 +46,16 @@ from .tables import CONSTRUCTION, SKIPPED, BoundTable, DepthRow, fit_rows, parse
 def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
                   deadline: float | None = None, stride: int | None = None,
-                  max_iter: int | None = None, epsilon: float = 0.0) -> DepthRow:
+                  max_iter: int | None = None, epsilon: float = 0.0,
+                  width: int | None = None) -> DepthRow:
     """One depth of the built-in target ``name`` (picklable arguments: a process-pool job).
 
     With ``stride``, the target's architecture with the middle layers down-sampled
-    (:func:`cbntheory.measure.downsampling.downsampled`) and no construction.  A ``deadline``
-    (``time.monotonic()``, a safety cap of the whole run) already passed gives a
-    ``"skipped"`` row that says so.
+    (:func:`cbntheory.measure.downsampling.downsampled`) and no construction.  With
+    ``width``, hidden layers of that width instead of the target's default (the
+    construction, when there is no ``stride``, is built at that width and warm-starts
+    the solver).  A ``deadline`` (``time.monotonic()``, a safety cap of the whole run)
+    already passed gives a ``"skipped"`` row that says so.
     """
     from .. import targets
 
@@ -60,15 +63,25 @@ def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
         return DepthRow(depth, None, None, SKIPPED,
                         "skipped: the safety time cap of the run was reached before this solve")
     target = targets.get(name)
-    if stride is None:
+    if stride is None and width is None:
         return measure_depth(target, depth, quick=quick, seed=seed, restarts=restarts,
                              time_limit=time_limit, max_iter=max_iter, epsilon=epsilon)
     data = target.data(quick=quick)
     if data is None:
         return DepthRow(depth, None, None, SOLVER_ERROR, f"target {name!r} has no data")
-    arch = downsampled(target.architecture(depth, quick=quick), stride)
+    arch = target.architecture(depth, quick=quick, width=width)
+    built = None
+    if stride is None:
+        try:
+            built = target.construction(depth, quick=quick, width=width, bias_aware=arch.bias)
+        except Exception:  # no construction at this width: the other bounds still apply
+            built = None
+    else:
+        arch = downsampled(arch, stride)
+    warm = [] if built is None else [(built.network, "bias-aware construction"
+                                      if built.bias_aware else "bias-free construction")]
     return data_rows(arch, *data, depth, seed=seed, restarts=restarts, time_limit=time_limit,
-                     max_iter=max_iter, epsilon=epsilon)
+                     max_iter=max_iter, epsilon=epsilon, construction=built, warm=warm)
 
 
 def run_jobs(jobs: Sequence[dict[str, Any]], executor: Executor | None = None,
@@ -354,7 +367,9 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
                             quick: bool = False, seed: int = 0, restarts: int = 1,
                             time_limit: float | None = None, deadline: float | None = None,
                             executor: Executor | None = None,
-                            max_iter: int | None = None) -> DownsamplingComparison:
+                            max_iter: int | None = None, width: int | None = None,
+                            plain: Sequence[DepthRow] | None = None
+                            ) -> DownsamplingComparison:
     """Measure ``R(f; Omega, L)`` with the target's architecture and with down-sampling.
 
     Parameters
@@ -368,6 +383,14 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
     quick, seed, restarts, time_limit, max_iter, executor
         As in :func:`cbntheory.measure.tabulate.bound_table` (the solves of every depth and both
         architectures run in parallel on the executor).
+    width : int, optional
+        Hidden width of both architectures (default the target's, ``quick_width`` with
+        ``quick``).  Down-sampled middle layers need room: at stride 2 the quick
+        ``shift_autoencoder_1d`` (width 2) has no interpolating network within the
+        budget, widths 3 and 4 have one (the T7 check uses 4).
+    plain : sequence of DepthRow, optional
+        The rows with the target's own architecture at ``depths``, from a comparison at
+        another stride with the same options: reused instead of solved again.
     deadline : float, optional
         ``time.monotonic()`` instant after which remaining solves are ``"skipped"``.
 
@@ -385,7 +408,13 @@ def downsampling_comparison(target: Any, stride: int, depths: Sequence[int] = (3
     info = aliasing(t.cbn_vector, stride)
     Ls = [V.positive_int("depths[i]", L, minimum=3) for L in depths]
     base = dict(name=t.name, quick=quick, seed=seed, restarts=restarts, time_limit=time_limit,
-                deadline=deadline, max_iter=max_iter)
+                deadline=deadline, max_iter=max_iter, width=width)
+    if plain is not None:
+        if [r.depth for r in plain] != Ls:
+            raise V.fail("plain", f"have one row per depth {Ls}", [r.depth for r in plain])
+        down = run_jobs([dict(base, depth=L, stride=info.stride) for L in Ls], executor)
+        return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,
+                                      tuple(plain), tuple(down), t.rank_cbn)
     jobs = [dict(base, depth=L, stride=s) for L in Ls for s in (None, info.stride)]
     rows = run_jobs(jobs, executor)
     return DownsamplingComparison(t.name, info.stride, info.describe(), info.collide,

@@ -21,8 +21,9 @@ is a ``failed`` status with its message, a solve stopped by its safety time cap 
 and an output directory that cannot be written is replaced by a fresh
 temporary directory (the index says so).  A plain-text progress bar goes to stderr.
 
-The two plans (:data:`PLANS`): ``"default"`` (at most ~10 minutes on 2 cores) and
-``"quick"`` (at most ~2 minutes; used by the tests).  See ``docs/report.md``.
+The two plans (:data:`PLANS`): ``"default"`` (27 minutes on 2 shared cores at load
+9-10, with the shift autoencoders up to L = 32 and 16) and ``"quick"`` (at most ~2
+minutes; the tests run a cut-down copy).  See ``docs/report.md``.
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ class Plan:
     data_depths : str
         Depths of the data targets (numerical solves).
     data_targets : tuple of str
-        Data targets tabulated (linear targets: all of them).
+        Data targets tabulated (linear targets: see ``linear_targets``).
     time_limit : float
         Safety cap in seconds of one numerical solve: a solve it stops is a
         ``time_capped`` row (not a budget: see ``max_iter``).
@@ -76,6 +77,12 @@ class Plan:
     downsampling : tuple of (str, int)
         (target, stride) pairs of the T7 comparison.
     downsampling_depths : tuple of int
+    downsampling_width : int or None
+        Hidden width of both architectures of the T7 comparison (None: the target's).
+        Down-sampled middle layers need more channels than the quick width 2 of
+        ``shift_autoencoder_1d`` (no interpolating network there); the T7 check's 4 has one.
+    linear_targets : tuple of str or None
+        The linear (whole-space) targets tabulated; None: all of them.
     quick_data : bool
         Use the targets' small samples (``Target.data(quick=True)``) and widths.
     check_quick : bool
@@ -113,6 +120,8 @@ class Plan:
     target_depths: tuple[tuple[str, str], ...] = ()
     max_iter: int = settings.QUICK_MAX_ITER
     emergence_seeds: int = 0
+    downsampling_width: int | None = None
+    linear_targets: tuple[str, ...] | None = None
 
 
 PLANS: dict[str, Plan] = {
@@ -120,7 +129,8 @@ PLANS: dict[str, Plan] = {
                   time_limit=settings.REPORT_SOLVE_CAP[0], budget=settings.REPORT_SAFETY_CAP[0],
                   max_iter=settings.QUICK_MAX_ITER, bottleneck=("shift_autoencoder_1d", 4),
                   downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6)),
-                  downsampling_depths=(3,)),
+                  downsampling_depths=(3,),
+                  downsampling_width=settings.REPORT_QUICK_DOWNSAMPLING_WIDTH),
     "default": Plan("default", "1-16", "1-8",
                     ("shift_autoencoder_1d", "invariant_pool", "shape_pattern_1d",
                      "shift_autoencoder_2d", "digits_classifier", "digits_autoencoder"),
@@ -130,7 +140,11 @@ PLANS: dict[str, Plan] = {
                     downsampling=(("shift_autoencoder_1d", 2), ("shift_autoencoder_1d", 6),
                                   ("shape_pattern_1d", 2)),
                     downsampling_depths=(3, 4), quick_data=False,
-                    target_depths=(("digits_classifier", "2-4"), ("digits_autoencoder", "1-4")),
+                    # the shift autoencoders also at larger depths (issue 15): each deep
+                    # row is one more walk step of the depth continuation
+                    target_depths=(("shift_autoencoder_1d", settings.REPORT_DEEP_DEPTHS_1D),
+                                   ("shift_autoencoder_2d", settings.REPORT_DEEP_DEPTHS_2D),
+                                   ("digits_classifier", "2-4"), ("digits_autoencoder", "1-4")),
                     emergence_seeds=settings.EMERGENCE_SEEDS),
 }
 
@@ -246,7 +260,8 @@ class ReportRun:
         for entry in self.check_entries():
             self.add(f"check {entry.label}", "checks", entry.title,
                      functools.partial(RI.run_check, self, entry=entry))
-        names = [n for n in targets.names() if targets.get(n).kind == "operator"]
+        names = [n for n in targets.names() if targets.get(n).kind == "operator" and (
+            self.plan.linear_targets is None or n in self.plan.linear_targets)]
         names += [n for n in self.plan.data_targets if n in targets.names()]
         for name in names:
             self.add(f"table {name}", "tables", targets.get(name).title,

@@ -281,13 +281,15 @@ def run_downsampling(run: Any, item: Any) -> None:
     from ..measure.tabulate import downsampling_comparison
     from .figures import downsampling_figure
 
+    plain: dict[str, Any] = {}  # a target's plain rows are solved once, for every stride
     for name, stride in run.plan.downsampling:
         run.state.bar.note(f"{item.key}: {name}, stride {stride}")
         comp = downsampling_comparison(
             name, stride, run.plan.downsampling_depths, quick=run.plan.quick_data,
             seed=run.seed, time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
-            deadline=run.deadline,
-            executor=run.pool())
+            deadline=run.deadline, width=run.plan.downsampling_width,
+            executor=run.pool(), plain=plain.get(name))
+        plain.setdefault(name, comp.plain)
         run.state.comparisons.append(comp)
         run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
         run.write("tables/downsampling.json", _comparison_json(run, item), item)

@@ -18,8 +18,10 @@ from cbntheory.measure import intervals
 from cbntheory.measure.tables import SKIPPED, TIME_CAPPED, DepthRow
 from cbntheory.measure.tabulate import measure_named
 
+# 1,000 iterations per restart (a quarter of the quick budget: issue 15, the test took
+# ~60 s): still thousands of iterations whose count, not the clock, ends every solve
 TABLE = [sys.executable, "-m", "cbntheory.cli", "table", "shift_autoencoder_1d", "--depths",
-         "2,3", "--quick", "--format", "json", "--no-progress"]
+         "2,3", "--quick", "--max-iter", "1000", "--format", "json", "--no-progress"]
 BURN = [sys.executable, "-c", "while True: pass"]
 
 
@@ -53,6 +55,25 @@ def test_same_seed_same_numbers_idle_and_loaded():
             p.wait()
     assert loaded == idle
     assert all(r["status"] not in (TIME_CAPPED, SKIPPED) for r in idle[1:])
+
+
+def test_same_seed_same_row_idle_and_loaded_in_process():
+    # the fast variant of the test above: one depth, in this process, a small budget
+    from cbntheory.measure.tables import row_state
+
+    def solve():
+        row = measure_named("shift_autoencoder_1d", 3, quick=True, max_iter=150)
+        state = row_state(row)
+        return {k: state[k] for k in ("lower", "upper", "status", "residual", "solver")}
+
+    idle = solve()
+    burner = subprocess.Popen(BURN)
+    try:
+        loaded = solve()
+    finally:
+        burner.kill()
+        burner.wait()
+    assert loaded == idle and idle["status"] not in (TIME_CAPPED, SKIPPED)
 
 
 def test_a_solve_cut_by_its_safety_cap_says_so_and_drops_its_upper_bound():

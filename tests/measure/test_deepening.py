@@ -54,3 +54,25 @@ def test_rows_without_a_network_or_skipped_stay():
     linear = targets.get(targets.names()[0])
     if linear.kind != "data":
         assert continue_rows(linear, rows) == rows
+
+
+def test_a_gap_of_depths_inserts_one_projection_layer_per_missing_depth():
+    # sparse depths (e.g. 8, 16, 32 in the report) walk across the gap: the network of
+    # depth 2 gets three projection layers for depth 5.  Rebalancing scales layers by
+    # positive factors, so the spans, and the cost of every further layer, stay those of
+    # the first insertion: the gap costs exactly three single steps (an invariance that
+    # fails if a layer is skipped or counted twice), and the outputs are unchanged.
+    t = targets.get("shift_autoencoder_1d")
+    X, Y = t.data(quick=True)
+    first = measure_depth(t, 2, quick=True, max_iter=60)
+    _, one = deepened_start(first.network, X, t.architecture(3, quick=True))
+    net, three = deepened_start(first.network, X, t.architecture(5, quick=True))
+    assert net.architecture.depth == 5 and one > 0
+    assert np.isclose(three, 3 * one, rtol=1e-9)
+    assert np.linalg.norm(net(X) - first.network(X)) <= 1e-9 * np.linalg.norm(Y)
+    assert net.param_norm() <= first.upper + three + 1e-9
+    gap = DepthRow(5, 5.0, None, "solver_error", "no network")
+    _, row = continue_rows(t, [first, gap], quick=True, max_iter=60)
+    assert row.upper is not None and row.upper <= first.upper + three + 1e-9
+    assert np.linalg.norm(row.network(X) - Y) <= 1e-6 * np.linalg.norm(Y)
+    assert "depth continuation from L = 2" in row.message
