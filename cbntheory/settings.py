@@ -489,3 +489,17 @@ SCREEN_BLOCK: int = 20
 #: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
 #: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
 SVD_THREADED_MIN_BATCH: int = 128
+
+# --- issue 15 (lower side): certified depth-2 lower bounds with image outputs -------------
+#: Pattern representatives (one per shift orbit with full-size filters) the depth-2 dual
+#: certificate bounds at most: shape_pattern_1d's 4116 orbits of 2^16 patterns take ~3 s
+#: per multiplier; the 2D shift autoencoder's 2^36 patterns (~1.9e9 orbits) are far beyond.
+DEPTH2_MAX_PATTERNS: int = 5000
+#: Verified networks of a row (lowest norms first) whose stationarity multipliers the
+#: depth-2 certificate tries, besides the labels: each costs one bound over all patterns.
+DEPTH2_NETWORKS: int = 2
+#: Directions of the certificate's cone-support screen whose bound falls below this
+#: fraction of the largest spectral bound stop iterating (their bound stays certified;
+#: the patterns that decide kappa are refined by the exact NNLS anyway): on
+#: shape_pattern_1d 2.7 s instead of 30 s for the same kappa.
+DEPTH2_SCREEN_SETTLED: float = 0.1

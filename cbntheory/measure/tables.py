@@ -161,6 +161,9 @@ class DepthRow:
     upper_from : str
         Name of the producer of ``upper`` when the row joins several measurements
         (:func:`cbntheory.measure.intervals.combine`); ``""``: the row's ``solver``.
+    lower_from : str
+        Name of the producer of ``lower`` when the row joins several measurements (e.g.
+        ``"lipschitz_bound"``, ``"depth2_dual_certificate"``); ``""``: the row's ``solver``.
     """
 
     depth: int
@@ -177,6 +180,7 @@ class DepthRow:
                                                     compare=False)
     network_file: str = ""
     upper_from: str = ""
+    lower_from: str = ""
 
     def __repr__(self) -> str:
         return one_line("DepthRow", {"depth": self.depth, "lower": self.lower,
