@@ -396,7 +396,8 @@ def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts:
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
                   max_iter: int | None = None,
-                  warm: Sequence[tuple[Any, str]] = (), epsilon: float = 0.0) -> DepthRow:
+                  warm: Sequence[tuple[Any, str]] = (), epsilon: float = 0.0,
+                  open_set: bool = False) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
 
     Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
@@ -407,6 +408,10 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
     depth's network, :mod:`cbntheory.solvers.continuation`) before its random restarts.
     Never raises for a solver failure (the row says so); an architecture that refuses the
     depth gives a ``"skipped"`` row.
+
+    ``open_set=True`` adds the open-set variant (:func:`open_set_row`): its T2 value goes
+    to ``row.conditional_lower`` with its condition in the message, never into
+    ``[lower, upper]``.
     """
     start = time.perf_counter()
     op = target.operator() if target.kind == "operator" else None
@@ -425,9 +430,33 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
                         f"target {target.name!r} has neither a linear operator nor data")
     built, starts = construction_starts(target, depth, quick, arch.bias)
     X, Y = data
-    return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
-                     time_limit=time_limit, max_iter=max_iter, warm=starts + list(warm),
-                     epsilon=epsilon)
+    row = data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
+                    time_limit=time_limit, max_iter=max_iter, warm=starts + list(warm),
+                    epsilon=epsilon)
+    return open_set_row(row, target, arch, quick) if open_set else row
+
+
+def open_set_row(row: DepthRow, target: Any, arch: Any, quick: bool = False) -> DepthRow:
+    """``row`` with the open-set variant's T2 value in ``conditional_lower``, labelled.
+
+    The variant asks the network to match the target's values *and Jacobians* at the
+    samples (:meth:`cbntheory.targets.Target.open_set_jacobians`, restricted to the
+    domain's tangent space); then T2 bounds ``R`` by
+    :func:`cbntheory.solvers.certificates.open_set_t2`, whose slope in ``L`` is ``Rank_J``.
+    It bounds another problem than the row's interval, so it stays apart from it.
+    """
+    from ..solvers.certificates import open_set_t2
+
+    jac = target.open_set_jacobians(quick)
+    if jac is None:
+        note = (f"open-set variant: not available ({target.name!r} does not define its "
+                "Jacobians off the samples)")
+        return dataclasses.replace(row, message=f"{row.message} | {note}")
+    out = open_set_t2(arch, jac)
+    note = (f"open-set variant: T2 value {out['value']:.6g} (rank {out['rank']} at sample "
+            f"{out['sample']}), {out['condition']}")
+    return dataclasses.replace(row, conditional_lower=out["value"],
+                               message=f"{row.message} | {note}")
 
 
 def construction_starts(target: Any, depth: int, quick: bool,

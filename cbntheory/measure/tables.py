@@ -164,6 +164,9 @@ class DepthRow:
     lower_from : str
         Name of the producer of ``lower`` when the row joins several measurements (e.g.
         ``"lipschitz_bound"``, ``"depth2_dual_certificate"``); ``""``: the row's ``solver``.
+    conditional_lower : float or None
+        The open-set variant's T2 value (``measure_depth(..., open_set=True)``): a lower
+        bound only under the open-set assumption, never part of ``[lower, upper]``.
     """
 
     depth: int
@@ -181,6 +184,7 @@ class DepthRow:
     network_file: str = ""
     upper_from: str = ""
     lower_from: str = ""
+    conditional_lower: float | None = None
 
     def __repr__(self) -> str:
         return one_line("DepthRow", {"depth": self.depth, "lower": self.lower,

@@ -61,8 +61,9 @@ from ..nets.patches import patches, tap_offsets
 from .convex.arrangements import generic_cell_count
 from .convex.model import pattern_kappas
 from .convex.patterns import Arrangement
+from .convex.screen import cone_support_bounds
 
-__all__ = ["Depth2Certificate", "applies", "depth2_lower_bound"]
+__all__ = ["Depth2Certificate", "applies", "cone_norm_bounds", "depth2_lower_bound"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,13 +259,139 @@ def stationarity_multipliers(net: Network, X: np.ndarray, *,
     return lam.reshape(out.shape)
 
 
+def _units(net: Network) -> np.ndarray:
+    """Hidden channels ``u_j = (w_j, b_j)`` of a depth-2 network, on the window, ``(n_1, r)``."""
+    arch = net.architecture
+    taps = tap_offsets(arch.kernel_size, arch.spatial_shape)
+    W = net.kernels[0][(slice(None), slice(None), *taps.T)]      # (n_1, n_0, K)
+    U = W.reshape(W.shape[0], -1)
+    return np.hstack([U, net.biases[0][:, None]]) if arch.bias else U
+
+
+def _reached(arch: Architecture, arr: Arrangement, L: np.ndarray,
+             networks: Sequence[Network]) -> float:
+    """``max ||M_D u|| / ||u_w||`` over the networks' channels: a value ``kappa`` must reach."""
+    U = [u for net in networks for u in _units(net)]
+    if not U:
+        return 0.0
+    U_arr = np.array(U)
+    norms = np.linalg.norm(U_arr[:, :-1] if arch.bias and not arch.penalize_bias else U_arr,
+                           axis=1)
+    F = _features(arch, arr, arr.pattern_of(U_arr))
+    vals = np.linalg.norm(np.einsum("jnr,no,jr->jo", F, L, U_arr), axis=1)
+    ok = norms > 0
+    return float(np.max(vals[ok] / norms[ok], initial=0.0))
+
+
 def _kappas(arr: Arrangement, cells: np.ndarray, F: np.ndarray, L: np.ndarray,
-            free_hidden: bool) -> np.ndarray:
-    """Per pattern, the certified bound on ``max ||M_D u||`` (the screen settles small rows)."""
-    G = np.einsum("pnr,no->por", F, L)
-    scale = float(np.max(np.linalg.norm(G, ord=2, axis=(1, 2)), initial=0.0))
-    return pattern_kappas(arr, cells, F, L, free_hidden,
-                          threshold=settings.DEPTH2_SCREEN_SETTLED * scale)
+            free_hidden: bool, reached: float = 0.0, refine: bool = True,
+            give_up: float = np.inf) -> np.ndarray:
+    """Per pattern, a certified bound on ``max{||M_D u|| : u in K_D, ||u_w|| <= 1}``.
+
+    First row by row (the certified cone-support screen
+    :func:`cbntheory.solvers.convex.screen.cone_support_bounds` of every row of ``M_D``,
+    or the spectral norm); then, in decreasing order, the patterns that decide the
+    maximum get the semidefinite bound :func:`cone_norm_bounds`.  With a free hidden bias
+    (a coordinate outside the norm) :func:`cbntheory.solvers.convex.model.pattern_kappas`
+    refines by the exact NNLS instead.  ``reached``: a
+    value of ``||M_D u||`` some unit attains, below which no bound can go (the level of
+    the semidefinite bound's steps); ``refine=False``: the row-by-row bounds only;
+    ``give_up``: stop refining once the maximum is known to exceed it (the bounds stay
+    certified, only less tight).
+    """
+    G = np.matmul(L.T, F)                                  # (P, n_out K, r)
+    spectral = np.linalg.norm(G, ord=2, axis=(1, 2)) if len(cells) else np.zeros(0)
+    settled = settings.DEPTH2_SCREEN_SETTLED * float(np.max(spectral, initial=0.0))
+    if free_hidden:  # no semidefinite step: the exact NNLS refines the deciding patterns
+        return pattern_kappas(arr, cells, F, L, free_hidden, threshold=settled)
+    k = G.shape[1]
+    ub = cone_support_bounds(np.concatenate([G, -G], axis=1), cells, arr.normals, None,
+                             threshold=settled, iterations=settings.DEPTH2_SCREEN_ITERATIONS)
+    rows = np.maximum(np.maximum(ub[:, :k], ub[:, k:]), 0.0)
+    kappas = np.minimum(np.linalg.norm(rows, axis=1), spectral)
+    if len(cells) == 0 or not refine:
+        return kappas
+    S = cells[:, :, None] * arr.normals[None]            # K_D = {u : S_D u >= 0}
+    order = np.argsort(-kappas, kind="stable")
+    best = float(reached)
+    batch = settings.DEPTH2_SDP_BATCH
+    for lo in range(0, len(order), batch):
+        idx = order[lo:lo + batch]
+        if kappas[idx[0]] <= best:
+            break
+        level = best if best > 0 else None
+        kappas[idx] = np.minimum(kappas[idx], cone_norm_bounds(G[idx], S[idx], target=level))
+        best = max(best, float(kappas[idx].max()))
+        if best > give_up:
+            break
+    return kappas
+
+
+def cone_norm_bounds(G: np.ndarray, S: np.ndarray, iterations: int | None = None,
+                     target: float | None = None) -> np.ndarray:
+    """Certified upper bounds on ``max{||G_b u|| : S_b u >= 0, ||u|| <= 1}`` for a batch.
+
+    Parameters
+    ----------
+    G : ndarray, shape (B, k, r)
+    S : ndarray, shape (B, m, r)
+        Rows of the polyhedral cones.
+    iterations : int, optional
+        Subgradient steps (default :data:`cbntheory.settings.DEPTH2_SDP_ITERATIONS`).
+    target : float, optional
+        A level the bounds need not go below (e.g. a value the maximum is known to
+        reach): Polyak's step size towards it instead of ``1/sqrt(k)`` steps.
+
+    Returns
+    -------
+    ndarray, shape (B,)
+
+    Notes
+    -----
+    For ``u`` in the cone and any symmetric ``Gamma >= 0`` (entrywise),
+    ``<Gamma, S u u^T S^T> >= 0``, so with ``U = u u^T`` (``tr U <= 1``)
+
+        ||G u||^2 = <G^T G, U> <= <G^T G + S^T Gamma S, U> <= lambda_max(G^T G + S^T Gamma S)^+,
+
+    the dual of the Shor relaxation with the cone's entrywise constraints.  Every
+    ``Gamma >= 0`` gives a certified bound (the eigenvalue is computed anew in numpy), so
+    ``Gamma`` may come from a cheap method: projected subgradient descent on
+    ``lambda_max`` (subgradient ``S v v^T S^T`` at the top eigenvector ``v``, steps
+    ``lambda_max(G^T G) / ||S||^2 / sqrt(k)`` or Polyak's towards ``target^2``), keeping
+    the best iterate.  ``Gamma = 0``
+    gives the spectral norm.
+
+    Examples
+    --------
+    The quadrant ``u >= 0`` of the plane and ``G = (1, -1)``: the maximum is 1 (at
+    ``u = e_1``), the spectral norm sqrt(2).
+
+    >>> b = cone_norm_bounds(np.array([[[1.0, -1.0]]]), np.eye(2)[None])
+    >>> bool(1.0 <= b[0] < 1.01)
+    True
+    """
+    iterations = settings.DEPTH2_SDP_ITERATIONS if iterations is None else int(iterations)
+    C = G.transpose(0, 2, 1) @ G
+    St = S.transpose(0, 2, 1)
+    Gam = np.zeros((S.shape[0], S.shape[1], S.shape[1]))
+    best = np.linalg.eigvalsh(C)[:, -1]
+    step0 = best / np.maximum(np.linalg.norm(S, ord=2, axis=(1, 2)) ** 2, 1e-300)
+    aim = None if target is None else float(target) ** 2
+    for k in range(1, iterations + 1):
+        A = C + St @ Gam @ S
+        w, vec = np.linalg.eigh(A)
+        # round-off of eigh is below n eps ||A||_F: added so the bound stays certified
+        top = w[:, -1] + 4 * A.shape[1] * np.finfo(float).eps * np.linalg.norm(A, axis=(1, 2))
+        best = np.minimum(best, top)
+        sv = (S @ vec[:, :, -1:])[:, :, 0]
+        if aim is None:
+            step = step0 / np.sqrt(k)
+        else:  # Polyak's step towards the level the bound has to reach
+            step = np.maximum(w[:, -1] - aim, 0.0) / np.maximum(np.sum(sv * sv, 1) ** 2, 1e-300)
+        if aim is not None and np.all(best <= aim):
+            break  # every bound is at the level already: no need to go further
+        Gam = np.maximum(0.0, Gam - step[:, None, None] * sv[:, :, None] * sv[:, None, :])
+    return np.sqrt(np.maximum(best, 0.0))
 
 
 def _bound(lam: np.ndarray, Y: np.ndarray, kappa: float, output_bias: str) -> tuple[float, float]:
@@ -277,6 +404,19 @@ def _bound(lam: np.ndarray, Y: np.ndarray, kappa: float, output_bias: str) -> tu
         s = lam.sum(axis=tuple(i for i in range(lam.ndim) if i != 1))
         value -= float(np.sum(s * s)) / kappa ** 2
     return max(0.0, value), lin
+
+
+def _kappa_to_beat(lam: np.ndarray, Y: np.ndarray, value: float, output_bias: str) -> float:
+    """The ``kappa`` above which multipliers ``lam`` give a bound below ``value``."""
+    lin = float(np.sum(lam * Y))
+    q = 0.0
+    if output_bias == "penalized":
+        q = float(np.sum(lam.sum(axis=tuple(i for i in range(lam.ndim) if i != 1)) ** 2))
+    if value <= 0:
+        return np.inf
+    # 2 lin / k - q / k^2 = value  <=>  value k^2 - 2 lin k + q = 0 (the larger root)
+    disc = max(lin * lin - value * q, 0.0)
+    return (lin + np.sqrt(disc)) / value
 
 
 def depth2_lower_bound(arch: Architecture, X: Any, Y: Any, *,
@@ -328,7 +468,7 @@ def depth2_lower_bound(arch: Architecture, X: Any, Y: Any, *,
                    f"({'output layer' if last else 'all layers'}) of a network of norm "
                    f"{n.param_norm():.6g}") for n in networks for last in (True, False)]
     candidates.append((Y, "the labels"))
-    best: Depth2Certificate | None = None
+    tried = []
     for lam0, source in candidates:
         for lam in (lam0, -lam0):
             if output_bias == "free":
@@ -336,16 +476,25 @@ def depth2_lower_bound(arch: Architecture, X: Any, Y: Any, *,
                                      keepdims=True)
             if not np.all(np.isfinite(lam)) or float(np.sum(lam * Y)) <= 0:
                 continue
-            kappas = _kappas(arr, reps, F, _second_layer(arch, lam), free_hidden)
-            kappa = float(np.max(kappas, initial=0.0))
-            value, lin = _bound(lam, Y, kappa, output_bias)
-            if best is None or value > best.value:
-                best = Depth2Certificate(
-                    value=value, kappa=kappa, dual_value=lin, multipliers=lam, source=source,
-                    patterns=len(cells), representatives=len(reps), completeness=why,
-                    hyperplanes=arr.n_hyperplanes,
-                    critical_pattern=reps[int(np.argmax(kappas))] if len(reps) else reps,
-                    wall_time=0.0)
+            L = _second_layer(arch, lam)
+            rows = _kappas(arr, reps, F, L, free_hidden, refine=False)
+            tried.append((_bound(lam, Y, float(np.max(rows, initial=0.0)), output_bias)[0],
+                          lam, source, L))
+    tried.sort(key=lambda t: -t[0])  # the semidefinite bound only for the most promising
+    best: Depth2Certificate | None = None
+    for _, lam, source, L in tried[:settings.DEPTH2_REFINED_CANDIDATES]:
+        give_up = np.inf if best is None else _kappa_to_beat(lam, Y, best.value, output_bias)
+        kappas = _kappas(arr, reps, F, L, free_hidden, reached=_reached(arch, arr, L, networks),
+                         give_up=give_up)
+        kappa = float(np.max(kappas, initial=0.0))
+        value, lin = _bound(lam, Y, kappa, output_bias)
+        if best is None or value > best.value:
+            best = Depth2Certificate(
+                value=value, kappa=kappa, dual_value=lin, multipliers=lam, source=source,
+                patterns=len(cells), representatives=len(reps), completeness=why,
+                hyperplanes=arr.n_hyperplanes,
+                critical_pattern=reps[int(np.argmax(kappas))] if len(reps) else reps,
+                wall_time=0.0)
     if best is None:
         best = Depth2Certificate(value=0.0, kappa=float("inf"), dual_value=0.0,
                                  multipliers=np.zeros_like(Y), source="none (zero labels)",

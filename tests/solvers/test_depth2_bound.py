@@ -119,3 +119,18 @@ def test_refusals():
         B.depth2_lower_bound(target.architecture(2), X, Y)
     with pytest.raises(ValidationError, match="arch"):
         B.depth2_lower_bound(cbn.Architecture((4,), (1, 2, 2, 1)), X[:, :, 0, :4], X[:, :, 0, :4])
+
+
+def test_cone_norm_bound_against_a_dense_search():
+    """max ||G u|| over a cone and the unit ball, by brute force over sampled directions."""
+    rng = np.random.default_rng(5)
+    G = rng.standard_normal((6, 4, 3))
+    S = rng.standard_normal((6, 3, 3))              # cones {u : S u >= 0} in R^3
+    bound = B.cone_norm_bounds(G, S)
+    U = rng.standard_normal((200_000, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    for b in range(6):
+        inside = U[np.all(U @ S[b].T >= 0, axis=1)]
+        best = np.max(np.linalg.norm(inside @ G[b].T, axis=1), initial=0.0)
+        assert best <= bound[b] <= np.linalg.norm(G[b], 2) * (1 + 1e-12)
+        assert bound[b] <= 1.05 * best + 1e-9 * np.linalg.norm(G[b], 2)  # and close to it
