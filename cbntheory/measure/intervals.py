@@ -113,7 +113,7 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     lowers = [r for r in rows if r.lower is not None]
     low_row = max(lowers, key=lambda r: float(r.lower)) if lowers else None  # type: ignore[arg-type]
     lower = None if low_row is None else low_row.lower
-    lower_from = "" if low_row is None else low_row.solver
+    lower_from = "" if low_row is None else (low_row.lower_from or low_row.solver)
     good = [r for r in rows if r.upper is not None]
     message = " | ".join(f"{r.solver or 'solver'}: {r.message}" for r in rows)
     solver = "; ".join(r.solver for r in rows if r.solver)
@@ -131,9 +131,11 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     if any(r.status == TIME_CAPPED for r in rows):  # a source was cut: not an ordinary row
         status, message = TIME_CAPPED, f"stopped by the safety time cap; {message}"
     networks = {r.solver: r.network for r in good if r.network is not None}
+    conditional = next((r.conditional_lower for r in rows if r.conditional_lower is not None),
+                       None)
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
                     best.residual, best.network, networks, upper_from=best.solver,
-                    lower_from=lower_from)
+                    lower_from=lower_from, conditional_lower=conditional)
 
 
 def _verified(depth: int, res: NormResult, X: Any, Y: Any, epsilon: float = 0.0) -> DepthRow:

@@ -103,3 +103,23 @@ def test_open_set_value_is_rank_j_times_l_and_stays_apart(name, rank):
     row = intervals.open_set_row(DepthRow(2, 1.0, 2.0, "not_certified"), digits,
                                  digits.architecture(2, quick=True), quick=True)
     assert row.conditional_lower is None and "not available" in row.message
+
+
+@pytest.mark.slow
+def test_cli_table_shows_both_lower_labels(tmp_path):
+    """``cbn table --open-set``: the certificate is the row's lower end, the T2 value apart."""
+    import csv
+    import io
+
+    from cbntheory.cli import main
+
+    out = tmp_path / "t.csv"
+    main(["table", "shift_autoencoder_1d", "--depths", "2", "--quick", "--max-iter", "40",
+          "--open-set", "--format", "csv", "--out", str(out), "--no-progress"])
+    body = "".join(line for line in out.read_text().splitlines(True)
+                   if not line.startswith("#"))
+    rows = [r for r in csv.DictReader(io.StringIO(body)) if r.get("depth") == "2"]
+    row = rows[0]
+    assert row["lower_source"] == "depth-2 dual" and float(row["lower"]) > 2.0
+    assert float(row["conditional_lower"]) == pytest.approx(2.0)
+    assert float(row["lower"]) <= float(row["upper"])
