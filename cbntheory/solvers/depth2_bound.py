@@ -58,7 +58,6 @@ from ..errors import TooManyCellsError
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..nets.patches import patches, tap_offsets
-from .convex.arrangements import generic_cell_count
 from .convex.model import pattern_kappas
 from .convex.patterns import Arrangement
 from .convex.screen import cone_support_bounds
@@ -374,14 +373,15 @@ def cone_norm_bounds(G: np.ndarray, S: np.ndarray, iterations: int | None = None
     C = G.transpose(0, 2, 1) @ G
     St = S.transpose(0, 2, 1)
     Gam = np.zeros((S.shape[0], S.shape[1], S.shape[1]))
-    best = np.linalg.eigvalsh(C)[:, -1]
+    margin = 4 * C.shape[1] * np.finfo(float).eps
+    best = np.linalg.eigvalsh(C)[:, -1] + margin * np.linalg.norm(C, axis=(1, 2))
     step0 = best / np.maximum(np.linalg.norm(S, ord=2, axis=(1, 2)) ** 2, 1e-300)
     aim = None if target is None else float(target) ** 2
     for k in range(1, iterations + 1):
         A = C + St @ Gam @ S
         w, vec = np.linalg.eigh(A)
         # round-off of eigh is below n eps ||A||_F: added so the bound stays certified
-        top = w[:, -1] + 4 * A.shape[1] * np.finfo(float).eps * np.linalg.norm(A, axis=(1, 2))
+        top = w[:, -1] + margin * np.linalg.norm(A, axis=(1, 2))
         best = np.minimum(best, top)
         sv = (S @ vec[:, :, -1:])[:, :, 0]
         if aim is None:
@@ -502,12 +502,3 @@ def depth2_lower_bound(arch: Architecture, X: Any, Y: Any, *,
                                  completeness=why, hyperplanes=arr.n_hyperplanes,
                                  critical_pattern=np.zeros(0, np.int8), wall_time=0.0)
     return dataclasses.replace(best, wall_time=time.perf_counter() - start)
-
-
-def pattern_count(arch: Architecture, X: Any) -> tuple[int, int, int]:
-    """``(hyperplanes, rank, generic count)`` of the first layer's arrangement (no enumeration)."""
-    X = V.real_array("X", X, ndim=arch.ndim + 2)
-    Z = patches(X, arch.spatial_shape, arch.kernel_size, arch.normalization)
-    arr = Arrangement.from_patches(Z, bias=arch.bias)
-    rank = int(np.linalg.matrix_rank(arr.normals)) if arr.n_hyperplanes else 0
-    return arr.n_hyperplanes, rank, generic_cell_count(arr.n_hyperplanes, rank)
