@@ -122,7 +122,8 @@ class Depth2Certificate:
 
     def describe(self) -> str:
         """One sentence for a table row."""
-        return (f"depth-2 dual certificate: multipliers from {self.source}, kappa = "
+        return (f"depth-2 dual certificate: multipliers from {self.source}, <lam, Y> = "
+                f"{self.dual_value:.6g}, kappa = "
                 f"{self.kappa:.6g} over all {self.patterns} activation patterns "
                 f"({self.completeness}; {self.representatives} bounded), "
                 f"{self.hyperplanes} hyperplanes")
