@@ -420,6 +420,36 @@ def _kappa_to_beat(lam: np.ndarray, Y: np.ndarray, value: float, output_bias: st
     return (lin + np.sqrt(disc)) / value
 
 
+def _ranked_multipliers(arch: Architecture, arr: Arrangement, reps: np.ndarray, F: np.ndarray,
+                        X: np.ndarray, Y: np.ndarray, networks: Sequence[Network],
+                        output_bias: str, free_hidden: bool
+                        ) -> list[tuple[float, np.ndarray, str, np.ndarray]]:
+    """Every candidate multiplier with its row-by-row bound, best first.
+
+    ``(bound, lam, source, L)`` for the stationarity multipliers of every network (output
+    layer and all layers) and for ``Y``, both signs, made to sum to 0 per output with a
+    free output bias; those with ``<lam, Y> <= 0`` (bound 0) are left out.
+    """
+    candidates = [(stationarity_multipliers(n, X, output_only=last), f"the stationarity "
+                   f"({'output layer' if last else 'all layers'}) of a network of norm "
+                   f"{n.param_norm():.6g}") for n in networks for last in (True, False)]
+    candidates.append((Y, "the labels"))
+    tried = []
+    for lam0, source in candidates:
+        for lam in (lam0, -lam0):
+            if output_bias == "free":
+                lam = lam - lam.mean(axis=tuple(i for i in range(lam.ndim) if i != 1),
+                                     keepdims=True)
+            if not np.all(np.isfinite(lam)) or float(np.sum(lam * Y)) <= 0:
+                continue
+            L = _second_layer(arch, lam)
+            rows = _kappas(arr, reps, F, L, free_hidden, refine=False)
+            tried.append((_bound(lam, Y, float(np.max(rows, initial=0.0)), output_bias)[0],
+                          lam, source, L))
+    tried.sort(key=lambda t: -t[0])  # the semidefinite bound only for the most promising
+    return tried
+
+
 def depth2_lower_bound(arch: Architecture, X: Any, Y: Any, *,
                        networks: Sequence[Network] = (),
                        max_patterns: int | None = None) -> Depth2Certificate:
@@ -465,23 +495,7 @@ def depth2_lower_bound(arch: Architecture, X: Any, Y: Any, *,
     F = _features(arch, arr, reps)
     output_bias = "none" if not arch.bias else ("penalized" if arch.penalize_bias else "free")
     free_hidden = arch.bias and not arch.penalize_bias
-    candidates = [(stationarity_multipliers(n, X, output_only=last), f"the stationarity "
-                   f"({'output layer' if last else 'all layers'}) of a network of norm "
-                   f"{n.param_norm():.6g}") for n in networks for last in (True, False)]
-    candidates.append((Y, "the labels"))
-    tried = []
-    for lam0, source in candidates:
-        for lam in (lam0, -lam0):
-            if output_bias == "free":
-                lam = lam - lam.mean(axis=tuple(i for i in range(lam.ndim) if i != 1),
-                                     keepdims=True)
-            if not np.all(np.isfinite(lam)) or float(np.sum(lam * Y)) <= 0:
-                continue
-            L = _second_layer(arch, lam)
-            rows = _kappas(arr, reps, F, L, free_hidden, refine=False)
-            tried.append((_bound(lam, Y, float(np.max(rows, initial=0.0)), output_bias)[0],
-                          lam, source, L))
-    tried.sort(key=lambda t: -t[0])  # the semidefinite bound only for the most promising
+    tried = _ranked_multipliers(arch, arr, reps, F, X, Y, networks, output_bias, free_hidden)
     best: Depth2Certificate | None = None
     for _, lam, source, L in tried[:settings.DEPTH2_REFINED_CANDIDATES]:
         give_up = np.inf if best is None else _kappa_to_beat(lam, Y, best.value, output_bias)
