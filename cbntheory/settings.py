@@ -503,3 +503,29 @@ SCREEN_BLOCK: int = 20
 #: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
 #: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
 SVD_THREADED_MIN_BATCH: int = 128
+
+# --- issue 15 (lower side): certified depth-2 lower bounds with image outputs -------------
+#: Pattern representatives (one per shift orbit with full-size filters) the depth-2 dual
+#: certificate bounds at most: shape_pattern_1d's 4116 orbits of 2^16 patterns take ~3 s
+#: per multiplier; the 2D shift autoencoder's 2^36 patterns (~1.9e9 orbits) are far beyond.
+DEPTH2_MAX_PATTERNS: int = 5000
+#: Verified networks of a row (lowest norms first) whose stationarity multipliers the
+#: depth-2 certificate tries, besides the labels: each costs one bound over all patterns.
+DEPTH2_NETWORKS: int = 2
+#: Directions of the certificate's cone-support screen whose bound falls below this
+#: fraction of the largest spectral bound stop iterating (their bound stays certified;
+#: the patterns that decide kappa are refined by the exact NNLS anyway): on
+#: shape_pattern_1d 2.7 s instead of 30 s for the same kappa.
+DEPTH2_SCREEN_SETTLED: float = 0.1
+#: Subgradient steps of the certificate's semidefinite bound per pattern (every step's
+#: bound is certified; more steps, tighter kappa: on shift_autoencoder_1d's critical
+#: pattern 50, 200, 1000 steps give 3.60, 3.13, 2.93 against 4.93 row by row).
+DEPTH2_SDP_ITERATIONS: int = 300
+#: Patterns refined together by that bound (one batched eigh per step).
+DEPTH2_SDP_BATCH: int = 64
+#: Multipliers (of the up to 2 DEPTH2_NETWORKS x 2 + 1 tried) that get the semidefinite
+#: refinement, best row-by-row bound first: it costs most of the certificate's time.
+DEPTH2_REFINED_CANDIDATES: int = 2
+#: FISTA iterations of the certificate's row-by-row screen: the semidefinite bound then
+#: refines the patterns that decide kappa, so the screen need not be tight.
+DEPTH2_SCREEN_ITERATIONS: int = 60

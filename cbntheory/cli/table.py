@@ -4,7 +4,7 @@ Usage::
 
     cbn table TARGET... [--depths 1-16] [--format md|tex|csv|json] [--out FILE]
               [--quick] [--seed S] [--restarts K] [--max-iter N] [--time-limit SECONDS]
-              [--epsilon EPS] [--save-networks DIR] [--no-progress]
+              [--epsilon EPS] [--open-set] [--save-networks DIR] [--no-progress]
     cbn table [TARGET...] --from STORE.sqlite [--format ...] [--out FILE] [--save-networks DIR]
     cbn table --data DATA.npz [--activation relu|linear] [--no-bias | --free-bias]
               [--head avgpool] [--width N] [--normalization operator|plain] [--name NAME]
@@ -89,6 +89,10 @@ def register(subparsers: Any) -> None:
                         help="tabulate R_eps, the least norm of networks within the relative "
                              "residual EPS of the data, instead of exact interpolation "
                              "(default: exact); data targets only")
+    parser.add_argument("--open-set", action="store_true",
+                        help="add the open-set variant's T2 value (networks must match the "
+                             "target's Jacobians too) as its own column, conditional on that "
+                             "assumption and never part of [lower, upper] (issue 15)")
     add_shared(parser, "--no-progress")
     parser.add_argument("--list", action="store_true", help="list the built-in targets and exit")
     _register_custom(parser)
@@ -208,7 +212,8 @@ def _measure(args: argparse.Namespace) -> list[Any]:
             tables.append(bound_table(target, depths, quick=args.quick, rng=args.seed,
                                       restarts=args.restarts, time_limit=args.time_limit,
                                       max_iter=_max_iter(args),
-                                      on_row=on_row, epsilon=args.epsilon))
+                                      on_row=on_row, epsilon=args.epsilon,
+                                      open_set=args.open_set))
     except KeyboardInterrupt:
         raise _Interrupted(tables, chosen[len(tables)].name, list(partial)) from None
     finally:
@@ -268,6 +273,7 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--time-limit", f"{args.time_limit:g}"]
     if args.epsilon is not None:
         parts += ["--epsilon", f"{args.epsilon:g}"]
+    parts += ["--open-set"] if args.open_set else []
     return " ".join(parts + (["--quick"] if args.quick else []))
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .. import settings
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, TooManyCellsError
 from ..results import (
     FAILED,
     INFEASIBLE,
@@ -61,6 +61,8 @@ from .tables import SKIPPED, TIME_CAPPED, DepthRow
 CONVEX_SAMPLE_MAX_SIZE: int = 256
 #: Number of sampled activation patterns in that fallback.
 CONVEX_SAMPLE_PATTERNS: int = 200
+#: Solver name of the depth-2 dual certificate's rows (issue 15).
+DEPTH2_DUAL: str = "depth2_dual_certificate"
 
 
 def _failed_row(depth: int, exc: BaseException, seed: int | None, start: float) -> DepthRow:
@@ -108,15 +110,18 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     open interval keeps the best upper bound's own status when that one is not verified;
     a source stopped by its safety time cap makes the row ``"time_capped"``.
     """
-    lowers = [r.lower for r in rows if r.lower is not None]
-    lower = max(lowers) if lowers else None
+    lowers = [r for r in rows if r.lower is not None]
+    low_row = max(lowers, key=lambda r: float(r.lower)) if lowers else None  # type: ignore[arg-type]
+    lower = None if low_row is None else low_row.lower
+    lower_from = "" if low_row is None else (low_row.lower_from or low_row.solver)
     good = [r for r in rows if r.upper is not None]
     message = " | ".join(f"{r.solver or 'solver'}: {r.message}" for r in rows)
     solver = "; ".join(r.solver for r in rows if r.solver)
     wall = float(sum(r.wall_time for r in rows if math.isfinite(r.wall_time)))
     if not good:
         failed = next((r for r in rows if r.status in FAILED), rows[-1])
-        return DepthRow(depth, lower, None, failed.status, message, solver, failed.seed, wall)
+        return DepthRow(depth, lower, None, failed.status, message, solver, failed.seed, wall,
+                        lower_from=lower_from)
     best = min(good, key=lambda r: float(r.upper))  # type: ignore[arg-type]
     upper = float(best.upper)  # type: ignore[arg-type]
     message = f"upper bound from {best.solver or 'solver'}; {message}"
@@ -126,8 +131,11 @@ def combine(depth: int, rows: Sequence[DepthRow]) -> DepthRow:
     if any(r.status == TIME_CAPPED for r in rows):  # a source was cut: not an ordinary row
         status, message = TIME_CAPPED, f"stopped by the safety time cap; {message}"
     networks = {r.solver: r.network for r in good if r.network is not None}
+    conditional = next((r.conditional_lower for r in rows if r.conditional_lower is not None),
+                       None)
     return DepthRow(depth, lower, upper, status, message, solver, best.seed, wall,
-                    best.residual, best.network, networks, upper_from=best.solver)
+                    best.residual, best.network, networks, upper_from=best.solver,
+                    lower_from=lower_from, conditional_lower=conditional)
 
 
 def _verified(depth: int, res: NormResult, X: Any, Y: Any, epsilon: float = 0.0) -> DepthRow:
@@ -286,6 +294,40 @@ def convex_row(arch: Any, X: Any, Y: Any, depth: int, epsilon: float = 0.0) -> D
     return _verified(depth, res, X, Y, epsilon)
 
 
+def depth2_row(arch: Any, X: Any, Y: Any, depth: int, networks: Sequence[Any] = (),
+               epsilon: float = 0.0) -> DepthRow:
+    """Row of the depth-2 dual certificate (:mod:`cbntheory.solvers.depth2_bound`): a lower bound.
+
+    ``networks`` (the verified upper bounds of the same row) supply the multipliers.  For
+    ``R_eps`` the same multipliers hold with the certified slack: labels within
+    ``epsilon ||Y||`` change ``<lam, Y>`` by at most ``epsilon ||lam|| ||Y||``.
+    """
+    from ..solvers.depth2_bound import depth2_lower_bound
+
+    start = time.perf_counter()
+    try:
+        cert = depth2_lower_bound(arch, X, Y, networks=networks)
+    except TooManyCellsError as exc:  # not a failure of the row: this bound does not reach
+        return DepthRow(depth, None, None, NOT_CERTIFIED, f"no depth-2 certificate: {exc}",
+                        DEPTH2_DUAL, None, time.perf_counter() - start)
+    except Exception as exc:
+        return _failed_row(depth, exc, None, start)
+    value, what = cert.value, "R"
+    if epsilon > 0:
+        value = cert.slackened(epsilon, Y)
+        what = f"R_eps (eps = {epsilon:g}, slack 2 eps ||lam|| ||Y|| / kappa)"
+    return DepthRow(depth, value, None, NOT_CERTIFIED,
+                    f"certified lower bound on {what}: {cert.describe()}, "
+                    f"{cert.wall_time:.3g} s", DEPTH2_DUAL, None, time.perf_counter() - start)
+
+
+def _depth2_applies(arch: Any) -> bool:
+    """Depth 2, ReLU, no head, no resampling: the dual certificate of image outputs."""
+    from ..solvers.depth2_bound import applies
+
+    return bool(applies(arch))
+
+
 def _convex_applies(arch: Any) -> bool:
     """Depth 2, head ``"avgpool"``, ReLU and no down-sampling: the exact convex program."""
     return (arch.depth == 2 and arch.head == "avgpool" and arch.activation == "relu"
@@ -315,7 +357,13 @@ def measurements(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restar
         phases["minimal_norm"] = lambda: solver_row(arch, X, Y, depth, seed=seed,
                                                     restarts=restarts, time_limit=time_limit,
                                                     max_iter=max_iter, warm=warm, epsilon=epsilon)
-    return {name: _with_warnings(phase) for name, phase in phases.items()}
+    rows = {name: _with_warnings(phase) for name, phase in phases.items()}
+    if convex and _depth2_applies(arch):  # after the upper bounds: their networks' multipliers
+        nets = [r.network for r in rows.values() if r.network is not None]
+        nets.sort(key=lambda n: float(n.param_norm()))
+        rows["depth2_dual"] = _with_warnings(
+            lambda: depth2_row(arch, X, Y, depth, nets[:settings.DEPTH2_NETWORKS], epsilon))
+    return rows
 
 
 def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts: int = 1,
@@ -350,7 +398,8 @@ def data_rows(arch: Any, X: Any, Y: Any, depth: int, *, seed: int = 0, restarts:
 def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
                   max_iter: int | None = None,
-                  warm: Sequence[tuple[Any, str]] = (), epsilon: float = 0.0) -> DepthRow:
+                  warm: Sequence[tuple[Any, str]] = (), epsilon: float = 0.0,
+                  open_set: bool = False) -> DepthRow:
     """Interval of ``R(f; Omega, L)`` of a :class:`cbntheory.targets.Target` at one depth.
 
     Linear targets given as an operator: exact (T1, :func:`linear_row`).  Otherwise the
@@ -361,6 +410,10 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
     depth's network, :mod:`cbntheory.solvers.continuation`) before its random restarts.
     Never raises for a solver failure (the row says so); an architecture that refuses the
     depth gives a ``"skipped"`` row.
+
+    ``open_set=True`` adds the open-set variant (:func:`open_set_row`): its T2 value goes
+    to ``row.conditional_lower`` with its condition in the message, never into
+    ``[lower, upper]``.
     """
     start = time.perf_counter()
     op = target.operator() if target.kind == "operator" else None
@@ -379,9 +432,33 @@ def measure_depth(target: Any, depth: int, *, quick: bool = False, seed: int = 0
                         f"target {target.name!r} has neither a linear operator nor data")
     built, starts = construction_starts(target, depth, quick, arch.bias)
     X, Y = data
-    return data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
-                     time_limit=time_limit, max_iter=max_iter, warm=starts + list(warm),
-                     epsilon=epsilon)
+    row = data_rows(arch, X, Y, depth, seed=seed, restarts=restarts, construction=built,
+                    time_limit=time_limit, max_iter=max_iter, warm=starts + list(warm),
+                    epsilon=epsilon)
+    return open_set_row(row, target, arch, quick) if open_set else row
+
+
+def open_set_row(row: DepthRow, target: Any, arch: Any, quick: bool = False) -> DepthRow:
+    """``row`` with the open-set variant's T2 value in ``conditional_lower``, labelled.
+
+    The variant asks the network to match the target's values *and Jacobians* at the
+    samples (:meth:`cbntheory.targets.Target.open_set_jacobians`, restricted to the
+    domain's tangent space); then T2 bounds ``R`` by
+    :func:`cbntheory.solvers.certificates.open_set_t2`, whose slope in ``L`` is ``Rank_J``.
+    It bounds another problem than the row's interval, so it stays apart from it.
+    """
+    from ..solvers.certificates import open_set_t2
+
+    jac = target.open_set_jacobians(quick)
+    if jac is None:
+        note = (f"open-set variant: not available ({target.name!r} does not define its "
+                "Jacobians off the samples)")
+        return dataclasses.replace(row, message=f"{row.message} | {note}")
+    out = open_set_t2(arch, jac)
+    note = (f"open-set variant: T2 value {out['value']:.6g} (rank {out['rank']} at sample "
+            f"{out['sample']}), {out['condition']}")
+    return dataclasses.replace(row, conditional_lower=out["value"],
+                               message=f"{row.message} | {note}")
 
 
 def construction_starts(target: Any, depth: int, quick: bool,

@@ -89,6 +89,29 @@ SLOPE_SOURCES: tuple[str, ...] = (CLOSED_FORM, SOLVER)
 _UPPER_FROM = "upper bound from "
 
 
+#: Short names of the producers of certified lower bounds (issue 15), by solver name.
+LOWER_SOURCES: dict[str, str] = {"lipschitz_bound": "Lipschitz",
+                                 "depth2_dual_certificate": "depth-2 dual",
+                                 "closed_form_T1": "closed form"}
+
+
+def lower_source_of(row: DepthRow) -> str:
+    """Short name of the producer of ``row.lower`` (``""``: none or unknown).
+
+    Examples
+    --------
+    >>> lower_source_of(DepthRow(2, 8.9, 10.1, "not_certified",
+    ...                          lower_from="depth2_dual_certificate"))
+    'depth-2 dual'
+    """
+    if row.lower is None:
+        return ""
+    name = row.lower_from or ("" if ";" in row.solver else row.solver)
+    if name in LOWER_SOURCES:
+        return LOWER_SOURCES[name]
+    return "convex dual" if "convex" in name.lower() else ("solver" if name else "")
+
+
 def source_of(name: str) -> str:
     """The source class (:data:`SOURCES`) of the producer ``name`` of an upper bound.
 
@@ -161,6 +184,12 @@ class DepthRow:
     upper_from : str
         Name of the producer of ``upper`` when the row joins several measurements
         (:func:`cbntheory.measure.intervals.combine`); ``""``: the row's ``solver``.
+    lower_from : str
+        Name of the producer of ``lower`` when the row joins several measurements (e.g.
+        ``"lipschitz_bound"``, ``"depth2_dual_certificate"``); ``""``: the row's ``solver``.
+    conditional_lower : float or None
+        The open-set variant's T2 value (``measure_depth(..., open_set=True)``): a lower
+        bound only under the open-set assumption, never part of ``[lower, upper]``.
     """
 
     depth: int
@@ -177,6 +206,8 @@ class DepthRow:
                                                     compare=False)
     network_file: str = ""
     upper_from: str = ""
+    lower_from: str = ""
+    conditional_lower: float | None = None
 
     def __repr__(self) -> str:
         return one_line("DepthRow", {"depth": self.depth, "lower": self.lower,
@@ -487,6 +518,8 @@ class BoundTable:
                 "depth": L, "lower": row.lower, "upper": up, "status": row.status,
                 "residual": None if up is None or not math.isfinite(row.residual)
                 else row.residual, "source": row.source or None,
+                "lower_source": lower_source_of(row) or None,
+                "conditional_lower": row.conditional_lower,
                 "r_over_l": None if up is None else up / L,
                 "l_rank_j": None if self.rank_j is None else L * self.rank_j,
                 "l_rank_cbn": None if self.rank_cbn is None else L * self.rank_cbn,

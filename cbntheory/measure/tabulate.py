@@ -47,7 +47,7 @@ def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
                   restarts: int = 1, time_limit: float | None = None,
                   deadline: float | None = None, stride: int | None = None,
                   max_iter: int | None = None, epsilon: float = 0.0,
-                  width: int | None = None) -> DepthRow:
+                  width: int | None = None, open_set: bool = False) -> DepthRow:
     """One depth of the built-in target ``name`` (picklable arguments: a process-pool job).
 
     With ``stride``, the target's architecture with the middle layers down-sampled
@@ -65,7 +65,8 @@ def measure_named(name: str, depth: int, *, quick: bool = False, seed: int = 0,
     target = targets.get(name)
     if stride is None and width is None:
         return measure_depth(target, depth, quick=quick, seed=seed, restarts=restarts,
-                             time_limit=time_limit, max_iter=max_iter, epsilon=epsilon)
+                             time_limit=time_limit, max_iter=max_iter, epsilon=epsilon,
+                             open_set=open_set)
     data = target.data(quick=quick)
     if data is None:
         return DepthRow(depth, None, None, SOLVER_ERROR, f"target {name!r} has no data")
@@ -246,7 +247,7 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
                 time_limit: float | None = None, max_iter: int | None = None,
                 on_row: Callable[[DepthRow], None] | None = None,
                 executor: Executor | None = None, epsilon: float | None = None,
-                continuation: bool = True) -> BoundTable:
+                continuation: bool = True, open_set: bool = False) -> BoundTable:
     """Measure ``R(f; Omega, L)`` of a target at every depth and tabulate it with its bounds.
 
     Parameters
@@ -287,6 +288,10 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
         target's constructions, then ``restarts`` random restarts), walk the depths in
         increasing order and warm-start each from the previous depth's best network with
         projection layers inserted (:mod:`cbntheory.measure.deepening`); default True.
+    open_set : bool
+        Also give every row the open-set variant's T2 value
+        (:func:`cbntheory.measure.intervals.open_set_row`) in the column "open-set T2
+        (conditional)": a bound of another problem, never part of ``[lower, upper]``.
 
     Returns
     -------
@@ -319,14 +324,15 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     if named and (executor is not None or deadline is not None):
         jobs = [dict(name=t.name, depth=L, quick=quick, seed=seed, restarts=restarts,
                      time_limit=time_limit, deadline=deadline, max_iter=max_iter,
-                     epsilon=eps) for L in Ls]
+                     epsilon=eps, open_set=bool(open_set)) for L in Ls]
         parallel = executor if t.kind == "data" else None
         rows = run_jobs(jobs, parallel, on_row)
     else:
         rows = []
         for L in Ls:
             row = measure_depth(t, L, quick=quick, seed=seed, restarts=restarts,
-                                time_limit=time_limit, max_iter=max_iter, epsilon=eps)
+                                time_limit=time_limit, max_iter=max_iter, epsilon=eps,
+                                open_set=bool(open_set))
             rows.append(row)
             if on_row is not None:
                 on_row(row)
@@ -336,7 +342,7 @@ def bound_table(target: Any, depths: Any = "1-16", *, quick: bool = False, rng: 
     info = {"quick": bool(quick), "restarts": restarts, "seed": seed,
             "spatial_shape": list(t.spatial_shape), "head": t.head,
             "regularity_bound": facts["r1_source"], "time_limit": time_limit,
-            "max_iter": max_iter, "epsilon": eps}
+            "max_iter": max_iter, "epsilon": eps, "open_set": bool(open_set)}
     if refused:
         info["depths_refused_by_the_architecture"] = refused
     return BoundTable(t.name, t.title, t.description, t.kind, t.activation, facts["rank_j"],

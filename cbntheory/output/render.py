@@ -57,6 +57,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("status", "status", "status"),
     ("residual", "residual", "residual"),
     ("source", "upper from", "upper from"),
+    ("lower_source", "lower from", "lower from"),
+    ("conditional_lower", "open-set T2 (conditional)", "open-set T2 (conditional)"),
     ("r_over_l", "R/L", "$R/L$"),
     ("l_rank_j", "L·Rank_J", r"$L\,\mathrm{Rank}_J$"),
     ("l_rank_cbn", "L·Rank_CBN", r"$L\,\mathrm{Rank}_{\mathrm{CBN}}$"),

@@ -19,7 +19,8 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..theory.bounds import jacobian_cost
 
-__all__ = ["conditional_t2", "orbit_representatives", "orbit_residual", "t2_factor"]
+__all__ = ["OPEN_SET_CONDITION", "conditional_t2", "open_set_t2", "orbit_representatives",
+           "orbit_residual", "t2_factor"]
 
 
 def _canonical(x: np.ndarray, ndim: int) -> tuple[bytes, list[tuple[int, ...]]]:
@@ -181,25 +182,71 @@ def t2_factor(arch: Architecture) -> float:
     return 1.0 / max(kappas)
 
 
+#: The condition every open-set value carries (never a bound of the finite-data problem).
+OPEN_SET_CONDITION = ("conditional on the open-set assumption: valid only for R(f; U, L) with "
+                      "U an open set around the samples (or an open piece of their orbit "
+                      "curve) on which the network must equal f, so that its Jacobian there "
+                      "is f's; NOT a lower bound of the finite-data problem")
+
+
+def open_set_t2(arch: Architecture, jacobians: Any,
+                samples: Any = None) -> dict[str, Any]:
+    """T2 under the open-set assumption: the largest ``(L/kappa) ||J_i||_{S_{2/L}}^{2/L}``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Gives ``L`` and ``kappa`` (:func:`t2_factor`).
+    jacobians : sequence of ndarray ``(n_out, n_in)``
+        The target's Jacobian at each sample, or its restriction ``J P_T`` to the tangent
+        space ``T`` of the domain there (singular values of ``J_net P_T`` are at most those
+        of ``J_net``, so T2 bounds every network whose Jacobian agrees with ``J`` on ``T``).
+    samples : sequence of int, optional
+        Sample index of each Jacobian (default ``0, 1, ...``).
+
+    Returns
+    -------
+    dict
+        ``value`` (None when there is no Jacobian), ``sample``, ``rank`` (the slope in
+        ``L``: ``Rank_J``), ``log_pdet``, ``note`` and ``condition``
+        (:data:`OPEN_SET_CONDITION`).
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((4,), (1, 2, 1))
+    >>> out = open_set_t2(arch, [np.diag([1.0, 1.0, 0.0, 0.0])])   # two unit directions
+    >>> out["value"], out["rank"]                                   # L * 2 / kappa
+    (4.0, 2)
+    """
+    factor = t2_factor(arch)
+    idx = range(len(jacobians)) if samples is None else list(samples)
+    best: dict[str, Any] = {"value": None, "note": "no Jacobian given"}
+    for i, J in zip(idx, jacobians):
+        cost = jacobian_cost(np.asarray(J, dtype=float), arch.depth, factor=factor)
+        if best["value"] is None or cost.value > best["value"]:
+            best = {"value": float(cost.value), "sample": int(i), "rank": int(cost.rank),
+                    "log_pdet": float(cost.log_pdet), "note": ""}
+    best["condition"] = OPEN_SET_CONDITION
+    return best
+
+
 def conditional_t2(arch: Architecture, target: Network, X: np.ndarray,
                     points: int) -> dict[str, Any]:
     """T2 at up to ``points`` samples where the target is differentiable (see module notes)."""
     if arch.output_size * arch.input_size > settings.T2_MAX_JACOBIAN_ENTRIES:
         return {"value": None, "note": f"not computed: a dense Jacobian of {arch.output_size} x "
                 f"{arch.input_size} entries exceeds settings.T2_MAX_JACOBIAN_ENTRIES"}
-    factor = t2_factor(arch)
-    best: dict[str, Any] = {"value": None, "note": "no sample where the target is "
-                            "differentiable (a pre-activation at 0)"}
     pre = target.activations(X[:points], pre=True) if target.architecture.depth > 1 else []
+    samples = []
     for i in range(min(points, X.shape[0])):
         margins = [float(np.min(np.abs(u[i]))) / max(1e-300, float(np.max(np.abs(u[i]))))
                    for u in pre]
-        if margins and min(margins) <= settings.T2_PREACTIVATION_RTOL:
-            continue
-        cost = jacobian_cost(target.jacobian(X[i]), arch.depth, factor=factor)
-        if best["value"] is None or cost.value > best["value"]:
-            best = {"value": cost.value, "sample": i, "rank": cost.rank,
-                    "log_pdet": cost.log_pdet, "note": ""}
+        if not (margins and min(margins) <= settings.T2_PREACTIVATION_RTOL):
+            samples.append(i)
+    best = open_set_t2(arch, [target.jacobian(X[i]) for i in samples], samples)
+    if best["value"] is None:
+        best["note"] = "no sample where the target is differentiable (a pre-activation at 0)"
     best["condition"] = ("valid only for R(target; U, L) with U an open set around the samples "
                          "on which the network must equal the target; NOT a lower bound of the "
                          "finite-data problem whose upper bound is returned")

@@ -263,7 +263,8 @@ def invariant_pool() -> Spec:
         r0_interval=(1.0, 1.0),
         r0_source=("lower: Lipschitz bound (R / L >= (gamma Lambda^2)^(1/L) -> 1); upper: the "
                    "construction, norm L + 2 sqrt(2 d) - 2 (slope 1 by construction)"),
-        default_width=4, quick_width=2, _data=data, _construction=pool_construction)
+        default_width=4, quick_width=2, _data=data, _construction=pool_construction,
+        _jacobians=S.upward_jumps_jacobians)
 
 
 def _orbit_spec(name: str, title: str, description: str, signal: np.ndarray,
@@ -286,7 +287,8 @@ def _orbit_spec(name: str, title: str, description: str, signal: np.ndarray,
                            f"construction, norm {rank_bias} L + C with C bounded (slope "
                            "by construction)"),
                 _data=data, _construction=lambda arch: orbit_construction(arch, signal, freqs),
-                _bias_construction=lambda arch: bias_orbit_construction(arch, signal, freqs))
+                _bias_construction=lambda arch: bias_orbit_construction(arch, signal, freqs),
+                _jacobians=S.shift_tangent_jacobians)
 
 
 _ORBIT_ARGUMENT = (

@@ -140,6 +140,8 @@ class Target:
     bias_mode: str | None = None
     normalization: str = "operator"
     kernel_size: tuple[int, ...] | None = None
+    _jacobians: Callable[[np.ndarray], np.ndarray] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -269,6 +271,21 @@ class Target:
             return None
         X, Y = self._data(bool(quick))
         return np.array(X, dtype=float), np.array(Y, dtype=float)
+
+    def open_set_jacobians(self, quick: bool = False) -> np.ndarray | None:
+        """Jacobians ``(N, n_out, n_in)`` of the target function at the samples, or None.
+
+        They are what the open-set variant asks a network to match (see
+        :func:`cbntheory.solvers.certificates.open_set_t2`): for the orbit targets the
+        tangent projector of the shift orbit (``f = id`` on a curve of inputs), for
+        ``invariant_pool`` the gradient of the mean upward jump.  None when the target does
+        not define its function off the samples (e.g. the digits).
+        """
+        data = self.data(quick)
+        if self._jacobians is None or data is None:
+            return None
+        J = np.asarray(self._jacobians(data[0]), dtype=float)
+        return J.reshape(J.shape[0], -1, int(np.prod(data[0].shape[1:])))
 
     def architecture(self, depth: int, *, width: int | None = None,
                      quick: bool = False) -> Architecture:

@@ -57,6 +57,53 @@ def all_shifts(signal: np.ndarray) -> np.ndarray:
                      for t in shifts])[:, None]
 
 
+def shift_tangent_jacobians(X: np.ndarray) -> np.ndarray:
+    """Jacobian of the identity along the shift orbits of ``X``: the tangent projectors.
+
+    For ``f = id`` on the orbit of ``x`` under continuous (band-limited, Fourier) shifts,
+    the derivative along the curve at ``x`` is ``d/dt x(. - t e_a)``, whose DFT is
+    ``-2 pi i m_a / n_a * xhat[m]`` for every spatial axis ``a``; matching ``f`` on an open
+    piece of the orbit fixes the Jacobian on their span ``T``, i.e. ``J P_T = P_T``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, 1, *spatial)
+
+    Returns
+    -------
+    ndarray, shape (N, n, n) with ``n`` the input size: ``P_T`` per sample (rank = the
+    number of axes along which ``x`` is not constant: ``Rank_J`` of the orbit targets).
+    """
+    X = np.asarray(X, dtype=float)
+    shape = X.shape[2:]
+    axes = tuple(range(1, 1 + len(shape)))
+    n = int(np.prod(X.shape[1:]))
+    out = np.zeros((X.shape[0], n, n))
+    for i, x in enumerate(X):
+        xh = np.fft.fftn(x, axes=axes)
+        tangents = []
+        for a, size in enumerate(shape):
+            m = np.fft.fftfreq(size, 1.0 / size)  # signed frequencies
+            m = m.reshape([1] + [-1 if b == a else 1 for b in range(len(shape))])
+            tangents.append(np.real(np.fft.ifftn(-2j * np.pi * m / size * xh, axes=axes)).ravel())
+        T = np.array(tangents).T
+        u, sv, _ = np.linalg.svd(T, full_matrices=False)
+        keep = u[:, sv > 1e-12 * max(1.0, float(sv.max(initial=0.0)))]
+        out[i] = keep @ keep.T
+    return out
+
+
+def upward_jumps_jacobians(x: np.ndarray) -> np.ndarray:
+    """Gradient of :func:`upward_jumps` at each input, shape ``(N, 1, d)`` (where differentiable).
+
+    ``d/dx[p] (1/d) sum_q relu(x[q] - x[q-1]) = (1{x[p] > x[p-1]} - 1{x[p+1] > x[p]}) / d``;
+    inputs with a tie ``x[p] = x[p-1]`` are not differentiable there (probability 0 for
+    the Gaussian inputs of the target).
+    """
+    up = (x[:, 0, :] > np.roll(x[:, 0, :], 1, axis=-1)).astype(float)
+    return ((up - np.roll(up, -1, axis=-1)) / x.shape[-1])[:, None, :]
+
+
 def shape_times_pattern(d: int, width: float, carrier: int) -> np.ndarray:
     """A low-frequency bump times the high-frequency cosine ``cos(2 pi carrier p / d)``."""
     p = np.arange(d)
