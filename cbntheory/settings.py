@@ -489,3 +489,15 @@ SCREEN_BLOCK: int = 20
 #: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
 #: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
 SVD_THREADED_MIN_BATCH: int = 128
+
+# --- issue 15, upper side: the ReLU solver's annealed first phase -------------------------
+#: Weights ``c_k`` of the annealed penalty phase of a ReLU restart from a random start
+#: (stage ``k`` minimises ``||r||^2 + c_k / max(1, ||theta_0||^2) ||theta||^2``, see
+#: cbntheory.solvers.augmented): the first about 1e-2 (the anchor pipeline's 1e-5 at the
+#: benchmark start's norm 1.45e3), divided by 10 per stage.
+RELU_ANNEAL: tuple[float, ...] = (4e-2, 4e-3, 4e-4)
+#: Share of a run's iterations (before the polish reserve) given to the annealed phase;
+#: the augmented Lagrangian closes the residual with the rest.
+AL_ANNEAL_SHARE: float = 0.8
+RELU_WARM_ANNEAL: tuple[float, ...] = ()
+RELU_MAXCOR: int = 10

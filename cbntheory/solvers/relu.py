@@ -120,7 +120,8 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         bound; ``network=None`` and ``upper = inf`` (status "solver_error", the closest
         network in ``info["best_unverified"]``) when no restart met ``tol``.  ``info``:
         ``runs`` (per restart: seed, init, source, objective, residual, iterations, time,
-        message), ``interrupted``, ``orbit_residual``, ``orbit_reduction`` (samples
+        ``anneal`` (the annealed phase's stages, empty without one), message),
+        ``interrupted``, ``orbit_residual``, ``orbit_reduction`` (samples
         optimised on, when reduced), ``warm_starts``, ``lower_bound``, ``target_norm``,
         ``conditional_lower``.
 
@@ -304,11 +305,13 @@ class _Search:
         budget = settings.RELU_TIME_LIMIT if r.left is None else r.left / (self.count - r.index)
         deadline = time.perf_counter() + budget
         reserve = settings.RELU_PROJECT_RESERVE if self.projectable else 0.0
+        schedule = self.schedule(how)
         res = minimize_norm_subject_to(
             self.constraint, theta0, weights=self.weights,
             feas_tol=self.aim * settings.AL_FEAS_FACTOR, obj_rtol=settings.AL_OBJ_RTOL,
             rho=settings.AL_RHO, max_iter=self.opts.max_iter,
-            time_limit=budget * (1.0 - reserve), rng=r.seed, accept_tol=self.aim)
+            time_limit=budget * (1.0 - reserve), rng=r.seed, accept_tol=self.aim,
+            maxcor=settings.RELU_MAXCOR, **schedule)
         net, resid, note, stopped = polish(Network.from_vector(arch, res.x, seed=r.seed),
                                            self.X, self.Y, self.aim, deadline,
                                            self.projectable and not res.interrupted)
@@ -317,17 +320,36 @@ class _Search:
         wall = time.perf_counter() - (deadline - budget)
         # the minimiser's clock stops at keep * budget: a run that ended earlier was bounded
         # by its iteration counts alone, whatever the load of the machine
-        keep = (1.0 - settings.AL_POLISH_RESERVE) * (1.0 - reserve)
+        keep = (1.0 - schedule.get("polish_reserve", settings.AL_POLISH_RESERVE)) * (1.0 - reserve)
         source = self.warms[r.index][1] if r.index < len(self.warms) else how
         self.info["runs"].append({"seed": r.seed, "init": how, "source": source,
                                   "objective": net.param_norm(),
                                   "residual": resid, "verified": resid <= p.tol,
                                   "status": res.status, "iterations": res.n_iterations,
                                   "wall_time": wall, "clock_may_have_acted": wall >= keep * budget,
-                                  "message": res.message + note})
+                                  "anneal": list(res.anneal), "message": res.message + note})
         run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
+
+    def schedule(self, how: str) -> dict[str, Any]:
+        """The first phase of a restart's minimiser (options of
+        :func:`~cbntheory.solvers.augmented.minimize_norm_subject_to`).
+
+        A random start is far from the data: an annealed penalty lowers the norm while
+        the residual falls (``settings.RELU_ANNEAL``), where a fit first would leave the
+        norm where the start put it.  When the Gauss-Newton projection can close the
+        residual, the whole budget goes to the annealing (the projection replaces the
+        augmented Lagrangian's closing phase and its norm-blind least-squares polish).  A
+        warm start fits already, or nearly: ``settings.RELU_WARM_ANNEAL``.
+        """
+        anneal = (settings.RELU_ANNEAL if how in ("gaussian", "identity")
+                  else settings.RELU_WARM_ANNEAL)
+        if not anneal:
+            return {}
+        if self.projectable:
+            return {"anneal": anneal, "anneal_share": 1.0, "polish_reserve": 0.0}
+        return {"anneal": anneal, "anneal_share": settings.AL_ANNEAL_SHARE}
 
 
 def polish(net: Network, X: np.ndarray, Y: np.ndarray, tol: float, deadline: float,
