@@ -10,8 +10,10 @@ bound can be proved.
 Each restart starts from the target network written in the architecture or a random
 network scaled to the data (:mod:`.starts`), runs the augmented Lagrangian
 (:mod:`.augmented`) for part of its budget (``max_iter`` iterations, its share of
-``time_limit``), projects onto the data by Gauss-Newton steps (:mod:`.projection`) and
-rebalances; every candidate's last layer is then finished exactly
+``time_limit``) — from a random start an annealed penalty phase
+(``settings.RELU_ANNEAL``) whose norm falls while the residual does, from a warm start a
+light one (``settings.RELU_WARM_ANNEAL``) —, projects onto the data by Gauss-Newton steps
+(:mod:`.projection`) and rebalances; every candidate's last layer is then finished exactly
 (:mod:`.exact_fit`: a least-norm correction that brings the residual to round-off, its
 cost included) — unless the object is ``R_eps`` (``epsilon > 0``), whose networks need
 only reach ``epsilon``.  The certified lower bound is the Lipschitz bound
