@@ -251,8 +251,8 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     the run restarts from the fitted point with a ten times larger initial ``mu`` (both
     reported in ``history``).  If the budget ends first, a least-squares polish (with the
     reserved share ``polish_reserve`` of the iterations and time) tries to reach
-    ``feas_tol``, and the lowest-objective iterate within ``accept_tol`` is returned.  A KeyboardInterrupt
-    returns the last accepted point (in phase 1 the latest iterate) with
+    ``feas_tol``, and the lowest-objective iterate within ``accept_tol`` is returned.  A
+    KeyboardInterrupt returns the last accepted point (in phase 1 the latest iterate) with
     ``interrupted=True``.
 
     References
