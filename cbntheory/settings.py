@@ -509,3 +509,8 @@ AL_ANNEAL_SHARE: float = 0.6
 #: L-BFGS memory of the ReLU restarts: on the benchmark at 1,000 iterations the annealed
 #: phase ends at 1005 with 50 pairs against 1128 with 20; 44.11 against 44.17 on the 2D row.
 RELU_MAXCOR: int = 50
+#: Chord steps of the Gauss-Newton projection (the last Jacobian's factorisation with a new
+#: residual: one forward pass each) after each Jacobian, at most, while each keeps at most
+#: PROJECT_CHORD_RATIO of the residual; a slower one ends them and a new Jacobian is taken.
+PROJECT_CHORD_STEPS: int = 4
+PROJECT_CHORD_RATIO: float = 0.25
