@@ -31,7 +31,7 @@ those runs were bounded by a 60 s clock, not by iterations (see docs/solvers.md,
 Run::
 
     python benchmarks/bench_relu_solver.py [--max-iter 3000] [--solver-iter N]
-        [--repeats 2] [--tol 1e-6] [--adam]
+        [--repeats 2] [--seed 0] [--tol 1e-6] [--adam]
 """
 from __future__ import annotations
 
@@ -94,12 +94,12 @@ def one_thread() -> Any:
 
 
 def solver_side(arch: Any, X: np.ndarray, Y: np.ndarray, max_iter: int,
-                tol: float) -> dict[str, Any]:
+                tol: float, seed: int = 0) -> dict[str, Any]:
     """One restart of the solver; its norm, residual, time and start."""
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
-        res = cbn.minimal_norm(arch, data=(X, Y), rng=0, restarts=1, tol=tol,
+        res = cbn.minimal_norm(arch, data=(X, Y), rng=seed, restarts=1, tol=tol,
                                max_iter=max_iter)
     wall = time.perf_counter() - t0
     run = res.info["runs"][0]
@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2,
                         help="interleaved repetitions of the pair (times vary, norms do not)")
     parser.add_argument("--tol", type=float, default=1e-6, help="relative residual to reach")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the solver's restart (its start is the anchor's too)")
     parser.add_argument("--adam", action="store_true",
                         help="also run the Adam weight-decay baseline for the solver's time")
     args = parser.parse_args(argv)
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = []
     with one_thread():
         for rep in range(args.repeats):
-            s = solver_side(arch, X, Y, solver_iter, args.tol)
+            s = solver_side(arch, X, Y, solver_iter, args.tol, args.seed)
             theta0 = random_start(arch, s["seed"], X, Y, s["init"]) if s["init"] in (
                 "gaussian", "identity") else arch.init(rng=s["seed"]).to_vector()
             a = anchor_side(arch, X, Y, theta0, args.max_iter, args.tol)
