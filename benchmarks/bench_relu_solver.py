@@ -188,9 +188,18 @@ def summary(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
           f"time {', '.join(f'{t:.2f}' for t in times)} (repetitions; solver "
           f"{min(spread[0]):.1f}-{max(spread[0]):.1f} s, anchor {min(spread[1]):.1f}-"
           f"{max(spread[1]):.1f} s), norm {a['norm'] / s['norm']:.4f} "
-          f"({'solver lower or equal' if s['norm'] <= a['norm'] else 'anchor lower'}); "
+          f"({verdict(s, a)}); "
           f"norms identical over repetitions: "
           f"{len({(p[0]['norm'], p[1]['norm']) for p in pairs}) == 1}")
+
+
+def verdict(s: dict[str, Any], a: dict[str, Any]) -> str:
+    """Which side ends lower, counting only verified networks."""
+    if not s["verified"]:
+        return "solver NOT verified" + ("" if a["verified"] else ", anchor NOT verified")
+    if not a["verified"]:
+        return "anchor NOT verified"
+    return "solver lower or equal" if s["norm"] <= a["norm"] else "anchor lower"
 
 
 def adam(arch: Any, X: np.ndarray, Y: np.ndarray, theta0: np.ndarray, s: dict[str, Any]) -> None:
