@@ -514,3 +514,9 @@ RELU_MAXCOR: int = 50
 #: PROJECT_CHORD_RATIO of the residual; a slower one ends them and a new Jacobian is taken.
 PROJECT_CHORD_STEPS: int = 4
 PROJECT_CHORD_RATIO: float = 0.25
+#: An annealing stage has settled when its value fell by at most AL_ANNEAL_STALL_RTOL
+#: (relative) over the last AL_ANNEAL_STALL_WINDOW iterations: then the next stage starts
+#: (after the last, the multiplier phase), instead of spending the stage's whole share of a
+#: large budget (50,000 iterations by default) at a minimiser.
+AL_ANNEAL_STALL_WINDOW: int = 100
+AL_ANNEAL_STALL_RTOL: float = 1e-9

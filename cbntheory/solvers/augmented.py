@@ -207,8 +207,10 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     anneal : sequence of float, optional
         Decreasing weights ``c_1 > c_2 > ...`` of an annealed penalty phase that replaces
         phase 1: stage ``k`` minimises ``||r||^2 + (c_k / max(1, f_0)) sum(w x^2)``
-        (``f_0`` the objective at ``x0``) from the previous stage's end.  Default ``()``:
-        no such phase.
+        (``f_0`` the objective at ``x0``) from the previous stage's end, until its share of
+        the budget is spent or its value settles (see
+        :data:`cbntheory.settings.AL_ANNEAL_STALL_RTOL`); iterations the stages leave go to
+        the multiplier phase.  Default ``()``: no such phase.
     anneal_share : float
         Share of the iteration budget (before the polish reserve) given to the annealed
         phase, split evenly between its stages.
@@ -405,7 +407,8 @@ class _AugmentedLagrangian:
             cap, track.max_iter = track.max_iter, min(track.max_iter, begun + per_stage)
             try:
                 x = track.lbfgs(functools.partial(self.penalised, lam), x, gtol=0.0,
-                                maxcor=o.maxcor)
+                                maxcor=o.maxcor, stop=functools.partial(
+                                    _settled, settings.AL_ANNEAL_STALL_WINDOW, []))
             finally:
                 track.max_iter = cap
             handoff = 2.0 / lam
@@ -537,6 +540,14 @@ class _AugmentedLagrangian:
                                f"above feas_tol = {o.feas_tol:.1e}{polish}")
         return self.result("solver_error", False, f"stopped by the {why} with residual "
                            f"{rfin:.2e} > {self.accept:.1e}: the constraint was not met{polish}")
+
+
+def _settled(window: int, seen: list[float], fval: float) -> bool:
+    """Stop rule of an annealing stage: its objective fell by at most
+    ``AL_ANNEAL_STALL_RTOL`` (relative) over the last ``window`` iterations."""
+    seen.append(fval)
+    return (len(seen) > window
+            and seen[-window - 1] - fval <= settings.AL_ANNEAL_STALL_RTOL * abs(fval))
 
 
 def _stalled(fit_tol: float, window: int, seen: list[float], fval: float) -> bool:
