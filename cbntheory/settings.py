@@ -529,3 +529,39 @@ DEPTH2_REFINED_CANDIDATES: int = 2
 #: FISTA iterations of the certificate's row-by-row screen: the semidefinite bound then
 #: refines the patterns that decide kappa, so the screen need not be tight.
 DEPTH2_SCREEN_ITERATIONS: int = 60
+
+# --- issue 15, upper side: the ReLU solver's annealed first phase -------------------------
+#: Weights ``c_k`` of the annealed penalty phase of a ReLU restart from a random start
+#: (stage ``k`` minimises ``||r||^2 + c_k / max(1, ||theta_0||^2) ||theta||^2``, see
+#: cbntheory.solvers.augmented), divided by 10 per stage.  On the depth-12 benchmark (start
+#: norm 1409) at 1,000 iterations: 4e-2 first -> verified norm 1005 (maxcor 50), 2e-2 ->
+#: 1251, a gentler decay (4e-2 to 1.3e-3 in four stages) -> 1137 (maxcor 20).
+RELU_ANNEAL: tuple[float, ...] = (4e-2, 4e-3, 4e-4)
+#: The same for a warm start (a construction, a neighbouring depth's network), which fits
+#: already: a light penalty.  On shift_autoencoder_2d at L = 8 from the bias-aware
+#: construction, 4,000 iterations: 44.235 without, 44.112 with (1e-4, 1e-5), 44.125 with
+#: (2e-4, 2e-5), 44.192 with (5e-5, 5e-6).
+RELU_WARM_ANNEAL: tuple[float, ...] = (1e-4, 1e-5)
+#: Share of a run's iterations (before the polish reserve) given to the annealed phase
+#: when the augmented Lagrangian must close the residual itself (no projection: Jacobian
+#: too large); with the projection the annealing gets the whole budget (less what its
+#: stages leave when they settle).  At 0.8 the benchmark's 1,000 iterations give 1106.05
+#: instead of 1005.63 (its 200 closing iterations leave the residual at 2e-3).
+AL_ANNEAL_SHARE: float = 0.8
+#: L-BFGS memory of the ReLU restarts: on the benchmark at 1,000 iterations the annealed
+#: phase ends at 1005 with 50 pairs against 1128 with 20; 44.11 against 44.17 on the 2D row.
+RELU_MAXCOR: int = 50
+#: Chord steps of the Gauss-Newton projection (the last Jacobian's factorisation with a new
+#: residual: one forward pass each) after each Jacobian, at most, while each keeps at most
+#: PROJECT_CHORD_RATIO of the residual; a slower one ends them and a new Jacobian is taken.
+PROJECT_CHORD_STEPS: int = 4
+PROJECT_CHORD_RATIO: float = 0.25
+#: An annealing stage has settled when its value fell by at most AL_ANNEAL_STALL_RTOL
+#: (relative) over the last AL_ANNEAL_STALL_WINDOW iterations: then the next stage starts
+#: (after the last, the multiplier phase), instead of spending the stage's whole share of a
+#: large budget near its minimiser.  With 1e-9 the docs' worked example ((1, 4, 4, 1), six
+#: samples) spent 10,000 iterations in the stages and its projection failed (residual
+#: 7e-5); with 1e-4 the stages end after 360-2,750 iterations and both restarts verify
+#: (36.38); the benchmark's stages never settle at 1,000 iterations (1005.63 either way).
+AL_ANNEAL_STALL_WINDOW: int = 100
+AL_ANNEAL_STALL_RTOL: float = 1e-4

@@ -62,6 +62,9 @@ class ConstrainedResult:
         Seconds spent.
     perturbations : int
         Random perturbations applied in phase 1 to leave stalled saddles.
+    anneal : tuple of dict
+        Per stage of the annealed penalty phase (option ``anneal``): ``weight`` (the
+        absolute ``lam``), ``objective``, ``residual`` and ``iterations`` at its end.
     """
 
     x: np.ndarray
@@ -78,6 +81,7 @@ class ConstrainedResult:
     interrupted: bool
     wall_time: float
     perturbations: int = 0
+    anneal: tuple[dict[str, Any], ...] = ()
 
 
 class _Budget(Exception):
@@ -146,6 +150,9 @@ class ALOptions:
     stall_window: int = settings.AL_STALL_WINDOW
     accept_tol: float | None = None
     inner_gtol: float = settings.AL_INNER_GTOL
+    anneal: tuple[float, ...] = ()
+    anneal_share: float = settings.AL_ANNEAL_SHARE
+    polish_reserve: float = settings.AL_POLISH_RESERVE
 
 
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
@@ -197,6 +204,21 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         without converging, the lowest-objective iterate with ``||r|| <= accept_tol`` is
         returned (minimal-norm points of ``k``-tap networks can be degenerate, where the
         residual only decays like ``1/mu``).
+    anneal : sequence of float, optional
+        Decreasing weights ``c_1 > c_2 > ...`` of an annealed penalty phase that replaces
+        phase 1: stage ``k`` minimises ``||r||^2 + (c_k / max(1, f_0)) sum(w x^2)``
+        (``f_0`` the objective at ``x0``) from the previous stage's end, until its share of
+        the budget is spent or its value settles (see
+        :data:`cbntheory.settings.AL_ANNEAL_STALL_RTOL`); iterations the stages leave go to
+        the multiplier phase.  Default ``()``: no such phase.
+    anneal_share : float
+        Share of the iteration budget (before the polish reserve) given to the annealed
+        phase, split evenly between its stages.
+    polish_reserve : float
+        Share of the iteration and time budgets held back for the final least-squares
+        polish (default :data:`cbntheory.settings.AL_POLISH_RESERVE`); 0 for a caller that
+        restores feasibility itself (the ReLU solver's Gauss-Newton projection), since the
+        polish fits without regard to the norm.
 
     Returns
     -------
@@ -209,7 +231,13 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     Phase 1 fits the constraint from ``x0`` (minimising ``||r||^2/2``), so that the
     norm-reducing phase starts near the feasible set; a stalled fit is perturbed (see
     ``perturb``), and a fit that still fails ends the run with ``"solver_error"`` (a new
-    start is the remedy, not norm minimisation).  Phase 2 minimises the augmented
+    start is the remedy, not norm minimisation).  With ``anneal``, phase 1 is instead the
+    annealed penalty: the norm falls while the residual does, instead of after it.  Its
+    last stage's point ``x`` minimises ``||r||^2 + lam sum(w x^2)``, which is exactly
+    the stationarity condition of the augmented Lagrangian below with ``mu = 2 / lam``
+    and ``lambda = 0``; phase 2 therefore starts from it with that penalty and the
+    first-order multiplier ``lambda = mu r(x)`` (unless ``penalty`` is given), and
+    closes the residual without undoing the norm.  Phase 2 minimises the augmented
     Lagrangian
 
     .. math:: \\Phi_\\mu(x, \\lambda) = \\sum_i w_i x_i^2 + \\lambda^T r(x)
@@ -223,10 +251,10 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     from which no gradient leads back.  When an inner solve raises the residual tenfold
     the step is undone and ``mu`` multiplied by 10; after three updates without progress
     the run restarts from the fitted point with a ten times larger initial ``mu`` (both
-    reported in ``history``).  If the budget ends first, a least-squares polish (with a
-    reserved 15 % of the iterations and time) tries to reach ``feas_tol``, and the
-    lowest-objective iterate within ``accept_tol`` is returned.  A KeyboardInterrupt
-    returns the last accepted point (in phase 1 the latest iterate) with
+    reported in ``history``).  If the budget ends first, a least-squares polish (with the
+    reserved share ``polish_reserve`` of the iterations and time) tries to reach
+    ``feas_tol``, and the lowest-objective iterate within ``accept_tol`` is returned.  A
+    KeyboardInterrupt returns the last accepted point (in phase 1 the latest iterate) with
     ``interrupted=True``.
 
     References
@@ -247,6 +275,13 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     if w.shape != x.shape or np.any(w < 0) or not np.all(np.isfinite(w)):
         raise V.fail("weights", f"be a finite non-negative vector of length {x.size}", weights)
     opts = ALOptions(**options)
+    weights_ok = all(np.isfinite(c) and c > 0 for c in opts.anneal)
+    if not weights_ok:
+        raise V.fail("anneal", "be a sequence of finite positive weights", opts.anneal)
+    if not 0.0 < opts.anneal_share <= 1.0:
+        raise V.fail("anneal_share", "lie in (0, 1]", opts.anneal_share)
+    if not 0.0 <= opts.polish_reserve < 1.0:
+        raise V.fail("polish_reserve", "lie in [0, 1)", opts.polish_reserve)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return _AugmentedLagrangian(constraint, x, w, opts, gen).run()
 
@@ -262,12 +297,16 @@ class _AugmentedLagrangian:
                  opts: ALOptions, gen: np.random.Generator) -> None:
         self.constraint, self.w, self.o, self.gen = constraint, w, opts, gen
         self.x = x0
-        self.track = _Tracker(opts.max_iter, opts.time_limit, reserve=settings.AL_POLISH_RESERVE)
+        self.track = _Tracker(opts.max_iter, opts.time_limit, reserve=opts.polish_reserve)
         self.history: list[dict[str, Any]] = []
+        self.stages: list[dict[str, Any]] = []
+        self.start_objective = self.objective(x0)
         self.perturbations = 0
         self.usable: tuple[np.ndarray, float] | None = None
         self.mu = float("nan")
         self.fitting = True
+        #: penalty ``mu = 2 / lam`` matching the annealed phase's last stage (None: none ran)
+        self.handoff: float | None = None
         #: residual a caller can still use
         self.accept = max(float(opts.accept_tol or 0.0), opts.feas_tol)
 
@@ -300,20 +339,31 @@ class _AugmentedLagrangian:
         except KeyboardInterrupt:  # a second Ctrl-C: report without the residual
             rb = float("nan")
         track = self.track
+        if self.stages:
+            first, last = self.stages[0], self.stages[-1]
+            message = (f"annealed penalty, {len(self.stages)} stage(s) of weight "
+                       f"{first['weight']:.2g} down to {last['weight']:.2g}: objective "
+                       f"{self.start_objective:.6g} -> {last['objective']:.6g} at residual "
+                       f"{last['residual']:.2e}; then {message}")
         return ConstrainedResult(
             x=xb, objective=self.objective(xb), residual=rb, status=status,
             converged=converged, message=message, n_outer=len(self.history),
             n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=self.mu,
             history=tuple(self.history), interrupted=interrupted,
-            wall_time=time.perf_counter() - track.start, perturbations=self.perturbations)
+            wall_time=time.perf_counter() - track.start, perturbations=self.perturbations,
+            anneal=tuple(self.stages))
 
     def run(self) -> ConstrainedResult:
         try:
-            self.x = self.fit(self.x)
+            if self.o.anneal:
+                self.x, self.handoff = self.annealed(self.x)
+            else:
+                self.x = self.fit(self.x)
             self.fitting = False
             r, _ = self.evaluate(self.x)
             rn, o = float(np.linalg.norm(r)), self.o
-            if rn > settings.AL_FIT_FAILED_FACTOR * o.fit_tol and not self.track.out_of_budget():
+            if (not o.anneal and rn > settings.AL_FIT_FAILED_FACTOR * o.fit_tol
+                    and not self.track.out_of_budget()):
                 # the fit failed: a new start is the remedy, not norm minimisation
                 return self.result("solver_error", False, f"the fit phase stalled at residual "
                                    f"{rn:.2e} after {self.perturbations} perturbations; try "
@@ -341,6 +391,37 @@ class _AugmentedLagrangian:
                                                         []))
         return x
 
+    def annealed(self, x: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """Phase 1 with ``anneal``: L-BFGS on ``||r||^2 + lam_k sum(w x^2)``, ``lam_k``
+        decreasing; the last point and the matching penalty ``2 / lam`` (None when the
+        budget ended before a stage ran)."""
+        o, track = self.o, self.track
+        scale = 1.0 / max(1.0, self.start_objective)
+        per_stage = max(1, int(o.anneal_share * track.max_iter) // len(o.anneal))
+        handoff = None
+        for c in o.anneal:
+            if track.out_of_budget():
+                break
+            lam = float(c) * scale
+            begun = track.iterations
+            cap, track.max_iter = track.max_iter, min(track.max_iter, begun + per_stage)
+            try:
+                x = track.lbfgs(functools.partial(self.penalised, lam), x, gtol=0.0,
+                                maxcor=o.maxcor, stop=functools.partial(
+                                    _settled, settings.AL_ANNEAL_STALL_WINDOW, []))
+            finally:
+                track.max_iter = cap
+            handoff = 2.0 / lam
+            self.stages.append({"weight": lam, "objective": self.objective(x),
+                                "residual": self.residual(x),
+                                "iterations": track.iterations - begun})
+        return x, handoff
+
+    def penalised(self, lam: float, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """``||r||^2 + lam sum(w z^2)`` and its gradient (one annealing stage)."""
+        r, vjp = self.evaluate(z)
+        return float(r @ r) + lam * self.objective(z), 2.0 * vjp(r) + 2.0 * lam * self.w * z
+
     def penalty_phase(self, r: np.ndarray) -> ConstrainedResult | None:
         """Phase 2 from the fitted point (residual ``r``): multiplier updates; the result
         when converged, None when out of budget."""
@@ -350,8 +431,13 @@ class _AugmentedLagrangian:
         f = self.objective(x)
         anchor = (x, f, rn)
         mu_start = float(o.penalty) if o.penalty is not None else o.rho * max(1.0, f)
-        self.mu = mu_start
         lam = np.zeros_like(r)
+        if o.penalty is None and self.handoff is not None:
+            # x minimises the augmented Lagrangian at mu = 2/lam, multipliers 0: continue
+            # from there with the first-order multiplier estimate
+            mu_start = self.handoff
+            lam = mu_start * r
+        self.mu = mu_start
         gtol0 = o.inner_gtol * self.grad_scale(x)
         gtol = gtol0
         stuck = 0
@@ -423,7 +509,7 @@ class _AugmentedLagrangian:
                f"{o.max_outer} multiplier updates")
         rfin = self.residual(self.x)
         polish = ""
-        if rfin > o.feas_tol:
+        if rfin > o.feas_tol and track.iterations < track.hard_max_iter:
             # polish: least squares from the last point (with the reserved budget), so that a
             # run whose multipliers converge slowly still ends with a feasible witness
             track.release()
@@ -454,6 +540,14 @@ class _AugmentedLagrangian:
                                f"above feas_tol = {o.feas_tol:.1e}{polish}")
         return self.result("solver_error", False, f"stopped by the {why} with residual "
                            f"{rfin:.2e} > {self.accept:.1e}: the constraint was not met{polish}")
+
+
+def _settled(window: int, seen: list[float], fval: float) -> bool:
+    """Stop rule of an annealing stage: its objective fell by at most
+    ``AL_ANNEAL_STALL_RTOL`` (relative) over the last ``window`` iterations."""
+    seen.append(fval)
+    return (len(seen) > window
+            and seen[-window - 1] - fval <= settings.AL_ANNEAL_STALL_RTOL * abs(fval))
 
 
 def _stalled(fit_tol: float, window: int, seen: list[float], fval: float) -> bool:

@@ -29,8 +29,10 @@ Examples
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
+import scipy.linalg
 
 from .. import settings
 from ..nets.jacobian import parameter_jacobian
@@ -53,7 +55,8 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
     deadline : float, optional
         ``time.perf_counter()`` value after which no new step starts.
     max_steps : int
-        Jacobian evaluations at most.
+        Jacobian evaluations at most; after each Levenberg-Marquardt step, chord steps
+        (the same Jacobian, a new residual) follow while they converge fast.
 
     Returns
     -------
@@ -77,11 +80,11 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
         shift = float(np.trace(G)) / G.shape[0]
         for _ in range(settings.PROJECT_DAMPING_TRIES):
             try:
-                c = np.linalg.solve(G + lam * shift * np.eye(G.shape[0]), r)
+                factor = scipy.linalg.cho_factor(G + lam * shift * np.eye(G.shape[0]))
             except np.linalg.LinAlgError:
                 lam *= 10.0
                 continue
-            cand = theta - J.T @ c
+            cand = theta - J.T @ scipy.linalg.cho_solve(factor, r)
             if not np.all(np.isfinite(cand)):
                 lam *= 10.0
                 continue
@@ -94,8 +97,39 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
             lam *= 10.0
         else:
             break
+        best, theta = _chords(best, theta, J, factor, X, Y, scale, target, deadline)
         if best[0] <= target:
             break
         out, J = parameter_jacobian(best[1], X)
         r = (out - Y).ravel() / scale
     return best[1], best[0], steps
+
+
+def _chords(best: tuple[float, Network], theta: np.ndarray, J: np.ndarray, factor: Any,
+            X: np.ndarray, Y: np.ndarray, scale: float, target: float,
+            deadline: float | None) -> tuple[tuple[float, Network], np.ndarray]:
+    """Chord steps: the last step's Jacobian and factorisation with a new residual.
+
+    A new Jacobian costs one batched reverse pass and ``J J^T`` (``N m x P`` by its
+    transpose, most of a step's time); a chord step costs one forward pass and two
+    matrix-vector products.  Near the data it converges linearly at a rate set by how
+    much ``J`` moved, so the steps go on while each keeps at most
+    ``PROJECT_CHORD_RATIO`` of the residual (at most ``PROJECT_CHORD_STEPS``), then a
+    new Jacobian is taken.  The correction stays in the row space of ``J``: small.
+    """
+    arch, seed = best[1].architecture, best[1].seed
+    for _ in range(settings.PROJECT_CHORD_STEPS):
+        if best[0] <= target or (deadline is not None and time.perf_counter() > deadline):
+            break
+        r = (best[1](X) - Y).ravel() / scale
+        cand = theta - J.T @ scipy.linalg.cho_solve(factor, r)
+        if not np.all(np.isfinite(cand)):
+            break
+        trial = Network.from_vector(arch, cand, seed=seed)
+        rn = relative_residual(trial(X), Y)
+        if not rn <= settings.PROJECT_CHORD_RATIO * best[0]:
+            if rn < best[0]:
+                best, theta = (rn, trial), cand
+            break
+        best, theta = (rn, trial), cand
+    return best, theta

@@ -141,3 +141,56 @@ def test_orthogonal_initialisation_has_unitary_blocks_and_matched_parity():
         prod = B @ prod
     for m in (0, 3):  # the real frequencies of Z_6
         assert np.sign(np.linalg.det(prod[m].real)) == np.sign(np.linalg.det(ref.blocks[m].real))
+
+
+# --- the annealed penalty phase (issue 15) ---------------------------------------------
+
+@pytest.mark.parametrize("depth, s", [(2, 3.0), (4, 0.5), (6, 2.0)])
+def test_annealed_phase_hands_over_to_the_multipliers_and_reaches_the_bridge_identity(depth, s):
+    def con(x):
+        p = float(np.prod(x))
+        grads = np.array([np.prod(np.delete(x, i)) for i in range(len(x))])
+        return np.array([p - s]), lambda v: v[0] * grads
+
+    x0 = np.random.default_rng(depth).uniform(0.5, 1.5, depth)
+    res = minimize_norm_subject_to(con, x0, anneal=(1e-1, 1e-2, 1e-3), anneal_share=0.5)
+    assert res.converged and len(res.anneal) == 3
+    assert res.objective == pytest.approx(depth * s ** (2.0 / depth), rel=1e-8)
+    assert res.message.startswith("annealed penalty, 3 stage(s)")
+
+
+def test_an_annealing_stage_ends_at_the_ridge_solution():
+    # one stage from x0 = 0 (so its weight is absolute): the minimiser of
+    # ||A x - b||^2 + lam ||x||^2 is (A^T A + lam I)^{-1} A^T b
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((3, 7))
+    b = rng.standard_normal(3)
+    lam = 0.3
+    res = minimize_norm_subject_to(linear_constraint(A, b), np.zeros(7), anneal=(lam,),
+                                   max_iter=400, anneal_share=0.5)
+    ridge = np.linalg.solve(A.T @ A + lam * np.eye(7), A.T @ b)
+    stage = res.anneal[0]
+    assert stage["weight"] == lam and 0 < stage["iterations"] <= 0.5 * 0.85 * 400
+    assert stage["objective"] == pytest.approx(float(ridge @ ridge), rel=1e-8)
+    assert stage["residual"] == pytest.approx(float(np.linalg.norm(A @ ridge - b)), rel=1e-8)
+    # and the multiplier phase then reaches the least-norm solution
+    assert np.allclose(res.x, np.linalg.pinv(A) @ b, atol=1e-7)
+
+
+def test_an_annealed_run_keeps_its_iteration_budget_without_a_polish_reserve():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((5, 40))
+    b = rng.standard_normal(5)
+    res = minimize_norm_subject_to(linear_constraint(A @ np.diag(np.geomspace(1, 1e-3, 40)), b),
+                                   np.zeros(40), anneal=(1.0, 1e-1, 1e-2), anneal_share=1.0,
+                                   polish_reserve=0.0, max_iter=30)
+    assert res.n_iterations <= 30
+    assert sum(st["iterations"] for st in res.anneal) == res.n_iterations
+
+
+@pytest.mark.parametrize("options", [{"anneal": (1.0, -1.0)}, {"anneal": (np.nan,)},
+                                     {"anneal_share": 0.0}, {"polish_reserve": 1.0}])
+def test_bad_annealing_options_are_refused(options):
+    with pytest.raises(ValueError):
+        minimize_norm_subject_to(linear_constraint(np.eye(2), np.ones(2)), np.zeros(2),
+                                 **options)

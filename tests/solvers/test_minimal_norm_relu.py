@@ -19,6 +19,7 @@ import cbntheory as cbn
 from cbntheory.convex import two_layer_min_norm
 from cbntheory.errors import InaccurateSolutionWarning, SolverError
 from cbntheory.solvers import certificates, starts
+from cbntheory.solvers import relu as solve_relu
 from cbntheory.solvers.relu import relu_minimal_norm
 
 
@@ -371,3 +372,40 @@ def test_projection_restores_feasibility_with_a_small_move():
     # the minimal-norm correction moves the parameters no more than the bump itself
     assert np.linalg.norm(moved.to_vector() - bumped.to_vector()) <= \
         np.linalg.norm(bumped.to_vector() - v)
+
+
+# ------------------------------------------------ issue 15: annealed first phase, polish
+def test_random_restart_anneals_then_projects_onto_the_data():
+    arch = cbn.Architecture((4,), (1, 4, 4, 4, 1), kernel_size=3)
+    planted = arch.init(rng=2)
+    X = np.random.default_rng(3).standard_normal((4, 1, 4))
+    Y = planted(X)
+    res = relu_minimal_norm(arch, X, Y, rng=0, init="identity", max_iter=900)
+    run = res.info["runs"][0]
+    weights = [st["weight"] for st in run["anneal"]]
+    assert len(weights) == len(cbn.settings.RELU_ANNEAL)
+    assert weights == sorted(weights, reverse=True)
+    assert run["message"].startswith("annealed penalty")
+    assert sum(st["iterations"] for st in run["anneal"]) <= 900
+    assert relative(res.network, X, Y) <= 1e-6  # independent forward pass
+    assert res.value <= planted.param_norm()  # the planted network bounds the minimum
+
+
+def test_polish_compares_candidates_as_they_will_be_finished():
+    from cbntheory.solvers.exact_fit import finish_exactly
+
+    arch = cbn.Architecture((4,), (1, 3, 3, 1), kernel_size=3)
+    planted = arch.init(rng=7)
+    X = np.random.default_rng(8).standard_normal((4, 1, 4))
+    Y = planted(X)
+    near = cbn.Network.from_vector(
+        arch, planted.to_vector() * (1 + 1e-9 * np.random.default_rng(9).standard_normal(
+            arch.n_free)))
+    assert 1e-12 < relative(near, X, Y) <= 1e-6
+    net, resid, _, _ = solve_relu.polish(near, X, Y, 1e-6, np.inf, True, exact=True)
+    assert relative(net, X, Y) <= 1e-6 and resid == pytest.approx(relative(net, X, Y), abs=1e-14)
+    # never worse than finishing the unprojected network by its last layer alone, nor than
+    # the projection onto the data (to round-off) finished the same way
+    projected, _, _ = solve_relu.project(near, X, Y, cbn.settings.EXACT_FIT_RTOL)
+    assert net.param_norm() <= finish_exactly(near, X, Y).norm + 1e-12
+    assert net.param_norm() <= finish_exactly(projected, X, Y).norm + 1e-12
