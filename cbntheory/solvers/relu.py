@@ -308,16 +308,16 @@ class _Search:
         deadline = time.perf_counter() + budget
         reserve = settings.RELU_PROJECT_RESERVE if self.projectable else 0.0
         schedule = self.schedule(how)
-        res = minimize_norm_subject_to(
-            self.constraint, theta0, weights=self.weights,
-            feas_tol=self.aim * settings.AL_FEAS_FACTOR, obj_rtol=settings.AL_OBJ_RTOL,
-            rho=settings.AL_RHO, max_iter=self.opts.max_iter,
-            time_limit=budget * (1.0 - reserve), rng=r.seed, accept_tol=self.aim,
-            maxcor=settings.RELU_MAXCOR, **schedule)
-        net, resid, note, stopped = polish(Network.from_vector(arch, res.x, seed=r.seed),
-                                           self.X, self.Y, self.aim, deadline,
-                                           self.projectable and not res.interrupted,
-                                           exact=p.epsilon == 0)
+        res = self.minimise(theta0, r.seed, budget * (1.0 - reserve), schedule)
+        net, resid, note, stopped = self.polished(res, r.seed, deadline)
+        iterations = res.n_iterations
+        if resid > self.aim and schedule and not (res.interrupted or stopped):
+            # the annealing left a residual the projection could not close: the fit-first
+            # schedule, from where the annealing ended, with its own iteration budget
+            res = self.minimise(res.x, r.seed, max(deadline - time.perf_counter(), 0.0), {})
+            net, resid, note, stopped = self.polished(res, r.seed, deadline)
+            iterations += res.n_iterations
+            note += "; the annealed run did not fit: closed by the fit-first schedule"
         if self.X is not p.X:  # reduced to orbit representatives: the residual on all samples
             resid = relative_residual(net(p.X), p.Y)
         wall = time.perf_counter() - (deadline - budget)
@@ -328,12 +328,27 @@ class _Search:
         self.info["runs"].append({"seed": r.seed, "init": how, "source": source,
                                   "objective": net.param_norm(),
                                   "residual": resid, "verified": resid <= p.tol,
-                                  "status": res.status, "iterations": res.n_iterations,
+                                  "status": res.status, "iterations": iterations,
                                   "wall_time": wall, "clock_may_have_acted": wall >= keep * budget,
                                   "anneal": list(res.anneal), "message": res.message + note})
         run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
+
+    def minimise(self, theta0: np.ndarray, seed: int, time_limit: float,
+                 schedule: dict[str, Any]) -> Any:
+        """One run of the augmented Lagrangian (``schedule``: its first phase) from ``theta0``."""
+        return minimize_norm_subject_to(
+            self.constraint, theta0, weights=self.weights,
+            feas_tol=self.aim * settings.AL_FEAS_FACTOR, obj_rtol=settings.AL_OBJ_RTOL,
+            rho=settings.AL_RHO, max_iter=self.opts.max_iter, time_limit=time_limit,
+            rng=seed, accept_tol=self.aim, maxcor=settings.RELU_MAXCOR, **schedule)
+
+    def polished(self, res: Any, seed: int, deadline: float) -> tuple[Network, float, str, bool]:
+        """:func:`polish` of a run's network (projected unless the run was interrupted)."""
+        return polish(Network.from_vector(self.problem.arch, res.x, seed=seed), self.X, self.Y,
+                      self.aim, deadline, self.projectable and not res.interrupted,
+                      exact=self.problem.epsilon == 0)
 
     def schedule(self, how: str) -> dict[str, Any]:
         """The first phase of a restart's minimiser (options of

@@ -409,3 +409,17 @@ def test_polish_compares_candidates_as_they_will_be_finished():
     projected, _, _ = solve_relu.project(near, X, Y, cbn.settings.EXACT_FIT_RTOL)
     assert net.param_norm() <= finish_exactly(near, X, Y).norm + 1e-12
     assert net.param_norm() <= finish_exactly(projected, X, Y).norm + 1e-12
+
+
+def test_an_annealed_run_that_does_not_fit_is_closed_by_the_fit_first_schedule(monkeypatch):
+    # a penalty so heavy that the annealing ends near zero weights, far from the data, where
+    # the projection cannot close the residual: the restart must still end on the data
+    monkeypatch.setattr(cbn.settings, "RELU_ANNEAL", (50.0,))
+    arch = cbn.Architecture((4,), (1, 3, 3, 1))
+    planted = arch.init(rng=3)
+    X = np.random.default_rng(4).standard_normal((5, 1, 4))
+    Y = planted(X)
+    res = relu_minimal_norm(arch, X, Y, rng=0, init="gaussian", max_iter=1500)
+    run = res.info["runs"][0]
+    assert "closed by the fit-first schedule" in run["message"]
+    assert run["verified"] and relative(res.network, X, Y) <= 1e-6
