@@ -489,3 +489,9 @@ SCREEN_BLOCK: int = 20
 #: (one share per core): below it the thread start-up (~0.1 ms) outweighs the gain
 #: (measured: 2,112 complex 16 x 16 blocks, 1.2-1.4x faster on 2 cores).
 SVD_THREADED_MIN_BATCH: int = 128
+
+# --- issue 16 (second pass): the convex program's last network without the SCS fallback ---
+#: Solver of the one-output output-weight LP (``conic.output_weights_basis``): HiGHS ends
+#: at a vertex (at most N non-zero weights), which refits the data to round-off where an
+#: interior-point answer leaves a residual of the order of its tolerance.
+BASIS_LP_SOLVER: str = "SCIPY"

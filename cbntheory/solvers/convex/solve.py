@@ -273,6 +273,35 @@ class ProgramSolver:
         return (neurons_from_output_weights(dirs, pol.values["v"], pol.values["bias"]),
                 pol.duals["fit"])
 
+    def _basis_refit(self, pos: np.ndarray, neg: np.ndarray, F: np.ndarray) -> Neurons | None:
+        """One output: the blocks' directions as fixed channels, a vertex of the output LP.
+
+        The interior-point answer of a degenerate program (many near-parallel patterns)
+        spreads its weight over hundreds of blocks and fits the data only to its own
+        tolerance, which the exact refit cannot repair when those channels are nearly
+        dependent.  The linear program over the same directions
+        (:func:`cbntheory.backends.conic.output_weights_basis`) ends at a vertex: at most
+        N channels, a non-singular system refitted to round-off, and a norm no larger
+        than the interior point's once its residual is removed.
+        """
+        from ...backends import conic  # cvxpy is imported on first use, not with the package
+
+        if self.Y.shape[1] != 1 or self.output_bias == "penalized":
+            return None
+        _, dirs = block_directions(pos, neg, F, self.y_scale, self.norm_dims)
+        if not len(dirs):
+            return None
+        # the channels' actual pooled ReLU outputs: an interior-point block may sit just
+        # outside its cone, and then its pattern's features are not what the network computes
+        phi = np.maximum(np.einsum("ndr,jr->jnd", self.arr.vectors, dirs), 0.0).mean(axis=2)
+        try:
+            lp = conic.output_weights_basis(phi, self.Y, output_bias=self.output_bias)
+        except SolverError:
+            return None
+        if lp.status != OPTIMAL:
+            return None
+        return neurons_from_output_weights(dirs, lp.values["v"], lp.values["bias"])
+
     def _certificate(self, multipliers: list[np.ndarray]) -> dict[str, Any]:
         """The best dual lower bound of ``multipliers`` against the known patterns."""
         bound: dict[str, Any] = {"lower": None}
@@ -313,6 +342,11 @@ class ProgramSolver:
             other = self._checked(refit[0], claimed)
             if other.fits and (not check.fits or other.norm < check.norm):
                 neurons, check = refit[0], other
+        if not check.fits:  # a vertex of the output-weight LP (one output) fits to round-off
+            basis = self._basis_refit(pos, neg, F)
+            other = None if basis is None else self._checked(basis, claimed)
+            if other is not None and other.fits:
+                neurons, check = basis, other
         bound = self._certificate(multipliers)
         lower, upper = bound["lower"], check.norm
         gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
