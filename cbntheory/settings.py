@@ -495,3 +495,6 @@ SVD_THREADED_MIN_BATCH: int = 128
 #: at a vertex (at most N non-zero weights), which refits the data to round-off where an
 #: interior-point answer leaves a residual of the order of its tolerance.
 BASIS_LP_SOLVER: str = "SCIPY"
+#: Shares per core of the threaded batched SVD (``operators.batch_singular_values``): a
+#: few small shares balance the threads when other processes take a core for a while.
+SVD_SHARES_PER_CORE: int = 4
