@@ -498,3 +498,7 @@ BASIS_LP_SOLVER: str = "SCIPY"
 #: Shares per core of the threaded batched SVD (``operators.batch_singular_values``): a
 #: few small shares balance the threads when other processes take a core for a while.
 SVD_SHARES_PER_CORE: int = 4
+#: Floating type of the certificate screen's FISTA iterations: any multipliers of the
+#: right sign give a certified bound (evaluated in float64), and float32 halves the
+#: memory traffic of the screen (most of the time of large working-set solves).
+SCREEN_DTYPE: str = "float32"

@@ -49,7 +49,10 @@ def _sigma_socp(g, rows, free):
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_screen_bounds_are_upper_bounds_of_the_support_function(bias):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_screen_bounds_are_upper_bounds_of_the_support_function(monkeypatch, bias, dtype):
+    from cbntheory import settings
+    monkeypatch.setattr(settings, "SCREEN_DTYPE", dtype)  # the iterations' type (issue 16)
     arr, cells = _arrangement(6, 2, 1, bias)
     free = arr.dim - 1 if bias else None
     rng = np.random.default_rng(2)
@@ -156,7 +159,12 @@ def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
     arr, cells = _arrangement(6, 2, 8, bias)
     free = arr.dim - 1 if bias else None
     G = np.random.default_rng(9).standard_normal((len(cells), 2, arr.dim))
+    fast = cone_support_bounds(G, cells, arr.normals, free, threshold=0.5)
+    # the chunking is checked in float64, where BLAS's blocking changes only the last
+    # digits (the default float32 iterations differ from it by their own round-off)
+    monkeypatch.setattr(settings, "SCREEN_DTYPE", "float64")
     whole = cone_support_bounds(G, cells, arr.normals, free, threshold=0.5)
+    np.testing.assert_allclose(fast, whole, rtol=1e-5, atol=1e-6)
     monkeypatch.setattr(settings, "SCREEN_CHUNK_ELEMENTS", 7)   # a few rows per chunk
     # the same iterations row by row; only BLAS's blocking of the products differs
     np.testing.assert_allclose(cone_support_bounds(G, cells, arr.normals, free,
