@@ -310,7 +310,9 @@ class ProgramSolver:
             return None
         if lp.status != OPTIMAL:
             return None
-        return neurons_from_output_weights(dirs, lp.values["v"], lp.values["bias"])
+        v, bias = _solve_on_support(phi, self.Y, lp.values["v"], lp.values["bias"],
+                                    self.output_bias == "free")
+        return neurons_from_output_weights(dirs, v, bias)
 
     def _certificate(self, multipliers: list[np.ndarray]) -> dict[str, Any]:
         """The best dual lower bound of ``multipliers`` against the known patterns."""
@@ -346,18 +348,16 @@ class ProgramSolver:
         claimed = 2.0 * net_sol.objective if n_out == 1 else None  # the program's optimum
         check = self._checked(neurons, claimed)
         multipliers = [sol.duals["fit"]]
+        options = [(neurons, check)]
         refit = self._output_weight_refit(pos, neg, F)
         if refit is not None:
             multipliers.append(refit[1])
-            other = self._checked(refit[0], claimed)
-            if other.fits and (not check.fits or other.norm < check.norm):
-                neurons, check = refit[0], other
-        if not check.fits:  # a vertex of the output-weight LP (one output) fits to round-off
-            basis = self._basis_refit(pos, neg, F)
-            vertex = None if basis is None else self._checked(basis, claimed)
-            if basis is not None and vertex is not None and vertex.fits:
-                neurons, check = basis, vertex
+            options.append((refit[0], self._checked(refit[0], claimed)))
+        basis = self._basis_refit(pos, neg, F)  # one output: a vertex, fitted to round-off
+        if basis is not None:
+            options.append((basis, self._checked(basis, claimed)))
         bound = self._certificate(multipliers[:1] if self.first_multiplier_only else multipliers)
+        neurons, check = _pick(options, float(bound.get("sensitivity") or 0.0))
         lower, upper = bound["lower"], check.norm
         gap = float("inf") if lower is None else (upper - lower) / max(1.0, abs(upper))
         # an inaccurate answer whose certificate does not close although every pattern is
@@ -367,3 +367,42 @@ class ProgramSolver:
         rank = (not check.fits) + (not check.claim_ok) + doubt
         return Answer(sol=sol, check=check, neurons=neurons, bound=bound,
                       gap=gap, rank=rank, multipliers=tuple(multipliers))
+
+
+def _pick(options: list[tuple[Neurons, Verification]], sensitivity: float
+          ) -> tuple[Neurons, Verification]:
+    """The fitting network with the narrowest certified interval, else the first option.
+
+    The lower bound drops by ``sensitivity`` times the network's residual
+    (:func:`cbntheory.solvers.verify.finish`), so a network is ranked by its norm plus
+    that drop: a slightly larger norm fitted to round-off can close an interval that a
+    smaller norm fitted only to the solver's tolerance leaves open.
+    """
+    fitting = [o for o in options if o[1].fits]
+    if not fitting:
+        return options[0]
+    return min(fitting, key=lambda o: o[1].norm + sensitivity * o[1].residual)
+
+
+def _solve_on_support(phi: np.ndarray, Y: np.ndarray, v: np.ndarray, bias: np.ndarray,
+                      free_bias: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The LP vertex's weights re-solved exactly on its support (signs kept), else as given.
+
+    A vertex is the solution of the linear system of its non-zero channels (and the free
+    bias); solving that system in float64 removes the simplex's feasibility tolerance
+    (~1e-9) from the fit, changing the weights by as much.
+    """
+    on = np.flatnonzero(v[:, 0])
+    A = phi[on].T
+    if free_bias:
+        A = np.hstack([A, np.ones((A.shape[0], 1))])
+    if not len(on):
+        return v, bias
+    x, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    old = np.concatenate([v[on, 0], bias]) if free_bias else v[on, 0]
+    if (np.any(np.sign(x[:len(on), 0]) != np.sign(old[:len(on)]))
+            or np.linalg.norm(A @ x - Y) > np.linalg.norm(A @ old[:, None] - Y)):
+        return v, bias
+    v = v.copy()
+    v[on, 0] = x[:len(on), 0]
+    return v, (x[len(on):, 0] if free_bias else bias)
