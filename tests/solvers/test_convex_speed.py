@@ -137,7 +137,7 @@ def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
     assert bare.lower is None and bare.value == pytest.approx(ws.value, rel=1e-6)
 
 
-@pytest.mark.parametrize("din", [2, 3])
+@pytest.mark.parametrize("din", [2, 3, 4])  # 4: weight dimension 5, the batched rank test
 def test_walls_without_rank_test_match_lp_cell_adjacency(din):
     # j is a wall of a cell iff flipping its sign gives another non-empty cell: checked
     # by an LP (strict feasibility), independently of the ray counting
