@@ -12,18 +12,24 @@ one-pixel CNN, Gaussian labels.  Contenders, in turn within every repetition:
   group-lasso *penalised* fit with small ``lambda`` (it does not interpolate exactly, and
   its sampled gates may miss the optimum): optional, skipped when pyscnn is absent.
 
-Also prints the largest n (doubling then bisecting over a short list) whose exact
-certified value takes at most 60 s for weight dimensions 3-5 (``--largest``).
+``--largest``: whether the largest n certified within 60 s at least doubled, for weight
+dimensions 3-5.  Every solve runs in its own process (``--one n din``) and is measured by
+its CPU time as well as its wall time: on a shared machine the wall time measures the
+other jobs (at load 9 on 2 cores a 20 s solve took 75 s), the CPU time the solve.  Per
+dimension, the code before issue 16 (``--before DIR``, a checkout such as
+``git worktree add /tmp/before e2f256d``) solves n0, the largest n within 60 s it
+reached (80, 30, 20), and today's code solves 2 n0, in the same run; today's code at
+2 n0 in at most the CPU time of the old code at n0 means the largest n at least doubled.
+A solve stops at 3 x 60 CPU seconds (safety net).  Printed per solve: n, patterns, wall
+and CPU seconds, status, certified relative gap, working-set rounds.
 
-Goals (issue 16): at n = 20, weight dimension 4 (input dimension 3 plus the bias input),
-the exact certified value in at most 1.0x pyscnn's SCS time; the largest n within 60 s
-at least doubled (today: 80, 30, 20 for weight dimensions 3, 4, 5).
-
-Run: ``python benchmarks/bench_convex_peers.py [repeats] [--largest]``.
+Run: ``python benchmarks/bench_convex_peers.py [repeats] [--largest [--before DIR]]``.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -97,37 +103,106 @@ def compare(n: int, din: int, repeats: int, baseline: bool) -> None:
             print(f"  working set / {name}: {ratio(times['working set'], times[name])}")
 
 
-def largest_n(din: int, budget: float = 60.0) -> int:
-    """Largest n on the grid whose exact certified value takes at most ``budget`` seconds."""
-    best, n = 0, 10
-    while True:
-        arch, X, y = instance(n, din)
-        t0 = time.perf_counter()
+#: Largest n within 60 s before issue 16, per input dimension (weight dimension - 1).
+BEFORE = {2: 80, 3: 30, 4: 20}
+BUDGET = 60.0
+
+
+def one(n: int, din: int) -> dict:
+    """Solve one instance in this process; the record printed by ``--one``."""
+    arch, X, y = instance(n, din)
+    t0 = time.perf_counter()
+    try:
+        res = two_layer_min_norm(arch, X[:, :, None], y, max_patterns=10 ** 7)
+    except cbn.errors.CBNError as exc:
+        return {"status": type(exc).__name__, "message": str(exc)[:120],
+                "wall": time.perf_counter() - t0}
+    gap = (None if res.lower is None or res.value is None
+           else (res.value - res.lower) / max(1.0, abs(res.value)))
+    return {"status": res.status, "value": res.value, "gap": gap,
+            "wall": time.perf_counter() - t0,
+            "patterns": res.info["patterns"]["count"],
+            "rounds": res.info.get("working_set", {}).get("rounds"),
+            "solvers": res.info.get("solvers_tried", [])[-1:]}
+
+
+def run_child(n: int, din: int, code: str, cpu_cap: float) -> dict:
+    """``one(n, din)`` in a fresh process importing the package from ``code``."""
+    import psutil  # benchmark-only dependency (the child's CPU time while it runs)
+
+    env = dict(os.environ, PYTHONPATH=code)
+    t0 = time.perf_counter()
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--one", str(n),
+                              str(din)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    proc, cpu, stopped = psutil.Process(child.pid), 0.0, False
+    while child.poll() is None:
         try:
-            res = two_layer_min_norm(arch, X[:, :, None], y, max_patterns=10 ** 7)
-            ok = res.status == "optimal"
-        except cbn.errors.CBNError as exc:
-            print(f"  n = {n}: {type(exc).__name__}: {str(exc)[:80]}")
-            ok = False
-        dt = time.perf_counter() - t0
-        print(f"  weight dimension {din + 1}, n = {n}: {dt:.1f} s ({'ok' if ok else 'failed'})")
-        if not ok or dt > budget:
-            return best
-        best, n = n, int(n * 1.5)
+            t = proc.cpu_times()
+            cpu = t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            break
+        if cpu > cpu_cap:
+            child.kill()
+            stopped = True
+            break
+        time.sleep(0.5)
+    out, err = child.communicate()
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    if stopped:
+        rec = {"status": f"stopped at {cpu_cap:.0f} CPU s"}
+    else:
+        rec = json.loads(lines[-1]) if lines else {"status": "crashed", "message": err[-200:]}
+    rec["process_wall"] = time.perf_counter() - t0
+    rec["cpu"] = cpu
+    return rec
 
 
-def main(repeats: int = 3, largest: bool = False) -> None:
+def show(label: str, n: int, din: int, rec: dict) -> None:
+    """One solve's line."""
+    gap = rec.get("gap")
+    print(f"  {label:7s} weight dim {din + 1}, n = {n:4d}: "
+          f"{rec.get('wall', float('nan')):6.1f} s solve (process {rec['process_wall']:6.1f} s "
+          f"wall, {rec['cpu']:6.1f} s CPU), {rec['status']}, gap "
+          f"{'-' if gap is None else f'{gap:.1e}'}, {rec.get('patterns', '-')} patterns, "
+          f"{rec.get('rounds', '-')} rounds {rec.get('solvers', '')}", flush=True)
+
+
+def doubled(din: int, before: str | None) -> None:
+    """Today's code at 2 n0 against the old code at n0 (its 60 s limit), in CPU seconds."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    n0 = BEFORE[din]
+    old = None
+    if before is not None:
+        old = run_child(n0, din, before, cpu_cap=3 * BUDGET)
+        show("before", n0, din, old)
+    now = run_child(2 * n0, din, here, cpu_cap=3 * BUDGET)
+    show("now", 2 * n0, din, now)
+    verdict = "certified" if now["status"] == "optimal" else "NOT certified"
+    print(f"  weight dimension {din + 1}: now at n = {2 * n0} {verdict} in {now['cpu']:.1f} CPU s"
+          + ("" if old is None else f"; before at n = {n0}: {old['cpu']:.1f} CPU s "
+             f"({old['status']}); ratio {now['cpu'] / max(old['cpu'], 1e-9):.2f}")
+          + f"; {load()}", flush=True)
+
+
+def main(repeats: int = 3, largest: bool = False, before: str | None = None) -> None:
     import cvxpy  # noqa: F401  (import cost outside the clock)
     print(f"pyscnn {'present' if ConvexReLU is not None else 'absent: comparison skipped'}")
     print(f"before: {load()}")
-    compare(20, 3, repeats, baseline=True)
-    compare(40, 2, repeats, baseline=False)
     if largest:
-        for din in (2, 3, 4):
-            print(f"largest n within 60 s, weight dimension {din + 1}: {largest_n(din)}")
+        for din in (4, 3, 2):
+            doubled(din, before)
+    else:
+        compare(20, 3, repeats, baseline=True)
+        compare(40, 2, repeats, baseline=False)
     print(f"after:  {load()}")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 3, "--largest" in sys.argv)
+    if sys.argv[1:2] == ["--one"]:
+        print(json.dumps(one(int(sys.argv[2]), int(sys.argv[3]))))
+        sys.exit(0)
+    where = sys.argv.index("--before") + 1 if "--before" in sys.argv else None
+    old = sys.argv[where] if where is not None else None
+    args = [a for i, a in enumerate(sys.argv[1:], 1) if not a.startswith("--") and i != where]
+    main(int(args[0]) if args else 3, "--largest" in sys.argv, old)

@@ -19,13 +19,14 @@ True
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _validate as V
 from . import fourier, settings
@@ -216,7 +217,10 @@ class ConvOperator:
 
     def _to_blocks(self, spectrum: np.ndarray) -> np.ndarray:
         n = self.ndim
-        return np.moveaxis(spectrum, (0, 1), (n, n + 1)) * self.c
+        moved = np.moveaxis(spectrum, (0, 1), (n, n + 1))
+        # scale and transpose in one pass into C order: each block is then contiguous,
+        # which the batched SVD and matmul read without another copy
+        return np.multiply(moved, self.c, out=np.empty(moved.shape, moved.dtype))
 
     @property
     def blocks(self) -> np.ndarray:
@@ -305,11 +309,18 @@ class ConvOperator:
                 f"{self.spatial_shape}, normalization={self.normalization!r})")
 
 
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """The thread pools of the loaded BLAS libraries, inspected once (~1 ms a time)."""
+    return ThreadpoolController()
+
+
 def batch_singular_values(blocks: np.ndarray) -> np.ndarray:
     """``numpy.linalg.svd(blocks, compute_uv=False)`` with the batch split over the cores.
 
-    The matrices of ``blocks`` (``(..., m, n)``) are cut into one contiguous share per
-    core and each share is decomposed in its own thread (numpy releases the GIL inside
+    The matrices of ``blocks`` (``(..., m, n)``) are cut into
+    :data:`cbntheory.settings.SVD_SHARES_PER_CORE` contiguous shares per core, decomposed
+    by one thread per core (numpy releases the GIL inside
     its LAPACK loops), with BLAS held to one thread meanwhile so the shares do not
     compete for the cores.  Below :data:`cbntheory.settings.SVD_THREADED_MIN_BATCH`
     matrices, or on one core, it is the plain call.  Every matrix is decomposed by the
@@ -327,7 +338,9 @@ def batch_singular_values(blocks: np.ndarray) -> np.ndarray:
     if workers < 2:
         return np.linalg.svd(blocks, compute_uv=False)
     flat = blocks.reshape((batch,) + blocks.shape[-2:])
-    shares = np.array_split(flat, workers)
-    with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
+    # several shares per core, handed out as threads free up: on a shared machine a
+    # descheduled thread then holds back one small share, not half of the batch
+    shares = np.array_split(flat, workers * settings.SVD_SHARES_PER_CORE)
+    with _blas_controller().limit(limits=1), ThreadPoolExecutor(workers) as pool:
         parts = list(pool.map(lambda b: np.linalg.svd(b, compute_uv=False), shares))
     return np.concatenate(parts).reshape(blocks.shape[:-2] + (-1,))

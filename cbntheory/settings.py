@@ -565,3 +565,16 @@ PROJECT_CHORD_RATIO: float = 0.25
 #: (36.38); the benchmark's stages never settle at 1,000 iterations (1005.63 either way).
 AL_ANNEAL_STALL_WINDOW: int = 100
 AL_ANNEAL_STALL_RTOL: float = 1e-4
+
+# --- issue 16 (second pass): the convex program's last network without the SCS fallback ---
+#: Solver of the one-output output-weight LP (``conic.output_weights_basis``): HiGHS ends
+#: at a vertex (at most N non-zero weights), which refits the data to round-off where an
+#: interior-point answer leaves a residual of the order of its tolerance.
+BASIS_LP_SOLVER: str = "SCIPY"
+#: Shares per core of the threaded batched SVD (``operators.batch_singular_values``): a
+#: few small shares balance the threads when other processes take a core for a while.
+SVD_SHARES_PER_CORE: int = 4
+#: Floating type of the certificate screen's FISTA iterations: any multipliers of the
+#: right sign give a certified bound (evaluated in float64), and float32 halves the
+#: memory traffic of the screen (most of the time of large working-set solves).
+SCREEN_DTYPE: str = "float32"

@@ -149,3 +149,52 @@ def test_check_drives_the_fallback():
     sol = conic.solve(prob, {"x": x}, solver=SOLVERS, check=lambda s: ranks[s.solver])
     assert sol.solver == SOLVERS[1] and len(sol.tried) == 2
     assert np.allclose(sol.values["x"], [1.0, 1.0], atol=1e-4)
+
+
+def _best_basic_solution(Phi, y, free_bias):
+    """min ||v||_1 s.t. Phi^T v (+ b) = y by brute force over the square subsystems.
+
+    A linear program attains its optimum at a basic solution: N columns (the bias column
+    among them when free, at no cost) solved exactly; the cheapest of all such subsets.
+    """
+    from itertools import combinations
+
+    A = Phi.T if not free_bias else np.hstack([Phi.T, np.ones((len(y), 1))])
+    J, N = Phi.shape[0], len(y)
+    best = np.inf
+    for cols in combinations(range(A.shape[1]), N):
+        sub = A[:, cols]
+        if abs(np.linalg.det(sub)) < 1e-12:
+            continue
+        x = np.linalg.solve(sub, y)
+        best = min(best, float(sum(abs(x[i]) for i, c in enumerate(cols) if c < J)))
+    return best
+
+
+@pytest.mark.parametrize("free_bias", [False, True])
+def test_output_weights_basis_is_an_optimal_vertex(free_bias):
+    rng = np.random.default_rng(3)
+    Phi = np.abs(rng.standard_normal((9, 4)))
+    y = rng.standard_normal((4, 1))
+    sol = conic.output_weights_basis(Phi, y, output_bias="free" if free_bias else "none")
+    v, b = sol.values["v"], sol.values["bias"]
+    assert sol.status == "optimal" and v.shape == (9, 1) and b.shape == (1,)
+    # the optimum of the brute-force enumeration of basic solutions (independent of HiGHS)
+    assert sol.objective == pytest.approx(_best_basic_solution(Phi, y[:, 0], free_bias),
+                                          rel=1e-9)
+    assert float(np.sum(np.abs(v))) == pytest.approx(sol.objective, rel=1e-12)
+    assert np.count_nonzero(v) <= 4  # a vertex: at most N channels
+    assert np.linalg.norm(Phi.T @ v + b - y) <= 1e-9 * np.linalg.norm(y)
+    if not free_bias:
+        assert b[0] == 0.0
+    # the same program as the interior-point group lasso (second solver, conic form)
+    ref = conic.output_weights_lasso(Phi, y, output_bias="free" if free_bias else "none")
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-7)
+
+
+def test_output_weights_basis_rejects_what_is_not_a_linear_program():
+    Phi = np.eye(3)
+    with pytest.raises(ValidationError, match="output_bias"):
+        conic.output_weights_basis(Phi, np.ones((3, 1)), output_bias="penalized")
+    with pytest.raises(ValidationError, match="outputs"):
+        conic.output_weights_basis(Phi, np.ones((3, 2)))

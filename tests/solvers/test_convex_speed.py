@@ -49,7 +49,10 @@ def _sigma_socp(g, rows, free):
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_screen_bounds_are_upper_bounds_of_the_support_function(bias):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_screen_bounds_are_upper_bounds_of_the_support_function(monkeypatch, bias, dtype):
+    from cbntheory import settings
+    monkeypatch.setattr(settings, "SCREEN_DTYPE", dtype)  # the iterations' type (issue 16)
     arr, cells = _arrangement(6, 2, 1, bias)
     free = arr.dim - 1 if bias else None
     rng = np.random.default_rng(2)
@@ -134,7 +137,7 @@ def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
     assert bare.lower is None and bare.value == pytest.approx(ws.value, rel=1e-6)
 
 
-@pytest.mark.parametrize("din", [2, 3])
+@pytest.mark.parametrize("din", [2, 3, 4])  # 4: weight dimension 5, the batched rank test
 def test_walls_without_rank_test_match_lp_cell_adjacency(din):
     # j is a wall of a cell iff flipping its sign gives another non-empty cell: checked
     # by an LP (strict feasibility), independently of the ray counting
@@ -156,7 +159,12 @@ def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
     arr, cells = _arrangement(6, 2, 8, bias)
     free = arr.dim - 1 if bias else None
     G = np.random.default_rng(9).standard_normal((len(cells), 2, arr.dim))
+    fast = cone_support_bounds(G, cells, arr.normals, free, threshold=0.5)
+    # the chunking is checked in float64, where BLAS's blocking changes only the last
+    # digits (the default float32 iterations differ from it by their own round-off)
+    monkeypatch.setattr(settings, "SCREEN_DTYPE", "float64")
     whole = cone_support_bounds(G, cells, arr.normals, free, threshold=0.5)
+    np.testing.assert_allclose(fast, whole, rtol=1e-5, atol=1e-6)
     monkeypatch.setattr(settings, "SCREEN_CHUNK_ELEMENTS", 7)   # a few rows per chunk
     # the same iterations row by row; only BLAS's blocking of the products differs
     np.testing.assert_allclose(cone_support_bounds(G, cells, arr.normals, free,
@@ -185,3 +193,36 @@ def test_last_round_network_from_the_active_patterns(monkeypatch):
     assert calls[-1][1] is False and calls[-1][0] < calls[-2][0]   # the active patterns
     assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)
     np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
+
+
+def test_vertex_network_fits_to_round_off_and_closes_the_certificate():
+    # a degenerate instance: Clarabel's network fits only to its tolerance (~1e-9) over
+    # dozens of near-parallel channels, and the lower bound, lowered by the certificate's
+    # sensitivity times that residual, stayed open (not_certified before issue 16's
+    # second pass); the vertex of the output-weight LP fits to round-off
+    X, Y = _fc_data(12, 2, 0)
+    arch = cbn.Architecture((1,), (3, 8, 1), head="avgpool", bias=False)
+    res = two_layer_min_norm(arch, X, Y)
+    assert res.status == "optimal" and res.lower <= res.value
+    # the returned network, run forward here: an interpolant to round-off
+    out = res.network(X)
+    assert np.linalg.norm(out - Y) <= 1e-12 * np.linalg.norm(Y)
+    assert res.info["hidden_channels"] <= 12  # a vertex: at most N channels
+    # the same optimum as the interior-point group lasso over all patterns
+    assert res.value == pytest.approx(res.info["program_value"], rel=1e-6)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    assert ws.status == "optimal" and ws.value == pytest.approx(res.value, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_last_working_set_needs_no_first_order_fallback():
+    # n = 40 points in R^2 + bias input (1562 patterns): the last round's interior-point
+    # network missed the fit and SCS re-solved the program (52 s on a busy machine);
+    # the LP vertex network fits, so Clarabel alone answers, with the same certified value
+    X, Y = _fc_data(40, 2, 0)
+    arch = cbn.Architecture((1,), (3, 8, 1), head="avgpool", bias=False)
+    res = two_layer_min_norm(arch, X, Y)
+    assert res.status == "optimal"
+    assert not any(s.startswith("SCS") for s in res.info["solvers_tried"])
+    # SCS's certified value before this change (independent first-order solver)
+    assert res.value == pytest.approx(299.61718469171865, rel=1e-6)

@@ -7,7 +7,8 @@
   failing: :class:`~cbntheory.errors.SolverError`).  A caller that re-verifies answers
   passes its ``check``: the next solver is tried while the check fails.
 * One builder per program, plain arrays in and out: :func:`group_lasso` and
-  :func:`output_weights_lasso` (the two-layer ReLU program, ``twolayer``) and
+  :func:`output_weights_lasso` and :func:`output_weights_basis` (the two-layer ReLU
+  program, ``twolayer``) and
   :func:`nuclear_norm_interpolation` (depth-2 linear CNNs, ``nuclear``).
 
 No module outside this package imports cvxpy.
@@ -27,8 +28,8 @@ import numpy as np  # noqa: F401  (used by the doctest above)
 
 from ._core import OUTPUT_BIAS, ConicSolution, solve, solver_options, solver_order, status_of
 from .nuclear import NuclearNormSolution, nuclear_norm_interpolation
-from .twolayer import group_lasso, output_weights_lasso
+from .twolayer import group_lasso, output_weights_basis, output_weights_lasso
 
 __all__ = ["ConicSolution", "NuclearNormSolution", "OUTPUT_BIAS", "group_lasso",
-           "nuclear_norm_interpolation", "output_weights_lasso", "solve", "solver_options",
-           "solver_order", "status_of"]
+           "nuclear_norm_interpolation", "output_weights_basis", "output_weights_lasso", "solve",
+           "solver_options", "solver_order", "status_of"]

@@ -87,6 +87,9 @@ def solver_options(name: str, eps: float) -> dict[str, Any]:
                 "max_iter": settings.CLARABEL_MAX_ITER}
     if name == "SCS":
         return {"eps_abs": eps, "eps_rel": eps, "max_iters": settings.SCS_MAX_ITERS}
+    if name == "SCIPY":  # scipy's HiGHS: a vertex of a linear program (dual simplex)
+        return {"scipy_options": {"method": "highs-ds", "primal_feasibility_tolerance": eps,
+                                  "dual_feasibility_tolerance": eps}}
     return {}
 
 

@@ -266,3 +266,65 @@ def output_weights_lasso(outputs: np.ndarray, targets: np.ndarray, *, output_bia
                                                                  (Q.shape[1], n_out))})
 
 
+
+
+def output_weights_basis(outputs: np.ndarray, targets: np.ndarray, *,
+                         output_bias: str = "none") -> ConicSolution:
+    """One output's best output weights for fixed hidden channels, as a basic LP solution.
+
+    Parameters
+    ----------
+    outputs : ndarray, shape (J, N)
+        ``outputs[j, n]``: pooled output of hidden channel ``j`` (of unit seminorm) on
+        sample ``n``.
+    targets : ndarray, shape (N, 1)
+        Labels of the one output.
+    output_bias : {"none", "free"}
+        Whether an output bias is absent or free (a penalised one makes the program a QP,
+        whose solution need not be a vertex).
+
+    Returns
+    -------
+    ConicSolution
+        ``values["v"]`` of shape ``(J, 1)``, ``values["bias"]`` of shape ``(1,)``,
+        ``duals["fit"]`` of shape ``(N, 1)``; solved by HiGHS (settings
+        :data:`cbntheory.settings.BASIS_LP_SOLVER`).
+
+    Notes
+    -----
+    The program of :func:`output_weights_lasso` with one output, written as the linear
+    program ``min sum_j |v_j|`` subject to ``sum_j outputs[j] v_j + b = y``.  The
+    simplex method (or an interior point followed by crossover) ends at a vertex: at
+    most ``rank`` of the ``v_j`` are non-zero and they solve a square, non-singular
+    system exactly, so the data can be refitted to round-off on that support
+    (:func:`cbntheory.solvers.convex.model.refit_exactly`).  An interior-point answer of
+    the same program spreads its weight over every near-optimal channel instead, and
+    leaves a fit residual of the order of its tolerance.
+
+    Examples
+    --------
+    >>> phi = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> sol = output_weights_basis(phi, np.array([[1.0], [1.0]]))
+    >>> sol.status, round(sol.objective, 9), bool(np.allclose(sol.values["v"].ravel(), [0, 0, 1]))
+    ('optimal', 1.0, True)
+    """
+    Phi = np.asarray(outputs, dtype=float)
+    Y = np.asarray(targets, dtype=float)
+    if Phi.ndim != 2 or Y.ndim != 2 or Y.shape[1] != 1 or Phi.shape[1] != Y.shape[0]:
+        raise V.fail("outputs", f"have shape (J, N) with N = {Y.shape[0]} rows of one-column "
+                     "targets", Phi)
+    if output_bias not in ("none", "free"):
+        raise V.fail("output_bias", "be 'none' or 'free' (a linear program)", output_bias)
+    J, N = Phi.shape
+    # v = v+ - v- with bounds, the standard form HiGHS solves robustly (|v| as an epigraph
+    # stalls it on degenerate instances)
+    vp = cp.Variable((J, 1), name="vpos", nonneg=True)
+    vn = cp.Variable((J, 1), name="vneg", nonneg=True)
+    b = cp.Variable(1, name="bias")
+    expr = Phi.T @ (vp - vn)
+    if output_bias == "free":
+        expr = expr + np.ones((N, 1)) @ cp.reshape(b, (1, 1), order="C")
+    fit = expr == Y
+    problem = _problem(cp.sum(vp + vn), [fit], b, output_bias)
+    return solve(problem, {"v": vp - vn, "bias": b}, {"fit": fit},
+                 solver=settings.BASIS_LP_SOLVER, accept=(OPTIMAL,))

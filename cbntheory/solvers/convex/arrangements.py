@@ -265,14 +265,10 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,
                 empty += 1
                 continue
             zeros = ray_signs[inside] == 0
-            for j in np.flatnonzero(zeros.sum(axis=0) >= r - 1):
-                # the rays on j are the extreme rays of the face (closure ∩ H_j); a face of
-                # dimension <= 2 has at most 2, so for r <= 4 "at least r - 1 rays" already
-                # means dimension r - 1 (a wall); beyond, their rank decides
-                if r > 4 and np.sum(np.linalg.svd(ray_dirs[inside[zeros[:, j]]],
-                                                  compute_uv=False)
-                                    > settings.PATTERN_RANK_ATOL) < r - 1:
-                    continue
+            # the rays on j are the extreme rays of the face (closure ∩ H_j); a face of
+            # dimension <= 2 has at most 2, so for r <= 4 "at least r - 1 rays" already
+            # means dimension r - 1 (a wall); beyond, their rank decides
+            for j in _walls_by_rank(zeros, ray_dirs[inside], r):
                 walls += 1
                 wall_mask[start + k, j] = True
                 flipped = cell.copy()
@@ -285,3 +281,20 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,
     if return_walls:
         out["walls"] = wall_mask
     return out
+
+
+def _walls_by_rank(zeros: np.ndarray, dirs: np.ndarray, r: int) -> np.ndarray:
+    """Hyperplanes whose rays in one cell's closure span ``r - 1`` dimensions.
+
+    ``zeros`` (``(rays, M)``): which of the cell's closure rays lie on each hyperplane;
+    ``dirs`` (``(rays, r)``) their directions.  Candidates carry at least ``r - 1`` rays;
+    for ``r > 4`` their ranks come from one batched SVD (each candidate's matrix is
+    ``dirs`` with the rows off the hyperplane zeroed, which leaves its singular values
+    unchanged but for extra zeros).
+    """
+    cand = np.flatnonzero(zeros.sum(axis=0) >= r - 1)
+    if r <= 4 or not len(cand):
+        return cand
+    stack = zeros[:, cand].T[:, :, None] * dirs[None]            # (candidates, rays, r)
+    sv = np.linalg.svd(stack, compute_uv=False)
+    return cand[np.sum(sv > settings.PATTERN_RANK_ATOL, axis=1) >= r - 1]

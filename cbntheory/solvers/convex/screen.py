@@ -28,6 +28,8 @@ True
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ... import settings
@@ -87,12 +89,17 @@ def _screen_chunk(g: np.ndarray, s: np.ndarray, normals: np.ndarray, w2: np.ndar
     n = g.shape[0]
     bound = _bound(g, np.zeros_like(s), s, normals, free)   # mu = 0
     live = np.arange(n) if threshold is None else np.flatnonzero(bound > threshold)
-    state = (np.zeros((len(live), s.shape[1])), np.zeros((len(live), s.shape[1])),
-             np.ones(len(live)))
+    # the iterations run in SCREEN_DTYPE: any multipliers of the right sign certify, and
+    # _bound evaluates the ones reached in float64
+    dt = np.dtype(settings.SCREEN_DTYPE)
+    g_lo, s_lo, normals_lo = g.astype(dt), s.astype(dt), normals.astype(dt)
+    wn = (normals * w2).T.astype(dt)                         # (r, M): gradient = v diag(w2) N^T
+    state = (np.zeros((len(live), s.shape[1]), dt), np.zeros((len(live), s.shape[1]), dt),
+             np.ones(len(live), dt))
     done = 0
     while done < iterations and len(live):
         block = min(settings.SCREEN_BLOCK, iterations - done)
-        state = _fista(g[live], s[live], normals, w2, step, block, state)
+        state = _fista(g_lo[live], s_lo[live], normals_lo, wn, dt.type(step), block, state)
         done += block
         bound[live] = np.minimum(bound[live], _bound(g[live], state[0], s[live], normals, free))
         if threshold is not None:
@@ -102,17 +109,17 @@ def _screen_chunk(g: np.ndarray, s: np.ndarray, normals: np.ndarray, w2: np.ndar
     return bound
 
 
-def _fista(g: np.ndarray, s: np.ndarray, normals: np.ndarray, w2: np.ndarray, step: float,
+def _fista(g: np.ndarray, s: np.ndarray, normals: np.ndarray, wn: np.ndarray, step: Any,
            iterations: int, state: tuple[np.ndarray, np.ndarray, np.ndarray]
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FISTA on ``0.5 ||w (g + N^T nu)||^2`` over ``s nu >= 0`` (``nu = s mu``, ``mu >= 0``).
 
     ``state`` is ``(nu, y, t)``: the iterate, the extrapolated point and the momentum
     counter of every direction (rows of the flattened ``(n, M)`` arrays, so that every
-    product is one 2D matmul).
+    product is one 2D matmul); ``wn`` is ``(normals * w2).T``, the gradient's right factor.
+    Every array has the dtype of the state.
     """
     nu, y, t = state
-    wn = (normals * w2).T                        # (r, M): gradient = v diag(w2) N^T
     for _ in range(iterations):
         new = y - step * ((g + y @ normals) @ wn)
         new *= s
