@@ -43,15 +43,19 @@ def test_weights_leave_free_coordinates_unpenalised():
     assert np.allclose(res.x, sol[:3], atol=1e-7)
 
 
-@pytest.mark.parametrize("depth, s", [(2, 3.0), (4, 0.5), (6, 2.0)])
-def test_scalar_product_constraint_matches_the_bridge_identity(depth, s):
+def _product_constraint(s: float):
+    """``r(x) = prod(x) - s``: minimal ``||x||^2`` is ``L s^(2/L)`` (the bridge identity)."""
     def con(x):
         p = float(np.prod(x))
         grads = np.array([np.prod(np.delete(x, i)) for i in range(len(x))])
         return np.array([p - s]), lambda v: v[0] * grads
+    return con
 
+
+@pytest.mark.parametrize("depth, s", [(2, 3.0), (4, 0.5), (6, 2.0)])
+def test_scalar_product_constraint_matches_the_bridge_identity(depth, s):
     x0 = np.random.default_rng(depth).uniform(0.5, 1.5, depth)
-    res = minimize_norm_subject_to(con, x0)
+    res = minimize_norm_subject_to(_product_constraint(s), x0)
     assert res.objective == pytest.approx(depth * s ** (2.0 / depth), rel=1e-8)
     assert np.allclose(np.abs(res.x), s ** (1.0 / depth), rtol=1e-5)  # balanced
 
@@ -147,13 +151,9 @@ def test_orthogonal_initialisation_has_unitary_blocks_and_matched_parity():
 
 @pytest.mark.parametrize("depth, s", [(2, 3.0), (4, 0.5), (6, 2.0)])
 def test_annealed_phase_hands_over_to_the_multipliers_and_reaches_the_bridge_identity(depth, s):
-    def con(x):
-        p = float(np.prod(x))
-        grads = np.array([np.prod(np.delete(x, i)) for i in range(len(x))])
-        return np.array([p - s]), lambda v: v[0] * grads
-
     x0 = np.random.default_rng(depth).uniform(0.5, 1.5, depth)
-    res = minimize_norm_subject_to(con, x0, anneal=(1e-1, 1e-2, 1e-3), anneal_share=0.5)
+    res = minimize_norm_subject_to(_product_constraint(s), x0, anneal=(1e-1, 1e-2, 1e-3),
+                                   anneal_share=0.5)
     assert res.converged and len(res.anneal) == 3
     assert res.objective == pytest.approx(depth * s ** (2.0 / depth), rel=1e-8)
     assert res.message.startswith("annealed penalty, 3 stage(s)")
