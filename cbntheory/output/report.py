@@ -98,6 +98,8 @@ class Plan:
     max_iter : int
         L-BFGS-B iterations per restart of every numerical solve of the tables (the
         checks use their own counts, from :mod:`cbntheory.settings`).
+    target_max_iter : tuple of (str, int)
+        Per-target iteration budgets replacing ``max_iter`` (see :meth:`iterations`).
     emergence_seeds : int
         Random-start solves (per architecture, with and without biases) of the bottleneck
         target whose middle layers are compared with the predicted CBN vector
@@ -119,9 +121,21 @@ class Plan:
     checks: tuple[str, ...] | None = None
     target_depths: tuple[tuple[str, str], ...] = ()
     max_iter: int = settings.QUICK_MAX_ITER
+    target_max_iter: tuple[tuple[str, int], ...] = ()
     emergence_seeds: int = 0
     downsampling_width: int | None = None
     linear_targets: tuple[str, ...] | None = None
+
+    def iterations(self, target: str) -> int:
+        """L-BFGS-B iterations per restart of ``target``'s table solves.
+
+        Examples
+        --------
+        >>> plan = PLANS["default"]
+        >>> plan.iterations("shift_autoencoder_2d") > plan.iterations("shift_autoencoder_1d")
+        True
+        """
+        return int(dict(self.target_max_iter).get(target, self.max_iter))
 
 
 PLANS: dict[str, Plan] = {
@@ -145,6 +159,7 @@ PLANS: dict[str, Plan] = {
                     target_depths=(("shift_autoencoder_1d", settings.REPORT_DEEP_DEPTHS_1D),
                                    ("shift_autoencoder_2d", settings.REPORT_DEEP_DEPTHS_2D),
                                    ("digits_classifier", "2-4"), ("digits_autoencoder", "1-4")),
+                    target_max_iter=(("shift_autoencoder_2d", settings.REPORT_MAX_ITER_2D),),
                     emergence_seeds=settings.EMERGENCE_SEEDS),
 }
 

@@ -36,12 +36,17 @@ def run_check(run: Any, item: Any, entry: Any) -> None:
     run.write("checks.json", text + "\n", item)
 
 
-def _provenance(run: Any) -> dict[str, Any]:
+def _provenance(run: Any, name: str | None = None) -> dict[str, Any]:
+    """The report's provenance; of one target's table when ``name`` is given (its budget)."""
     from ..measure.tables import provenance
 
+    budget: dict[str, Any] = {"max_iter": run.plan.max_iter}
+    if name is not None:
+        budget["max_iter"] = run.plan.iterations(name)
+    elif run.plan.target_max_iter:
+        budget["target_max_iter"] = dict(run.plan.target_max_iter)
     return provenance(command=f"cbn report ({run.plan.name} plan)", seed=run.seed,
-                      plan=run.plan.name, max_iter=run.plan.max_iter,
-                      safety_time_cap=run.plan.time_limit)
+                      plan=run.plan.name, safety_time_cap=run.plan.time_limit, **budget)
 
 
 def run_table(run: Any, item: Any, name: str) -> None:
@@ -70,7 +75,7 @@ def run_table(run: Any, item: Any, name: str) -> None:
     todo = [L for L in parse_depths(depths) if L not in stored]
     table = None if not todo else bound_table(
         target, todo, quick=run.plan.quick_data, rng=run.seed,
-        time_limit=run.plan.time_limit, max_iter=run.plan.max_iter,
+        time_limit=run.plan.time_limit, max_iter=run.plan.iterations(name),
         deadline=run.deadline, on_row=on_row, executor=None if linear else run.pool())
     if stored:
         table = with_stored_rows(table, stored, run.stored_networks)
@@ -80,12 +85,12 @@ def run_table(run: Any, item: Any, name: str) -> None:
     table = save_networks(table, run.dir)  # the networks behind the upper bounds
     item.files.extend(r.network_file for r in table.rows if r.network_file)
     run.state.tables[name] = table
-    prov = _provenance(run)
+    own, combined = _provenance(run, name), _provenance(run)
     for fmt in FORMATS:
-        run.write(f"tables/{name}.{fmt}", render([table], fmt, prov=prov), item)
+        run.write(f"tables/{name}.{fmt}", render([table], fmt, prov=own), item)
     everything = list(run.state.tables.values())
     for fmt in FORMATS:
-        run.write(f"tables/all.{fmt}", render(everything, fmt, prov=prov))
+        run.write(f"tables/all.{fmt}", render(everything, fmt, prov=combined))
     counts = table.status_counts()
     missing = sum(n for s, n in counts.items()
                   if s in ("skipped", "time_capped", "solver_error", "infeasible"))
@@ -104,7 +109,7 @@ def _stored(run: Any, name: str) -> dict[int, Any]:
     if run.stored_rows is None:
         return {}
     return stored_depths(run.stored_rows, name, run.seed, quick=run.plan.quick_data,
-                         max_iter=run.plan.max_iter, restarts=1, epsilon=None)
+                         max_iter=run.plan.iterations(name), restarts=1, epsilon=None)
 
 
 def run_cost_figure(run: Any, item: Any, name: str) -> None:

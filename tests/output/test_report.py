@@ -225,6 +225,35 @@ def test_the_default_plan_reaches_the_issues_depths():
     assert set(range(1, 9)) <= set(parse_depths(depths["shift_autoencoder_1d"]))
 
 
+def test_a_per_target_budget_reaches_the_solves_and_the_provenance(monkeypatch, tmp_path):
+    # the report's table item hands bound_table the target's own budget, and that table's
+    # provenance says which (the combined tables list the per-target budgets)
+    import types
+
+    from cbntheory.measure import tabulate
+    from cbntheory.output import report_items
+
+    plan = dataclasses.replace(PLANS["quick"], max_iter=11,
+                               target_max_iter=(("shift_autoencoder_1d", 22),))
+    assert plan.iterations("shift_autoencoder_1d") == 22 and plan.iterations("other") == 11
+    seen = {}
+
+    def fake_table(target, depths, **kw):
+        seen["max_iter"] = kw["max_iter"]
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tabulate, "bound_table", fake_table)  # imported at the call
+    run = types.SimpleNamespace(plan=plan, seed=0, stored_rows=None, deadline=None,
+                                state=types.SimpleNamespace(bar=None), pool=lambda: None)
+    with pytest.raises(RuntimeError, match="stop here"):
+        report_items.run_table(run, types.SimpleNamespace(key="k"), "shift_autoencoder_1d")
+    assert seen["max_iter"] == 22
+    assert report_items._provenance(run, "shift_autoencoder_1d")["max_iter"] == 22
+    combined = report_items._provenance(run)
+    assert combined["max_iter"] == 11
+    assert combined["target_max_iter"] == {"shift_autoencoder_1d": 22}
+
+
 def test_t7_reuses_a_targets_plain_rows_across_strides():
     # the report solves a target's plain rows once for all its strides: the comparison
     # given them keeps them and its down-sampled rows are those of a full comparison
