@@ -39,6 +39,7 @@ from .. import fourier, settings
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..results import relative_residual
+from ..theory.linear_data import contrasts
 from .affine import least_norm_layer
 from .problem import Candidate, Problem
 
@@ -108,9 +109,8 @@ def _dense_correction(arch: Architecture, P: np.ndarray, R: np.ndarray
     if arch.penalize_bias:
         full = np.linalg.pinv(np.hstack([P, np.ones((P.shape[0], 1))])) @ R
         return full[:-1].T, full[-1]
-    Pm, Rm = P.mean(axis=0), R.mean(axis=0)
-    dW = (np.linalg.pinv(P - Pm) @ (R - Rm)).T
-    return dW, Rm - dW @ Pm
+    dW = (np.linalg.pinv(contrasts(P, axis=0)) @ contrasts(R, axis=0)).T
+    return dW, R.mean(axis=0) - dW @ P.mean(axis=0)
 
 
 def _correction(net: Network, X: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

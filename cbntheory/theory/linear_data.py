@@ -45,13 +45,40 @@ from ..results import relative_residual
 from .linear import LinearCost
 
 __all__ = ["LeastNormMap", "bias_least_norm", "check_support", "check_widths",
-           "composite_window", "least_norm_map", "spectrum", "taps_least_norm"]
+           "composite_window", "contrasts", "least_norm_map", "spectrum", "taps_least_norm"]
 
 
 def spectrum(z: np.ndarray, ndim: int) -> np.ndarray:
     """Half spectrum of a batch: ``(N, C, *spatial)`` -> ``(*half, C, N)``."""
     zh = np.fft.rfftn(z, axes=fourier.spatial_axes(ndim))
     return np.ascontiguousarray(np.moveaxis(zh, (0, 1), (-1, -2)))
+
+
+def contrasts(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The samples along ``axis`` seen through an orthonormal basis of the sum-zero vectors.
+
+    A free constant per output (a bias) is eliminated from ``A x_i + beta = y_i`` by taking
+    differences of samples.  Centring (``z - mean``) does that too but leaves ``N`` columns
+    of rank ``N - 1``: the missing direction comes back as a round-off singular value that a
+    pseudo-inverse may invert.  The Helmert basis ``H`` (``N`` rows, ``N - 1`` orthonormal
+    columns, ``H^T 1 = 0``) gives the same least-squares problem, ``||(A X - Y) P|| =
+    ||(A X - Y) H||`` with ``P = I - 1 1^T / N = H H^T``, with ``N - 1`` honest columns.
+
+    Examples
+    --------
+    >>> z = np.array([[1.0, 2.0, 6.0]])
+    >>> h = contrasts(z)
+    >>> h.shape, bool(np.isclose(np.linalg.norm(h), np.linalg.norm(z - z.mean())))
+    ((1, 2), True)
+    """
+    z = np.moveaxis(np.asarray(z), axis, -1)
+    n = z.shape[-1]
+    basis = np.zeros((n, max(n - 1, 0)))
+    for k in range(1, n):   # column k: k ones, then -k, scaled to unit norm
+        basis[:k, k - 1] = 1.0
+        basis[k, k - 1] = -k
+        basis[:, k - 1] /= np.sqrt(k * (k + 1))
+    return np.moveaxis(z @ basis, -1, axis)
 
 
 def _signed(m: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -114,9 +141,10 @@ def least_norm_map(X: Any, Y: Any, *, affine: bool = False,
     -----
     Computed on the ``rfftn`` half spectrum; ``X_{-m} = conj(X_m)`` makes the blocks
     conjugate-symmetric, so the kernel ``irfftn(A0 / c)`` is real.  With ``affine`` the
-    frequency-0 block is fitted to the centred samples ``X_0 - mean_i X_0`` and the
-    offset is ``(mean_i Y_0 - A0_0 mean_i X_0) / d`` (a constant image has spectrum
-    ``d b`` at frequency 0).
+    frequency-0 block is fitted to the :func:`contrasts` of the samples (their centred
+    values, without the rank-deficient column) and the offset is
+    ``(mean_i Y_0 - A0_0 mean_i X_0) / d`` (a constant image has spectrum ``d b`` at
+    frequency 0).
 
     Examples
     --------
@@ -137,12 +165,12 @@ def least_norm_map(X: Any, Y: Any, *, affine: bool = False,
     shape = tuple(X.shape[2:])
     Xh, Yh = spectrum(X, nd), spectrum(Y, nd)
     zero = (0,) * nd
-    Xfit, Yfit = Xh.copy(), Yh.copy()
-    if affine:
-        Xfit[zero] -= Xh[zero].mean(axis=-1, keepdims=True)
-        Yfit[zero] -= Yh[zero].mean(axis=-1, keepdims=True)
-    blocks = Yfit @ np.linalg.pinv(Xfit)
-    resid = np.linalg.norm(blocks @ Xfit - Yfit, axis=(-2, -1))
+    blocks = Yh @ np.linalg.pinv(Xh)
+    resid = np.linalg.norm(blocks @ Xh - Yh, axis=(-2, -1))
+    if affine:   # frequency 0 on contrasts of the samples (the offset absorbs the mean)
+        X0, Y0 = contrasts(Xh[zero]), contrasts(Yh[zero])
+        blocks[zero] = Y0 @ np.linalg.pinv(X0)
+        resid[zero] = np.linalg.norm(blocks[zero] @ X0 - Y0)
     w = fourier.half_spectrum_weights(shape)
     scale = float(np.sqrt(np.sum(w * np.linalg.norm(Yh, axis=(-2, -1)) ** 2))) or 1.0
     total = float(np.sqrt(np.sum(w * resid ** 2))) / scale
@@ -242,8 +270,9 @@ def taps_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
 
     Solves ``min ||W||^2 (+ ||b||^2 if penalised)`` subject to ``W * x_i + b = y_i`` (least
     squares if inconsistent) as a minimum-norm least-squares problem over the window taps;
-    a free bias is eliminated by centring the equations.  Returns ``(kernel, bias,
-    relative residual)`` with the kernel full-size (zeros outside the window).
+    a free bias is eliminated by taking :func:`contrasts` of the equations.  Returns
+    ``(kernel, bias, relative residual)`` with the kernel full-size (zeros outside the
+    window).
     """
     window = arch.windows[0]
     D, taps = _design(X, window, arch.constants[0])
@@ -254,9 +283,8 @@ def taps_least_norm(arch: Architecture, X: np.ndarray, Y: np.ndarray
         sol, *_ = np.linalg.lstsq(np.hstack([D, np.ones((D.shape[0], 1))]), rhs, rcond=None)
         bias, sol = sol[-1].copy(), sol[:-1]
     elif arch.bias:
-        Dm, rm = D.mean(axis=0), rhs.mean(axis=0)
-        sol, *_ = np.linalg.lstsq(D - Dm, rhs - rm, rcond=None)
-        bias = rm - Dm @ sol
+        sol, *_ = np.linalg.lstsq(contrasts(D, axis=0), contrasts(rhs, axis=0), rcond=None)
+        bias = rhs.mean(axis=0) - D.mean(axis=0) @ sol
     else:
         sol, *_ = np.linalg.lstsq(D, rhs, rcond=None)
     fit = D @ sol + bias

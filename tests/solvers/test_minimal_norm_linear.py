@@ -449,3 +449,17 @@ def test_data_value_says_it_depends_on_the_rank_threshold():
     assert fine.lower == pytest.approx(L * np.sum(s[s > 1e-14] ** (2 / L)), rel=1e-6)
     assert fine.lower > coarse.lower + 0.01                # 2 * 8 * 1e-3 apart
     assert "rank_rtol = 1e-10" in coarse.message and "depends on that choice" in coarse.message
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_contrasts_are_the_centred_samples_in_an_orthonormal_basis(n):
+    from cbntheory.theory.linear_data import contrasts
+
+    z = np.random.default_rng(n).standard_normal((3, n))
+    h = contrasts(z)
+    assert h.shape == (3, n - 1)
+    centred = z - z.mean(axis=1, keepdims=True)
+    # same Gram matrix as the centred samples: the same least-squares problems
+    assert np.allclose(h @ h.T, centred @ centred.T, atol=1e-12)
+    assert np.allclose(contrasts(np.ones((1, n))), 0.0, atol=1e-12)   # constants vanish
+    assert np.allclose(contrasts(z.T, axis=0), h.T)
