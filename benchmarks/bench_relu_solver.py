@@ -23,8 +23,9 @@ are printed beside them with the load before and after.
   with the fit-first schedule and uses more; such a run is printed, counted with the
   iterations it used, and the ladder goes on);
 * the run that reached the anchor's norm with the fewest iterations is timed again
-  against the anchor, ``--repeats`` pairs in all, interleaved (solver, anchor, ...) so that
-  both see the same load; the norms repeat exactly, the times show the noise;
+  against the anchor in ``--repeats`` fresh pairs, interleaved (solver, anchor, solver,
+  ...) so that both sides of a ratio see the same load; the norms repeat exactly, the
+  times show the noise;
 * every seed of ``--seed`` (default 0 and 1: a budget that holds on one start only is no
   budget), then the verdict: the goal holds when every seed's time ratio is at least 3;
 * ``--adam``: also the Adam weight-decay baseline (``baseline_weight_decay.weight_decay``)
@@ -186,7 +187,8 @@ def one_seed(arch: Any, X: np.ndarray, Y: np.ndarray, seed: int, ladder: list[in
     The ladder stops at the first budget whose run reaches a verified norm at most the
     anchor's while using no more than that budget (a run whose annealing does not fit
     continues with the fit-first schedule: more iterations, counted).  The pair timed is
-    the run that reached the anchor's norm with the fewest iterations used.
+    the run that reached the anchor's norm with the fewest iterations used, against the
+    anchor, in ``--repeats`` fresh interleaved pairs (the times of the ratio).
     """
     print(f"\n== seed {seed}")
     s = solver_side(arch, X, Y, ladder[0], args.tol, seed)
@@ -216,10 +218,11 @@ def one_seed(arch: Any, X: np.ndarray, Y: np.ndarray, seed: int, ladder: list[in
               f"verified norm {a['norm']:.2f}")
         return {"seed": seed, "anchor": a, "best": None, "pairs": [(s, a)], "start": theta0}
     _, budget, best = min(hits, key=lambda h: h[0])
-    pairs = [(best, a)]
-    for _ in range(args.repeats - 1):  # the pair again, interleaved: the noise of the times
-        pairs.append((solver_side(arch, X, Y, budget, args.tol, seed),
-                      anchor_side(arch, X, Y, theta0, args.max_iter, args.tol)))
+    # fresh pairs, each solver run right before an anchor run, so that both see the same
+    # load (the ladder's runs and the first anchor run were minutes apart)
+    pairs = [(solver_side(arch, X, Y, budget, args.tol, seed),
+              anchor_side(arch, X, Y, theta0, args.max_iter, args.tol))
+             for _ in range(max(1, args.repeats))]
     times = [p[1]["time"] / p[0]["time"] for p in pairs]
     spent = [", ".join(f"{p[side]['time']:.1f}" for p in pairs) for side in (0, 1)]
     print(f"seed {seed}: the solver reaches the anchor's norm {a['norm']:.2f} with budget "

@@ -555,6 +555,8 @@ RELU_WARM_ANNEAL: tuple[float, ...] = (1e-4, 1e-5)
 AL_ANNEAL_SHARE: float = 0.8
 #: L-BFGS memory of the ReLU restarts: on the benchmark at 1,000 iterations the annealed
 #: phase ends at 1005 with 50 pairs against 1128 with 20; 44.11 against 44.17 on the 2D row.
+#: Verified norms there (seed 0): 1128.88 (20), 1125.84 (35), 1052.91 (40), 1005.63 (50);
+#: 50 pairs cost 2.8 ms per iteration inside L-BFGS-B against 1.2 ms for 20.
 RELU_MAXCOR: int = 50
 #: Chord steps of the Gauss-Newton projection (the last Jacobian's factorisation with a new
 #: residual: one forward pass each) after each Jacobian, at most, while each keeps at most
