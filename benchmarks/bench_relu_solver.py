@@ -244,7 +244,7 @@ def verdict(found: list[dict[str, Any]]) -> None:
     for f in found:
         if f["best"] is None:
             ok = False
-            print(f"  seed {f['seed']}: the solver never reaches the anchor's norm")
+            print(f"  seed {f['seed']}: no budget of the ladder reaches the anchor's norm")
             continue
         worst = min(f["times"])
         ok = ok and worst >= 3.0
