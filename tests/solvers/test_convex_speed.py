@@ -226,3 +226,46 @@ def test_last_working_set_needs_no_first_order_fallback():
     assert not any(s.startswith("SCS") for s in res.info["solvers_tried"])
     # SCS's certified value before this change (independent first-order solver)
     assert res.value == pytest.approx(299.61718469171865, rel=1e-6)
+
+
+def test_certificate_walls_on_a_degenerate_arrangement_match_lp_adjacency():
+    # the 4-cube plus the bias input (r = 5, 16 hyperplanes, 1882 cells): many rays lie on
+    # more than r - 1 hyperplanes, so the certificate's rank test and its lookup of the
+    # crossings both run; a sample of cells is checked against LP adjacency (flipping j
+    # leaves a non-empty cell), and removing cells or duplicating rows is noticed
+    import itertools
+
+    from cbntheory.solvers.convex.arrangements import closure_certificate, enumerate_cells
+    z = np.array(list(itertools.product((0.0, 1.0), repeat=4)))
+    h = np.hstack([z, np.ones((16, 1))])
+    h /= np.linalg.norm(h, axis=1, keepdims=True)
+    cells, info = enumerate_cells(h)
+    assert len(cells) == 1882 and info["certificate"]["complete"]  # threshold functions of 4
+    walls = info["walls"]
+    for p in np.random.default_rng(3).choice(len(cells), size=25, replace=False):
+        for j in range(16):
+            flipped = cells[p].copy()
+            flipped[j] = -flipped[j]
+            assert walls[p, j] == (optim.strict_cone_point(flipped[:, None] * h) is not None)
+    gone = closure_certificate(h, np.delete(cells, [5, 700], axis=0))
+    assert not gone["complete"] and gone["missing"] >= 2
+    twice = closure_certificate(h, np.vstack([cells, cells[:3]]), return_walls=True)
+    assert twice["complete"] and np.array_equal(twice["walls"][-3:], walls[:3])
+
+
+def test_certificate_rank_test_rejects_faces_that_are_no_walls():
+    # r = 5: H_6 = {u_1 + u_2 = 0} contains the 3-dimensional face u_1 = u_2 = 0 of the cells
+    # with u_1, u_2 > 0, a face with four rays (H_7 cuts the octant of u_3, u_4, u_5): four
+    # rays on H_6 (r - 1), but spanning 3 dimensions, so H_6 is no wall of those cells
+    from cbntheory.solvers.convex.arrangements import enumerate_cells
+    e = np.eye(5)
+    h = np.vstack([e, e[0] + e[1], e[2] + e[3] - e[4] + 0.3 * e[0] - 0.2 * e[1]])
+    h /= np.linalg.norm(h, axis=1, keepdims=True)
+    cells, info = enumerate_cells(h)
+    assert info["certificate"]["complete"]
+    for p, cell in enumerate(cells):
+        for j in range(len(h)):
+            flipped = cell.copy()
+            flipped[j] = -flipped[j]
+            nonempty = optim.strict_cone_point(flipped[:, None] * h) is not None
+            assert info["walls"][p, j] == nonempty
