@@ -583,3 +583,20 @@ SVD_SHARES_PER_CORE: int = 4
 #: right sign give a certified bound (evaluated in float64), and float32 halves the
 #: memory traffic of the screen (most of the time of large working-set solves).
 SCREEN_DTYPE: str = "float32"
+
+# --- issue 16 (third pass): the working set at twice the sizes ------------------------------
+#: FISTA iterations of the screen that ranks the patterns for the first working set (a
+#: ranking, not a certificate: no NNLS follows).
+WORKING_SET_SCORE_ITERATIONS: int = 20
+#: Each working-set round adds at least this many violated patterns per sample (besides
+#: WORKING_SET_ADD_FRACTION of the set), since pruning keeps the set small.
+WORKING_SET_ADD_PER_SAMPLE: int = 4
+#: Rounds during which patterns without an active block leave the working set; afterwards
+#: the set only grows, so column generation ends.
+WORKING_SET_PRUNE_ROUNDS: int = 20
+#: ... unless their dual constraint ``kappa_D`` is at least this (close to entering).
+WORKING_SET_KEEP_KAPPA: float = 0.9
+#: The certificate screen keeps its multipliers between working-set rounds (a warm start:
+#: the multipliers change little from round to round) up to this many entries
+#: (patterns x 2 outputs' signs x hyperplanes; 5e7 float32 = 200 MB).
+SCREEN_WARM_MAX_ELEMENTS: int = 50_000_000

@@ -172,25 +172,32 @@ def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
 
 
 def test_last_round_network_from_the_active_patterns(monkeypatch):
-    # make every draft answer "fail its check": the last working set then takes its
-    # network from the program on its active patterns (the draft's certificate kept)
+    # make the last draft's network "fail its check": the last working set then takes its
+    # network from the program on its active patterns (the draft's certificate kept).
+    # (Since issue 16's third pass drafts build no network; the last one gets it from
+    # ProgramSolver.complete, which is where the failure is now injected.)
     import dataclasses
 
     from cbntheory.solvers.convex import solve as S
     X, Y = _fc_data(9, 2, 5)
     arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
     full = two_layer_min_norm(arch, X, Y, working_set=False)
-    original = S.ProgramSolver.solve
+    original, completed = S.ProgramSolver.solve, S.ProgramSolver.complete
     calls = []
 
-    def solve(self, subset, draft=False):
-        ans = original(self, subset, draft)
-        calls.append((len(subset), draft))
-        return dataclasses.replace(ans, rank=max(ans.rank, 1)) if draft else ans
+    def solve(self, subset):
+        calls.append(len(subset))
+        return original(self, subset)
+
+    def complete(self, draft, subset):
+        calls.append(len(subset))
+        ans = completed(self, draft, subset)
+        return dataclasses.replace(ans, rank=max(ans.rank, 1))
 
     monkeypatch.setattr(S.ProgramSolver, "solve", solve)
+    monkeypatch.setattr(S.ProgramSolver, "complete", complete)
     ws = two_layer_min_norm(arch, X, Y, working_set=True)
-    assert calls[-1][1] is False and calls[-1][0] < calls[-2][0]   # the active patterns
+    assert len(calls) == 2 and calls[-1] < calls[-2]   # then the active patterns only
     assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)
     np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
 
