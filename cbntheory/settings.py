@@ -594,8 +594,6 @@ WORKING_SET_ADD_PER_SAMPLE: int = 4
 #: Rounds during which patterns without an active block leave the working set; afterwards
 #: the set only grows, so column generation ends.
 WORKING_SET_PRUNE_ROUNDS: int = 20
-#: ... unless their dual constraint ``kappa_D`` is at least this (close to entering).
-WORKING_SET_KEEP_KAPPA: float = 0.9
 #: The certificate screen keeps its multipliers between working-set rounds (a warm start:
 #: the multipliers change little from round to round) up to this many entries
 #: (patterns x 2 outputs' signs x hyperplanes; 5e7 float32 = 200 MB).

@@ -50,6 +50,8 @@ def span_residual(F: np.ndarray, Y: np.ndarray, with_bias: bool) -> float:
     A = F.transpose(1, 0, 2).reshape(N, -1)
     if with_bias:
         A = np.hstack([A, np.ones((N, 1))])
+    if A.shape[1] > N:  # A = R^T Q^T: the same range as the small square R^T
+        A = np.asarray(np.linalg.qr(A.T, mode="r")).T
     coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
     return relative_residual(A @ coef, Y)
 
@@ -178,8 +180,7 @@ class ProgramSolver:
         certificate closes).  Intermediate rounds are drafts (:meth:`_draft`): only the
         last program's answer gets a network, which must pass the check.  During the
         first ``WORKING_SET_PRUNE_ROUNDS`` rounds the patterns without an active block
-        whose ``kappa_D`` is below ``WORKING_SET_KEEP_KAPPA`` leave the set
-        (:meth:`_prune`); the next program still contains the last solution, so its
+        leave the set (:meth:`_prune`); the next program still contains the last solution, so its
         optimum cannot rise, and after those rounds the set only grows (so the loop ends).
         """
         P = len(self.all_cells)
@@ -202,7 +203,7 @@ class ProgramSolver:
                 if best.rank > 0:  # the last program: its answer must pass the check
                     best = self._final_network(best, subset)
                 break
-            kept = (self._prune(draft, subset, kappas)
+            kept = (self._prune(draft, subset)
                     if rounds <= settings.WORKING_SET_PRUNE_ROUNDS else subset)
             pruned += len(subset) - len(kept)
             most = max(settings.WORKING_SET_MIN_ADD,
@@ -220,20 +221,18 @@ class ProgramSolver:
         assert best is not None
         return best
 
-    def _prune(self, draft: Draft, subset: np.ndarray, kappas: np.ndarray) -> np.ndarray:
-        """The patterns of ``subset`` worth keeping: an active block, or ``kappa_D`` near 1.
+    def _prune(self, draft: Draft, subset: np.ndarray) -> np.ndarray:
+        """The patterns of ``subset`` with an active block in the draft's solution.
 
         Dropping patterns whose blocks are zero leaves the draft's solution feasible and
-        optimal for the smaller program; the patterns near their dual constraint stay so
-        that the next solution need not rediscover them.
+        optimal for the smaller program.  (Keeping also the inactive patterns whose
+        ``kappa_D`` exceeds 0.9 kept thousands of them: at weight dimension 4, n = 60,
+        81 CPU s instead of 64, the same certified value.)
         """
         sol = draft.sol
         blocks = np.concatenate([sol.values["pos"], sol.values["neg"]], axis=0)
         semi = np.linalg.norm(blocks[..., :self.norm_dims], axis=-1)
-        active = np.any(active_blocks(semi, self.all_F[subset], self.y_scale), axis=0)
-        near = (kappas[subset] >= settings.WORKING_SET_KEEP_KAPPA if len(kappas)
-                else np.ones(len(subset), dtype=bool))
-        return subset[active | near]
+        return subset[np.any(active_blocks(semi, self.all_F[subset], self.y_scale), axis=0)]
 
     def _warm_start(self) -> np.ndarray | None:
         """The screen's multipliers for :attr:`bound_cells` (zeros at first), or None if too big."""
