@@ -178,6 +178,7 @@ def test_last_round_network_from_the_active_patterns(monkeypatch):
     # ProgramSolver.complete, which is where the failure is now injected.)
     import dataclasses
 
+    from cbntheory import settings
     from cbntheory.solvers.convex import solve as S
     X, Y = _fc_data(9, 2, 5)
     arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
@@ -196,6 +197,8 @@ def test_last_round_network_from_the_active_patterns(monkeypatch):
 
     monkeypatch.setattr(S.ProgramSolver, "solve", solve)
     monkeypatch.setattr(S.ProgramSolver, "complete", complete)
+    # no pruning, so that the last working set holds inactive patterns to leave out
+    monkeypatch.setattr(settings, "WORKING_SET_PRUNE_ROUNDS", 0)
     ws = two_layer_min_norm(arch, X, Y, working_set=True)
     assert len(calls) == 2 and calls[-1] < calls[-2]   # then the active patterns only
     assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)
@@ -276,3 +279,43 @@ def test_certificate_rank_test_rejects_faces_that_are_no_walls():
             flipped[j] = -flipped[j]
             nonempty = optim.strict_cone_point(flipped[:, None] * h) is not None
             assert info["walls"][p, j] == nonempty
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_warm_started_screen_bounds_the_new_directions(bias):
+    # the screen's multipliers are kept between working-set rounds; a later call starts
+    # from them with other directions.  If it reused the earlier bounds, the directions
+    # 3 G (and the random G2) would get a third (a wrong) bound: each is checked against
+    # the support function by an independent second-order cone program
+    arr, cells = _arrangement(6, 2, 1, bias)
+    free = arr.dim - 1 if bias else None
+    rng = np.random.default_rng(12)
+    pick = rng.choice(len(cells), size=min(10, len(cells)), replace=False)
+    G = rng.standard_normal((len(pick), 2, arr.dim))
+    warm = np.zeros((2 * len(pick), arr.n_hyperplanes), np.float32)
+    cone_support_bounds(G, cells[pick], arr.normals, free, warm=warm)
+    assert np.any(warm != 0) and np.all(warm * np.repeat(cells[pick], 2, axis=0) >= 0)
+    for G2 in (3.0 * G, rng.standard_normal(G.shape)):
+        ub = cone_support_bounds(G2, cells[pick], arr.normals, free, warm=warm,
+                                 iterations=20)   # few iterations: the start matters
+        for i, p in enumerate(pick):
+            rows = cells[p][:, None] * arr.normals
+            for k in range(2):
+                sigma = _sigma_socp(G2[i, k], rows, free)
+                assert ub[i, k] == np.inf if sigma is None else ub[i, k] >= sigma - 1e-7
+
+
+def test_pruned_working_set_reaches_the_full_program_optimum(monkeypatch):
+    # patterns without an active block leave the working set: the answer must still be
+    # the optimum over every pattern (the full program, solved independently at once),
+    # and pruning must actually have happened on this instance
+    from cbntheory import settings
+    monkeypatch.setattr(settings, "WORKING_SET_ADD_PER_SAMPLE", 1)   # more, smaller rounds
+    X, Y = _fc_data(14, 2, 11)
+    arch = cbn.Architecture((1,), (3, 8, 1), head="avgpool", bias=False)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    assert ws.info["working_set"]["patterns_pruned"] > 0
+    assert ws.status == full.status == "optimal"
+    assert ws.value == pytest.approx(full.value, rel=1e-6)
+    assert ws.lower <= full.value * (1 + 1e-9) and full.lower <= ws.value * (1 + 1e-9)

@@ -183,8 +183,8 @@ def build_network(arch: Architecture, neurons: Neurons) -> Network:
 
 def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
                      duals: np.ndarray, Y: np.ndarray, output_bias: str,
-                     free_hidden_bias: bool, warm: np.ndarray | None = None
-                     ) -> dict[str, Any]:
+                     free_hidden_bias: bool, warm: np.ndarray | None = None,
+                     refine: bool = True) -> dict[str, Any]:
     """Certified lower bound (in network units) from the solver's multipliers ``duals``.
 
     ``duals`` has shape ``(N, n_out)``.  For every pattern ``D``, output ``o`` and sign,
@@ -201,7 +201,8 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
     ``dual_value``, ``kappas`` (the per-pattern bounds of the sign used) and
     ``sensitivity`` ``= 2 s ||L|| ||Y||``: for data within relative distance ``r`` of ``Y``
     the same multipliers bound the norm by ``lower - sensitivity * r``.  ``warm``: the
-    screen's multipliers to start from (see :func:`pattern_kappas`).
+    screen's multipliers to start from, ``refine``: whether the exact NNLS refines the
+    top patterns (see :func:`pattern_kappas`).
     """
     best: dict[str, Any] = {"lower": None, "kappa": float("inf"), "dual_value": None,
                             "kappas": None}
@@ -212,7 +213,7 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
         L0 = L0 - L0.mean(axis=0, keepdims=True)
     # kappa_D bounds both signs of every output, so it is the same for L and -L
     per_pattern = pattern_kappas(arr, cells, features, L0, free_hidden_bias, threshold=1.0,
-                                 warm=warm)
+                                 warm=warm, refine=refine)
     for sign in (1.0, -1.0):
         L = sign * L0
         kappa = float(np.max(per_pattern, initial=0.0))

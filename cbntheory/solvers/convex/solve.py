@@ -124,7 +124,8 @@ class ProgramSolver:
         drafts: dict[str, Draft] = {}
 
         def check(sol: conic.ConicSolution) -> int:
-            drafts[sol.solver] = Draft(sol=sol, bound=self._certificate([sol.duals["fit"]]))
+            drafts[sol.solver] = Draft(sol=sol, bound=self._certificate([sol.duals["fit"]],
+                                                                        refine=False))
             return 0
 
         return drafts[self._run(F, cells, walls, check).solver]
@@ -198,7 +199,8 @@ class ProgramSolver:
             kappas = np.zeros(0) if found is None else np.asarray(found, dtype=float)
             violated = np.flatnonzero(kappas > 1 + settings.WORKING_SET_VIOLATION)
             outside = np.setdiff1d(violated, subset)
-            if outside.size == 0:
+            if outside.size == 0:  # the exact NNLS now settles the top patterns' kappa_D
+                draft = Draft(sol=draft.sol, bound=self._certificate([draft.sol.duals["fit"]]))
                 best = self.complete(draft, subset)
                 if best.rank > 0:  # the last program: its answer must pass the check
                     best = self._final_network(best, subset)
@@ -209,7 +211,7 @@ class ProgramSolver:
             most = max(settings.WORKING_SET_MIN_ADD,
                        int(settings.WORKING_SET_ADD_FRACTION * len(kept)),
                        settings.WORKING_SET_ADD_PER_SAMPLE * self.Y.shape[0])
-            add = outside[np.argsort(-kappas[outside], kind="stable")][:most]
+            add = self._spread(outside[np.argsort(-kappas[outside], kind="stable")], most)
             subset = np.union1d(kept, add)
         self.first_multiplier_only = False
         assert best is not None
@@ -232,7 +234,31 @@ class ProgramSolver:
         sol = draft.sol
         blocks = np.concatenate([sol.values["pos"], sol.values["neg"]], axis=0)
         semi = np.linalg.norm(blocks[..., :self.norm_dims], axis=-1)
-        return subset[np.any(active_blocks(semi, self.all_F[subset], self.y_scale), axis=0)]
+        big = semi > settings.WORKING_SET_PRUNE_RTOL * float(semi.max(initial=0.0))
+        return subset[np.any(big & active_blocks(semi, self.all_F[subset], self.y_scale),
+                             axis=0)]
+
+    def _spread(self, order: np.ndarray, most: int) -> np.ndarray:
+        """Up to ``most`` of the patterns ``order`` (most violated first), spread out.
+
+        The most violated patterns crowd around the same maximiser of the dual
+        constraint (neighbouring cells, one sign apart); a pattern within
+        ``WORKING_SET_SPREAD`` - 1 sign changes of one already taken is passed over
+        while others remain, so that a round adds several directions.
+        """
+        gap = settings.WORKING_SET_SPREAD
+        if gap <= 1 or len(order) <= most:
+            return order[:most]
+        cells = self.all_cells[order].astype(np.int16)
+        taken: list[int] = []
+        for i in range(len(order)):
+            if taken and np.min(np.sum(cells[taken] != cells[i], axis=1)) < gap:
+                continue
+            taken.append(i)
+            if len(taken) == most:
+                break
+        rest = np.setdiff1d(np.arange(len(order)), taken)[:most - len(taken)]
+        return order[np.concatenate([np.asarray(taken, dtype=int), rest])]
 
     def _warm_start(self) -> np.ndarray | None:
         """The screen's multipliers for :attr:`bound_cells` (zeros at first), or None if too big."""
@@ -392,15 +418,22 @@ class ProgramSolver:
                                     self.output_bias == "free")
         return neurons_from_output_weights(dirs, v, bias)
 
-    def _certificate(self, multipliers: list[np.ndarray]) -> dict[str, Any]:
-        """The best dual lower bound of ``multipliers`` against the known patterns."""
+    def _certificate(self, multipliers: list[np.ndarray], refine: bool = True
+                     ) -> dict[str, Any]:
+        """The best dual lower bound of ``multipliers`` against the known patterns.
+
+        Without ``refine`` the screen's bounds are not refined by the exact NNLS: still
+        certified, but the lower bound may be looser (a draft's, wanted for its
+        violated patterns; the last round's is refined).
+        """
         bound: dict[str, Any] = {"lower": None}
         if self.bound_cells is None or self.bound_F is None:
             return bound
         warm = self._warm_start()
         for lam in multipliers:
             b = dual_lower_bound(self.arr, self.bound_cells, self.bound_F, lam, self.Y,
-                                 self.output_bias, self.free_hidden, warm=warm)
+                                 self.output_bias, self.free_hidden, warm=warm,
+                                 refine=refine)
             if b["lower"] is not None and (bound["lower"] is None or b["lower"] > bound["lower"]):
                 bound = b
         return bound
