@@ -585,3 +585,28 @@ SVD_SHARES_PER_CORE: int = 4
 #: right sign give a certified bound (evaluated in float64), and float32 halves the
 #: memory traffic of the screen (most of the time of large working-set solves).
 SCREEN_DTYPE: str = "float32"
+
+# --- issue 16 (third pass): the working set at twice the sizes ------------------------------
+#: FISTA iterations of the screen that ranks the patterns for the first working set (a
+#: ranking, not a certificate: no NNLS follows).
+WORKING_SET_SCORE_ITERATIONS: int = 20
+#: Each working-set round adds at least this many violated patterns per sample (besides
+#: WORKING_SET_ADD_FRACTION of the set), since pruning keeps the set small.
+WORKING_SET_ADD_PER_SAMPLE: int = 2
+#: Rounds during which patterns without an active block leave the working set; afterwards
+#: the set only grows, so column generation ends.  Weight dimension 4, n = 60 (CPU s):
+#: 20 rounds 35, 10 rounds 27, 5 rounds 22, 2 rounds 26 (pruning for long makes the set
+#: shed and rediscover patterns; never pruning grows it to thousands).
+WORKING_SET_PRUNE_ROUNDS: int = 5
+#: During those rounds, blocks below this fraction of the largest count as inactive (the
+#: next optimum may then rise by their size, which the later rounds undo).
+WORKING_SET_PRUNE_RTOL: float = 1e-4
+#: The certificate screen keeps its multipliers between working-set rounds (a warm start:
+#: the multipliers change little from round to round) up to this many entries
+#: (patterns x 2 outputs' signs x hyperplanes; 5e7 float32 = 200 MB).
+SCREEN_WARM_MAX_ELEMENTS: int = 50_000_000
+#: Violated patterns added in one round differ in at least this many signs (1: no rule):
+#: the most violated ones are neighbouring cells around one maximiser of the dual
+#: constraint.  Weight dimension 4, n = 60 (4 per sample, CPU s): 1: 60, 2: 57, 4: 40,
+#: 8: 41; 6 with 2 per sample: 33.
+WORKING_SET_SPREAD: int = 6

@@ -172,25 +172,35 @@ def test_screen_is_the_same_in_small_chunks(monkeypatch, bias):
 
 
 def test_last_round_network_from_the_active_patterns(monkeypatch):
-    # make every draft answer "fail its check": the last working set then takes its
-    # network from the program on its active patterns (the draft's certificate kept)
+    # make the last draft's network "fail its check": the last working set then takes its
+    # network from the program on its active patterns (the draft's certificate kept).
+    # (Since issue 16's third pass drafts build no network; the last one gets it from
+    # ProgramSolver.complete, which is where the failure is now injected.)
     import dataclasses
 
+    from cbntheory import settings
     from cbntheory.solvers.convex import solve as S
     X, Y = _fc_data(9, 2, 5)
     arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
     full = two_layer_min_norm(arch, X, Y, working_set=False)
-    original = S.ProgramSolver.solve
+    original, completed = S.ProgramSolver.solve, S.ProgramSolver.complete
     calls = []
 
-    def solve(self, subset, draft=False):
-        ans = original(self, subset, draft)
-        calls.append((len(subset), draft))
-        return dataclasses.replace(ans, rank=max(ans.rank, 1)) if draft else ans
+    def solve(self, subset):
+        calls.append(len(subset))
+        return original(self, subset)
+
+    def complete(self, draft, subset):
+        calls.append(len(subset))
+        ans = completed(self, draft, subset)
+        return dataclasses.replace(ans, rank=max(ans.rank, 1))
 
     monkeypatch.setattr(S.ProgramSolver, "solve", solve)
+    monkeypatch.setattr(S.ProgramSolver, "complete", complete)
+    # no pruning, so that the last working set holds inactive patterns to leave out
+    monkeypatch.setattr(settings, "WORKING_SET_PRUNE_ROUNDS", 0)
     ws = two_layer_min_norm(arch, X, Y, working_set=True)
-    assert calls[-1][1] is False and calls[-1][0] < calls[-2][0]   # the active patterns
+    assert len(calls) == 2 and calls[-1] < calls[-2]   # then the active patterns only
     assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)
     np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
 
@@ -226,3 +236,86 @@ def test_last_working_set_needs_no_first_order_fallback():
     assert not any(s.startswith("SCS") for s in res.info["solvers_tried"])
     # SCS's certified value before this change (independent first-order solver)
     assert res.value == pytest.approx(299.61718469171865, rel=1e-6)
+
+
+def test_certificate_walls_on_a_degenerate_arrangement_match_lp_adjacency():
+    # the 4-cube plus the bias input (r = 5, 16 hyperplanes, 1882 cells): many rays lie on
+    # more than r - 1 hyperplanes, so the certificate's rank test and its lookup of the
+    # crossings both run; a sample of cells is checked against LP adjacency (flipping j
+    # leaves a non-empty cell), and removing cells or duplicating rows is noticed
+    import itertools
+
+    from cbntheory.solvers.convex.arrangements import closure_certificate, enumerate_cells
+    z = np.array(list(itertools.product((0.0, 1.0), repeat=4)))
+    h = np.hstack([z, np.ones((16, 1))])
+    h /= np.linalg.norm(h, axis=1, keepdims=True)
+    cells, info = enumerate_cells(h)
+    assert len(cells) == 1882 and info["certificate"]["complete"]  # threshold functions of 4
+    walls = info["walls"]
+    for p in np.random.default_rng(3).choice(len(cells), size=25, replace=False):
+        for j in range(16):
+            flipped = cells[p].copy()
+            flipped[j] = -flipped[j]
+            assert walls[p, j] == (optim.strict_cone_point(flipped[:, None] * h) is not None)
+    gone = closure_certificate(h, np.delete(cells, [5, 700], axis=0))
+    assert not gone["complete"] and gone["missing"] >= 2
+    twice = closure_certificate(h, np.vstack([cells, cells[:3]]), return_walls=True)
+    assert twice["complete"] and np.array_equal(twice["walls"][-3:], walls[:3])
+
+
+def test_certificate_rank_test_rejects_faces_that_are_no_walls():
+    # r = 5: H_6 = {u_1 + u_2 = 0} contains the 3-dimensional face u_1 = u_2 = 0 of the cells
+    # with u_1, u_2 > 0, a face with four rays (H_7 cuts the octant of u_3, u_4, u_5): four
+    # rays on H_6 (r - 1), but spanning 3 dimensions, so H_6 is no wall of those cells
+    from cbntheory.solvers.convex.arrangements import enumerate_cells
+    e = np.eye(5)
+    h = np.vstack([e, e[0] + e[1], e[2] + e[3] - e[4] + 0.3 * e[0] - 0.2 * e[1]])
+    h /= np.linalg.norm(h, axis=1, keepdims=True)
+    cells, info = enumerate_cells(h)
+    assert info["certificate"]["complete"]
+    for p, cell in enumerate(cells):
+        for j in range(len(h)):
+            flipped = cell.copy()
+            flipped[j] = -flipped[j]
+            nonempty = optim.strict_cone_point(flipped[:, None] * h) is not None
+            assert info["walls"][p, j] == nonempty
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_warm_started_screen_bounds_the_new_directions(bias):
+    # the screen's multipliers are kept between working-set rounds; a later call starts
+    # from them with other directions.  If it reused the earlier bounds, the directions
+    # 3 G (and the random G2) would get a third (a wrong) bound: each is checked against
+    # the support function by an independent second-order cone program
+    arr, cells = _arrangement(6, 2, 1, bias)
+    free = arr.dim - 1 if bias else None
+    rng = np.random.default_rng(12)
+    pick = rng.choice(len(cells), size=min(10, len(cells)), replace=False)
+    G = rng.standard_normal((len(pick), 2, arr.dim))
+    warm = np.zeros((2 * len(pick), arr.n_hyperplanes), np.float32)
+    cone_support_bounds(G, cells[pick], arr.normals, free, warm=warm)
+    assert np.any(warm != 0) and np.all(warm * np.repeat(cells[pick], 2, axis=0) >= 0)
+    for G2 in (3.0 * G, rng.standard_normal(G.shape)):
+        ub = cone_support_bounds(G2, cells[pick], arr.normals, free, warm=warm,
+                                 iterations=20)   # few iterations: the start matters
+        for i, p in enumerate(pick):
+            rows = cells[p][:, None] * arr.normals
+            for k in range(2):
+                sigma = _sigma_socp(G2[i, k], rows, free)
+                assert ub[i, k] == np.inf if sigma is None else ub[i, k] >= sigma - 1e-7
+
+
+def test_pruned_working_set_reaches_the_full_program_optimum(monkeypatch):
+    # patterns without an active block leave the working set: the answer must still be
+    # the optimum over every pattern (the full program, solved independently at once),
+    # and pruning must actually have happened on this instance
+    from cbntheory import settings
+    monkeypatch.setattr(settings, "WORKING_SET_ADD_PER_SAMPLE", 1)   # more, smaller rounds
+    X, Y = _fc_data(14, 2, 11)
+    arch = cbn.Architecture((1,), (3, 8, 1), head="avgpool", bias=False)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    assert ws.info["working_set"]["patterns_pruned"] > 0
+    assert ws.status == full.status == "optimal"
+    assert ws.value == pytest.approx(full.value, rel=1e-6)
+    assert ws.lower <= full.value * (1 + 1e-9) and full.lower <= ws.value * (1 + 1e-9)

@@ -186,7 +186,11 @@ def _row_basis(M: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
     interior-point solvers then fail at the first factorisation.  The multipliers of the
     original rows are ``Q mu``.  Returns the residual (0.0 when feasible) as second item.
     """
-    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    # a wide M (one column per pattern coordinate) is first reduced by its QR: M = R^T Q^T
+    # has the left singular vectors and values of the small square R^T, and the SVD then
+    # never forms the long right factor (0.4 s a program at a few thousand patterns)
+    small = np.asarray(np.linalg.qr(M.T, mode="r")).T if M.shape[1] > M.shape[0] else M
+    U, sv, _ = np.linalg.svd(small, full_matrices=False)
     rank = int(np.sum(sv > max(M.shape) * settings.EPS * settings.ROW_BASIS_RANK_ULPS
                        * (sv[0] if sv.size else 0.0)))
     Q = U[:, :rank]

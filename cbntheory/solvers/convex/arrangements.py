@@ -45,6 +45,9 @@ from ...errors import TooManyCellsError
 __all__ = ["TooManyCellsError", "closure_certificate", "enumerate_cells", "generic_cell_count"]
 
 _CHUNK = 20_000
+#: Rays on at most this many hyperplanes are matched with cells by looking up the 2^z
+#: sign vectors filling their zeros (the others: compared with every cell).
+_LOOKUP_ZEROS = 8
 
 
 def generic_cell_count(m: int, r: int) -> int:
@@ -228,59 +231,153 @@ def closure_certificate(normals: np.ndarray, cells: np.ndarray, *,
 
     Notes
     -----
-    For each cell the rays of the arrangement lying in its closure (sign vector
-    compatible with the cell's) are collected; their sum is an interior witness, and
-    hyperplane ``j`` is a wall iff the closure rays on it span ``r - 1`` dimensions.
-    Rays are recomputed here from scratch.  The chamber graph of a hyperplane
-    arrangement is connected (any two cells are joined by a gallery crossing one wall at
-    a time), so a set of genuine cells closed under wall crossing contains every cell.
+    Rays are recomputed here from scratch, and each is matched with the cells whose
+    closure contains it (sign vector compatible with the ray's): the sum of a cell's
+    closure rays is an interior witness, and a hyperplane carrying at least ``r - 1``
+    of them is a candidate wall.  Two genuine cells whose sign vectors differ in ``j``
+    only are adjacent through ``H_j`` (the segment between interior witnesses crosses
+    no other hyperplane), so a candidate whose crossing lands in the set is a wall; a
+    candidate whose crossing does not is a wall (and the crossing *missing*) iff its
+    closure rays on ``H_j`` span ``r - 1`` dimensions.  The chamber graph of a
+    hyperplane arrangement is connected (any two cells are joined by a gallery crossing
+    one wall at a time), so a set of genuine cells closed under wall crossing contains
+    every cell.
     """
     h = np.asarray(normals, dtype=float)
     cells = np.asarray(cells, dtype=np.int8)
     m, r = h.shape
     out: dict[str, Any] = {"complete": False, "walls_checked": 0, "missing": 0,
                            "empty_cells": 0, "min_margin": float("nan")}
-    wall_mask = np.zeros(cells.shape, dtype=bool)
     if m == 0 or r == 1:
         out.update(complete=len(cells) == (1 if m == 0 else 2), min_margin=1.0)
-        wall_mask[:] = True
         if return_walls:
-            out["walls"] = wall_mask
+            out["walls"] = np.ones(cells.shape, dtype=bool)
         return out
+    # distinct sign vectors, sorted (a duplicated row gets the verdict of its twin)
+    keys, inverse = np.unique(_as_keys(cells), return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    uniq = np.frombuffer(keys.tobytes(), dtype=np.int8).reshape(len(keys), m)
     ray_signs, ray_dirs = _rays(h, [settings.MAX_RAY_SUBSETS])
-    pos, neg = (ray_signs > 0).astype(np.float32), (ray_signs < 0).astype(np.float32)
-    members = {c.tobytes() for c in cells}
-    min_margin = np.inf
-    walls = missing = empty = 0
-    for start in range(0, len(cells), 1000):
-        blk = cells[start:start + 1000]
-        conflict = pos @ (blk < 0).T.astype(np.float32) + neg @ (blk > 0).T.astype(np.float32)
-        for k, cell in enumerate(blk):
-            inside = np.flatnonzero(conflict[:, k] == 0)
-            wit = ray_dirs[inside].sum(axis=0)
-            norm = np.linalg.norm(wit)
-            margin = float(np.min(cell * (h @ wit)) / norm) if norm > 0 else -np.inf
-            min_margin = min(min_margin, margin)
-            if not margin > settings.PATTERN_ZERO_ATOL:
-                empty += 1
-                continue
-            zeros = ray_signs[inside] == 0
-            # the rays on j are the extreme rays of the face (closure ∩ H_j); a face of
-            # dimension <= 2 has at most 2, so for r <= 4 "at least r - 1 rays" already
-            # means dimension r - 1 (a wall); beyond, their rank decides
-            for j in _walls_by_rank(zeros, ray_dirs[inside], r):
-                walls += 1
-                wall_mask[start + k, j] = True
-                flipped = cell.copy()
-                flipped[j] = -flipped[j]
-                if flipped.tobytes() not in members:
-                    missing += 1
-    out.update(complete=bool(len(cells) > 0 and missing == 0 and empty == 0),
-               walls_checked=walls, missing=missing, empty_cells=empty,
-               min_margin=float(min_margin))
+    ray_of, cell_of = _closure_incidence(ray_signs, uniq, keys)
+    # interior witnesses: the sum of every cell's closure rays
+    wit = np.stack([np.bincount(cell_of, weights=ray_dirs[ray_of, i], minlength=len(uniq))
+                    for i in range(r)], axis=1)
+    margin = _margins(h, uniq, wit)
+    genuine = margin > settings.PATTERN_ZERO_ATOL
+    walls, missing = _walls(h, uniq, keys, ray_signs, ray_dirs, ray_of, cell_of, genuine)
+    wall_mask = walls[inverse]
+    out.update(complete=bool(len(cells) > 0 and not missing.any() and np.all(genuine)),
+               walls_checked=int(wall_mask.sum()), missing=int(np.sum(missing[inverse])),
+               empty_cells=int(np.sum(~genuine[inverse])),
+               min_margin=float(np.min(margin[inverse], initial=np.inf)))
     if return_walls:
         out["walls"] = wall_mask
     return out
+
+
+def _closure_incidence(ray_signs: np.ndarray, cells: np.ndarray, keys: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (ray, cell) with the ray in the cell's closure, for sorted distinct ``cells``.
+
+    A ray lies in the closure of exactly the cells whose sign vector agrees with its
+    own off its zeros.  For a ray on ``z`` hyperplanes those are among the ``2^z`` sign
+    vectors filling its zeros, looked up in the sorted ``keys`` (when ``z`` is at most
+    ``_LOOKUP_ZEROS`` or ``r - 1``: every ray of a generic arrangement); the other rays
+    are compared with every cell.
+    """
+    m = cells.shape[1]
+    zeros = np.sum(ray_signs == 0, axis=1)
+    rays_out: list[np.ndarray] = []
+    cells_out: list[np.ndarray] = []
+    small = zeros <= max(_LOOKUP_ZEROS, int(zeros.min(initial=0)))
+    for z in np.unique(zeros[small]):
+        which = np.flatnonzero(zeros == z)
+        combos = np.array(list(itertools.product((-1, 1), repeat=int(z))),
+                          dtype=np.int8).reshape(-1, int(z))
+        step = max(1, _CHUNK // len(combos))
+        for lo in range(0, len(which), step):
+            rays = which[lo:lo + step]
+            rows = ray_signs[rays]
+            zp = np.nonzero(rows == 0)[1].reshape(len(rays), int(z))
+            exp = np.repeat(rows[:, None, :], len(combos), axis=1)
+            exp[np.arange(len(rays))[:, None, None], np.arange(len(combos))[None, :, None],
+                zp[:, None, :]] = combos[None]
+            where, found = _lookup(keys, exp.reshape(-1, m))
+            rays_out.append(np.repeat(rays, len(combos))[found])
+            cells_out.append(where[found])
+    pos_c, neg_c = (cells > 0).T.astype(np.float32), (cells < 0).T.astype(np.float32)
+    for lo in range(0, int(np.sum(~small)), 1000):
+        rays = np.flatnonzero(~small)[lo:lo + 1000]
+        conflict = ((ray_signs[rays] > 0).astype(np.float32) @ neg_c
+                    + (ray_signs[rays] < 0).astype(np.float32) @ pos_c)
+        i, c = np.nonzero(conflict == 0)
+        rays_out.append(rays[i])
+        cells_out.append(c)
+    if not rays_out:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    return np.concatenate(rays_out), np.concatenate(cells_out)
+
+
+def _lookup(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index in the sorted ``keys`` of every sign vector of ``rows``, and whether it is there."""
+    probe = _as_keys(rows)
+    where = np.minimum(np.searchsorted(keys, probe), max(len(keys) - 1, 0))
+    found = keys[where] == probe if len(keys) else np.zeros(len(probe), dtype=bool)
+    return where, found
+
+
+def _margins(h: np.ndarray, cells: np.ndarray, wit: np.ndarray) -> np.ndarray:
+    """``min_j s_j <h_j, w> / ||w||`` per cell (``-inf`` for a zero witness)."""
+    norm = np.linalg.norm(wit, axis=1)
+    out = np.full(len(cells), -np.inf)
+    step = max(1, _CHUNK * 50 // max(1, h.shape[0]))
+    for lo in range(0, len(cells), step):
+        sl = slice(lo, lo + step)
+        worst = np.min(cells[sl] * (wit[sl] @ h.T), axis=1, initial=np.inf)
+        ok = norm[sl] > 0
+        out[sl] = np.where(ok, worst / np.where(ok, norm[sl], 1.0), -np.inf)
+    return out
+
+
+def _walls(h: np.ndarray, cells: np.ndarray, keys: np.ndarray, ray_signs: np.ndarray,
+           ray_dirs: np.ndarray, ray_of: np.ndarray, cell_of: np.ndarray,
+           genuine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walls ``(P, M)`` of the genuine cells, and per cell the crossings missing from the set.
+
+    Candidates carry at least ``r - 1`` of the cell's closure rays.  A candidate whose
+    crossing is in the set is a wall (adjacent genuine cells); for the others the rank
+    of their rays decides (their count alone for ``r <= 4``).
+    """
+    P, m = cells.shape
+    r = h.shape[1]
+    count = np.zeros(P * m, dtype=np.int64)
+    for lo in range(0, len(ray_of), _CHUNK * 10):
+        sl = slice(lo, lo + _CHUNK * 10)
+        i, j = np.nonzero(ray_signs[ray_of[sl]] == 0)
+        count += np.bincount(cell_of[sl][i] * m + j, minlength=P * m)
+    cand_c, cand_j = np.nonzero((count.reshape(P, m) >= r - 1) & genuine[:, None])
+    crossed = np.zeros(len(cand_c), dtype=bool)
+    for lo in range(0, len(cand_c), _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        flipped = cells[cand_c[sl]].copy()
+        flipped[np.arange(len(flipped)), cand_j[sl]] *= -1
+        crossed[sl] = _lookup(keys, flipped)[1]
+    walls = np.zeros((P, m), dtype=bool)
+    walls[cand_c[crossed], cand_j[crossed]] = True
+    open_c, open_j = cand_c[~crossed], cand_j[~crossed]
+    if r > 4 and len(open_c):  # the rank of the rays on H_j decides
+        order = np.argsort(cell_of, kind="stable")
+        starts = np.searchsorted(cell_of[order], np.arange(P + 1))
+        real = np.zeros(len(open_c), dtype=bool)
+        for c in np.unique(open_c):
+            sel = np.flatnonzero(open_c == c)
+            inside = ray_of[order[starts[c]:starts[c + 1]]]
+            zeros = ray_signs[inside][:, open_j[sel]] == 0
+            real[sel[_walls_by_rank(zeros, ray_dirs[inside], r)]] = True
+        open_c, open_j = open_c[real], open_j[real]
+    walls[open_c, open_j] = True
+    missing = np.bincount(open_c, minlength=P)
+    return walls, missing
 
 
 def _walls_by_rank(zeros: np.ndarray, dirs: np.ndarray, r: int) -> np.ndarray:

@@ -37,7 +37,8 @@ from ... import settings
 
 def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
                         free: int | None, *, threshold: float | None = None,
-                        iterations: int | None = None) -> np.ndarray:
+                        iterations: int | None = None,
+                        warm: np.ndarray | None = None) -> np.ndarray:
     """Certified upper bounds on ``sigma_D(g)`` for every pattern ``D`` and direction ``g``.
 
     Parameters
@@ -56,6 +57,12 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
     iterations : int, optional
         FISTA iterations at most (default :data:`cbntheory.settings.SCREEN_ITERATIONS`),
         in blocks of :data:`cbntheory.settings.SCREEN_BLOCK` between bound evaluations.
+    warm : ndarray, shape (P k, M), optional
+        Multipliers to start from (one row per pattern and direction, of the signs of
+        ``signs``), overwritten with the multipliers reached: the state a later call
+        with other directions ``G`` for the same patterns starts from.  Any multipliers
+        of the right sign certify, so a warm start changes only how soon a bound
+        settles; the bound at zero multipliers is always taken too.
 
     Returns
     -------
@@ -78,30 +85,35 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
     for lo in range(0, P * k, step):
         sl = slice(lo, lo + step)
         out[sl] = _screen_chunk(g[sl], s[sl], normals, weight ** 2, 1.0 / lip, free,
-                                threshold, iterations)
+                                threshold, iterations, None if warm is None else warm[sl])
     return out.reshape(P, k)
 
 
 def _screen_chunk(g: np.ndarray, s: np.ndarray, normals: np.ndarray, w2: np.ndarray,
                   step: float, free: int | None, threshold: float | None,
-                  iterations: int) -> np.ndarray:
+                  iterations: int, warm: np.ndarray | None = None) -> np.ndarray:
     """Bounds of one chunk of directions: FISTA blocks, dropping the settled directions."""
     n = g.shape[0]
     bound = _bound(g, np.zeros_like(s), s, normals, free)   # mu = 0
-    live = np.arange(n) if threshold is None else np.flatnonzero(bound > threshold)
     # the iterations run in SCREEN_DTYPE: any multipliers of the right sign certify, and
     # _bound evaluates the ones reached in float64
     dt = np.dtype(settings.SCREEN_DTYPE)
+    if warm is not None:  # the multipliers of an earlier call, for other directions
+        bound = np.minimum(bound, _bound(g, warm.astype(float), s, normals, free))
+    live = np.arange(n) if threshold is None else np.flatnonzero(bound > threshold)
     g_lo, s_lo, normals_lo = g.astype(dt), s.astype(dt), normals.astype(dt)
     wn = (normals * w2).T.astype(dt)                         # (r, M): gradient = v diag(w2) N^T
-    state = (np.zeros((len(live), s.shape[1]), dt), np.zeros((len(live), s.shape[1]), dt),
-             np.ones(len(live), dt))
+    start = (np.zeros((len(live), s.shape[1]), dt) if warm is None
+             else warm[live].astype(dt))
+    state = (start, start.copy(), np.ones(len(live), dt))
     done = 0
     while done < iterations and len(live):
         block = min(settings.SCREEN_BLOCK, iterations - done)
         state = _fista(g_lo[live], s_lo[live], normals_lo, wn, dt.type(step), block, state)
         done += block
         bound[live] = np.minimum(bound[live], _bound(g[live], state[0], s[live], normals, free))
+        if warm is not None:
+            warm[live] = state[0]
         if threshold is not None:
             keep = bound[live] > threshold
             live = live[keep]
