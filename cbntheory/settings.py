@@ -610,3 +610,11 @@ SCREEN_WARM_MAX_ELEMENTS: int = 50_000_000
 #: constraint.  Weight dimension 4, n = 60 (4 per sample, CPU s): 1: 60, 2: 57, 4: 40,
 #: 8: 41; 6 with 2 per sample: 33.
 WORKING_SET_SPREAD: int = 6
+
+# --- issue 16 (fourth pass): weight dimension 3 at twice the size ---------------------------
+#: Up to this weight dimension (without a free coordinate) the certificate screen is exact:
+#: the multipliers on every set of at most ``r`` walls of each cone (the KKT support of the
+#: projection onto a cone of R^r has at most r independent walls) give certified bounds
+#: whose minimum is the support function itself, with no FISTA.  The number of wall
+#: subsets grows as (walls per cone)^r, so larger dimensions keep the FISTA screen.
+SCREEN_WALLS_MAX_DIM: int = 3

@@ -20,7 +20,7 @@ from cbntheory.backends import optimize as optim
 from cbntheory.convex import two_layer_min_norm
 from cbntheory.solvers.convex.model import pattern_kappas
 from cbntheory.solvers.convex.patterns import Arrangement
-from cbntheory.solvers.convex.screen import cone_support_bounds
+from cbntheory.solvers.convex.screen import cone_support_bounds, wall_support_bounds
 
 
 def _fc_data(n, din, seed):
@@ -99,6 +99,31 @@ def test_pattern_kappas_max_equals_the_one_nnls_per_pattern_loop(bias):
     scaled = L / top * 1.05
     got1 = pattern_kappas(arr, cells, F, scaled, bias, threshold=1.0)
     assert got1.max() == pytest.approx(1.05, rel=1e-9)
+
+
+@pytest.mark.parametrize("n, din", [(7, 1), (9, 2)])
+def test_wall_bounds_equal_the_support_function(n, din):
+    """The wall-subset bounds (weight dimension <= 3, issue 16, fourth pass) against the
+    support function by an independent SOCP, and the cone screen uses them there."""
+    arr, cells = _arrangement(n, din, 6, False)
+    _, info = arr.enumerate()
+    walls = info["walls"]
+    rng = np.random.default_rng(7)
+    pick = rng.choice(len(cells), size=min(10, len(cells)), replace=False)
+    G = rng.standard_normal((len(pick), 2, arr.dim))
+    ub = wall_support_bounds(G, cells[pick], arr.normals, walls[pick])
+    for i, p in enumerate(pick):
+        rows = cells[p][:, None] * arr.normals
+        for k in range(2):
+            sigma = _sigma_socp(G[i, k], rows, None)
+            assert ub[i, k] >= sigma - 1e-7                       # certified
+            assert ub[i, k] == pytest.approx(sigma, abs=1e-6)     # and exact
+    # fewer walls than the facets: still certified (a larger cone), never below
+    fewer = walls[pick] & (rng.random(walls[pick].shape) < 0.5)
+    loose = wall_support_bounds(G, cells[pick], arr.normals, fewer)
+    assert np.all(loose >= ub - 1e-12)
+    np.testing.assert_array_equal(
+        cone_support_bounds(G, cells[pick], arr.normals, None, walls=walls[pick]), ub)
 
 
 @pytest.mark.parametrize("bias, penalize", [(False, True), (True, True), (True, False)])

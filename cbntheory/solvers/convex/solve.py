@@ -320,7 +320,7 @@ class ProgramSolver:
         # a ranking only: a short screen, no NNLS (its multipliers seed the first certificate)
         score = pattern_kappas(self.arr, self.all_cells, self.all_F, L0, self.free_hidden,
                                iterations=settings.WORKING_SET_SCORE_ITERATIONS, refine=False,
-                               warm=self._warm_start())
+                               warm=self._warm_start(), walls=self.walls)
         order = np.argsort(-score, kind="stable")
         sampled, _ = self.arr.sample(settings.WORKING_SET_SAMPLED_GATES * N, rng=0)
         where = {row.tobytes(): i for i, row in enumerate(np.asarray(self.all_cells, np.int8))}
@@ -430,10 +430,12 @@ class ProgramSolver:
         if self.bound_cells is None or self.bound_F is None:
             return bound
         warm = self._warm_start()
+        # the cones' facets are known for the program's own patterns only
+        walls = self.walls if self.bound_cells is self.all_cells else None
         for lam in multipliers:
             b = dual_lower_bound(self.arr, self.bound_cells, self.bound_F, lam, self.Y,
                                  self.output_bias, self.free_hidden, warm=warm,
-                                 refine=refine)
+                                 refine=refine, walls=walls)
             if b["lower"] is not None and (bound["lower"] is None or b["lower"] > bound["lower"]):
                 bound = b
         return bound
