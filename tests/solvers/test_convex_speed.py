@@ -143,6 +143,24 @@ def test_working_set_reaches_the_full_program_optimum(bias, penalize):
     np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
 
 
+def test_pruning_while_the_optimum_falls_reaches_the_full_program_optimum(monkeypatch):
+    """Pruning decided by the falling optimum alone (issue 16, fourth pass) against the
+    full program over every pattern: it ends, with the same certified optimum."""
+    from cbntheory import settings
+    X, Y = _fc_data(24, 2, 8)
+    arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    monkeypatch.setattr(settings, "WORKING_SET_PRUNE_ROUNDS", 0)
+    monkeypatch.setattr(settings, "WORKING_SET_MIN_ADD", 2)
+    monkeypatch.setattr(settings, "WORKING_SET_ADD_PER_SAMPLE", 0)
+    monkeypatch.setattr(settings, "WORKING_SET_ADD_FRACTION", 0.05)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    assert full.status == ws.status == "optimal"
+    assert ws.info["working_set"]["patterns_pruned"] > 0
+    assert ws.value == pytest.approx(full.value, rel=1e-6)
+    assert ws.lower == pytest.approx(full.value, rel=1e-6)
+
+
 def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
     X, Y = _fc_data(10, 2, 6)
     arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)

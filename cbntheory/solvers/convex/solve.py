@@ -180,15 +180,20 @@ class ProgramSolver:
         full program, so the working-set solution is optimal for all patterns (and the
         certificate closes).  Intermediate rounds are drafts (:meth:`_draft`): only the
         last program's answer gets a network, which must pass the check.  During the
-        first ``WORKING_SET_PRUNE_ROUNDS`` rounds the patterns without an active block
-        leave the set (:meth:`_prune`); the next program still contains the last solution, so its
-        optimum cannot rise, and after those rounds the set only grows (so the loop ends).
+        first ``WORKING_SET_PRUNE_ROUNDS`` rounds, and after them for as long as every
+        round's optimum falls by at least ``WORKING_SET_PRUNE_MIN_FALL`` (relative), the
+        patterns without an active block leave the set (:meth:`_prune`); the next program
+        still contains the last solution, so its optimum cannot rise (up to the pruning
+        threshold).  The optimum is bounded below, so only finitely many rounds can fall
+        by that factor; once one does not, pruning stops for good and the set only grows
+        (so the loop ends).
         """
         P = len(self.all_cells)
         self.bound_cells, self.bound_F = self.all_cells, self.all_F
         self.first_multiplier_only = True
         subset = self._initial_subset()
         rounds = pruned = 0
+        falling, last = True, float("inf")  # pruning goes on while the optimum falls
         while True:
             rounds += 1
             if rounds == max_rounds:  # the last round allowed: its network, violated or not
@@ -205,8 +210,11 @@ class ProgramSolver:
                 if best.rank > 0:  # the last program: its answer must pass the check
                     best = self._final_network(best, subset)
                 break
-            kept = (self._prune(draft, subset)
-                    if rounds <= settings.WORKING_SET_PRUNE_ROUNDS else subset)
+            falling = falling and draft.sol.objective < last * (
+                1.0 - settings.WORKING_SET_PRUNE_MIN_FALL)
+            last = draft.sol.objective
+            prune = rounds <= settings.WORKING_SET_PRUNE_ROUNDS or falling
+            kept = self._prune(draft, subset) if prune else subset
             pruned += len(subset) - len(kept)
             most = max(settings.WORKING_SET_MIN_ADD,
                        int(settings.WORKING_SET_ADD_FRACTION * len(kept)),
