@@ -161,6 +161,30 @@ def test_pruning_while_the_optimum_falls_reaches_the_full_program_optimum(monkey
     assert ws.lower == pytest.approx(full.value, rel=1e-6)
 
 
+def test_group_lasso_on_independent_rows_matches_the_program_written_out():
+    """Independent interpolation rows are imposed as they are, sparse (issue 16, fourth
+    pass): value and multipliers against the program written out here in cvxpy."""
+    from cbntheory.backends.conic import group_lasso
+    arr, cells = _arrangement(10, 2, 9, False)
+    _, info = arr.enumerate()
+    F = arr.features(cells)
+    Y = np.random.default_rng(10).standard_normal((F.shape[1], 1))
+    sol = group_lasso(F, arr.normals, cells, Y, norm_dims=3, output_bias="free",
+                      walls=info["walls"], eps=1e-10)
+    a, b = cp.Variable((len(cells), 3)), cp.Variable((len(cells), 3))
+    c = cp.Variable()
+    fit = sum(F[p] @ (a[p] - b[p]) for p in range(len(cells))) + c == Y[:, 0]
+    cone = [(cells[p][:, None] * arr.normals) @ v[p] >= 0
+            for p in range(len(cells)) for v in (a, b)]
+    ref = cp.Problem(cp.Minimize(cp.sum(cp.norm(a, 2, axis=1) + cp.norm(b, 2, axis=1))),
+                     [fit] + cone)
+    ref.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    assert sol.objective == pytest.approx(ref.value, rel=1e-7)
+    lam = np.ravel(fit.dual_value)
+    got = sol.duals["fit"][:, 0]
+    assert min(np.linalg.norm(got - lam), np.linalg.norm(got + lam)) <= 1e-5 * np.linalg.norm(lam)
+
+
 def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
     X, Y = _fc_data(10, 2, 6)
     arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
