@@ -624,7 +624,3 @@ SCREEN_WALLS_MAX_DIM: int = 3
 #: At weight dimension 3 the growing set without pruning held 900-2,000 patterns at
 #: n = 120-160, and each Clarabel solve costs in proportion (N dense rows per pattern).
 WORKING_SET_PRUNE_MIN_FALL: float = 1e-6
-#: A working-set answer whose certified gap exceeds this is re-solved on its last working
-#: set to CONIC_EPS, and the narrower checked answer kept (weight dimension 3, n = 120-160:
-#: gaps of 3e-7 to 5e-7 at CLARABEL_EPS, from the solver's accuracy, close to GAP_RTOL).
-WORKING_SET_TIGHTEN_GAP: float = GAP_RTOL / 5

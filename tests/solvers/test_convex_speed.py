@@ -161,21 +161,6 @@ def test_pruning_while_the_optimum_falls_reaches_the_full_program_optimum(monkey
     assert ws.lower == pytest.approx(full.value, rel=1e-6)
 
 
-def test_tightened_last_working_set_keeps_the_full_program_optimum(monkeypatch):
-    """The last working set re-solved to CONIC_EPS (issue 16, fourth pass; forced here
-    for every gap) against the full program over every pattern: certified, same value."""
-    from cbntheory import settings
-    X, Y = _fc_data(16, 2, 11)
-    arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
-    full = two_layer_min_norm(arch, X, Y, working_set=False)
-    monkeypatch.setattr(settings, "WORKING_SET_TIGHTEN_GAP", -1.0)
-    ws = two_layer_min_norm(arch, X, Y, working_set=True)
-    assert full.status == ws.status == "optimal"
-    assert ws.value == pytest.approx(full.value, rel=1e-6)
-    assert ws.lower == pytest.approx(full.value, rel=1e-6)
-    assert ws.lower <= full.value * (1 + 1e-9) and full.lower <= ws.value * (1 + 1e-9)
-
-
 def test_group_lasso_on_independent_rows_matches_the_program_written_out():
     """Independent interpolation rows are imposed as they are, sparse (issue 16, fourth
     pass): value and multipliers against the program written out here in cvxpy."""

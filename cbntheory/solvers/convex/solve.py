@@ -102,11 +102,8 @@ class ProgramSolver:
         self._warm: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ one program
-    def solve(self, subset: np.ndarray, eps: float | None = None) -> Answer:
-        """Solve on the patterns ``subset``; the best checked answer of the solver fallback.
-
-        ``eps``: the conic accuracy (default: the backend's, ``CLARABEL_EPS``).
-        """
+    def solve(self, subset: np.ndarray) -> Answer:
+        """Solve on the patterns ``subset``; the best checked answer of the solver fallback."""
         cells, F, walls = self._select(subset)
         answers: dict[str, Answer] = {}  # by solver: the backend keeps the best-ranked one
 
@@ -114,7 +111,7 @@ class ProgramSolver:
             answers[sol.solver] = self.evaluate(sol, self._polish(sol, F, cells, walls))
             return answers[sol.solver].rank
 
-        return answers[self._run(F, cells, walls, check, eps).solver]
+        return answers[self._run(F, cells, walls, check).solver]
 
     def _draft(self, subset: np.ndarray) -> Draft:
         """An intermediate working-set round: the program on ``subset`` for its multipliers.
@@ -147,11 +144,10 @@ class ProgramSolver:
         return self.all_cells[subset], self.all_F[subset], walls
 
     def _run(self, F: np.ndarray, cells: np.ndarray, walls: np.ndarray | None,
-             check: Callable[[conic.ConicSolution], int],
-             eps: float | None = None) -> conic.ConicSolution:
+             check: Callable[[conic.ConicSolution], int]) -> conic.ConicSolution:
         """The group lasso with the solver fallback, its attempts recorded."""
         try:
-            sol = self._lasso(F, cells, walls, self.solver, eps=eps, check=check)
+            sol = self._lasso(F, cells, walls, self.solver, check=check)
         except SolverError as exc:
             raise SolverError(f"{exc} (solvers tried before: {self.tried})") from None
         self.tried += list(sol.tried)
@@ -227,8 +223,6 @@ class ProgramSolver:
             subset = np.union1d(kept, add)
         self.first_multiplier_only = False
         assert best is not None
-        if best.gap > settings.WORKING_SET_TIGHTEN_GAP:
-            best = self._tightened(best, subset)
         if best.gap > settings.GAP_RTOL and len(best.multipliers) > 1:
             other = self.recertify(best)  # the other multipliers may close the gap
             best = other if other.gap < best.gap else best
@@ -236,19 +230,6 @@ class ProgramSolver:
                         "patterns_total": int(P), "patterns_pruned": int(pruned)}
         assert best is not None
         return best
-
-    def _tightened(self, best: Answer, subset: np.ndarray) -> Answer:
-        """The last working set re-solved to ``CONIC_EPS``; kept if it checks and is narrower.
-
-        At ``CLARABEL_EPS`` the objective of a large program can be off by ~1e-6
-        (relative), and both the multipliers (the lower bound) and the blocks' directions
-        (the vertex network's norm) carry it; the gap then sits close to ``GAP_RTOL``.
-        """
-        try:
-            other = self.solve(subset, eps=settings.CONIC_EPS)
-        except (SolverError, InfeasibleError):
-            return best
-        return other if other.rank == 0 and other.gap < best.gap else best
 
     def _prune(self, draft: Draft, subset: np.ndarray) -> np.ndarray:
         """The patterns of ``subset`` with an active block in the draft's solution.
