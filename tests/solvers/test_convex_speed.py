@@ -266,6 +266,7 @@ def test_last_round_network_from_the_active_patterns(monkeypatch):
     monkeypatch.setattr(S.ProgramSolver, "complete", complete)
     # no pruning, so that the last working set holds inactive patterns to leave out
     monkeypatch.setattr(settings, "WORKING_SET_PRUNE_ROUNDS", 0)
+    monkeypatch.setattr(settings, "WORKING_SET_PRUNE_MIN_FALL", float("inf"))
     ws = two_layer_min_norm(arch, X, Y, working_set=True)
     assert len(calls) == 2 and calls[-1] < calls[-2]   # then the active patterns only
     assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)

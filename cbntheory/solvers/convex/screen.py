@@ -75,7 +75,8 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
     ndarray, shape (P, k)
         Upper bounds (``inf`` where the free coordinate could not be zeroed).
     """
-    if walls is not None and free is None and G.shape[2] <= settings.SCREEN_WALLS_MAX_DIM:
+    if exact_with_walls(G.shape[2], free, walls):
+        assert walls is not None
         return wall_support_bounds(G, signs, normals, walls)
     iterations = settings.SCREEN_ITERATIONS if iterations is None else int(iterations)
     P, k, r = G.shape
@@ -95,6 +96,15 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
         out[sl] = _screen_chunk(g[sl], s[sl], normals, weight ** 2, 1.0 / lip, free,
                                 threshold, iterations, None if warm is None else warm[sl])
     return out.reshape(P, k)
+
+
+def exact_with_walls(r: int, free: int | None, walls: np.ndarray | None) -> bool:
+    """Whether :func:`cone_support_bounds` is exact (:func:`wall_support_bounds`).
+
+    True with the cones' ``walls`` given, no free coordinate and weight dimension ``r``
+    at most :data:`cbntheory.settings.SCREEN_WALLS_MAX_DIM`.
+    """
+    return walls is not None and free is None and r <= settings.SCREEN_WALLS_MAX_DIM
 
 
 def wall_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,

@@ -31,6 +31,7 @@ from .model import (
     refit_exactly,
 )
 from .patterns import Arrangement
+from .screen import exact_with_walls
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...backends import conic
@@ -181,7 +182,8 @@ class ProgramSolver:
         certificate closes).  Intermediate rounds are drafts (:meth:`_draft`): only the
         last program's answer gets a network, which must pass the check.  During the
         first ``WORKING_SET_PRUNE_ROUNDS`` rounds, and after them for as long as every
-        round's optimum falls by at least ``WORKING_SET_PRUNE_MIN_FALL`` (relative), the
+        round's optimum falls by at least ``WORKING_SET_PRUNE_MIN_FALL`` (relative) when
+        the screen is exact (:func:`cbntheory.solvers.convex.screen.exact_with_walls`), the
         patterns without an active block leave the set (:meth:`_prune`); the next program
         still contains the last solution, so its optimum cannot rise (up to the pruning
         threshold).  The optimum is bounded below, so only finitely many rounds can fall
@@ -193,7 +195,10 @@ class ProgramSolver:
         self.first_multiplier_only = True
         subset = self._initial_subset()
         rounds = pruned = 0
-        falling, last = True, float("inf")  # pruning goes on while the optimum falls
+        # pruning goes on while the optimum falls, where the screen is exact (with loose
+        # bounds the set sheds and rediscovers patterns: weight dims 4-5 ~5 % slower)
+        free = self.arr.dim - 1 if self.free_hidden else None
+        falling, last = exact_with_walls(self.arr.dim, free, self.walls), float("inf")
         while True:
             rounds += 1
             if rounds == max_rounds:  # the last round allowed: its network, violated or not
