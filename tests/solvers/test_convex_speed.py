@@ -20,7 +20,7 @@ from cbntheory.backends import optimize as optim
 from cbntheory.convex import two_layer_min_norm
 from cbntheory.solvers.convex.model import pattern_kappas
 from cbntheory.solvers.convex.patterns import Arrangement
-from cbntheory.solvers.convex.screen import cone_support_bounds
+from cbntheory.solvers.convex.screen import cone_support_bounds, wall_support_bounds
 
 
 def _fc_data(n, din, seed):
@@ -101,6 +101,31 @@ def test_pattern_kappas_max_equals_the_one_nnls_per_pattern_loop(bias):
     assert got1.max() == pytest.approx(1.05, rel=1e-9)
 
 
+@pytest.mark.parametrize("n, din", [(7, 1), (9, 2)])
+def test_wall_bounds_equal_the_support_function(n, din):
+    """The wall-subset bounds (weight dimension <= 3, issue 16, fourth pass) against the
+    support function by an independent SOCP, and the cone screen uses them there."""
+    arr, cells = _arrangement(n, din, 6, False)
+    _, info = arr.enumerate()
+    walls = info["walls"]
+    rng = np.random.default_rng(7)
+    pick = rng.choice(len(cells), size=min(10, len(cells)), replace=False)
+    G = rng.standard_normal((len(pick), 2, arr.dim))
+    ub = wall_support_bounds(G, cells[pick], arr.normals, walls[pick])
+    for i, p in enumerate(pick):
+        rows = cells[p][:, None] * arr.normals
+        for k in range(2):
+            sigma = _sigma_socp(G[i, k], rows, None)
+            assert ub[i, k] >= sigma - 1e-7                       # certified
+            assert ub[i, k] == pytest.approx(sigma, abs=1e-6)     # and exact
+    # fewer walls than the facets: still certified (a larger cone), never below
+    fewer = walls[pick] & (rng.random(walls[pick].shape) < 0.5)
+    loose = wall_support_bounds(G, cells[pick], arr.normals, fewer)
+    assert np.all(loose >= ub - 1e-12)
+    np.testing.assert_array_equal(
+        cone_support_bounds(G, cells[pick], arr.normals, None, walls=walls[pick]), ub)
+
+
 @pytest.mark.parametrize("bias, penalize", [(False, True), (True, True), (True, False)])
 def test_working_set_reaches_the_full_program_optimum(bias, penalize):
     X, Y = _fc_data(9, 2, 5)
@@ -116,6 +141,48 @@ def test_working_set_reaches_the_full_program_optimum(bias, penalize):
     # the networks fit to tol (relative residual ~1e-7), so both sides agree to ~1e-6
     assert ws.lower == pytest.approx(full.value, rel=1e-6)
     np.testing.assert_allclose(ws.network(X), Y, rtol=1e-6, atol=1e-6 * np.abs(Y).max())
+
+
+def test_pruning_while_the_optimum_falls_reaches_the_full_program_optimum(monkeypatch):
+    """Pruning decided by the falling optimum alone (issue 16, fourth pass) against the
+    full program over every pattern: it ends, with the same certified optimum."""
+    from cbntheory import settings
+    X, Y = _fc_data(24, 2, 8)
+    arch = cbn.Architecture((1,), (3, 3, 1), head="avgpool", bias=False)
+    full = two_layer_min_norm(arch, X, Y, working_set=False)
+    monkeypatch.setattr(settings, "WORKING_SET_PRUNE_ROUNDS", 0)
+    monkeypatch.setattr(settings, "WORKING_SET_MIN_ADD", 2)
+    monkeypatch.setattr(settings, "WORKING_SET_ADD_PER_SAMPLE", 0)
+    monkeypatch.setattr(settings, "WORKING_SET_ADD_FRACTION", 0.05)
+    ws = two_layer_min_norm(arch, X, Y, working_set=True)
+    assert full.status == ws.status == "optimal"
+    assert ws.info["working_set"]["patterns_pruned"] > 0
+    assert ws.value == pytest.approx(full.value, rel=1e-6)
+    assert ws.lower == pytest.approx(full.value, rel=1e-6)
+
+
+def test_group_lasso_on_independent_rows_matches_the_program_written_out():
+    """Independent interpolation rows are imposed as they are, sparse (issue 16, fourth
+    pass): value and multipliers against the program written out here in cvxpy."""
+    from cbntheory.backends.conic import group_lasso
+    arr, cells = _arrangement(10, 2, 9, False)
+    _, info = arr.enumerate()
+    F = arr.features(cells)
+    Y = np.random.default_rng(10).standard_normal((F.shape[1], 1))
+    sol = group_lasso(F, arr.normals, cells, Y, norm_dims=3, output_bias="free",
+                      walls=info["walls"], eps=1e-10)
+    a, b = cp.Variable((len(cells), 3)), cp.Variable((len(cells), 3))
+    c = cp.Variable()
+    fit = sum(F[p] @ (a[p] - b[p]) for p in range(len(cells))) + c == Y[:, 0]
+    cone = [(cells[p][:, None] * arr.normals) @ v[p] >= 0
+            for p in range(len(cells)) for v in (a, b)]
+    ref = cp.Problem(cp.Minimize(cp.sum(cp.norm(a, 2, axis=1) + cp.norm(b, 2, axis=1))),
+                     [fit] + cone)
+    ref.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    assert sol.objective == pytest.approx(ref.value, rel=1e-7)
+    lam = np.ravel(fit.dual_value)
+    got = sol.duals["fit"][:, 0]
+    assert min(np.linalg.norm(got - lam), np.linalg.norm(got + lam)) <= 1e-5 * np.linalg.norm(lam)
 
 
 def test_sampled_working_set_is_an_upper_bound_with_an_honest_certificate():
@@ -199,6 +266,7 @@ def test_last_round_network_from_the_active_patterns(monkeypatch):
     monkeypatch.setattr(S.ProgramSolver, "complete", complete)
     # no pruning, so that the last working set holds inactive patterns to leave out
     monkeypatch.setattr(settings, "WORKING_SET_PRUNE_ROUNDS", 0)
+    monkeypatch.setattr(settings, "WORKING_SET_PRUNE_MIN_FALL", float("inf"))
     ws = two_layer_min_norm(arch, X, Y, working_set=True)
     assert len(calls) == 2 and calls[-1] < calls[-2]   # then the active patterns only
     assert ws.status == "optimal" and ws.value == pytest.approx(full.value, rel=1e-6)

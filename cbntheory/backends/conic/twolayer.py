@@ -132,16 +132,21 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
                            {"pos": np.full((n_out, P, r), np.nan),
                             "neg": np.full((n_out, P, r), np.nan),
                             "bias": np.full(n_out, np.nan)}, {"fit": np.full((N, n_out), np.nan)})
+    # independent rows (generic data): the constraint as it is, sparse (a pattern's
+    # features vanish on its inactive samples), instead of the dense rotated rows
+    direct = Q.shape[1] == N
+    A_fit: Any = sparse.csc_matrix(A) if direct else Q.T @ A
     pos = [cp.Variable((P, r), name=f"pos{o}") for o in range(n_out)]
     neg = [cp.Variable((P, r), name=f"neg{o}") for o in range(n_out)]
     b = cp.Variable(n_out, name="bias")
     cons: list[Any] = []
     fits = []
     for o in range(n_out):
-        expr = A @ cp.vec(pos[o] - neg[o], order="F")
+        expr = A_fit @ cp.vec(pos[o] - neg[o], order="F")
         if output_bias != "none":
-            expr = expr + b[o]
-        fit = Q.T @ expr == Q.T @ Y[:, o]  # independent rows only (see _row_basis)
+            expr = expr + (b[o] if direct else Q.sum(axis=0) * b[o])
+        # independent rows only (see _row_basis)
+        fit = expr == (Y[:, o] if direct else Q.T @ Y[:, o])
         fits.append(fit)
         if len(d_idx):
             cons += [cone @ cp.vec(pos[o], order="F") >= 0, cone @ cp.vec(neg[o], order="F") >= 0]
@@ -160,8 +165,8 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         values = {"pos": np.stack([sol.values[f"pos{o}"] for o in range(n_out)]),
                   "neg": np.stack([sol.values[f"neg{o}"] for o in range(n_out)]),
                   "bias": np.reshape(sol.values["bias"], (n_out,))}
-        duals = {"fit": np.stack([Q @ np.reshape(sol.duals[f"fit{o}"], (Q.shape[1],))
-                                  for o in range(n_out)], axis=1)}
+        rows = [np.reshape(sol.duals[f"fit{o}"], (Q.shape[1],)) for o in range(n_out)]
+        duals = {"fit": np.stack([d if direct else Q @ d for d in rows], axis=1)}
         return dataclasses.replace(sol, values=values, duals=duals)
 
     return unpack(solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},

@@ -184,7 +184,7 @@ def build_network(arch: Architecture, neurons: Neurons) -> Network:
 def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
                      duals: np.ndarray, Y: np.ndarray, output_bias: str,
                      free_hidden_bias: bool, warm: np.ndarray | None = None,
-                     refine: bool = True) -> dict[str, Any]:
+                     refine: bool = True, walls: np.ndarray | None = None) -> dict[str, Any]:
     """Certified lower bound (in network units) from the solver's multipliers ``duals``.
 
     ``duals`` has shape ``(N, n_out)``.  For every pattern ``D``, output ``o`` and sign,
@@ -202,7 +202,7 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
     ``sensitivity`` ``= 2 s ||L|| ||Y||``: for data within relative distance ``r`` of ``Y``
     the same multipliers bound the norm by ``lower - sensitivity * r``.  ``warm``: the
     screen's multipliers to start from, ``refine``: whether the exact NNLS refines the
-    top patterns (see :func:`pattern_kappas`).
+    top patterns, ``walls``: the cones' facets (see :func:`pattern_kappas`).
     """
     best: dict[str, Any] = {"lower": None, "kappa": float("inf"), "dual_value": None,
                             "kappas": None}
@@ -213,7 +213,7 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
         L0 = L0 - L0.mean(axis=0, keepdims=True)
     # kappa_D bounds both signs of every output, so it is the same for L and -L
     per_pattern = pattern_kappas(arr, cells, features, L0, free_hidden_bias, threshold=1.0,
-                                 warm=warm, refine=refine)
+                                 warm=warm, refine=refine, walls=walls)
     for sign in (1.0, -1.0):
         L = sign * L0
         kappa = float(np.max(per_pattern, initial=0.0))
@@ -242,7 +242,7 @@ def dual_lower_bound(arr: Arrangement, cells: np.ndarray, features: np.ndarray,
 def pattern_kappas(arr: Arrangement, cells: np.ndarray, features: np.ndarray, L: np.ndarray,
                    free_hidden_bias: bool, threshold: float | None = None, *,
                    warm: np.ndarray | None = None, iterations: int | None = None,
-                   refine: bool = True) -> np.ndarray:
+                   refine: bool = True, walls: np.ndarray | None = None) -> np.ndarray:
     """Per pattern, an upper bound on ``max{||L^T g_D(X) u||_2 : u in K_D, ||u_w|| <= 1}``.
 
     ``L`` has shape ``(N, n_out)``.  A multiplier is dual feasible for pattern ``D`` when
@@ -255,13 +255,15 @@ def pattern_kappas(arr: Arrangement, cells: np.ndarray, features: np.ndarray, L:
     ``(2 P n_out, M)``) holds the screen's multipliers between calls for the same
     patterns (:func:`cbntheory.solvers.convex.screen.cone_support_bounds`);
     ``iterations`` caps the screen; without ``refine`` no NNLS runs (the bounds are
-    certified still; for ranking patterns).
+    certified still; for ranking patterns).  ``walls`` (``(P, M)``, the cones' facets)
+    makes the screen exact at small weight dimensions (see
+    :func:`cbntheory.solvers.convex.screen.wall_support_bounds`).
     """
     free = arr.dim - 1 if free_hidden_bias else None
     G = np.einsum("pnr,no->por", features, L)  # (P, n_out, r)
     both = np.concatenate([G, -G], axis=1)     # both signs of every output
     ub = cone_support_bounds(both, cells, arr.normals, free, threshold=threshold,
-                             iterations=iterations, warm=warm)
+                             iterations=iterations, warm=warm, walls=walls)
     n_out = G.shape[1]
     sig = np.maximum(np.maximum(ub[:, :n_out], ub[:, n_out:]), 0.0)
     per_pattern = _combine(sig, G, free)

@@ -189,16 +189,21 @@ def two_layer_min_norm(arch: Architecture, X: Any, Y: Any, *, patterns: str = "e
               else bool(working_set))
     if enumerated or use_ws:  # the working set grows within the program's own patterns
         program.bound_cells, program.bound_F = cells, program.all_F
-    if not enumerated and certify and not use_ws:
-        _certificate_patterns(program, arr, max_patterns, info)
-    best = program.solve_working_set() if use_ws else program.solve(np.arange(len(cells)))
-    if not enumerated and use_ws:
-        # the working set's certificate holds for the sampled program only: a lower bound
-        # on the minimal norm needs every pattern, or there is none
-        program.bound_cells = program.bound_F = None
-        if certify:
+    # small dense products, factorisations and screens: BLAS threads cost more CPU than
+    # they save (they spin while the other cores are busy)
+    from ...backends.optimize import one_blas_thread  # scipy.optimize on first use only
+
+    with one_blas_thread():
+        if not enumerated and certify and not use_ws:
             _certificate_patterns(program, arr, max_patterns, info)
-        best = program.recertify(best)
+        best = program.solve_working_set() if use_ws else program.solve(np.arange(len(cells)))
+        if not enumerated and use_ws:
+            # the working set's certificate holds for the sampled program only: a lower
+            # bound on the minimal norm needs every pattern, or there is none
+            program.bound_cells = program.bound_F = None
+            if certify:
+                _certificate_patterns(program, arr, max_patterns, info)
+            best = program.recertify(best)
     info["working_set"] = program.ws_info
     return finish(problem, _outcome(problem, program, best, info), start)
 

@@ -28,6 +28,7 @@ True
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,8 @@ from ... import settings
 def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
                         free: int | None, *, threshold: float | None = None,
                         iterations: int | None = None,
-                        warm: np.ndarray | None = None) -> np.ndarray:
+                        warm: np.ndarray | None = None,
+                        walls: np.ndarray | None = None) -> np.ndarray:
     """Certified upper bounds on ``sigma_D(g)`` for every pattern ``D`` and direction ``g``.
 
     Parameters
@@ -63,12 +65,19 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
         with other directions ``G`` for the same patterns starts from.  Any multipliers
         of the right sign certify, so a warm start changes only how soon a bound
         settles; the bound at zero multipliers is always taken too.
+    walls : ndarray of bool, shape (P, M), optional
+        The hyperplanes that bound each cone (its facets; extra rows are harmless).  With
+        no free coordinate and ``r <= SCREEN_WALLS_MAX_DIM`` the bounds are then
+        :func:`wall_support_bounds`, exact, and no FISTA runs (``warm`` is left as is).
 
     Returns
     -------
     ndarray, shape (P, k)
         Upper bounds (``inf`` where the free coordinate could not be zeroed).
     """
+    if exact_with_walls(G.shape[2], free, walls):
+        assert walls is not None
+        return wall_support_bounds(G, signs, normals, walls)
     iterations = settings.SCREEN_ITERATIONS if iterations is None else int(iterations)
     P, k, r = G.shape
     M = normals.shape[0]
@@ -87,6 +96,93 @@ def cone_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
         out[sl] = _screen_chunk(g[sl], s[sl], normals, weight ** 2, 1.0 / lip, free,
                                 threshold, iterations, None if warm is None else warm[sl])
     return out.reshape(P, k)
+
+
+def exact_with_walls(r: int, free: int | None, walls: np.ndarray | None) -> bool:
+    """Whether :func:`cone_support_bounds` is exact (:func:`wall_support_bounds`).
+
+    True with the cones' ``walls`` given, no free coordinate and weight dimension ``r``
+    at most :data:`cbntheory.settings.SCREEN_WALLS_MAX_DIM`.
+    """
+    return walls is not None and free is None and r <= settings.SCREEN_WALLS_MAX_DIM
+
+
+def wall_support_bounds(G: np.ndarray, signs: np.ndarray, normals: np.ndarray,
+                        walls: np.ndarray) -> np.ndarray:
+    """Certified bounds on ``sigma_D(g)`` from multipliers on at most ``r`` walls, exact.
+
+    For every pattern ``D``, direction ``g`` and set ``A`` of at most ``r`` of the walls
+    of ``K_D``, the multipliers ``nu_A`` of the least-squares fit of ``g`` by the normals
+    of ``A`` (``v = g + N_A^T nu_A`` orthogonal to them; entries of the wrong sign set to
+    zero) give ``sigma_D(g) <= ||v||`` (weak duality, whatever ``A``).  The projection of
+    ``g`` onto ``K_D`` has KKT multipliers on a set of independent walls, which is one
+    of the sets tried, so the minimum over them is ``sigma_D(g)`` itself (up to
+    round-off).  No free coordinate (the caller keeps the FISTA screen for that case).
+
+    Parameters
+    ----------
+    G : ndarray, shape (P, k, r)
+        ``k`` directions per pattern.
+    signs : ndarray, shape (P, M)
+        Sign vectors of the patterns (``+-1``).
+    normals : ndarray, shape (M, r)
+        Normals of the hyperplanes.
+    walls : ndarray of bool, shape (P, M)
+        The hyperplanes tried as walls of each cone (missing facets only loosen a bound).
+
+    Returns
+    -------
+    ndarray, shape (P, k)
+        Upper bounds, equal to the support function when ``walls`` holds every facet.
+
+    Examples
+    --------
+    The positive quadrant of the plane, both walls: ``g = (1, -1)`` has support 1,
+    ``(-1, -1)`` (in the polar cone) support 0.
+
+    >>> ub = wall_support_bounds(np.array([[[1.0, -1.0], [-1.0, -1.0]]]), np.ones((1, 2)),
+    ...                          np.eye(2), np.ones((1, 2), dtype=bool))
+    >>> bool(abs(ub[0, 0] - 1.0) < 1e-12 and abs(ub[0, 1]) < 1e-12)
+    True
+    """
+    G = np.asarray(G, dtype=float)
+    P, k, r = G.shape
+    S = np.asarray(signs, dtype=float)
+    walls = np.asarray(walls, dtype=bool)
+    out = np.linalg.norm(G, axis=-1)                            # nu = 0
+    count = walls.sum(axis=1)
+    for f in np.unique(count[count > 0]):
+        group = np.flatnonzero(count == f)
+        idx = np.nonzero(walls[group])[1].reshape(len(group), f)  # each cone's walls
+        for size in range(1, min(int(f), r) + 1):
+            combos = np.array(list(itertools.combinations(range(int(f)), size)))
+            # rows per chunk: the (rows, k, subsets, r) temporaries stay bounded
+            step = max(1, settings.SCREEN_CHUNK_ELEMENTS // (k * len(combos) * r * size))
+            for lo in range(0, len(group), step):
+                rows = group[lo:lo + step]
+                J = idx[lo:lo + step][:, combos]                 # (n, C, size)
+                s = np.take_along_axis(S[rows], J.reshape(len(rows), -1), axis=1)
+                best = _subset_bounds(G[rows], normals[J], s.reshape(J.shape))
+                out[rows] = np.minimum(out[rows], best)
+    return out
+
+
+def _subset_bounds(g: np.ndarray, H: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``min_A ||g + H_A^T nu_A||`` over the wall sets ``A`` of each row (see above).
+
+    ``g`` ``(n, k, r)``, normals ``H`` ``(n, C, size, r)`` and signs ``s`` ``(n, C,
+    size)`` of ``C`` sets per row; returns ``(n, k)``.
+    """
+    gram = H @ H.swapaxes(-1, -2)                                # (n, C, size, size)
+    det = np.linalg.det(gram)
+    scale = np.prod(np.einsum("ncsr,ncsr->ncs", H, H), axis=-1)
+    ok = det > 1e-12 * scale                                     # independent normals only
+    gram = np.where(ok[..., None, None], gram, np.eye(H.shape[2]))
+    rhs = np.einsum("ncsr,nkr->nkcs", H, g)                      # (n, k, C, size)
+    coef = np.linalg.solve(gram[:, None], rhs[..., None])[..., 0]
+    nu = np.where((s[:, None] * coef <= 0) & ok[:, None, :, None], -coef, 0.0)
+    v = g[:, :, None, :] + np.einsum("nkcs,ncsr->nkcr", nu, H)
+    return np.linalg.norm(v, axis=-1).min(axis=2)
 
 
 def _screen_chunk(g: np.ndarray, s: np.ndarray, normals: np.ndarray, w2: np.ndarray,
