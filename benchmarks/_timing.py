@@ -21,12 +21,19 @@ def load() -> str:
 
 def interleaved(contenders: dict[str, Callable[[], object]], repeats: int
                 ) -> dict[str, np.ndarray]:
-    """Time every contender ``repeats`` times, in turn, after one warm-up call each."""
+    """Time every contender ``repeats`` times, in turn, after one warm-up call each.
+
+    Repetition ``k`` starts with contender ``k mod n`` (a rotation), so no contender always
+    runs in the slot after the same neighbour: a neighbour's after-effects (PyTorch's
+    worker threads spinning on after a call) are spread over all of them.
+    """
     for fn in contenders.values():
         fn()
+    items = list(contenders.items())
     times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
+    for k in range(repeats):
+        shift = k % len(items)
+        for name, fn in items[shift:] + items[:shift]:
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
