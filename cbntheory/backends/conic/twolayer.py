@@ -96,33 +96,11 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
     >>> sol.status, round(2 * sol.objective, 6)      # |x - 1| costs two unit slopes
     ('optimal', 4.0)
     """
-    F = np.asarray(features, dtype=float)
-    H = np.asarray(hyperplanes, dtype=float)
-    S = np.asarray(signs, dtype=float)
-    Y = np.asarray(targets, dtype=float)
-    if F.ndim != 3:
-        raise V.fail("features", "have shape (P, N, r)", F)
-    P, N, r = F.shape
-    if H.ndim != 2 or H.shape[1] != r:
-        raise V.fail("hyperplanes", f"have shape (M, {r})", H)
-    if S.shape != (P, H.shape[0]):
-        raise V.fail("signs", f"have shape ({P}, {H.shape[0]})", S)
-    if Y.ndim != 2 or Y.shape[0] != N:
-        raise V.fail("targets", f"have shape ({N}, n_out)", Y)
-    if output_bias not in OUTPUT_BIAS:
-        raise V.fail("output_bias", f"be one of {OUTPUT_BIAS}", output_bias)
+    F, H, S, Y, mask = _checked(features, hyperplanes, signs, targets, walls, output_bias)
     norm_dims = V.positive_int("norm_dims", norm_dims)
-    mask = np.ones(S.shape, dtype=bool) if walls is None else np.asarray(walls, dtype=bool)
-    if mask.shape != S.shape:
-        raise V.fail("walls", f"have the shape of signs {S.shape}", mask)
+    P, N, r = F.shape
     n_out = Y.shape[1]
-    # cone rows s_{D,j} <h_j, a_D> >= 0 as one sparse matrix acting on vec(a) (column order)
-    d_idx, j_idx = np.nonzero(mask)
-    coef = S[d_idx, j_idx, None] * H[j_idx]  # (rows, r)
-    cone = sparse.csr_matrix(
-        (coef.ravel(), (np.repeat(np.arange(len(d_idx)), r),
-                        (d_idx[:, None] + P * np.arange(r)[None, :]).ravel())),
-        shape=(len(d_idx), P * r))
+    cone = _cone_rows(S, H, mask)
     A = F.transpose(1, 2, 0).reshape(N, r * P)  # acts on vec(block matrix) in column order
     Q, infeasible = _row_basis(np.hstack([A, np.ones((N, 1))]) if output_bias != "none" else A,
                                Y)
@@ -148,7 +126,7 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
         # independent rows only (see _row_basis)
         fit = expr == (Y[:, o] if direct else Q.T @ Y[:, o])
         fits.append(fit)
-        if len(d_idx):
+        if cone.shape[0]:
             cons += [cone @ cp.vec(pos[o], order="F") >= 0, cone @ cp.vec(neg[o], order="F") >= 0]
     block = [cp.norm(pos[o][:, :norm_dims], 2, axis=1) + cp.norm(neg[o][:, :norm_dims], 2, axis=1)
              for o in range(n_out)]
@@ -172,6 +150,44 @@ def group_lasso(features: np.ndarray, hyperplanes: np.ndarray, signs: np.ndarray
     return unpack(solve(problem, variables, {f"fit{o}": fits[o] for o in range(n_out)},
                         solver=solver, eps=_EPS if eps is None else eps, accept=accept,
                         check=None if check is None else lambda sol: check(unpack(sol))))
+
+
+def _checked(features: Any, hyperplanes: Any, signs: Any, targets: Any, walls: Any,
+             output_bias: str) -> tuple[np.ndarray, ...]:
+    """:func:`group_lasso`'s arrays as floats (the walls as a mask), shapes checked."""
+    F = np.asarray(features, dtype=float)
+    H = np.asarray(hyperplanes, dtype=float)
+    S = np.asarray(signs, dtype=float)
+    Y = np.asarray(targets, dtype=float)
+    if F.ndim != 3:
+        raise V.fail("features", "have shape (P, N, r)", F)
+    P, N, r = F.shape
+    if H.ndim != 2 or H.shape[1] != r:
+        raise V.fail("hyperplanes", f"have shape (M, {r})", H)
+    if S.shape != (P, H.shape[0]):
+        raise V.fail("signs", f"have shape ({P}, {H.shape[0]})", S)
+    if Y.ndim != 2 or Y.shape[0] != N:
+        raise V.fail("targets", f"have shape ({N}, n_out)", Y)
+    if output_bias not in OUTPUT_BIAS:
+        raise V.fail("output_bias", f"be one of {OUTPUT_BIAS}", output_bias)
+    mask = np.ones(S.shape, dtype=bool) if walls is None else np.asarray(walls, dtype=bool)
+    if mask.shape != S.shape:
+        raise V.fail("walls", f"have the shape of signs {S.shape}", mask)
+    return F, H, S, Y, mask
+
+
+def _cone_rows(S: np.ndarray, H: np.ndarray, mask: np.ndarray) -> sparse.csr_matrix:
+    """The cone rows ``s_{D,j} <h_j, a_D> >= 0`` kept by ``mask``, acting on ``vec(a)``.
+
+    ``vec`` stacks the ``(P, r)`` block matrix in column order (as ``cp.vec(..., "F")``).
+    """
+    P, r = S.shape[0], H.shape[1]
+    d_idx, j_idx = np.nonzero(mask)
+    coef = S[d_idx, j_idx, None] * H[j_idx]  # (rows, r)
+    return sparse.csr_matrix(
+        (coef.ravel(), (np.repeat(np.arange(len(d_idx)), r),
+                        (d_idx[:, None] + P * np.arange(r)[None, :]).ravel())),
+        shape=(len(d_idx), P * r))
 
 
 def _problem(objective: Any, constraints: list[Any], b: Any, output_bias: str) -> cp.Problem:
