@@ -169,6 +169,9 @@ def test_group_lasso_on_independent_rows_matches_the_program_written_out():
     _, info = arr.enumerate()
     F = arr.features(cells)
     Y = np.random.default_rng(10).standard_normal((F.shape[1], 1))
+    # the case this test is about: the rows [features, 1] are independent
+    rows = np.hstack([F.transpose(1, 2, 0).reshape(F.shape[1], -1), np.ones((F.shape[1], 1))])
+    assert np.linalg.matrix_rank(rows) == F.shape[1]
     sol = group_lasso(F, arr.normals, cells, Y, norm_dims=3, output_bias="free",
                       walls=info["walls"], eps=1e-10)
     a, b = cp.Variable((len(cells), 3)), cp.Variable((len(cells), 3))
