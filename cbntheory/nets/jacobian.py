@@ -23,6 +23,7 @@ import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import _validate as V
 from .. import settings
@@ -196,26 +197,34 @@ def jacobian_blocks(net: Network, x: np.ndarray, rtol: float | None = None) -> n
     return jac  # type: ignore[return-value]
 
 
-def parameter_jacobian(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def parameter_jacobian(net: Network, X: np.ndarray, dtype: DTypeLike = np.float64
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Outputs ``f_theta(X)`` and ``d f_theta(X) / d theta`` (rows in C order of the outputs).
 
     Parameters
     ----------
     net : Network
     X : ndarray, shape (N, n_0, *spatial)
+    dtype : {float64, float32}
+        Precision of the forward and reverse passes and of ``J``.  float32 halves the
+        memory and the time of ``J`` and of ``J J^T`` (the Gauss-Newton projection uses
+        it far from the data, where its steps are damped); entries then carry relative
+        errors of about ``1e-7``.
 
     Returns
     -------
     out : ndarray, shape (N, *output_shape)
+        In ``dtype``.
     J : ndarray, shape (N * output_size, n_free)
-        Columns in the layout of ``Network.to_vector`` (window taps only).
+        Columns in the layout of ``Network.to_vector`` (window taps only), in ``dtype``.
 
     Notes
     -----
     One batched reverse pass over the engine's tape, with one unit cotangent per row
     (rows = samples x output coordinates): the cost of about ``rows`` backward passes of
     one sample, done as one batch: the engine's reverse pass with ``rows``, which keeps
-    the gradients per row instead of summing them.
+    the gradients per row instead of summing them.  The blocks are written into one
+    preallocated array (no concatenation: ``J`` is the largest array of a projection).
 
     Examples
     --------
@@ -231,21 +240,25 @@ def parameter_jacobian(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndar
     True
     """
     arch = net.architecture
-    f64 = np.dtype(np.float64)
-    comp = net._comp(f64)
-    out, tape = E.forward(comp, K.to_internal(X, arch.ndim), record=True)
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise V.fail("dtype", "be float64 or float32", dtype)
+    comp = net._comp(dt)
+    out, tape = E.forward(comp, K.to_internal(np.asarray(X, dtype=dt), arch.ndim), record=True)
     R, size = X.shape[0] * arch.output_size, arch.output_size
     rows = np.arange(R)
-    unit = np.zeros((R, size))
+    unit = np.zeros((R, size), dtype=dt)
     unit[rows, rows % size] = 1.0
-    cot = net._output_internal(unit.reshape((R,) + arch.output_shape), R, f64)
+    cot = net._output_internal(unit.reshape((R,) + arch.output_shape), R, dt)
     kg, bg, _ = E.backward(comp, tape, cot, rows=rows // size)  # type: ignore[arg-type]
-    parts = []
+    J = np.empty((R, arch.n_free), dtype=dt)
+    col = 0
     for l in range(arch.depth):
         k = kg[l]
         if l < arch.n_conv:  # window taps only, as in the flat vector
             k = k.reshape(k.shape[:3] + (-1,))[..., arch._window_index[l]]
-        parts.append(k.reshape(R, -1))
-        if arch.bias:
-            parts.append(bg[l])
-    return net._output_public(out), np.concatenate(parts, axis=1)
+        blocks = [k.reshape(R, -1)] + ([bg[l]] if arch.bias else [])
+        for block in blocks:
+            J[:, col:col + block.shape[1]] = block
+            col += block.shape[1]
+    return net._output_public(out).astype(dt, copy=False), J

@@ -41,7 +41,8 @@ from ..results import relative_residual
 
 
 def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
-            deadline: float | None = None, max_steps: int = 8) -> tuple[Network, float, int]:
+            deadline: float | None = None, max_steps: int | None = None
+            ) -> tuple[Network, float, int]:
     """Levenberg-Marquardt steps towards ``f_theta(X) = Y``; the best network seen.
 
     Parameters
@@ -54,29 +55,41 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
         Stop when the relative residual is at most this.
     deadline : float, optional
         ``time.perf_counter()`` value after which no new step starts.
-    max_steps : int
-        Jacobian evaluations at most; after each Levenberg-Marquardt step, chord steps
-        (the same Jacobian, a new residual) follow while they converge fast.
+    max_steps : int, optional
+        Jacobian evaluations at most (default :data:`cbntheory.settings.PROJECT_MAX_STEPS`);
+        after each Levenberg-Marquardt step, chord steps (the same Jacobian, a new
+        residual) follow while they converge fast.  The projection also stops after
+        :data:`~cbntheory.settings.PROJECT_STALL_STEPS` steps in a row that each keep more
+        than :data:`~cbntheory.settings.PROJECT_STALL_RATIO` of the residual.
 
     Returns
     -------
     (Network, float, int)
         The lowest-residual network seen, its relative residual, the steps taken.
+
+    Notes
+    -----
+    Far from the data (relative residual above
+    :data:`cbntheory.settings.PROJECT_FLOAT32_ABOVE`) the Jacobian and ``J J^T`` are
+    computed in float32, at half the cost: there the accepted steps are damped, so the
+    solve's relative error (about ``1e-7`` times the condition number of the damped
+    system) is far below what the linear model's own error allows.  Residuals, trial
+    points and the factorisation are float64, and the last steps, which converge
+    quadratically, use a float64 Jacobian.
     """
     arch = net.architecture
     scale = float(np.linalg.norm(Y)) or 1.0
     theta = net.to_vector()
-    out, J = parameter_jacobian(net, X)
-    r = (out - Y).ravel() / scale
+    r, J, G = _linearise(net, X, Y, scale)
     best = (float(np.linalg.norm(r)), net)
     lam = settings.PROJECT_DAMPING
-    steps = 0
-    while best[0] > target and steps < max_steps:
+    steps = slow = 0
+    max_steps = settings.PROJECT_MAX_STEPS if max_steps is None else max_steps
+    while best[0] > target and steps < max_steps and slow < settings.PROJECT_STALL_STEPS:
         if deadline is not None and time.perf_counter() > deadline:
             break
         steps += 1
-        J /= scale
-        G = J @ J.T
+        before = best[0]
         shift = float(np.trace(G)) / G.shape[0]
         for _ in range(settings.PROJECT_DAMPING_TRIES):
             try:
@@ -84,7 +97,7 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
             except np.linalg.LinAlgError:
                 lam *= 10.0
                 continue
-            cand = theta - J.T @ scipy.linalg.cho_solve(factor, r)
+            cand = theta - _pullback(J, factor, r)
             if not np.all(np.isfinite(cand)):
                 lam *= 10.0
                 continue
@@ -100,9 +113,27 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
         best, theta = _chords(best, theta, J, factor, X, Y, scale, target, deadline)
         if best[0] <= target:
             break
-        out, J = parameter_jacobian(best[1], X)
-        r = (out - Y).ravel() / scale
+        slow = slow + 1 if best[0] > settings.PROJECT_STALL_RATIO * before else 0
+        r, J, G = _linearise(best[1], X, Y, scale)
     return best[1], best[0], steps
+
+
+def _linearise(net: Network, X: np.ndarray, Y: np.ndarray, scale: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The residual ``r`` (float64), the Jacobian ``J`` of ``r`` and ``J J^T`` (float64)
+    at ``net``; ``J`` in float32 while ``||r||`` exceeds ``PROJECT_FLOAT32_ABOVE``."""
+    r = (net(X) - Y).ravel() / scale
+    far = float(np.linalg.norm(r)) > settings.PROJECT_FLOAT32_ABOVE
+    _, J = parameter_jacobian(net, X, dtype=np.float32 if far else np.float64)
+    J *= J.dtype.type(1.0 / scale)
+    return r, J, (J @ J.T).astype(np.float64)
+
+
+def _pullback(J: np.ndarray, factor: Any, r: np.ndarray) -> np.ndarray:
+    """The step ``J^T (J J^T + damping)^{-1} r`` (float64; the product in ``J``'s precision,
+    so that a float32 ``J`` is never copied to float64)."""
+    coef = scipy.linalg.cho_solve(factor, r)
+    return (J.T @ coef.astype(J.dtype, copy=False)).astype(np.float64, copy=False)
 
 
 def _chords(best: tuple[float, Network], theta: np.ndarray, J: np.ndarray, factor: Any,
@@ -122,7 +153,7 @@ def _chords(best: tuple[float, Network], theta: np.ndarray, J: np.ndarray, facto
         if best[0] <= target or (deadline is not None and time.perf_counter() > deadline):
             break
         r = (best[1](X) - Y).ravel() / scale
-        cand = theta - J.T @ scipy.linalg.cho_solve(factor, r)
+        cand = theta - _pullback(J, factor, r)
         if not np.all(np.isfinite(cand)):
             break
         trial = Network.from_vector(arch, cand, seed=seed)

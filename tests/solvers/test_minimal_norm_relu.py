@@ -354,6 +354,19 @@ def test_parameter_jacobian_matches_finite_differences(arch):
         e[i] = 1e-6
         fd = (cbn.Network.from_vector(arch, v + e)(X) - cbn.Network.from_vector(arch, v - e)(X))
         assert np.allclose(J[:, i], fd.ravel() / 2e-6, atol=1e-7)
+    # the float32 Jacobian (the projection's, far from the data) is the same matrix to
+    # single precision; the finite differences above check the float64 one
+    out32, J32 = parameter_jacobian(cbn.Network.from_vector(arch, v), X, dtype=np.float32)
+    assert J32.dtype == np.float32 and out32.dtype == np.float32
+    assert np.linalg.norm(J32 - J) <= 1e-5 * np.linalg.norm(J)
+    assert np.allclose(out32, out, rtol=1e-5, atol=1e-5 * np.abs(out).max())
+
+
+def test_parameter_jacobian_refuses_other_precisions():
+    from cbntheory.nets.jacobian import parameter_jacobian
+    arch = cbn.Architecture((4,), (1, 2, 1))
+    with pytest.raises(cbn.errors.ValidationError, match="dtype"):
+        parameter_jacobian(arch.init(rng=0), np.ones((1, 1, 4)), dtype=np.float16)
 
 
 def test_projection_restores_feasibility_with_a_small_move():
@@ -372,6 +385,49 @@ def test_projection_restores_feasibility_with_a_small_move():
     # the minimal-norm correction moves the parameters no more than the bump itself
     assert np.linalg.norm(moved.to_vector() - bumped.to_vector()) <= \
         np.linalg.norm(bumped.to_vector() - v)
+
+
+def test_projection_from_far_uses_float32_then_reaches_round_off(monkeypatch):
+    # a residual of about 1e-2: the first Jacobians are float32 (counted), the last float64,
+    # and the answer fits the data to round-off by the loop-defined forward pass
+    from cbntheory.nets import jacobian
+    from cbntheory.solvers import projection
+    arch = cbn.Architecture((5,), (1, 4, 4, 1))
+    planted = arch.init(rng=3)
+    X = np.random.default_rng(4).standard_normal((6, 1, 5))
+    Y = planted(X)
+    v = planted.to_vector()
+    bumped = cbn.Network.from_vector(arch, v + 3e-2 * np.abs(v).mean()
+                                     * np.random.default_rng(5).standard_normal(v.size))
+    assert relative(bumped, X, Y) > 10 * cbn.settings.PROJECT_FLOAT32_ABOVE
+    kinds: list[str] = []
+
+    def counted(net, X, dtype=np.float64):
+        kinds.append(np.dtype(dtype).name)
+        return jacobian.parameter_jacobian(net, X, dtype=dtype)
+
+    monkeypatch.setattr(projection, "parameter_jacobian", counted)
+    moved, resid, steps = projection.project(bumped, X, Y, 1e-12)
+    assert resid <= 1e-12 and relative(moved, X, Y) <= 1e-10
+    assert kinds[0] == "float32" and kinds[-1] == "float64" and len(kinds) == steps
+
+
+@pytest.mark.parametrize("stall_steps", [1, 2])
+def test_projection_gives_up_after_slow_steps(monkeypatch, stall_steps):
+    # every step counts as slow (ratio 0): the projection stops after stall_steps steps
+    # although the target (0) is never met and each step lowers the residual
+    from cbntheory.solvers.projection import project
+    monkeypatch.setattr(cbn.settings, "PROJECT_STALL_RATIO", 0.0)
+    monkeypatch.setattr(cbn.settings, "PROJECT_STALL_STEPS", stall_steps)
+    arch = cbn.Architecture((5,), (1, 4, 4, 1))
+    planted = arch.init(rng=3)
+    X = np.random.default_rng(4).standard_normal((6, 1, 5))
+    Y = planted(X)
+    v = planted.to_vector()
+    bumped = cbn.Network.from_vector(arch, v + 1e-2 * np.random.default_rng(5).standard_normal(
+        v.size))
+    moved, resid, steps = project(bumped, X, Y, 0.0)
+    assert steps == stall_steps and resid < relative(bumped, X, Y)
 
 
 # ------------------------------------------------ issue 15: annealed first phase, polish
