@@ -64,7 +64,7 @@ from cbntheory.solvers.starts import random_start, rebalance  # noqa: E402
 
 D, WIDTH, DEPTH, SAMPLES = 16, 8, 12, 64
 #: Default solver budgets of the ladder (each a separate, deterministic run).
-LADDER = (600, 800, 1000, 1200, 1500, 2000, 3000)
+LADDER = (300, 400, 500, 600, 800, 1000, 1500, 2000, 3000)
 
 
 def problem() -> tuple[cbn.Architecture, cbn.Network, np.ndarray, np.ndarray]:

@@ -10,9 +10,11 @@ bound can be proved.
 Each restart starts from the target network written in the architecture or a random
 network scaled to the data (:mod:`.starts`), runs the augmented Lagrangian
 (:mod:`.augmented`) for part of its budget (``max_iter`` iterations, its share of
-``time_limit``) — from a random start an annealed penalty phase
-(``settings.RELU_ANNEAL``) whose norm falls while the residual does, from a warm start a
-light one (``settings.RELU_WARM_ANNEAL``) —, projects onto the data by Gauss-Newton steps
+``time_limit``) — from a random start an annealed penalty phase whose norm falls while
+the residual does (one stage, ``settings.RELU_ANNEAL_PROJECTED``, when the projection
+below closes the residual; the stages of ``settings.RELU_ANNEAL`` when the Jacobian is too
+large for it), from a warm start a light one (``settings.RELU_WARM_ANNEAL``) —, projects
+onto the data by Gauss-Newton steps
 (:mod:`.projection`) and rebalances; every candidate's last layer is then finished exactly
 (:mod:`.exact_fit`: a least-norm correction that brings the residual to round-off, its
 cost included) — unless the object is ``R_eps`` (``epsilon > 0``), whose networks need
@@ -310,7 +312,7 @@ class _Search:
         schedule = self.schedule(how)
         res = self.minimise(theta0, r.seed, budget * (1.0 - reserve), schedule)
         net, resid, note, stopped = self.polished(res, r.seed, deadline)
-        iterations = res.n_iterations
+        iterations, annealed = res.n_iterations, list(res.anneal)
         if resid > self.aim and schedule and not (res.interrupted or stopped):
             # the annealing left a residual the projection could not close: the fit-first
             # schedule, from where the annealing ended, with its own iteration budget
@@ -330,7 +332,7 @@ class _Search:
                                   "residual": resid, "verified": resid <= p.tol,
                                   "status": res.status, "iterations": iterations,
                                   "wall_time": wall, "clock_may_have_acted": wall >= keep * budget,
-                                  "anneal": list(res.anneal), "message": res.message + note})
+                                  "anneal": annealed, "message": res.message + note})
         run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
@@ -355,14 +357,20 @@ class _Search:
         :func:`~cbntheory.solvers.augmented.minimize_norm_subject_to`).
 
         A random start is far from the data: an annealed penalty lowers the norm while
-        the residual falls (``settings.RELU_ANNEAL``), where a fit first would leave the
-        norm where the start put it.  When the Gauss-Newton projection can close the
-        residual, the whole budget goes to the annealing (the projection replaces the
-        augmented Lagrangian's closing phase and its norm-blind least-squares polish).  A
-        warm start fits already, or nearly: ``settings.RELU_WARM_ANNEAL``.
+        the residual falls, where a fit first would leave the norm where the start put
+        it.  When the Gauss-Newton projection can close the residual, the annealing is one
+        stage with the whole budget (``settings.RELU_ANNEAL_PROJECTED``): the projection
+        replaces the later stages, the augmented Lagrangian's closing phase and its
+        norm-blind least-squares polish.  Without it, the stages of
+        ``settings.RELU_ANNEAL`` close the residual themselves.  A warm start fits
+        already, or nearly: ``settings.RELU_WARM_ANNEAL``.
         """
-        anneal = (settings.RELU_ANNEAL if how in ("gaussian", "identity")
-                  else settings.RELU_WARM_ANNEAL)
+        if how not in ("gaussian", "identity"):
+            anneal = settings.RELU_WARM_ANNEAL
+        elif self.projectable:
+            anneal = settings.RELU_ANNEAL_PROJECTED
+        else:
+            anneal = settings.RELU_ANNEAL
         if not anneal:
             return {}
         if self.projectable:
