@@ -313,13 +313,16 @@ class _Search:
         res = self.minimise(theta0, r.seed, budget * (1.0 - reserve), schedule)
         net, resid, note, stopped = self.polished(res, r.seed, deadline)
         iterations, annealed = res.n_iterations, list(res.anneal)
-        if resid > self.aim and schedule and not (res.interrupted or stopped):
-            # the annealing left a residual the projection could not close: the fit-first
-            # schedule, from where the annealing ended, with its own iteration budget
-            res = self.minimise(res.x, r.seed, max(deadline - time.perf_counter(), 0.0), {})
+        for later, why in self.closings(res, how) if schedule else ():
+            if resid <= self.aim or res.interrupted or stopped:
+                break
+            # the annealing left a residual the projection could not close: go on from
+            # where it ended, with its own iteration budget
+            res = self.minimise(res.x, r.seed, max(deadline - time.perf_counter(), 0.0), later)
             net, resid, note, stopped = self.polished(res, r.seed, deadline)
             iterations += res.n_iterations
-            note += "; the annealed run did not fit: closed by the fit-first schedule"
+            annealed += list(res.anneal)
+            note += f"; the annealed run did not fit: {why}"
         if self.X is not p.X:  # reduced to orbit representatives: the residual on all samples
             resid = relative_residual(net(p.X), p.Y)
         wall = time.perf_counter() - (deadline - budget)
@@ -336,6 +339,21 @@ class _Search:
         run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
+
+    def closings(self, first: Any, how: str) -> Any:
+        """What follows an annealed run that did not fit, in order, each from where the one
+        before ended: after a random start's one-stage annealing, the later stages of
+        ``settings.RELU_ANNEAL`` at the weights they would have had after ``first``'s
+        last stage; then the fit-first schedule.  Yields ``(schedule, note)``."""
+        if first.anneal and self.projectable and how in ("gaussian", "identity"):
+            last = settings.RELU_ANNEAL_PROJECTED[-1]
+            later = [c for c in settings.RELU_ANNEAL if c < last]
+            if later:  # absolute weights lam_k = lam_last c_k / c_last, rescaled to the new start
+                lam, scale = first.anneal[-1]["weight"], max(1.0, first.objective)
+                yield ({"anneal": tuple(lam * c / last * scale for c in later),
+                        "anneal_share": 1.0, "polish_reserve": 0.0},
+                       "continued by the later annealing stages")
+        yield {}, "closed by the fit-first schedule"
 
     def minimise(self, theta0: np.ndarray, seed: int, time_limit: float,
                  schedule: dict[str, Any]) -> Any:

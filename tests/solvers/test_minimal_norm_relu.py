@@ -467,6 +467,26 @@ def test_polish_compares_candidates_as_they_will_be_finished():
     assert net.param_norm() <= finish_exactly(projected, X, Y).norm + 1e-12
 
 
+def test_a_one_stage_annealing_that_does_not_fit_continues_with_the_later_stages():
+    # on this small problem the one stage ends where the projection cannot close the
+    # residual; the later stages of RELU_ANNEAL, at the weights they would have had after
+    # it (a geometric continuation), reach the data without the fit-first schedule
+    arch = cbn.Architecture((4,), (1, 4, 4, 4, 1), kernel_size=3)
+    planted = arch.init(rng=2)
+    X = np.random.default_rng(3).standard_normal((4, 1, 4))
+    Y = planted(X)
+    res = relu_minimal_norm(arch, X, Y, rng=0, init="identity", max_iter=900)
+    run = res.info["runs"][0]
+    assert run["message"].endswith("continued by the later annealing stages")
+    assert run["verified"] and relative(res.network, X, Y) <= 1e-6
+    weights = [st["weight"] for st in run["anneal"]]
+    ratios = [c / cbn.settings.RELU_ANNEAL[0] for c in cbn.settings.RELU_ANNEAL]
+    assert len(weights) == len(ratios)
+    assert np.allclose(weights, weights[0] * np.array(ratios), rtol=1e-12)
+    assert run["iterations"] > 900  # both runs are counted
+    assert res.value <= planted.param_norm()
+
+
 def test_an_annealed_run_that_does_not_fit_is_closed_by_the_fit_first_schedule(monkeypatch):
     # a penalty so heavy that the annealing ends near zero weights, far from the data, where
     # the projection cannot close the residual: the restart must still end on the data
