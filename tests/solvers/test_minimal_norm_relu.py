@@ -431,13 +431,19 @@ def test_projection_gives_up_after_slow_steps(monkeypatch, stall_steps):
 
 
 # ------------------------------------------------ issue 15: annealed first phase, polish
-def test_random_restart_anneals_then_projects_onto_the_data():
+def small_identity_restart(planted_rng: int, data_rng: int):
+    """One identity restart (900 iterations) on four samples of a planted (1, 4, 4, 4, 1)
+    network with 3-tap filters: the data, the result and its run record."""
     arch = cbn.Architecture((4,), (1, 4, 4, 4, 1), kernel_size=3)
-    planted = arch.init(rng=6)
-    X = np.random.default_rng(7).standard_normal((4, 1, 4))
+    planted = arch.init(rng=planted_rng)
+    X = np.random.default_rng(data_rng).standard_normal((4, 1, 4))
     Y = planted(X)
     res = relu_minimal_norm(arch, X, Y, rng=0, init="identity", max_iter=900)
-    run = res.info["runs"][0]
+    return planted, X, Y, res, res.info["runs"][0]
+
+
+def test_random_restart_anneals_then_projects_onto_the_data():
+    planted, X, Y, res, run = small_identity_restart(6, 7)
     weights = [st["weight"] for st in run["anneal"]]
     # projectable: one annealing stage, then the projection (no fit-first fallback)
     assert len(weights) == len(cbn.settings.RELU_ANNEAL_PROJECTED) == 1
@@ -471,12 +477,7 @@ def test_a_one_stage_annealing_that_does_not_fit_continues_with_the_later_stages
     # on this small problem the one stage ends where the projection cannot close the
     # residual; the later stages of RELU_ANNEAL, at the weights they would have had after
     # it (a geometric continuation), reach the data without the fit-first schedule
-    arch = cbn.Architecture((4,), (1, 4, 4, 4, 1), kernel_size=3)
-    planted = arch.init(rng=2)
-    X = np.random.default_rng(3).standard_normal((4, 1, 4))
-    Y = planted(X)
-    res = relu_minimal_norm(arch, X, Y, rng=0, init="identity", max_iter=900)
-    run = res.info["runs"][0]
+    planted, X, Y, res, run = small_identity_restart(2, 3)
     assert run["message"].endswith("continued by the later annealing stages")
     assert run["verified"] and relative(res.network, X, Y) <= 1e-6
     weights = [st["weight"] for st in run["anneal"]]
