@@ -311,18 +311,8 @@ class _Search:
         reserve = settings.RELU_PROJECT_RESERVE if self.projectable else 0.0
         schedule = self.schedule(how)
         res = self.minimise(theta0, r.seed, budget * (1.0 - reserve), schedule)
-        net, resid, note, stopped = self.polished(res, r.seed, deadline)
-        iterations, annealed = res.n_iterations, list(res.anneal)
-        for later, why in self.closings(res, how) if schedule else ():
-            if resid <= self.aim or res.interrupted or stopped:
-                break
-            # the annealing left a residual the projection could not close: go on from
-            # where it ended, with its own iteration budget
-            res = self.minimise(res.x, r.seed, max(deadline - time.perf_counter(), 0.0), later)
-            net, resid, note, stopped = self.polished(res, r.seed, deadline)
-            iterations += res.n_iterations
-            annealed += list(res.anneal)
-            note += f"; the annealed run did not fit: {why}"
+        res, (net, resid, note, stopped), iterations, annealed = self.closed(
+            res, how, r.seed, deadline, bool(schedule))
         if self.X is not p.X:  # reduced to orbit representatives: the residual on all samples
             resid = relative_residual(net(p.X), p.Y)
         wall = time.perf_counter() - (deadline - budget)
@@ -339,6 +329,25 @@ class _Search:
         run = Candidate(net, f"restart {r.index} (seed {r.seed}, {how} init: {source})", SOLVER,
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
+
+    def closed(self, res: Any, how: str, seed: int, deadline: float, annealed_run: bool
+               ) -> tuple[Any, tuple[Network, float, str, bool], int, list[dict[str, Any]]]:
+        """The run ``res`` polished and, while the result misses the data, closed by the
+        runs of :meth:`closings` (an annealed run only), each from where the one before
+        ended with its own iteration budget.  Returns the last run, its polish (network,
+        residual, note, interrupted), the iterations of all runs and their annealing stages.
+        """
+        net, resid, note, stopped = self.polished(res, seed, deadline)
+        iterations, stages = res.n_iterations, list(res.anneal)
+        for later, why in self.closings(res, how) if annealed_run else ():
+            if resid <= self.aim or res.interrupted or stopped:
+                break
+            res = self.minimise(res.x, seed, max(deadline - time.perf_counter(), 0.0), later)
+            net, resid, note, stopped = self.polished(res, seed, deadline)
+            note += f"; the annealed run did not fit: {why}"
+            iterations += res.n_iterations
+            stages += list(res.anneal)
+        return res, (net, resid, note, stopped), iterations, stages
 
     def closings(self, first: Any, how: str) -> Any:
         """What follows an annealed run that did not fit, in order, each from where the one
