@@ -60,7 +60,7 @@ from .exact_fit import finish_candidate, finish_exactly
 from .problem import Candidate, Outcome, Problem, make_problem
 from .projection import project
 from .restarts import INTERRUPTED, OUT_OF_TIME, Restart, run_restarts
-from .starts import RELU_INITS, random_start, rebalance, start_kind, warm_starts
+from .starts import RANDOM_INITS, RELU_INITS, random_start, rebalance, start_kind, warm_starts
 from .verify import finish
 
 __all__ = ["OPTIONS", "RELU_INITS", "relu_minimal_norm", "solve"]
@@ -354,7 +354,7 @@ class _Search:
         before ended: after a random start's one-stage annealing, the later stages of
         ``settings.RELU_ANNEAL`` at the weights they would have had after ``first``'s
         last stage; then the fit-first schedule.  Yields ``(schedule, note)``."""
-        if first.anneal and self.projectable and how in ("gaussian", "identity"):
+        if first.anneal and self.projectable and how in RANDOM_INITS:
             last = settings.RELU_ANNEAL_PROJECTED[-1]
             later = [c for c in settings.RELU_ANNEAL if c < last]
             if later:  # absolute weights lam_k = lam_last c_k / c_last, rescaled to the new start
@@ -392,7 +392,7 @@ class _Search:
         ``settings.RELU_ANNEAL`` close the residual themselves.  A warm start fits
         already, or nearly: ``settings.RELU_WARM_ANNEAL``.
         """
-        if how not in ("gaussian", "identity"):
+        if how not in RANDOM_INITS:
             anneal = settings.RELU_WARM_ANNEAL
         elif self.projectable:
             anneal = settings.RELU_ANNEAL_PROJECTED

@@ -35,9 +35,12 @@ from .. import fourier, settings
 from ..nets.architecture import Architecture
 from ..nets.network import Network
 
-__all__ = ["INITS", "embed", "initial_vector", "orthogonal_full", "orthogonal_taps",
-           "random_start", "rebalance", "scale_to_data", "start_kind", "warm_start",
-           "warm_starts"]
+__all__ = ["INITS", "RANDOM_INITS", "embed", "initial_vector", "orthogonal_full",
+           "orthogonal_taps", "random_start", "rebalance", "scale_to_data", "start_kind",
+           "warm_start", "warm_starts"]
+
+#: The random starts (scaled to the data, then rebalanced: :func:`random_start`).
+RANDOM_INITS = ("gaussian", "identity")
 
 #: Initialisation strategies of both numerical routes (see the module notes).
 INITS = ("auto", "gaussian", "identity", "orthogonal", "target")
@@ -75,7 +78,7 @@ def initial_vector(arch: Architecture, rng: np.random.Generator, *, init: str = 
     if init == "orthogonal" and not plain:
         raise V.fail("init", "be 'gaussian' or 'auto' for this architecture (orthogonal "
                      "initialisation needs a linear network without head or resampling)", init)
-    if init in ("gaussian", "identity") or not plain:
+    if init in RANDOM_INITS or not plain:
         theta = arch.init(rng=rng).to_vector()
         return _identity_middle(arch, theta) if init == "identity" else theta
     square = len(set(arch.channels)) == 1
@@ -137,7 +140,7 @@ def random_start(arch: Architecture, seed: int, X: np.ndarray, Y: np.ndarray,
 
 def start_kind(arch: Architecture, init: Any, j: int) -> str:
     """Random start of restart ``j``: "auto" alternates identity/Gaussian (deep ReLU nets)."""
-    if init in ("gaussian", "identity"):
+    if init in RANDOM_INITS:
         return str(init)
     deep = arch.n_conv >= 3 and arch.activation == "relu"
     return "identity" if deep and j % 2 == 0 else "gaussian"
@@ -237,7 +240,7 @@ def warm_start(arch: Architecture, init: Any, target: Network | None
     if isinstance(init, Network):
         source, what = init, "the given network"
     elif init in RELU_INITS:
-        if init in ("gaussian", "identity") or target is None:
+        if init in RANDOM_INITS or target is None:
             if init == "target":
                 raise V.fail("init", "be 'auto', 'gaussian' or 'identity' without a target "
                              "network", init)
