@@ -16,6 +16,7 @@ dense Jacobian is assembled column block by column block.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -112,8 +113,8 @@ def forward(comp: Compiled, x: np.ndarray, *, record: bool = False,
 
 
 def backward(comp: Compiled, tape: Tape, cot: np.ndarray, *, want_params: bool = True,
-             want_input: bool = False, rows: np.ndarray | None = None
-             ) -> tuple[list, list, np.ndarray | None]:
+             want_input: bool = False, rows: np.ndarray | None = None,
+             spectral: bool = False) -> tuple[list, list, np.ndarray | None]:
     """Reverse pass: gradients of ``<cot, f(x)>`` for kernels, biases and (optionally) input.
 
     Returns ``(kernel_grads, bias_grads, input_cotangent)``; kernel gradients are in
@@ -121,7 +122,9 @@ def backward(comp: Compiled, tape: Tape, cot: np.ndarray, *, want_params: bool =
     cotangent is in the internal layout (None unless ``want_input``).  With ``rows``
     (the taped sample of every column of ``cot``), the parameter gradients are kept per
     column instead of summed, with that column first: kernels ``(R, C_out, C_in,
-    *spatial)`` (full size, not projected), the head ``(R, n_L, C)``, biases ``(R, C)``.
+    *spatial)`` (full size, not projected), the head ``(R, n_L, C)``, biases ``(R, C)``;
+    with ``spectral`` too, the kernel gradients stay half spectra ``(*half, C_out, C_in,
+    R)`` (:func:`~cbntheory.nets._layers.kernel_spectrum_rows`: no inverse transform).
     """
     arch = comp.arch
     ndim = arch.ndim
@@ -156,8 +159,9 @@ def backward(comp: Compiled, tape: Tape, cot: np.ndarray, *, want_params: bool =
         elif want_params:
             if arch.bias:
                 bgrads[l] = gh[(0,) * ndim].real.T
-            kgrads[l] = K.kernel_gradient_rows(gh, tape.zh[l][..., rows], arch.constants[l],
-                                               shape)
+            per_row = K.kernel_spectrum_rows if spectral else partial(
+                K.kernel_gradient_rows, shape=shape)
+            kgrads[l] = per_row(gh, tape.zh[l][..., rows], arch.constants[l])
         if l > 0 or want_input:
             g = K.irfft(np.matmul(comp.adj(l), gh), shape)
     return kgrads, bgrads, (g if want_input else None)

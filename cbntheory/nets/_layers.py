@@ -103,11 +103,22 @@ def kernel_gradient(gh: np.ndarray, zh: np.ndarray, c: float, shape: Sequence[in
     return np.moveaxis(grad, (-2, -1), (0, 1))
 
 
+def kernel_spectrum_rows(gh: np.ndarray, zh: np.ndarray, c: float) -> np.ndarray:
+    """Half spectra of the full-size kernel gradients of every column separately.
+
+    ``gh`` (``(*half, C_out, R)``) and ``zh`` (``(*half, C_in, R)``, column ``j`` the
+    layer input of column ``j``'s sample) give ``(*half, C_out, C_in, R)``: the
+    ``rfftn`` of column ``j``'s gradient (its inverse is :func:`kernel_gradient_rows`).
+    """
+    prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
+    prod *= c
+    return prod
+
+
 def kernel_gradient_rows(gh: np.ndarray, zh: np.ndarray, c: float,
                          shape: Sequence[int]) -> np.ndarray:
     """:func:`kernel_gradient` of every column separately: ``(R, C_out, C_in, *spatial)``."""
-    prod = gh[..., :, None, :] * np.conj(zh)[..., None, :, :]
-    prod *= c
+    prod = kernel_spectrum_rows(gh, zh, c)
     grad = np.moveaxis(irfft(prod, shape), -1, 0)            # (R, *shape, C_out, C_in)
     nd = len(shape)
     return np.moveaxis(grad, tuple(range(1, 1 + nd)), tuple(range(3, 3 + nd)))

@@ -1,5 +1,6 @@
 """Exact Jacobians of networks: in the input (dense, and per frequency at translation-invariant
-inputs) and in the parameters (:func:`parameter_jacobian`, for the Gauss-Newton projection).
+inputs) and in the parameters (:func:`parameter_jacobian`, and :func:`parameter_gram`,
+``J J^T`` without ``J``, for the Gauss-Newton projection).
 
 The Jacobian of ``f_theta`` at ``x`` is the product of the layer operators and the
 0/1 ReLU masks, ``J = C_L D_{L-1} R_{L-2} ... D_1 C_1`` (``R`` resampling, and the
@@ -20,7 +21,7 @@ References
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -207,9 +208,7 @@ def parameter_jacobian(net: Network, X: np.ndarray, dtype: DTypeLike = np.float6
     X : ndarray, shape (N, n_0, *spatial)
     dtype : {float64, float32}
         Precision of the forward and reverse passes and of ``J``.  float32 halves the
-        memory and the time of ``J`` and of ``J J^T`` (the Gauss-Newton projection uses
-        it far from the data, where its steps are damped); entries then carry relative
-        errors of about ``1e-7``.
+        memory of ``J``; its entries then carry relative errors of about ``1e-7``.
 
     Returns
     -------
@@ -224,7 +223,7 @@ def parameter_jacobian(net: Network, X: np.ndarray, dtype: DTypeLike = np.float6
     (rows = samples x output coordinates): the cost of about ``rows`` backward passes of
     one sample, done as one batch: the engine's reverse pass with ``rows``, which keeps
     the gradients per row instead of summing them.  The blocks are written into one
-    preallocated array (no concatenation: ``J`` is the largest array of a projection).
+    preallocated array, ``J^T`` (``J`` is returned as its transposed, Fortran-ordered view).
 
     Examples
     --------
@@ -239,10 +238,76 @@ def parameter_jacobian(net: Network, X: np.ndarray, dtype: DTypeLike = np.float6
     >>> bool(np.allclose(J[:, 5], fd.ravel() / 2e-6, atol=1e-6))
     True
     """
-    arch = net.architecture
+    out, features = _gradient_features(net, X, _precision(dtype), spectral=False)
+    return out, features.T
+
+
+def parameter_gram(net: Network, X: np.ndarray, dtype: DTypeLike = np.float64
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs ``f_theta(X)`` and ``J J^T`` for the Jacobian ``J`` of :func:`parameter_jacobian`.
+
+    Parameters
+    ----------
+    net : Network
+    X : ndarray, shape (N, n_0, *spatial)
+    dtype : {float64, float32}
+        Precision of the passes and of the product (the Gram matrix is returned in
+        float64 either way).
+
+    Returns
+    -------
+    out : ndarray, shape (N, *output_shape)
+        In ``dtype``.
+    G : ndarray, shape (N * output_size, N * output_size), float64
+        ``G[i, j] = <grad f_i, grad f_j>`` over the free parameters.
+
+    Notes
+    -----
+    ``J`` itself is never formed.  For full-size kernels (``kernel_size=None``) the
+    inner products of the kernel gradients are taken on their half spectra, which the
+    reverse pass has already: by Parseval, ``sum_q g(q) h(q) = (1/D) sum_m w_m
+    Re(ghat(m) conj(hhat(m)))`` over the bins ``m`` kept by :func:`_parseval` (each
+    frequency pair ``m, -m`` once, ``w_m`` = 1 for a real coefficient, else 2).  The real
+    and imaginary parts, scaled by ``sqrt(w_m / D)``, are ``D`` real features per kernel
+    (a real coefficient has no imaginary part), as many as the kernel has taps,
+    so the product costs what ``J J^T`` costs (one symmetric rank-k update), without the
+    ``N m`` inverse transforms and the transposing copies of :func:`parameter_jacobian`.
+    Windowed kernels, biases and the dense head enter with their taps.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((6,), (1, 3, 1))
+    >>> net = arch.init(rng=0)
+    >>> X = np.random.default_rng(1).standard_normal((2, 1, 6))
+    >>> _, G = parameter_gram(net, X)
+    >>> _, J = parameter_jacobian(net, X)
+    >>> bool(np.allclose(G, J @ J.T))
+    True
+    """
+    spectral = net.architecture.kernel_size is None
+    out, features = _gradient_features(net, X, _precision(dtype), spectral=spectral)
+    # numpy computes a product with its own transpose as a symmetric rank-k update
+    return out, (features.T @ features).astype(np.float64, copy=False)
+
+
+def _precision(dtype: DTypeLike) -> np.dtype:
     dt = np.dtype(dtype)
     if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise V.fail("dtype", "be float64 or float32", dtype)
+    return dt
+
+
+def _gradient_features(net: Network, X: np.ndarray, dt: np.dtype, spectral: bool
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs and the ``(n_free, R)`` features of the per-row gradients of the ``R = N *
+    output_size`` outputs, in the layout of ``Network.to_vector`` (``J^T``), or with
+    ``spectral`` the full-size kernels by Parseval (``J^T`` up to an orthogonal map).
+
+    One batched reverse pass over the engine's tape with a unit cotangent per row: the
+    gradients are kept per row instead of summed (:func:`E.backward` with ``rows``).
+    """
+    arch = net.architecture
     comp = net._comp(dt)
     out, tape = E.forward(comp, K.to_internal(np.asarray(X, dtype=dt), arch.ndim), record=True)
     R, size = X.shape[0] * arch.output_size, arch.output_size
@@ -250,15 +315,68 @@ def parameter_jacobian(net: Network, X: np.ndarray, dtype: DTypeLike = np.float6
     unit = np.zeros((R, size), dtype=dt)
     unit[rows, rows % size] = 1.0
     cot = net._output_internal(unit.reshape((R,) + arch.output_shape), R, dt)
-    kg, bg, _ = E.backward(comp, tape, cot, rows=rows // size)  # type: ignore[arg-type]
-    J = np.empty((R, arch.n_free), dtype=dt)
-    col = 0
+    kg, bg, _ = E.backward(comp, tape, cot, rows=rows // size,  # type: ignore[arg-type]
+                           spectral=spectral)
+    features = np.empty((arch.n_free, R), dtype=dt)
+    row = 0
     for l in range(arch.depth):
-        k = kg[l]
-        if l < arch.n_conv:  # window taps only, as in the flat vector
+        row = _write_features(features, row, arch, l, kg[l], spectral)
+        if arch.bias:
+            features[row:row + bg[l].shape[1]] = bg[l].T
+            row += bg[l].shape[1]
+    return net._output_public(out).astype(dt, copy=False), features
+
+
+def _write_features(features: np.ndarray, row: int, arch: Any, l: int, k: np.ndarray,
+                    spectral: bool) -> int:
+    """Write layer ``l``'s per-row kernel gradients ``k`` as rows of ``features`` from
+    ``row`` on (features whose inner products are those of the gradients); the next row.
+
+    The taps (windowed kernels, the dense head), or, for a full-size kernel given by its
+    half spectra ``(*half, C_out, C_in, R)`` (``spectral``), the real parts of the kept
+    bins and the imaginary parts of those that are not real, scaled by Parseval's
+    weights (:func:`_parseval`).
+    """
+    R = features.shape[1]
+    if l >= arch.n_conv or not spectral:            # taps: the head, or a windowed kernel
+        if l < arch.n_conv:
             k = k.reshape(k.shape[:3] + (-1,))[..., arch._window_index[l]]
-        blocks = [k.reshape(R, -1)] + ([bg[l]] if arch.bias else [])
-        for block in blocks:
-            J[:, col:col + block.shape[1]] = block
-            col += block.shape[1]
-    return net._output_public(out).astype(dt, copy=False), J
+        n = k[0].size
+        features[row:row + n] = k.reshape(R, n).T
+        return row + n
+    weight, keep, real = _parseval(arch.layer_shapes[l])
+    if not keep.all():
+        k, weight, real = k[keep], weight[keep], real[keep]
+    k = k.reshape((-1,) + k.shape[-3:])             # (bins, C_out, C_in, R)
+    weight = weight.reshape(-1, 1, 1, 1).astype(features.dtype)
+    n_re, n_im = k.shape[0], int(np.count_nonzero(~real))
+    block = k.shape[1] * k.shape[2]
+    dest = features[row:row + n_re * block].reshape(k.shape)
+    np.multiply(k.real, weight, out=dest)
+    row += n_re * block
+    dest = features[row:row + n_im * block].reshape((n_im,) + k.shape[1:])
+    np.multiply(k.imag[~real.ravel()], weight[~real.ravel()], out=dest)
+    return row + n_im * block
+
+
+def _parseval(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parseval's rule over the ``rfftn`` half spectrum of ``shape``: the weights
+    ``sqrt(w_m / D)``, the bins kept and the bins with a real coefficient.
+
+    A bin ``m`` of the half spectrum stands for ``m`` and ``-m``.  If ``-m = m`` (modulo
+    the shape) its coefficient is real: weight 1, no imaginary part.  Otherwise weight 2,
+    except that ``-m`` may itself be a bin (last index 0 or ``d/2``): then the pair is
+    kept once, at the bin of smaller flat index.  The kept bins carry ``D`` real numbers.
+    """
+    half = np.array(np.meshgrid(*[np.arange(d) for d in shape[:-1]],
+                                np.arange(shape[-1] // 2 + 1), indexing="ij"))
+    dims = np.array(shape).reshape((-1,) + (1,) * len(shape))
+    mirror = (-half) % dims
+    real = np.all(mirror == half, axis=0)
+    inside = mirror[-1] == half[-1]          # -m is a bin of the half spectrum too
+    bins = half.shape[1:]
+    mirror[-1] = np.where(inside, mirror[-1], half[-1])     # a valid bin where it matters
+    first = np.ravel_multi_index(tuple(half), bins) < np.ravel_multi_index(tuple(mirror), bins)
+    keep = ~inside | real | first
+    weight = np.sqrt(np.where(real, 1.0, 2.0) / float(np.prod(shape)))
+    return weight, keep, real

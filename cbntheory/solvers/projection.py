@@ -11,7 +11,8 @@ is the smallest correction (Levenberg-Marquardt damped) that cancels the lineari
 residual, so the norm moves by ``O(||delta||)`` while the residual converges
 quadratically.  This is a projection, not a second minimiser: it does not lower the norm.
 
-:func:`cbntheory.nets.jacobian.parameter_jacobian` gives ``J``.
+:func:`cbntheory.nets.jacobian.parameter_gram` gives ``J J^T`` without forming ``J``; the
+step ``J^T c`` is one reverse pass (:meth:`~cbntheory.nets.network.Network.pullback`).
 
 Examples
 --------
@@ -29,13 +30,14 @@ Examples
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
 from .. import settings
-from ..nets.jacobian import parameter_jacobian
+from ..nets.jacobian import parameter_gram
 from ..nets.network import Network
 from ..results import relative_residual
 
@@ -70,17 +72,17 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
     Notes
     -----
     Far from the data (relative residual above
-    :data:`cbntheory.settings.PROJECT_FLOAT32_ABOVE`) the Jacobian and ``J J^T`` are
-    computed in float32, at half the cost: there the accepted steps are damped, so the
-    solve's relative error (about ``1e-7`` times the condition number of the damped
-    system) is far below what the linear model's own error allows.  Residuals, trial
-    points and the factorisation are float64, and the last steps, which converge
-    quadratically, use a float64 Jacobian.
+    :data:`cbntheory.settings.PROJECT_FLOAT32_ABOVE`) ``J J^T`` is computed in float32,
+    at about half the cost: there the accepted steps are damped, so the solve's relative
+    error (about ``1e-7`` times the condition number of the damped system) is far below
+    what the linear model's own error allows.  Residuals, trial points, the pullback
+    ``J^T c`` and the factorisation are float64, and the last steps, which converge
+    quadratically, use a float64 ``J J^T``.
     """
     arch = net.architecture
     scale = float(np.linalg.norm(Y)) or 1.0
     theta = net.to_vector()
-    r, J, G = _linearise(net, X, Y, scale)
+    r, pull, G = _linearise(net, X, Y, scale)
     best = (float(np.linalg.norm(r)), net)
     lam = settings.PROJECT_DAMPING
     steps = slow = 0
@@ -97,7 +99,7 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
             except np.linalg.LinAlgError:
                 lam *= 10.0
                 continue
-            cand = theta - _pullback(J, factor, r)
+            cand = theta - pull(scipy.linalg.cho_solve(factor, r))
             if not np.all(np.isfinite(cand)):
                 lam *= 10.0
                 continue
@@ -110,41 +112,41 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
             lam *= 10.0
         else:
             break
-        best, theta = _chords(best, theta, J, factor, X, Y, scale, target, deadline)
+        best, theta = _chords(best, theta, pull, factor, X, Y, scale, target, deadline)
         if best[0] <= target:
             break
         slow = slow + 1 if best[0] > settings.PROJECT_STALL_RATIO * before else 0
-        r, J, G = _linearise(best[1], X, Y, scale)
+        r, pull, G = _linearise(best[1], X, Y, scale)
     return best[1], best[0], steps
 
 
 def _linearise(net: Network, X: np.ndarray, Y: np.ndarray, scale: float
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The residual ``r`` (float64), the Jacobian ``J`` of ``r`` and ``J J^T`` (float64)
-    at ``net``; ``J`` in float32 while ``||r||`` exceeds ``PROJECT_FLOAT32_ABOVE``."""
-    r = (net(X) - Y).ravel() / scale
+               ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
+    """At ``net``: the residual ``r`` (float64), the pullback ``c -> J^T c`` of its
+    Jacobian (float64, one reverse pass) and ``J J^T`` (float64; computed in float32
+    while ``||r||`` exceeds ``PROJECT_FLOAT32_ABOVE``)."""
+    out, backward = net.pullback(X)
+    r = (out - Y).ravel() / scale
     far = float(np.linalg.norm(r)) > settings.PROJECT_FLOAT32_ABOVE
-    _, J = parameter_jacobian(net, X, dtype=np.float32 if far else np.float64)
-    J *= J.dtype.type(1.0 / scale)
-    return r, J, (J @ J.T).astype(np.float64)
+    _, G = parameter_gram(net, X, dtype=np.float32 if far else np.float64)
+    G /= scale * scale
+
+    def pull(coef: np.ndarray) -> np.ndarray:
+        return backward(coef.reshape(out.shape) / scale)
+
+    return r, pull, G
 
 
-def _pullback(J: np.ndarray, factor: Any, r: np.ndarray) -> np.ndarray:
-    """The step ``J^T (J J^T + damping)^{-1} r`` (float64; the product in ``J``'s precision,
-    so that a float32 ``J`` is never copied to float64)."""
-    coef = scipy.linalg.cho_solve(factor, r)
-    return (J.T @ coef.astype(J.dtype, copy=False)).astype(np.float64, copy=False)
-
-
-def _chords(best: tuple[float, Network], theta: np.ndarray, J: np.ndarray, factor: Any,
+def _chords(best: tuple[float, Network], theta: np.ndarray,
+            pull: Callable[[np.ndarray], np.ndarray], factor: Any,
             X: np.ndarray, Y: np.ndarray, scale: float, target: float,
             deadline: float | None) -> tuple[tuple[float, Network], np.ndarray]:
     """Chord steps: the last step's Jacobian and factorisation with a new residual.
 
-    A new Jacobian costs one batched reverse pass and ``J J^T`` (``N m x P`` by its
-    transpose, most of a step's time); a chord step costs one forward pass and two
-    matrix-vector products.  Near the data it converges linearly at a rate set by how
-    much ``J`` moved, so the steps go on while each keeps at most
+    A new linearisation costs one batched reverse pass and ``J J^T`` (``N m`` by ``N m``
+    inner products of length ``P``: most of a step's time); a chord step costs one
+    forward pass, one reverse pass and a triangular solve.  Near the data it converges
+    linearly at a rate set by how much ``J`` moved, so the steps go on while each keeps at most
     ``PROJECT_CHORD_RATIO`` of the residual (at most ``PROJECT_CHORD_STEPS``), then a
     new Jacobian is taken.  The correction stays in the row space of ``J``: small.
     """
@@ -153,7 +155,7 @@ def _chords(best: tuple[float, Network], theta: np.ndarray, J: np.ndarray, facto
         if best[0] <= target or (deadline is not None and time.perf_counter() > deadline):
             break
         r = (best[1](X) - Y).ravel() / scale
-        cand = theta - _pullback(J, factor, r)
+        cand = theta - pull(scipy.linalg.cho_solve(factor, r))
         if not np.all(np.isfinite(cand)):
             break
         trial = Network.from_vector(arch, cand, seed=seed)

@@ -362,6 +362,32 @@ def test_parameter_jacobian_matches_finite_differences(arch):
     assert np.allclose(out32, out, rtol=1e-5, atol=1e-5 * np.abs(out).max())
 
 
+@pytest.mark.parametrize("arch", [
+    cbn.Architecture((6,), (2, 3, 3, 2), head="avgpool", kernel_size=(3,)),
+    cbn.Architecture((7,), (1, 3, 2, 1)),
+    cbn.Architecture((8,), (1, 3, 2, 1), resample=(2, -2)),
+    cbn.Architecture((3, 4), (1, 2, 1), penalize_bias=False),
+    cbn.Architecture((4, 5), (2, 3, 2), head="avgpool"),
+    cbn.Architecture((4, 4), (1, 2, 1), bias=False),
+], ids=["avgpool-taps", "odd", "resample", "2d", "2d-avgpool", "2d-even-nobias"])
+def test_parameter_gram_is_j_jt_by_parseval(arch):
+    # full-size kernels: the Gram comes from half spectra (Parseval, mirror bins of the
+    # half spectrum kept once); J from the inverse transforms (checked by finite
+    # differences above): two computations of the same inner products
+    from cbntheory.nets.jacobian import parameter_gram, parameter_jacobian
+    rng = np.random.default_rng(1)
+    net = cbn.Network.from_vector(arch, arch.init(rng=2).to_vector()
+                                  + 0.1 * rng.standard_normal(arch.n_free))
+    X = rng.standard_normal((3,) + arch.input_shape)
+    out, J = parameter_jacobian(net, X)
+    out_g, G = parameter_gram(net, X)
+    assert G.dtype == np.float64 and G.shape == (out.size, out.size)
+    assert np.array_equal(out_g, out)
+    assert np.allclose(G, J @ J.T, rtol=1e-12, atol=1e-12 * np.abs(G).max())
+    _, G32 = parameter_gram(net, X, dtype=np.float32)
+    assert np.linalg.norm(G32 - G) <= 1e-5 * np.linalg.norm(G)
+
+
 def test_parameter_jacobian_refuses_other_precisions():
     from cbntheory.nets.jacobian import parameter_jacobian
     arch = cbn.Architecture((4,), (1, 2, 1))
@@ -404,9 +430,9 @@ def test_projection_from_far_uses_float32_then_reaches_round_off(monkeypatch):
 
     def counted(net, X, dtype=np.float64):
         kinds.append(np.dtype(dtype).name)
-        return jacobian.parameter_jacobian(net, X, dtype=dtype)
+        return jacobian.parameter_gram(net, X, dtype=dtype)
 
-    monkeypatch.setattr(projection, "parameter_jacobian", counted)
+    monkeypatch.setattr(projection, "parameter_gram", counted)
     moved, resid, steps = projection.project(bumped, X, Y, 1e-12)
     assert resid <= 1e-12 and relative(moved, X, Y) <= 1e-10
     assert kinds[0] == "float32" and kinds[-1] == "float64" and len(kinds) == steps
