@@ -11,7 +11,8 @@ the ReLU masks, the pooled features), from which :func:`backward` computes the
 gradients for every kernel and bias, and optionally the input cotangent, without
 re-running the forward pass or re-transforming anything.  :func:`tangent_forward`
 pushes tangent vectors through the linearised network (masks fixed), which is how the
-dense Jacobian is assembled column block by column block.
+dense Jacobian is assembled column block by column block; :func:`parameter_tangent` does
+the same for a tangent of the parameters.
 """
 from __future__ import annotations
 
@@ -184,3 +185,33 @@ def tangent_forward(comp: Compiled, tape: Tape, t: np.ndarray) -> np.ndarray:
             u *= mask
         t = K.resample(u, arch.resample[l], ndim)  # type: ignore[index]
     return comp.head_weight @ t.mean(axis=K.lead_axes(ndim))  # type: ignore[operator]
+
+
+def parameter_tangent(comp: Compiled, tape: Tape, dcomp: Compiled) -> np.ndarray:
+    """``d/dt f_{theta + t v}(x)`` at ``t = 0`` for the taped input ``x``.
+
+    ``dcomp`` is the tangent ``v`` compiled like parameters (its kernel spectra, biases
+    and head weight).  Layer by layer, with the masks of the tape, the tangent of
+    ``u_l = W_l * z_{l-1} + b_l`` is ``dW_l * z_{l-1} + W_l * dz_{l-1} + db_l``.
+    """
+    arch = comp.arch
+    ndim = arch.ndim
+    t = None                                   # tangent of the layer input (data: none)
+    for l in range(arch.n_conv):
+        uh = np.matmul(dcomp.specs[l], tape.zh[l])
+        if t is not None:
+            uh += np.matmul(comp.specs[l], K.rfft(t, ndim))
+        if arch.bias:
+            uh[(0,) * ndim] += float(np.prod(arch.layer_shapes[l])) * dcomp.biases[l][:, None]
+        u = K.irfft(uh, arch.layer_shapes[l])
+        if l == arch.depth - 1:
+            return u
+        mask = tape.masks[l]
+        if mask is not None:
+            u *= mask
+        t = K.resample(u, arch.resample[l], ndim)  # type: ignore[index]
+    out = (comp.head_weight @ t.mean(axis=K.lead_axes(ndim))  # type: ignore[operator, union-attr]
+           + dcomp.head_weight @ tape.pooled)  # type: ignore[operator]
+    if arch.bias:
+        out += dcomp.biases[-1][:, None]
+    return out

@@ -260,6 +260,46 @@ class Network:
 
         return self._output_public(out), backward
 
+    def jvp(self, x: Any, tangent: Any, *, dtype: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs and their derivative along a parameter direction (forward mode).
+
+        Parameters
+        ----------
+        x : array_like, shape (N, n_0, *spatial_shape)
+        tangent : array_like, shape (n_free,)
+            A direction in the layout of :meth:`to_vector`.
+        dtype : {float64, float32}, optional
+
+        Returns
+        -------
+        out : ndarray, shape (N, *output_shape)
+        derivative : ndarray, shape (N, *output_shape)
+            ``d/dt f_{theta + t v}(x)`` at ``t = 0`` (``J v``), the ReLU masks those of
+            ``theta`` (``sigma'(0) = 0``, as in :meth:`pullback`).
+
+        Examples
+        --------
+        >>> arch = Architecture((5,), (1, 3, 1))
+        >>> net = arch.init(rng=0)
+        >>> x = np.random.default_rng(1).standard_normal((2, 1, 5))
+        >>> v = np.random.default_rng(2).standard_normal(arch.n_free)
+        >>> out, dout = net.jvp(x, v)
+        >>> ahead = Network.from_vector(arch, net.to_vector() + 1e-7 * v)(x)
+        >>> bool(np.allclose(dout, (ahead - out) / 1e-7, atol=1e-5))
+        True
+        """
+        dt = V.float_dtype(dtype)
+        arch = self._arch
+        v = V.real_array("tangent", tangent)
+        if v.shape != (arch.n_free,):
+            raise V.fail("tangent", f"have shape ({arch.n_free},) (the layout of to_vector)", v)
+        xi = K.to_internal(self._input(x), arch.ndim, dt)
+        comp = self._comp(dt)
+        out, tape = E.forward(comp, xi, record=True)
+        dcomp = E.Compiled(arch, *P.unpack(arch, v), dt)
+        dout = E.parameter_tangent(comp, tape, dcomp)  # type: ignore[arg-type]
+        return self._output_public(out), self._output_public(dout)
+
     def vjp(self, x: Any, cotangent: Any, *, dtype: Any = None,
             as_vector: bool = True) -> tuple[np.ndarray, Any]:
         """Outputs and the parameter gradient of ``<cotangent, f_theta(x)>`` (:meth:`pullback`)."""
