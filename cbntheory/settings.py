@@ -184,11 +184,6 @@ PROJECT_STALL_RATIO: float = 0.95
 #: there are damped, so the solve's error is far below the linear model's; the last
 #: steps, near the data, are float64.
 PROJECT_FLOAT32_ABOVE: float = 1e-3
-#: Gauss-Newton descent on the annealing's penalised objective (cbntheory.solvers.descent):
-#: it stops after a step that lowers the objective by less than this fraction ...
-DESCENT_STALL: float = 1e-2
-#: ... and its damping never falls below this multiple of the penalty weight.
-DESCENT_DAMPING_MIN: float = 1e-6
 
 
 # --- the object R_eps: fits within a relative residual epsilon (issue 11) ----------------
@@ -570,11 +565,6 @@ RELU_ANNEAL: tuple[float, ...] = (4e-2, 4e-3, 4e-4)
 #: 595.0, 3,000: 345.0 / 434.5, against 1005.6 / (not verified) at 1,000 and 478.9 /
 #: 528.8 at 3,000 with the three stages.
 RELU_ANNEAL_PROJECTED: tuple[float, ...] = (4e-2,)
-#: Gauss-Newton steps on that stage's penalised objective after it, before the projection
-#: (cbntheory.solvers.descent), at most.  L-BFGS slows long before the minimum; on the
-#: benchmark after 500 iterations (seed 1) eight steps took the objective from 3.11e-2
-#: to 1.80e-2 and the squared norm from 747.6 to 534.7.
-RELU_DESCENT_STEPS: int = 8
 #: The same for a warm start (a construction, a neighbouring depth's network), which fits
 #: already: a light penalty.  On shift_autoencoder_2d at L = 8 from the bias-aware
 #: construction, 4,000 iterations: 44.235 without, 44.112 with (1e-4, 1e-5), 44.125 with

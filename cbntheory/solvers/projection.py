@@ -82,7 +82,7 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
     arch = net.architecture
     scale = float(np.linalg.norm(Y)) or 1.0
     theta = net.to_vector()
-    r, pull, G = linearise(net, X, Y, scale)
+    r, pull, G = _linearise(net, X, Y, scale)
     best = (float(np.linalg.norm(r)), net)
     lam = settings.PROJECT_DAMPING
     steps = slow = 0
@@ -116,11 +116,11 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
         if best[0] <= target:
             break
         slow = slow + 1 if best[0] > settings.PROJECT_STALL_RATIO * before else 0
-        r, pull, G = linearise(best[1], X, Y, scale)
+        r, pull, G = _linearise(best[1], X, Y, scale)
     return best[1], best[0], steps
 
 
-def linearise(net: Network, X: np.ndarray, Y: np.ndarray, scale: float
+def _linearise(net: Network, X: np.ndarray, Y: np.ndarray, scale: float
                ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
     """At ``net``: the residual ``r`` (float64), the pullback ``c -> J^T c`` of its
     Jacobian (float64, one reverse pass) and ``J J^T`` (float64; computed in float32

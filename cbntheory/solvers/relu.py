@@ -56,7 +56,6 @@ from ..theory.lipschitz import lipschitz_lower_bound
 from .augmented import minimize_norm_subject_to
 from .certificates import conditional_t2, orbit_representatives, orbit_residual
 from .constraints import network_constraint
-from .descent import descend
 from .exact_fit import finish_candidate, finish_exactly
 from .problem import Candidate, Outcome, Problem, make_problem
 from .projection import project
@@ -338,8 +337,7 @@ class _Search:
         ended with its own iteration budget.  Returns the last run, its polish (network,
         residual, note, interrupted), the iterations of all runs and their annealing stages.
         """
-        descent = annealed_run and self.projectable and how in RANDOM_INITS
-        net, resid, note, stopped = self.polished(res, seed, deadline, descent)
+        net, resid, note, stopped = self.polished(res, seed, deadline)
         iterations, stages = res.n_iterations, list(res.anneal)
         for later, why in self.closings(res, how) if annealed_run else ():
             if resid <= self.aim or res.interrupted or stopped:
@@ -375,26 +373,11 @@ class _Search:
             rho=settings.AL_RHO, max_iter=self.opts.max_iter, time_limit=time_limit,
             rng=seed, accept_tol=self.aim, maxcor=settings.RELU_MAXCOR, **schedule)
 
-    def polished(self, res: Any, seed: int, deadline: float, descent: bool = False
-                 ) -> tuple[Network, float, str, bool]:
-        """:func:`polish` of a run's network (projected unless the run was interrupted),
-        after ``settings.RELU_DESCENT_STEPS`` Gauss-Newton steps on its last annealing
-        stage's objective (:func:`~cbntheory.solvers.descent.descend`) when ``descent``
-        and the run ended in its annealed phase."""
-        net, note = Network.from_vector(self.problem.arch, res.x, seed=seed), ""
-        # only from the annealed point itself: a run that went on to the multipliers has
-        # left the penalised objective for the constrained one
-        annealed = bool(res.anneal) and sum(st["iterations"] for st in res.anneal) == \
-            res.n_iterations
-        if descent and annealed and not res.interrupted and settings.RELU_DESCENT_STEPS:
-            net, values = descend(net, self.X, self.Y, res.anneal[-1]["weight"], self.weights,
-                                  settings.RELU_DESCENT_STEPS)
-            note = (f"; Gauss-Newton descent: penalised objective {values[0]:.4e} -> "
-                    f"{values[-1]:.4e} in {len(values) - 1} step(s)")
-        net, resid, more, stopped = polish(net, self.X, self.Y, self.aim, deadline,
-                                           self.projectable and not res.interrupted,
-                                           exact=self.problem.epsilon == 0)
-        return net, resid, note + more, stopped
+    def polished(self, res: Any, seed: int, deadline: float) -> tuple[Network, float, str, bool]:
+        """:func:`polish` of a run's network (projected unless the run was interrupted)."""
+        return polish(Network.from_vector(self.problem.arch, res.x, seed=seed), self.X, self.Y,
+                      self.aim, deadline, self.projectable and not res.interrupted,
+                      exact=self.problem.epsilon == 0)
 
     def schedule(self, how: str) -> dict[str, Any]:
         """The first phase of a restart's minimiser (options of

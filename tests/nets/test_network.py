@@ -240,6 +240,29 @@ def test_gradient_matches_finite_differences(name):
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(fd).max()))
 
 
+@pytest.mark.parametrize("name", sorted(ARCHS))
+def test_jvp_matches_finite_differences_and_is_adjoint_to_the_gradient(name):
+    # forward mode along a parameter direction v: against central differences of the
+    # loop-defined forward pass, and <J v, c> = <v, J^T c> with the reverse pass
+    arch = ARCHS[name]
+    net = random_net(arch, 21)
+    rng = np.random.default_rng(22)
+    X = rng.standard_normal((2,) + arch.input_shape)
+    v = rng.standard_normal(arch.n_free)
+    out, dout = net.jvp(X, v)
+    assert dout.shape == out.shape
+    np.testing.assert_allclose(out, ref_forward(net, X), rtol=1e-12, atol=1e-12)
+    theta, eps = net.to_vector(), 1e-6
+    fd = (ref_forward(cbn.Network.from_vector(arch, theta + eps * v), X)
+          - ref_forward(cbn.Network.from_vector(arch, theta - eps * v), X)) / (2 * eps)
+    np.testing.assert_allclose(dout, fd, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(fd).max()))
+    c = rng.standard_normal(out.shape)
+    _, grad = net.vjp(X, c)
+    assert float(np.sum(dout * c)) == pytest.approx(float(grad @ v), rel=1e-10)
+    with pytest.raises(ValidationError, match="tangent"):
+        net.jvp(X, v[:-1])
+
+
 def test_gradient_arrays_projected_on_window_and_consistent_with_vector():
     arch = ARCHS["1d-k3-plain"]
     net = random_net(arch, 13)
