@@ -180,10 +180,7 @@ def tangent_forward(comp: Compiled, tape: Tape, t: np.ndarray) -> np.ndarray:
         u = _conv(comp, l, K.rfft(t, ndim), False)
         if l == arch.depth - 1:
             return u
-        mask = tape.masks[l]
-        if mask is not None:
-            u *= mask
-        t = K.resample(u, arch.resample[l], ndim)  # type: ignore[index]
+        t = _linearised_activation(comp, tape, l, u)
     return comp.head_weight @ t.mean(axis=K.lead_axes(ndim))  # type: ignore[operator]
 
 
@@ -206,12 +203,18 @@ def parameter_tangent(comp: Compiled, tape: Tape, dcomp: Compiled) -> np.ndarray
         u = K.irfft(uh, arch.layer_shapes[l])
         if l == arch.depth - 1:
             return u
-        mask = tape.masks[l]
-        if mask is not None:
-            u *= mask
-        t = K.resample(u, arch.resample[l], ndim)  # type: ignore[index]
+        t = _linearised_activation(comp, tape, l, u)
     out = (comp.head_weight @ t.mean(axis=K.lead_axes(ndim))  # type: ignore[operator, union-attr]
            + dcomp.head_weight @ tape.pooled)  # type: ignore[operator]
     if arch.bias:
         out += dcomp.biases[-1][:, None]
     return out
+
+
+def _linearised_activation(comp: Compiled, tape: Tape, l: int, u: np.ndarray) -> np.ndarray:
+    """A tangent through hidden layer ``l``'s activation: the tape's ReLU mask (in place),
+    then the layer's resampling."""
+    mask = tape.masks[l]
+    if mask is not None:
+        u *= mask
+    return K.resample(u, comp.arch.resample[l], comp.arch.ndim)  # type: ignore[index]
