@@ -151,18 +151,20 @@ def _chords(best: tuple[float, Network], theta: np.ndarray,
     new Jacobian is taken.  The correction stays in the row space of ``J``: small.
     """
     arch, seed = best[1].architecture, best[1].seed
+    r = (best[1](X) - Y).ravel() / scale
     for _ in range(settings.PROJECT_CHORD_STEPS):
         if best[0] <= target or (deadline is not None and time.perf_counter() > deadline):
             break
-        r = (best[1](X) - Y).ravel() / scale
         cand = theta - pull(scipy.linalg.cho_solve(factor, r))
         if not np.all(np.isfinite(cand)):
             break
         trial = Network.from_vector(arch, cand, seed=seed)
-        rn = relative_residual(trial(X), Y)
-        if not rn <= settings.PROJECT_CHORD_RATIO * best[0]:
-            if rn < best[0]:
-                best, theta = (rn, trial), cand
+        out = trial(X)
+        rn = relative_residual(out, Y)
+        if not rn < best[0]:
             break
-        best, theta = (rn, trial), cand
+        slow = rn > settings.PROJECT_CHORD_RATIO * best[0]
+        best, theta, r = (rn, trial), cand, (out - Y).ravel() / scale
+        if slow:
+            break
     return best, theta
