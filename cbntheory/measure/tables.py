@@ -542,7 +542,11 @@ class BoundTable:
 
 
 def provenance(**extra: Any) -> dict[str, Any]:
-    """Versions, platform, time and tolerances behind a table (plus ``extra`` entries).
+    """Versions, platform, BLAS, time and tolerances behind a table (plus ``extra`` entries).
+
+    ``blas`` names each BLAS library loaded and the kernels it chose for this processor
+    (:func:`blas_kernels`): the ReLU solver's upper bounds repeat exactly on one machine,
+    and across machines when the kernels are the same (docs/report.md, "Across machines").
 
     Examples
     --------
@@ -562,9 +566,30 @@ def provenance(**extra: Any) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"package": "cbntheory", "version": __version__, "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions,
+            "platform": platform.platform(), "versions": versions, "blas": blas_kernels(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "tolerances": {k: getattr(settings, k) for k in PROVENANCE_TOLERANCES}, **extra}
+
+
+def blas_kernels() -> str:
+    """The BLAS libraries of numpy and scipy: name, version and the kernels in use.
+
+    OpenBLAS picks its kernels by processor (``OPENBLAS_CORETYPE`` overrides the choice),
+    and different kernels round differently.
+
+    Examples
+    --------
+    >>> text = blas_kernels()
+    >>> isinstance(text, str) and len(text) > 0
+    True
+    """
+    import scipy.linalg  # noqa: F401  (loads scipy's own BLAS, used by its solvers)
+    from threadpoolctl import threadpool_info
+
+    found = sorted({f"{lib.get('internal_api')} {lib.get('version')} "
+                    f"({lib.get('architecture') or 'unknown'} kernels)"
+                    for lib in threadpool_info() if lib.get("user_api") == "blas"})
+    return "; ".join(found) or "unknown (threadpoolctl sees no BLAS)"
 
 
 def parse_depths(spec: Any) -> tuple[int, ...]:

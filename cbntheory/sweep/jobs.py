@@ -137,6 +137,7 @@ def provenance() -> dict[str, Any]:
         _PROVENANCE.update(
             cbntheory=prov["version"], numpy=versions["numpy"], scipy=versions["scipy"],
             cvxpy=versions["cvxpy"], python=prov["python"], platform=prov["platform"],
+            blas=prov["blas"],
             hostname=socket.gethostname())
     return dict(_PROVENANCE, pid=os.getpid())
 

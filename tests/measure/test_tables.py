@@ -6,7 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import platform
 import re
+import subprocess
+import sys
 
 import _bruteforce as bf
 import numpy as np
@@ -113,6 +117,28 @@ def test_provenance_is_in_every_format():
     assert prov["provenance"]["versions"]["scipy"]
     assert "FIT_RTOL" in prov["provenance"]["tolerances"]
     assert prov["tables"][0]["provenance"]["statuses"] == {"optimal": 3}
+
+
+def test_provenance_names_the_blas_kernels_in_use():
+    # this process records the kernels threadpoolctl reports; OpenBLAS reads
+    # OPENBLAS_CORETYPE when it loads, so a fresh process with a forced kernel must record
+    # that one (Nehalem's run on any x86-64 processor of the last fifteen years)
+    from threadpoolctl import threadpool_info
+
+    from cbntheory.measure.tables import provenance
+
+    text = provenance()["blas"]
+    libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    assert libs and all(f"{lib.get('architecture') or 'unknown'} kernels" in text
+                       for lib in libs)
+    if platform.machine() not in ("x86_64", "AMD64") or not any(
+            lib.get("internal_api") == "openblas" for lib in libs):
+        pytest.skip("forcing a kernel needs OpenBLAS on x86-64")
+    code = "from cbntheory.measure.tables import provenance; print(provenance()['blas'])"
+    env = dict(os.environ, OPENBLAS_CORETYPE="Nehalem")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.count("Nehalem kernels") == len(libs), out
 
 
 def _uncertified_table():
