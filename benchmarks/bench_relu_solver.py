@@ -57,6 +57,7 @@ from baseline_weight_decay import weight_decay, weight_decay_lbfgs  # noqa: E402
 
 import cbntheory as cbn  # noqa: E402
 from cbntheory.errors import InaccurateSolutionWarning  # noqa: E402
+from cbntheory.measure.tables import blas_kernels  # noqa: E402
 from cbntheory.solvers.constraints import network_constraint  # noqa: E402
 from cbntheory.solvers.exact_fit import finish_exactly  # noqa: E402
 from cbntheory.solvers.projection import project  # noqa: E402
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{', '.join(map(str, ladder))}; seeds {args.seed}; {args.repeats} interleaved "
           f"timings; BLAS on one thread; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} cores before")
+    print(f"BLAS: {blas_kernels()} (the norms depend on the kernels: docs/report.md)")
     found = []
     with one_thread():
         for seed in args.seed:
