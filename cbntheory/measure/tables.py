@@ -572,10 +572,11 @@ def provenance(**extra: Any) -> dict[str, Any]:
 
 
 def blas_kernels() -> str:
-    """The BLAS libraries of numpy and scipy: name, version and the kernels in use.
+    """The BLAS libraries loaded: name, version and the kernels each uses.
 
-    OpenBLAS picks its kernels by processor (``OPENBLAS_CORETYPE`` overrides the choice),
-    and different kernels round differently.
+    numpy's and scipy's at least (scipy.linalg is imported here), and any that a solver
+    brought (SCS comes with its own OpenBLAS).  OpenBLAS picks its kernels by processor
+    (``OPENBLAS_CORETYPE`` overrides the choice), and different kernels round differently.
 
     Examples
     --------
