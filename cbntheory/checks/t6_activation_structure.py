@@ -8,7 +8,8 @@ exceptions).  There the per-frequency span ``dim span{ahat_l(x)[m] : x in Omega}
 middle layer adds up to the CBN rank (with biases, the rank whose constant frequency
 counts through the affine span).  For
 orbit targets (all shifts of one signal; :mod:`cbntheory.targets`) this script trains a
-network with :func:`cbntheory.minimal_norm`, re-verifies that it reproduces the data,
+network with :func:`cbntheory.minimal_norm` (the best verified network of
+``settings.T6_RESTARTS`` random restarts), re-verifies that it reproduces the data,
 and requires it to be *near-optimal*: its norm at most that of the explicit CBN
 construction (otherwise the row is "not_certified": T6's hypothesis is not met).  Then,
 for every middle hidden layer (all hidden layers but the first and the last when there
@@ -76,7 +77,8 @@ def main(quick: bool = True) -> CheckReport:
         arch = t.architecture(L, width=width)
         con = t.construction(L, width=width)
         con_norm = con.network.param_norm() if con is not None else float("inf")
-        solved = solver_row(arch, X, Y, L, seed=0, max_iter=limit)
+        solved = solver_row(arch, X, Y, L, seed=0, max_iter=limit,
+                            restarts=settings.T6_RESTARTS)
         up, status, net = solved.upper, solved.status, solved.network
         case = f"{name} L={L} width {width}"
         if net is None or up is None or up > con_norm:
