@@ -104,15 +104,17 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
                 lam *= 10.0
                 continue
             trial = Network.from_vector(arch, cand, seed=net.seed)
-            rn = relative_residual(trial(X), Y)
+            out = trial(X)
+            rn = relative_residual(out, Y)
             if rn < best[0]:
-                best, theta = (rn, trial), cand
+                best, theta, moved = (rn, trial), cand, (out - Y).ravel() / scale
                 lam = max(lam / 10.0, settings.PROJECT_DAMPING_MIN)
                 break
             lam *= 10.0
         else:
             break
-        best, theta = _chords(best, theta, pull, factor, X, Y, scale, target, deadline)
+        best, theta = _chords(best, theta, moved, pull, factor, X, Y, scale, target,
+                              deadline)
         if best[0] <= target:
             break
         slow = slow + 1 if best[0] > settings.PROJECT_STALL_RATIO * before else 0
@@ -137,11 +139,12 @@ def _linearise(net: Network, X: np.ndarray, Y: np.ndarray, scale: float
     return r, pull, G
 
 
-def _chords(best: tuple[float, Network], theta: np.ndarray,
+def _chords(best: tuple[float, Network], theta: np.ndarray, r: np.ndarray,
             pull: Callable[[np.ndarray], np.ndarray], factor: Any,
             X: np.ndarray, Y: np.ndarray, scale: float, target: float,
             deadline: float | None) -> tuple[tuple[float, Network], np.ndarray]:
-    """Chord steps: the last step's Jacobian and factorisation with a new residual.
+    """Chord steps: the last step's Jacobian and factorisation with a new residual
+    (``r``, the residual vector at ``best``, comes from the accepted step's forward pass).
 
     A new linearisation costs one batched reverse pass and ``J J^T`` (``N m`` by ``N m``
     inner products of length ``P``: most of a step's time); a chord step costs one
@@ -151,7 +154,6 @@ def _chords(best: tuple[float, Network], theta: np.ndarray,
     new Jacobian is taken.  The correction stays in the row space of ``J``: small.
     """
     arch, seed = best[1].architecture, best[1].seed
-    r = (best[1](X) - Y).ravel() / scale
     for _ in range(settings.PROJECT_CHORD_STEPS):
         if best[0] <= target or (deadline is not None and time.perf_counter() > deadline):
             break
