@@ -5,11 +5,16 @@
   the average-pool head), so inputs in one shift orbit constrain each other's outputs;
   the smallest relative residual any network can reach on the data is at least the
   distance of ``Y`` to the consistent outputs, computed here exactly;
+* :func:`upsampling_residual`: when the last convolution reads a zero-inserted
+  (up-sampled) image, each class of output frequencies that fold together carries at
+  most as many directions over the samples as the last layer has input channels; the
+  Eckart-Young theorem turns that rank bound into a certified least residual;
 * :func:`conditional_t2`: the Jacobian bound T2 of a target network at the samples, valid
   only under the assumption that the network must equal the target on an open set.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -19,8 +24,8 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..theory.bounds import jacobian_cost
 
-__all__ = ["OPEN_SET_CONDITION", "conditional_t2", "open_set_t2", "orbit_representatives",
-           "orbit_residual", "t2_factor"]
+__all__ = ["OPEN_SET_CONDITION", "FoldedRank", "conditional_t2", "open_set_t2",
+           "orbit_representatives", "orbit_residual", "t2_factor", "upsampling_residual"]
 
 
 def _canonical(x: np.ndarray, ndim: int) -> tuple[bytes, list[tuple[int, ...]]]:
@@ -172,6 +177,141 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
         centre = np.mean([m.mean(axis=0) for m in members], axis=0)
         total += sum(float(np.sum((m[0] - centre) ** 2)) for m in members)
     return float(np.sqrt(total)) / scale
+
+
+@dataclasses.dataclass(frozen=True)
+class FoldedRank:
+    """The outputs' folded ranks against the last layer's width (:func:`upsampling_residual`).
+
+    Attributes
+    ----------
+    residual : float
+        Certified: no network of the architecture reproduces the data to a smaller
+        relative residual ``||f(X) - Y|| / ||Y||`` (``residual_at(width)``).
+    width : int
+        ``n_{L-1}``, the input channels of the last convolution.
+    factor : int
+        The up-sampling factor ``s`` before the last layer.
+    coarse_shape : tuple of int
+        The image the last layer reads before zero insertion (``d / s`` per axis); the
+        frequency classes are ``m mod coarse_shape``.
+    bias : bool
+        Whether the output bias adds one direction at class ``0``.
+    classes : tuple of tuple of int
+        The classes, in the order of ``singular_values``.
+    singular_values : tuple of tuple of float
+        Per class, the singular values (descending) of the samples x (output channel,
+        frequency in the class) block of the orthonormal DFT of ``Y``.
+    scale : float
+        ``||Y||``.
+    """
+
+    residual: float
+    width: int
+    factor: int
+    coarse_shape: tuple[int, ...]
+    bias: bool
+    classes: tuple[tuple[int, ...], ...]
+    singular_values: tuple[tuple[float, ...], ...]
+    scale: float
+
+    def _allowed(self, width: int, cls: tuple[int, ...]) -> int:
+        return width + int(self.bias and not any(cls))
+
+    def residual_at(self, width: int) -> float:
+        """Certified least relative residual with ``width`` channels into the last layer."""
+        tail = sum(float(np.sum(np.square(sv[self._allowed(width, c):])))
+                   for c, sv in zip(self.classes, self.singular_values))
+        margin = settings.FOLDED_RANK_ROUNDOFF * np.finfo(float).eps
+        return max(0.0, float(np.sqrt(tail) / self.scale - margin))
+
+    def width_needed(self, tol: float) -> int:
+        """Smallest width whose certified residual is at most ``tol`` (necessary only)."""
+        width = self.width
+        while self.residual_at(width) > tol:
+            width += 1
+        return width
+
+    def describe(self, tol: float, layer: int) -> str:
+        """Why no network reaches ``tol``: the rule, the value and the width it needs."""
+        worst = max(range(len(self.classes)), key=lambda i: float(np.sum(np.square(
+            self.singular_values[i][self._allowed(self.width, self.classes[i]):]))))
+        cls = self.classes[worst]
+        label = cls[0] if len(cls) == 1 else cls
+        return (f"channels[{layer}] = {self.width} is too narrow for the up-sampling by "
+                f"{self.factor} before the last layer: the last convolution reads images of "
+                f"{self.coarse_shape} pixels with zeros between, so the outputs' frequencies "
+                f"fold into {len(self.classes)} classes m mod {self.coarse_shape}, and over the "
+                f"samples each class has rank at most {self.width}"
+                + (" (one more at class 0, through the output bias)" if self.bias else "")
+                + f"; the data need more (most at class {label}), so no network of this "
+                f"architecture reaches a relative residual below {self.residual:.3g} > "
+                f"tol = {tol:g}; use channels[{layer}] >= {self.width_needed(tol)} "
+                "(necessary, not sufficient)")
+
+
+def upsampling_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> FoldedRank | None:
+    """Certified least residual when zero-insertion up-sampling precedes the last layer.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Only architectures without head whose last resampling code is an up-sampling
+        ``-s`` have the bound; for every other one the answer is None.
+    X : ndarray, shape (N, n_0, *spatial)
+        The inputs (only their number matters: the bound holds for any inputs).
+    Y : ndarray, shape (N, *output_shape)
+
+    Returns
+    -------
+    FoldedRank or None
+        Its ``residual`` is at most ``||f(X) - Y|| / ||Y||`` for every network ``f`` of
+        ``arch``, whatever its weights and activation.
+
+    Notes
+    -----
+    The last layer computes ``y_o = c sum_c W_{oc} * z_c + b_o`` with ``z_c`` the
+    zero-inserted image of an ``h_c`` on ``d/s`` pixels per axis.  The DFT of ``z_c`` at
+    ``m`` is that of ``h_c`` at ``m mod d/s``, so for the frequencies ``m`` of one class
+    ``rho``, ``hat y_o[m] = sum_c hat W_{oc}[m] hat h_c[rho]`` (plus the bias at
+    ``m = 0``): the samples x (output channel, ``m`` in the class) block of the outputs'
+    spectrum is a product through ``n_{L-1}`` columns, rank ``<= n_{L-1}`` (one more at
+    class 0 with a bias).  The spectrum is orthonormal and the classes are disjoint, so
+    by Eckart-Young every network's squared residual is at least the sum over classes of
+    the squared singular values of ``hat Y``'s block beyond that rank.  The bound ignores
+    that the outputs are real and that ``h`` comes from a network, so it is not tight in
+    general; the margin :data:`cbntheory.settings.FOLDED_RANK_ROUNDOFF` ``* eps`` covers
+    the round-off of the transform and the SVD.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((12,), (1, 4, 4, 1), resample=(6, -6))
+    >>> X = np.stack([np.roll(np.exp(-np.arange(12.0)), k)[None] for k in range(12)])
+    >>> bound = upsampling_residual(arch, X, X)   # the 12 shifts of a bump: rank 6 per class
+    >>> bound.width, bound.width_needed(1e-6), bool(bound.residual > 0.1)
+    (4, 6, True)
+    """
+    codes = arch.resample or ()
+    if arch.head is not None or arch.depth < 2 or not codes or codes[-1] >= -1:
+        return None
+    factor = -int(codes[-1])
+    shape = arch.layer_shapes[-1]
+    coarse = tuple(n // factor for n in shape)
+    Y = np.asarray(Y, dtype=float)
+    scale = float(np.linalg.norm(Y))
+    spectrum = np.fft.fftn(Y, axes=tuple(range(2, Y.ndim)), norm="ortho")
+    classes = tuple(np.ndindex(*coarse))
+    values = []
+    for cls in classes:
+        block = spectrum[(slice(None), slice(None))
+                         + tuple(slice(r, None, n) for r, n in zip(cls, coarse))]
+        values.append(tuple(float(v) for v in np.linalg.svd(block.reshape(Y.shape[0], -1),
+                                                             compute_uv=False)))
+    folded = FoldedRank(residual=0.0, width=int(arch.channels[-2]), factor=factor,
+                        coarse_shape=coarse, bias=bool(arch.bias), classes=classes,
+                        singular_values=tuple(values), scale=scale if scale > 0 else 1.0)
+    return dataclasses.replace(folded, residual=folded.residual_at(folded.width))
 
 
 def t2_factor(arch: Architecture) -> float:
