@@ -17,21 +17,52 @@ for the down-sampled network is ``R_down(L) / L in [Rank_J, Rank_CBN + C / L]`` 
 ``C`` the plain construction's constant, i.e. down-sampling costs no more than the
 plain CBN construction: "consistent" when the solver finds such a network, otherwise
 "not_certified"; the ratio ``R_down / R_plain`` of the upper bounds is reported next to
-the aliasing of the CBN frequencies.
+the aliasing of the CBN frequencies.  A stride at which the up-sampling before the last
+layer certifiably cannot reproduce the data at the check's width
+(:func:`cbntheory.solvers.certificates.upsampling_residual`: at stride 6 the 12 shifts of
+the bump need 6 channels into the last layer, the check has 4) is reported with that
+certificate, and is still ``not_certified``: T7 presumes a down-sampled network that
+represents ``f``.
 
 Run ``python proofs_checks/t7_downsampling.py [--full]`` for the table.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .. import settings, targets
 from ..measure.downsampling import aliasing, downsampled
-from ._measure import interval, unchecked_row
+from ..nets.architecture import Architecture
+from ..results import INFEASIBLE
+from ..solvers.certificates import upsampling_residual
+from ._measure import Interval, data_of, interval, unchecked_row
 from .verdicts import CONJECTURAL, CheckReport, interval_row, summarize
 
 TARGET = "shift_autoencoder_1d"
 #: strides, depths, width and the solver's L-BFGS-B iterations per restart, per mode.
 QUICK = ((2, 6), (3,), 4, settings.T7_QUICK_MAX_ITER)
 FULL = ((2, 6), (3, 4), 4, settings.AL_MAX_ITER)
+
+
+def _unmeasured(case: str, target: Any, quick: bool, arch: Architecture, down: Interval,
+                extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``not_certified`` row of a stride without a verified down-sampled network.
+
+    When the up-sampling before the last layer certifiably cannot reach the data
+    (:func:`cbntheory.solvers.certificates.upsampling_residual`), the row says so: the
+    architecture does not represent ``f`` at this width, so T7's premise fails and the
+    row tests nothing.
+    """
+    X, Y = data_of(target, quick)
+    folded = upsampling_residual(arch, X, Y)
+    if down.solver_status != INFEASIBLE or folded is None:
+        return unchecked_row(f"{case}: no verified down-sampled network "
+                             f"({down.solver_status})", **extra)
+    return unchecked_row(
+        f"{case}: no down-sampled network of this width exists (certified: "
+        f"{folded.describe(settings.FIT_RTOL, arch.depth - 1)}); T7 assumes a down-sampled "
+        "network that represents f, so this row tests nothing", certified_residual=folded.residual,
+        **extra)
 
 
 def main(quick: bool = True) -> CheckReport:
@@ -55,8 +86,7 @@ def main(quick: bool = True) -> CheckReport:
                          ratio_down_over_plain=(down.upper / plain.upper
                                                 if down.upper < float("inf") else None))
             if down.upper == float("inf"):
-                rows.append(unchecked_row(f"{case}: no verified down-sampled network "
-                                          f"({down.solver_status})", **extra))
+                rows.append(_unmeasured(case, t, quick, downsampled(own, s), down, extra))
                 continue
             rows.append(interval_row(case, down.lower / L, down.upper / L, float(t.rank_j),
                                      t.rank_cbn + con.constant / L, **extra))

@@ -248,7 +248,9 @@ def run_linear_bottleneck(run: Any, item: Any) -> None:
 def _comparison_markdown(comparisons: list[Any]) -> str:
     lines = ["# T7: R(f; L) with and without down-sampling in the middle layers", "",
              "Upper bounds of R (status in parentheses); down-sampling by the stride after "
-             "the first hidden layer, zero-insertion up-sampling before the last layer.", "",
+             "the first hidden layer, zero-insertion up-sampling before the last layer. "
+             "`infeasible`: certified that no network of that architecture reproduces the "
+             "data (the row's message in downsampling.json gives the certificate).", "",
              "| target | aliasing | L | R (full resolution) | R (down-sampled) | ratio |",
              "| --- | --- | ---: | --- | --- | ---: |"]
 
@@ -276,7 +278,7 @@ def _comparison_json(run: Any, item: Any) -> str:
                 "aliasing": c.aliasing, "collide": c.collide,
                 "provenance": {"quick": bool(run.plan.quick_data)},
                 "rows": [{"depth": r.depth, "lower": r.lower, "upper": r.upper,
-                          "status": r.status, "residual": r.residual,
+                          "status": r.status, "residual": r.residual, "message": r.message,
                           "network_file": r.network_file or None} for r in saved]})
     return json.dumps(to_plain({"tables": tables}), indent=1) + "\n"
 
