@@ -45,8 +45,8 @@ EXACT_FIT_RTOL: float = 1e-12
 FEASIBILITY_RTOL: float = 1e-8
 
 #: Round-off margin, in units of machine epsilon, subtracted from the certified least
-#: residual of an up-sampling before the last layer
-#: (:func:`cbntheory.solvers.certificates.upsampling_residual`): the orthonormal DFT and
+#: residual that the width of the last layer leaves
+#: (:func:`cbntheory.solvers.certificates.last_layer_residual`): the orthonormal DFT and
 #: the SVD of each block are backward stable, so their error is a few eps of ``||Y||``;
 #: 1e3 eps (2.2e-13 relative) is far above that and far below any tolerance of a fit.
 FOLDED_RANK_ROUNDOFF: float = 1e3

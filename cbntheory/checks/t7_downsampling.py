@@ -19,7 +19,7 @@ plain CBN construction: "consistent" when the solver finds such a network, other
 "not_certified"; the ratio ``R_down / R_plain`` of the upper bounds is reported next to
 the aliasing of the CBN frequencies.  A stride at which the up-sampling before the last
 layer certifiably cannot reproduce the data at the check's width
-(:func:`cbntheory.solvers.certificates.upsampling_residual`: at stride 6 the 12 shifts of
+(:func:`cbntheory.solvers.certificates.last_layer_residual`: at stride 6 the 12 shifts of
 the bump need 6 channels into the last layer, the check has 4) is reported with that
 certificate, and is still ``not_certified``: T7 presumes a down-sampled network that
 represents ``f``.
@@ -34,7 +34,7 @@ from .. import settings, targets
 from ..measure.downsampling import aliasing, downsampled
 from ..nets.architecture import Architecture
 from ..results import INFEASIBLE
-from ..solvers.certificates import upsampling_residual
+from ..solvers.certificates import last_layer_residual
 from ._measure import Interval, data_of, interval, unchecked_row
 from .verdicts import CONJECTURAL, CheckReport, interval_row, summarize
 
@@ -48,14 +48,15 @@ def _unmeasured(case: str, target: Any, quick: bool, arch: Architecture, down: I
                 extra: dict[str, Any]) -> dict[str, Any]:
     """The ``not_certified`` row of a stride without a verified down-sampled network.
 
-    When the up-sampling before the last layer certifiably cannot reach the data
-    (:func:`cbntheory.solvers.certificates.upsampling_residual`), the row says so: the
+    When the last layer's width certifiably cannot reach the data (at stride 6, through
+    the up-sampling before it: :func:`cbntheory.solvers.certificates.last_layer_residual`),
+    the row says so: the
     architecture does not represent ``f`` at this width, so T7's premise fails and the
     row tests nothing.
     """
     X, Y = data_of(target, quick)
-    folded = upsampling_residual(arch, X, Y)
-    if down.solver_status != INFEASIBLE or folded is None:
+    folded = last_layer_residual(arch, X, Y)
+    if down.solver_status != INFEASIBLE or folded is None or folded.residual <= settings.FIT_RTOL:
         return unchecked_row(f"{case}: no verified down-sampled network "
                              f"({down.solver_status})", **extra)
     return unchecked_row(

@@ -5,10 +5,11 @@
   the average-pool head), so inputs in one shift orbit constrain each other's outputs;
   the smallest relative residual any network can reach on the data is at least the
   distance of ``Y`` to the consistent outputs, computed here exactly;
-* :func:`upsampling_residual`: when the last convolution reads a zero-inserted
-  (up-sampled) image, each class of output frequencies that fold together carries at
-  most as many directions over the samples as the last layer has input channels; the
-  Eckart-Young theorem turns that rank bound into a certified least residual;
+* :func:`last_layer_residual`: the last layer is affine in its ``n_{L-1}`` input
+  channels, so each output frequency (each class of frequencies that an up-sampling
+  before it folds together; the pooled outputs of the average-pool head) carries at most
+  ``n_{L-1}`` directions over the samples; the Eckart-Young theorem turns that rank
+  bound into a certified least residual;
 * :func:`conditional_t2`: the Jacobian bound T2 of a target network at the samples, valid
   only under the assumption that the network must equal the target on an open set.
 """
@@ -25,7 +26,7 @@ from ..nets.network import Network
 from ..theory.bounds import jacobian_cost
 
 __all__ = ["OPEN_SET_CONDITION", "FoldedRank", "conditional_t2", "open_set_t2",
-           "orbit_representatives", "orbit_residual", "t2_factor", "upsampling_residual"]
+           "last_layer_residual", "orbit_representatives", "orbit_residual", "t2_factor"]
 
 
 def _canonical(x: np.ndarray, ndim: int) -> tuple[bytes, list[tuple[int, ...]]]:
@@ -181,7 +182,7 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class FoldedRank:
-    """The outputs' folded ranks against the last layer's width (:func:`upsampling_residual`).
+    """The outputs' ranks against the last layer's width (:func:`last_layer_residual`).
 
     Attributes
     ----------
@@ -189,12 +190,13 @@ class FoldedRank:
         Certified: no network of the architecture reproduces the data to a smaller
         relative residual ``||f(X) - Y|| / ||Y||`` (``residual_at(width)``).
     width : int
-        ``n_{L-1}``, the input channels of the last convolution.
+        ``n_{L-1}``, the channels the last layer reads.
     factor : int
-        The up-sampling factor ``s`` before the last layer.
+        The up-sampling factor ``s`` before the last layer (1 without up-sampling).
     coarse_shape : tuple of int
-        The image the last layer reads before zero insertion (``d / s`` per axis); the
-        frequency classes are ``m mod coarse_shape``.
+        The grid of the classes ``m mod coarse_shape`` of output frequencies (the last
+        layer's image without up-sampling, so each class is one frequency; ``()`` with
+        the average-pool head, whose pooled outputs form one class).
     bias : bool
         Whether the output bias adds one direction at class ``0``.
     classes : tuple of tuple of int
@@ -218,10 +220,13 @@ class FoldedRank:
     def _allowed(self, width: int, cls: tuple[int, ...]) -> int:
         return width + int(self.bias and not any(cls))
 
+    def _lost(self, width: int, i: int) -> float:
+        return float(np.sum(np.square(self.singular_values[i][self._allowed(width,
+                                                                              self.classes[i]):])))
+
     def residual_at(self, width: int) -> float:
         """Certified least relative residual with ``width`` channels into the last layer."""
-        tail = sum(float(np.sum(np.square(sv[self._allowed(width, c):])))
-                   for c, sv in zip(self.classes, self.singular_values))
+        tail = sum(self._lost(width, i) for i in range(len(self.classes)))
         margin = settings.FOLDED_RANK_ROUNDOFF * np.finfo(float).eps
         return max(0.0, float(np.sqrt(tail) / self.scale - margin))
 
@@ -232,32 +237,57 @@ class FoldedRank:
             width += 1
         return width
 
+    def _structure(self) -> str:
+        if not self.coarse_shape:
+            return "the average-pool head maps the pooled channels affinely, so the outputs have"
+        if self.factor == 1:
+            return ("at each output frequency m the last convolution mixes the channels' "
+                    "coefficients at m alone, so the outputs at m have")
+        return (f"the up-sampling by {self.factor} before the last layer leaves it images of "
+                f"{self.coarse_shape} pixels with zeros between, so the outputs' frequencies "
+                f"fold into {len(self.classes)} classes m mod {self.coarse_shape}, and each "
+                "class has")
+
+    def _bias_note(self) -> str:
+        if not self.coarse_shape:
+            return " (one more through the output bias)"
+        return f" (one more at {'m' if self.factor == 1 else 'class'} = 0, through the output bias)"
+
     def describe(self, tol: float, layer: int) -> str:
         """Why no network reaches ``tol``: the rule, the value and the width it needs."""
-        worst = max(range(len(self.classes)), key=lambda i: float(np.sum(np.square(
-            self.singular_values[i][self._allowed(self.width, self.classes[i]):]))))
-        cls = self.classes[worst]
-        label = cls[0] if len(cls) == 1 else cls
-        return (f"channels[{layer}] = {self.width} is too narrow for the up-sampling by "
-                f"{self.factor} before the last layer: the last convolution reads images of "
-                f"{self.coarse_shape} pixels with zeros between, so the outputs' frequencies "
-                f"fold into {len(self.classes)} classes m mod {self.coarse_shape}, and over the "
-                f"samples each class has rank at most {self.width}"
-                + (" (one more at class 0, through the output bias)" if self.bias else "")
-                + f"; the data need more (most at class {label}), so no network of this "
-                f"architecture reaches a relative residual below {self.residual:.3g} > "
-                f"tol = {tol:g}; use channels[{layer}] >= {self.width_needed(tol)} "
-                "(necessary, not sufficient)")
+        worst = self.classes[max(range(len(self.classes)), key=lambda i: self._lost(self.width, i))]
+        where = "" if not worst else f" (most at {'m' if self.factor == 1 else 'class'} = " \
+            f"{worst[0] if len(worst) == 1 else worst})"
+        return (f"channels[{layer}] = {self.width} is too narrow for these outputs: "
+                f"{self._structure()} rank at most {self.width} over the samples"
+                + (self._bias_note() if self.bias else "")
+                + f"; the data need more{where}, so no network of this architecture reaches a "
+                f"relative residual below {self.residual:.3g} > tol = {tol:g}; use "
+                f"channels[{layer}] >= {self.width_needed(tol)} (necessary, not sufficient)")
 
 
-def upsampling_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> FoldedRank | None:
-    """Certified least residual when zero-insertion up-sampling precedes the last layer.
+def _output_blocks(arch: Architecture, Y: np.ndarray, factor: int
+                   ) -> tuple[tuple[int, ...], list[tuple[tuple[int, ...], np.ndarray]]]:
+    """The class grid and, per class, the samples x (channel, frequency) block of ``Y``."""
+    n = Y.shape[0]
+    if arch.head == "avgpool":
+        return (), [((), Y.reshape(n, -1))]
+    shape = arch.layer_shapes[-1]
+    coarse = tuple(d // factor for d in shape)
+    spectrum = np.fft.fftn(Y, axes=tuple(range(2, Y.ndim)), norm="ortho")
+    lead = (slice(None), slice(None))
+    return coarse, [(cls, spectrum[lead + tuple(slice(r, None, c) for r, c in zip(cls, coarse))]
+                     .reshape(n, -1)) for cls in np.ndindex(*coarse)]
+
+
+def last_layer_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> FoldedRank | None:
+    """Certified least residual that the width of the last layer's input leaves.
 
     Parameters
     ----------
     arch : Architecture
-        Only architectures without head whose last resampling code is an up-sampling
-        ``-s`` have the bound; for every other one the answer is None.
+        Any architecture of depth at least 2 (None for depth 1, whose closed form decides
+        feasibility exactly).
     X : ndarray, shape (N, n_0, *spatial)
         The inputs (only their number matters: the bound holds for any inputs).
     Y : ndarray, shape (N, *output_shape)
@@ -270,47 +300,52 @@ def upsampling_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> Fol
 
     Notes
     -----
-    The last layer computes ``y_o = c sum_c W_{oc} * z_c + b_o`` with ``z_c`` the
-    zero-inserted image of an ``h_c`` on ``d/s`` pixels per axis.  The DFT of ``z_c`` at
-    ``m`` is that of ``h_c`` at ``m mod d/s``, so for the frequencies ``m`` of one class
-    ``rho``, ``hat y_o[m] = sum_c hat W_{oc}[m] hat h_c[rho]`` (plus the bias at
-    ``m = 0``): the samples x (output channel, ``m`` in the class) block of the outputs'
-    spectrum is a product through ``n_{L-1}`` columns, rank ``<= n_{L-1}`` (one more at
-    class 0 with a bias).  The spectrum is orthonormal and the classes are disjoint, so
-    by Eckart-Young every network's squared residual is at least the sum over classes of
-    the squared singular values of ``hat Y``'s block beyond that rank.  The bound ignores
-    that the outputs are real and that ``h`` comes from a network, so it is not tight in
-    general; the margin :data:`cbntheory.settings.FOLDED_RANK_ROUNDOFF` ``* eps`` covers
-    the round-off of the transform and the SVD.
+    The last layer is affine in what it reads, ``n_{L-1}`` channels.  A convolution
+    computes ``hat y_o[m] = c' sum_c hat W_oc[m] hat z_c[m]`` per frequency, plus the bias
+    at ``m = 0``.  When the layer reads the zero-inserted image of an ``h_c`` on ``d/s``
+    pixels per axis (resample code ``-s`` last), ``hat z_c[m] = hat h_c[m mod d/s]``, so
+    every frequency of one class ``rho`` is a combination of the same ``n_{L-1}`` numbers
+    ``hat h_c[rho]``.  Either way, the samples x (output channel, frequency in the class)
+    block of the outputs' spectrum factors through ``n_{L-1}`` columns: rank
+    ``<= n_{L-1}``, one more at class 0 with a bias.  With the average-pool head the
+    outputs are an affine map of the ``n_{L-1}`` pooled channels: one class, the same
+    rank.  The spectrum is orthonormal and the classes are disjoint, so by Eckart-Young
+    every network's squared residual is at least the sum over classes of the squared
+    singular values of each block beyond that rank.  The bound ignores that the outputs
+    are real and that what the last layer reads comes from a network, so it is not tight
+    in general; the margin :data:`cbntheory.settings.FOLDED_RANK_ROUNDOFF` ``* eps``
+    covers the round-off of the transform and the SVD.
 
     Examples
     --------
+    The 12 shifts of a bump have rank 6 in each class ``m mod 2``: stride 6 needs 6
+    channels into the last layer.
+
     >>> import cbntheory as cbn
     >>> arch = cbn.Architecture((12,), (1, 4, 4, 1), resample=(6, -6))
     >>> X = np.stack([np.roll(np.exp(-np.arange(12.0)), k)[None] for k in range(12)])
-    >>> bound = upsampling_residual(arch, X, X)   # the 12 shifts of a bump: rank 6 per class
+    >>> bound = last_layer_residual(arch, X, X)
     >>> bound.width, bound.width_needed(1e-6), bool(bound.residual > 0.1)
     (4, 6, True)
+
+    Three one-hot classes through an average-pool head need two pooled channels.
+
+    >>> pooled = cbn.Architecture((4,), (1, 3, 1, 3), head="avgpool")
+    >>> last_layer_residual(pooled, np.ones((3, 1, 4)), np.eye(3)).width_needed(1e-6)
+    2
     """
-    codes = arch.resample or ()
-    if arch.head is not None or arch.depth < 2 or not codes or codes[-1] >= -1:
+    if arch.depth < 2:
         return None
-    factor = -int(codes[-1])
-    shape = arch.layer_shapes[-1]
-    coarse = tuple(n // factor for n in shape)
+    code = (arch.resample or (1,))[-1] if arch.head is None else 1
+    factor = -int(code) if code < -1 else 1
     Y = np.asarray(Y, dtype=float)
     scale = float(np.linalg.norm(Y))
-    spectrum = np.fft.fftn(Y, axes=tuple(range(2, Y.ndim)), norm="ortho")
-    classes = tuple(np.ndindex(*coarse))
-    values = []
-    for cls in classes:
-        block = spectrum[(slice(None), slice(None))
-                         + tuple(slice(r, None, n) for r, n in zip(cls, coarse))]
-        values.append(tuple(float(v) for v in np.linalg.svd(block.reshape(Y.shape[0], -1),
-                                                             compute_uv=False)))
+    coarse, blocks = _output_blocks(arch, Y, factor)
+    values = tuple(tuple(float(v) for v in np.linalg.svd(b, compute_uv=False)) for _, b in blocks)
     folded = FoldedRank(residual=0.0, width=int(arch.channels[-2]), factor=factor,
-                        coarse_shape=coarse, bias=bool(arch.bias), classes=classes,
-                        singular_values=tuple(values), scale=scale if scale > 0 else 1.0)
+                        coarse_shape=coarse, bias=bool(arch.bias),
+                        classes=tuple(c for c, _ in blocks), singular_values=values,
+                        scale=scale if scale > 0 else 1.0)
     return dataclasses.replace(folded, residual=folded.residual_at(folded.width))
 
 

@@ -20,7 +20,7 @@ onto the data by Gauss-Newton steps
 cost included) — unless the object is ``R_eps`` (``epsilon > 0``), whose networks need
 only reach ``epsilon``.  The certified lower bound is the Lipschitz bound
 (:func:`cbntheory.theory.lipschitz.lipschitz_lower_bound`); shift-inconsistent data,
-and data that an up-sampling before the last layer cannot reach, raise
+and outputs of a higher rank than the last layer's input channels allow, raise
 :class:`~cbntheory.errors.InfeasibleError` before any optimisation
 (:mod:`.certificates`, which also gives the T2 value conditional on an open set).  A
 width that cannot interpolate ends in a ``"solver_error"`` status, never in an endless
@@ -55,7 +55,7 @@ from ..nets.network import Network
 from ..results import NormResult, relative_residual
 from ..theory.lipschitz import lipschitz_lower_bound
 from .augmented import minimize_norm_subject_to
-from .certificates import conditional_t2, orbit_representatives, orbit_residual, upsampling_residual
+from .certificates import conditional_t2, last_layer_residual, orbit_representatives, orbit_residual
 from .constraints import network_constraint
 from .exact_fit import finish_candidate, finish_exactly
 from .problem import Candidate, Outcome, Problem, make_problem
@@ -126,16 +126,16 @@ def relu_minimal_norm(arch: Architecture, X: Any = None, Y: Any = None, *,
         network in ``info["best_unverified"]``) when no restart met ``tol``.  ``info``:
         ``runs`` (per restart: seed, init, source, objective, residual, iterations, time,
         ``anneal`` (the annealed phase's stages, empty without one), message),
-        ``interrupted``, ``orbit_residual``, ``upsampling_residual`` (with an
-        up-sampling before the last layer), ``orbit_reduction`` (samples
+        ``interrupted``, ``orbit_residual``, ``last_layer_residual`` (depth >= 2),
+        ``orbit_reduction`` (samples
         optimised on, when reduced), ``warm_starts``, ``lower_bound``, ``target_norm``,
         ``conditional_lower``.
 
     Raises
     ------
     ValidationError, InfeasibleError, SolverError
-        As :func:`cbntheory.minimal_norm` (shift-inconsistent data, and data beyond the
-        folded rank of an up-sampling before the last layer, are infeasible).
+        As :func:`cbntheory.minimal_norm` (shift-inconsistent data, and outputs beyond
+        the rank the last layer's width allows, are infeasible).
     """
     start = time.perf_counter()
     options = {"init": init, "max_iter": max_iter, "assume_open_set": assume_open_set,
@@ -206,8 +206,8 @@ def solve(problem: Problem) -> Outcome:
     Raises ValidationError for unknown options or ``method`` "closed_form"/"convex" (two-layer
     avgpool networks: :func:`cbntheory.convex.two_layer_min_norm`), InfeasibleError for
     shift-inconsistent data (:func:`~cbntheory.solvers.certificates.orbit_residual`) and
-    for data an up-sampling before the last layer cannot reach
-    (:func:`~cbntheory.solvers.certificates.upsampling_residual`).
+    for outputs the last layer's width cannot reach
+    (:func:`~cbntheory.solvers.certificates.last_layer_residual`).
     """
     opts = _options(problem)
     arch, target = problem.arch, problem.network_target
@@ -232,9 +232,9 @@ def solve(problem: Problem) -> Outcome:
             f"data must be consistent with translation equivariance: inputs that are circular "
             f"shifts of each other (or equal) force related outputs, and no equivariant map "
             f"reaches a relative residual below {orbit:.3g} > tol={problem.tol:g}")
-    folded = upsampling_residual(arch, problem.X, problem.Y)
+    folded = last_layer_residual(arch, problem.X, problem.Y)
     if folded is not None:
-        info["upsampling_residual"] = folded.residual
+        info["last_layer_residual"] = folded.residual
         if folded.residual > problem.tol:
             raise InfeasibleError(folded.describe(problem.tol, arch.depth - 1))
     lower, lower_how = _lower_bound(problem, info)

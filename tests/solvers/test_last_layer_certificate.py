@@ -1,7 +1,10 @@
-"""The folded-rank certificate of an up-sampling before the last layer.
+"""The rank certificate of the last layer's width.
 
-``certificates.upsampling_residual`` claims that every network whose last convolution
-reads a zero-inserted image leaves at least a certain residual.  It is checked here
+``certificates.last_layer_residual`` claims that every network whose last layer reads
+``n_{L-1}`` channels leaves at least a certain residual: per output frequency, per class
+of frequencies folded by an up-sampling before the last layer, or for the pooled outputs
+of the average-pool head, the outputs have rank at most ``n_{L-1}`` (one more with a
+bias) over the samples.  It is checked here
 against things it does not compute itself: the outputs of random networks, whose
 folded blocks (by a DFT written as a finite sum) must have the claimed rank; a closed
 form for the shifts of a bump, whose blocks have orthogonal columns; the best refit of
@@ -19,7 +22,7 @@ from _bruteforce import dft, pixels
 
 import cbntheory as cbn
 from cbntheory.errors import InaccurateSolutionWarning
-from cbntheory.solvers.certificates import upsampling_residual
+from cbntheory.solvers.certificates import last_layer_residual
 from cbntheory.solvers.exact_fit import penultimate
 
 ARCHS = [
@@ -28,6 +31,9 @@ ARCHS = [
     cbn.Architecture((12,), (1, 3, 1, 1), kernel_size=3, resample=(2, -2)),
     cbn.Architecture((6, 4), (1, 3, 3, 2), resample=(2, -2)),
     cbn.Architecture((8,), (1, 2, 2, 1, 1), resample=(1, 2, -2)),
+    cbn.Architecture((6,), (1, 3, 1, 3)),                       # per frequency
+    cbn.Architecture((12,), (1, 3, 2, 3), resample=(2, 3)),     # down-sampled last layer
+    cbn.Architecture((6,), (1, 3, 2, 4), head="avgpool"),       # pooled outputs
 ]
 
 
@@ -38,15 +44,18 @@ def random_network(arch, seed):
 
 
 def folded_blocks(arch, Y):
-    """Per class ``m mod (d/s)``: samples x (output channel, frequency) of the DFT of Y."""
+    """Per class: samples x (output channel, frequency) of the orthonormal DFT of Y."""
+    if arch.head == "avgpool":
+        return {(): Y}
     shape = arch.layer_shapes[-1]
-    coarse = tuple(n // -arch.resample[-1] for n in shape)
+    code = arch.resample[-1]
+    coarse = tuple(n // -code for n in shape) if code < -1 else shape
     spectrum = dft(Y, shape) / np.sqrt(np.prod(shape))
     blocks = {}
     for m in pixels(shape):
         cls = tuple(mm % c for mm, c in zip(m, coarse))
         blocks.setdefault(cls, []).append(spectrum[(slice(None), slice(None)) + m])
-    return {cls: np.concatenate(cols, axis=1) for cls, cols in blocks.items()}
+    return {cls: np.stack(cols, axis=1).reshape(Y.shape[0], -1) for cls, cols in blocks.items()}
 
 
 @pytest.mark.parametrize("arch", ARCHS, ids=lambda a: f"{a.channels}-{a.resample}")
@@ -58,10 +67,10 @@ def test_network_outputs_have_the_folded_rank(arch):
             sv = np.linalg.svd(block, compute_uv=False)
             allowed = arch.channels[-2] + (arch.bias and not any(cls))
             assert np.all(sv[allowed:] <= 1e-10 * sv[0]), (cls, sv)
-        assert upsampling_residual(arch, X, Y).residual == 0.0
+        assert last_layer_residual(arch, X, Y).residual == 0.0
     # the claim can fail: generic data have full rank per class, and then a residual
     Y = np.random.default_rng(2).standard_normal((20,) + arch.output_shape)
-    assert upsampling_residual(arch, X, Y).residual > 0.1
+    assert last_layer_residual(arch, X, Y).residual > 0.1
 
 
 def test_the_shifts_of_a_bump_in_closed_form():
@@ -82,7 +91,7 @@ def test_the_shifts_of_a_bump_in_closed_form():
             energies = sorted(b_hat[rho::coarse] ** 2, reverse=True)
             lost += sum(energies[kept:])
         want = np.sqrt(lost / np.sum(b_hat ** 2))
-        got = upsampling_residual(arch, Y, Y).residual
+        got = last_layer_residual(arch, Y, Y).residual
         assert got == pytest.approx(want, rel=1e-10, abs=1e-12), (stride, width, bias)
 
 
@@ -93,7 +102,7 @@ def test_no_refit_of_the_last_layer_beats_the_bound(arch):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((10,) + arch.input_shape)
     Y = rng.standard_normal((10,) + arch.output_shape)
-    bound = upsampling_residual(arch, X, Y).residual
+    bound = last_layer_residual(arch, X, Y).residual
     d = arch.layer_shapes[-1][0]
     c = 1.0 / np.sqrt(d)
     cin, cout = arch.channels[-2], arch.channels[-1]
@@ -113,27 +122,47 @@ def test_no_refit_of_the_last_layer_beats_the_bound(arch):
         assert np.sqrt(best) / np.linalg.norm(Y) >= bound - 1e-12
 
 
-def test_only_an_up_sampling_right_before_the_last_layer_has_the_bound():
-    X = np.zeros((2, 1, 12))
-    Y = np.ones((2, 1, 12))
-    for arch in (cbn.Architecture((12,), (1, 2, 1)),
+def test_wide_enough_last_layers_and_depth_one_claim_nothing():
+    X = np.zeros((5, 1, 12))
+    Y = np.random.default_rng(4).standard_normal((5, 1, 12))
+    assert last_layer_residual(cbn.Architecture((12,), (1, 1)), X, Y) is None  # closed form
+    for arch in (cbn.Architecture((12,), (1, 2, 1)),               # one output channel
                  cbn.Architecture((12,), (1, 2, 2, 1), resample=(-2, 2)),
-                 cbn.Architecture((12,), (1, 2, 2, 1), resample=(2, 1)),
-                 cbn.Architecture((12,), (1, 2, 2, 1), head="avgpool")):
-        assert upsampling_residual(arch, X, np.ones((2,) + arch.output_shape)) is None
-    assert upsampling_residual(cbn.Architecture((12,), (1, 2, 2, 1), resample=(4, -4)),
-                               X, Y).residual == 0.0
+                 cbn.Architecture((12,), (1, 4, 4, 1), resample=(4, -4))):  # classes of 4
+        assert last_layer_residual(arch, X, np.resize(Y, (5,) + arch.output_shape)
+                                   ).residual == 0.0
 
 
-def test_minimal_norm_refuses_data_beyond_the_folded_rank():
+def test_pooled_outputs_refit_by_least_squares_never_beat_the_bound():
+    # the average-pool head: the best dense layer for the pooled features of random
+    # networks, by least squares with a bias column, against the certified residual
+    arch = cbn.Architecture((6,), (1, 3, 2, 4), head="avgpool")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((9,) + arch.input_shape)
+    Y = rng.standard_normal((9, 4))
+    bound = last_layer_residual(arch, X, Y).residual
+    assert bound > 0.1
+    for seed in range(3):
+        P = penultimate(random_network(arch, seed), X).mean(axis=-1)
+        A = np.hstack([P, np.ones((9, 1))])
+        fit = A @ np.linalg.lstsq(A, Y, rcond=None)[0]
+        assert np.linalg.norm(fit - Y) / np.linalg.norm(Y) >= bound - 1e-12
+
+
+def test_minimal_norm_refuses_data_beyond_the_last_layers_rank():
     t = cbn.targets.get("shift_autoencoder_1d")
     X, Y = t.data(quick=True)
     narrow = cbn.Architecture((12,), (1, 4, 4, 1), resample=(6, -6))
     with pytest.raises(cbn.InfeasibleError, match=r"channels\[2\] = 4 is too narrow.*"
                                                   r"use channels\[2\] >= 6"):
         cbn.minimal_norm(narrow, data=(X, Y))
+    pooled = cbn.Architecture((4,), (1, 3, 1, 3), head="avgpool")   # 3 one-hot classes
+    Xp = np.random.default_rng(6).standard_normal((3, 1, 4))
+    with pytest.raises(cbn.InfeasibleError, match=r"channels\[2\] = 1 .*average-pool head"
+                                                  r".*channels\[2\] >= 2"):
+        cbn.minimal_norm(pooled, data=(Xp, np.eye(3)))
     wide = cbn.Architecture((12,), (1, 6, 6, 1), resample=(6, -6))
     with warnings.catch_warnings():  # a short solve need not fit: only the certificate counts
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         res = cbn.minimal_norm(wide, data=(X, Y), max_iter=5)
-    assert res.info["upsampling_residual"] == 0.0
+    assert res.info["last_layer_residual"] == 0.0
