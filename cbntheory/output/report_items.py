@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .. import _validate as V
+from ..results import INFEASIBLE
 from .files import to_plain
 from .report_index import checks_markdown, slug
 
@@ -301,8 +302,17 @@ def run_downsampling(run: Any, item: Any) -> None:
         run.write("tables/downsampling.md", _comparison_markdown(run.state.comparisons), item)
         run.write("tables/downsampling.json", _comparison_json(run, item), item)
     run.save_figure(downsampling_figure(run.state.comparisons), "downsampling", item)
-    missing = [r for c in run.state.comparisons for r in c.plain + c.downsampled
-               if r.upper is None]
-    item.status = "incomplete" if missing else "done"
-    item.message = (f"{len(run.state.comparisons)} comparisons"
-                    + (f", {len(missing)} solves without an upper bound" if missing else ""))
+    item.status, item.message = _comparison_status(run.state.comparisons)
+
+
+def _comparison_status(comparisons: list[Any]) -> tuple[str, str]:
+    """The T7 item's status and message: a certified infeasible row is an answer
+    (``R = inf``), not a missing one."""
+    rows = [r for c in comparisons for r in c.plain + c.downsampled]
+    infeasible = sum(r.status == INFEASIBLE for r in rows)
+    missing = sum(r.upper is None and r.status != INFEASIBLE for r in rows)
+    return ("incomplete" if missing else "done",
+            f"{len(comparisons)} comparisons"
+            + (f", {missing} solves without an upper bound" if missing else "")
+            + (f", {infeasible} rows certified infeasible (no network of that "
+               "width reproduces the data)" if infeasible else ""))

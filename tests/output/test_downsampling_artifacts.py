@@ -36,3 +36,17 @@ def test_downsampling_rows_are_saved_and_verify(tmp_path):
             assert (r["network_file"] is None) == (r["upper"] is None)
             if r["network_file"]:
                 assert f"_s2_{t['variant']}_L3" in r["network_file"]
+
+
+def test_certified_infeasible_rows_complete_the_comparison():
+    # stride 6 at width 4: the last layer's width cannot reach the data (certificate), so
+    # the down-sampled row is infeasible at once; the item is done, and says why
+    from cbntheory.output.report_items import _comparison_status
+
+    comp = downsampling_comparison("shift_autoencoder_1d", 6, (3,), quick=True, width=4,
+                                   max_iter=300)
+    assert [r.status for r in comp.downsampled] == ["infeasible"]
+    assert "channels[2] = 4 is too narrow" in comp.downsampled[0].message
+    status, message = _comparison_status([comp])
+    assert status == ("done" if comp.plain[0].upper is not None else "incomplete")
+    assert "1 rows certified infeasible" in message
