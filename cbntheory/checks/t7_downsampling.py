@@ -50,9 +50,8 @@ def _unmeasured(case: str, target: Any, quick: bool, arch: Architecture, down: I
 
     When the last layer's width certifiably cannot reach the data (at stride 6, through
     the up-sampling before it: :func:`cbntheory.solvers.certificates.last_layer_residual`),
-    the row says so: the
-    architecture does not represent ``f`` at this width, so T7's premise fails and the
-    row tests nothing.
+    the row says so: the architecture does not represent ``f`` at this width, so T7's
+    premise fails and the row tests nothing.
     """
     X, Y = data_of(target, quick)
     folded = last_layer_residual(arch, X, Y)

@@ -25,7 +25,7 @@ from ..nets.architecture import Architecture
 from ..nets.network import Network
 from ..theory.bounds import jacobian_cost
 
-__all__ = ["OPEN_SET_CONDITION", "FoldedRank", "conditional_t2", "open_set_t2",
+__all__ = ["OPEN_SET_CONDITION", "LastLayerRank", "conditional_t2", "open_set_t2",
            "last_layer_residual", "orbit_representatives", "orbit_residual", "t2_factor"]
 
 
@@ -181,7 +181,7 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
 
 
 @dataclasses.dataclass(frozen=True)
-class FoldedRank:
+class LastLayerRank:
     """The outputs' ranks against the last layer's width (:func:`last_layer_residual`).
 
     Attributes
@@ -256,8 +256,8 @@ class FoldedRank:
     def describe(self, tol: float, layer: int) -> str:
         """Why no network reaches ``tol``: the rule, the value and the width it needs."""
         worst = self.classes[max(range(len(self.classes)), key=lambda i: self._lost(self.width, i))]
-        where = "" if not worst else f" (most at {'m' if self.factor == 1 else 'class'} = " \
-            f"{worst[0] if len(worst) == 1 else worst})"
+        label = worst[0] if len(worst) == 1 else worst
+        where = f" (most at {'m' if self.factor == 1 else 'class'} = {label})" if worst else ""
         return (f"channels[{layer}] = {self.width} is too narrow for these outputs: "
                 f"{self._structure()} rank at most {self.width} over the samples"
                 + (self._bias_note() if self.bias else "")
@@ -280,7 +280,7 @@ def _output_blocks(arch: Architecture, Y: np.ndarray, factor: int
                      .reshape(n, -1)) for cls in np.ndindex(*coarse)]
 
 
-def last_layer_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> FoldedRank | None:
+def last_layer_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> LastLayerRank | None:
     """Certified least residual that the width of the last layer's input leaves.
 
     Parameters
@@ -294,7 +294,7 @@ def last_layer_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> Fol
 
     Returns
     -------
-    FoldedRank or None
+    LastLayerRank or None
         Its ``residual`` is at most ``||f(X) - Y|| / ||Y||`` for every network ``f`` of
         ``arch``, whatever its weights and activation.
 
@@ -342,7 +342,7 @@ def last_layer_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> Fol
     scale = float(np.linalg.norm(Y))
     coarse, blocks = _output_blocks(arch, Y, factor)
     values = tuple(tuple(float(v) for v in np.linalg.svd(b, compute_uv=False)) for _, b in blocks)
-    folded = FoldedRank(residual=0.0, width=int(arch.channels[-2]), factor=factor,
+    folded = LastLayerRank(residual=0.0, width=int(arch.channels[-2]), factor=factor,
                         coarse_shape=coarse, bias=bool(arch.bias),
                         classes=tuple(c for c, _ in blocks), singular_values=values,
                         scale=scale if scale > 0 else 1.0)
