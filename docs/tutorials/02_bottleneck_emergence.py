@@ -159,7 +159,38 @@ for spec in cbn.weight_spectra(best):
 # answer.
 
 # %% [markdown]
-# ## 5. Pictures
+# ## 5. A width the data cannot pass, proved
+#
+# The bottleneck may be narrow in the middle, but the last layer has to write the output.
+# A convolution maps each frequency on its own, so over the samples the outputs at one
+# frequency span at most as many directions as the last layer reads channels (one more at
+# `m = 0`, for the bias). Here every frequency of the data spans one direction (section
+# 1), so one channel would do. Down-sampling changes that. With the middle layers at
+# stride 6 (T7 in docs/theory.md), the last layer reads a 2-pixel image with zeros in
+# between. Its 12 output frequencies fold into 2 classes of 6 (`m mod 2`), and each class
+# needs 6 channels. This is a certificate, not a search: `minimal_norm` refuses at once,
+# and says which width is needed.
+
+# %%
+from cbntheory.measure.downsampling import downsampled  # noqa: E402
+from cbntheory.solvers.certificates import last_layer_residual  # noqa: E402
+
+narrow = downsampled(target.architecture(3, width=4), 6)
+bound = last_layer_residual(narrow, X, Y)
+print(f"stride 6, width 4: every network leaves a relative residual >= {bound.residual:.2e}; "
+      f"the data need width {bound.width_needed(1e-6)}")
+assert bound.residual > 1e-6 and bound.width_needed(1e-6) == 6
+try:
+    cbn.minimal_norm(narrow, data=(X, Y))
+except cbn.InfeasibleError as exc:
+    print("InfeasibleError:", str(exc)[:100], "...")
+else:
+    raise AssertionError("the certificate should have refused width 4")
+# without down-sampling, one channel into the last layer passes every frequency
+assert last_layer_residual(target.architecture(3, width=1), X, Y).residual == 0.0
+
+# %% [markdown]
+# ## 6. Pictures
 #
 # The report (`cbn report`) draws the same two heat maps for its near-optimal networks.
 # Rows are layers, columns frequencies (`-5 ... 6`); in the weights picture each cell holds
