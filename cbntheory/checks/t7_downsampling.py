@@ -58,11 +58,14 @@ def _unmeasured(case: str, target: Any, quick: bool, arch: Architecture, down: I
     if down.solver_status != INFEASIBLE or folded is None or folded.residual <= settings.FIT_RTOL:
         return unchecked_row(f"{case}: no verified down-sampled network "
                              f"({down.solver_status})", **extra)
+    layer = arch.depth - 1
     return unchecked_row(
-        f"{case}: no down-sampled network of this width exists (certified: "
-        f"{folded.describe(settings.FIT_RTOL, arch.depth - 1)}); T7 assumes a down-sampled "
-        "network that represents f, so this row tests nothing", certified_residual=folded.residual,
-        **extra)
+        f"{case}: no down-sampled network of width {folded.width} exists (certified: every "
+        f"one leaves a relative residual >= {folded.residual:.2g}; the data need "
+        f"channels[{layer}] >= {folded.width_needed(settings.FIT_RTOL)}); T7 assumes a "
+        "down-sampled network that represents f, so this row tests nothing",
+        certified_residual=folded.residual,
+        certificate=folded.describe(settings.FIT_RTOL, layer), **extra)
 
 
 def main(quick: bool = True) -> CheckReport:

@@ -11,7 +11,8 @@ def test_the_colliding_stride_row_carries_the_folded_rank_certificate():
     rows = {("stride 6" in r["case"]): r for r in report.rows}
     collided, distinct = rows[True], rows[False]
     assert collided["verdict"] == "not_certified"
-    assert "certified" in collided["case"] and "use channels[2] >= 6" in collided["case"]
+    assert "certified" in collided["case"] and "channels[2] >= 6" in collided["case"]
+    assert "is too narrow" in collided["certificate"]         # the whole argument
     assert collided["certified_residual"] > 1e-4   # > tol = 1e-6: the high frequencies are small
     assert collided["down"]["solver_status"] == "infeasible"
     assert math.isinf(collided["down"]["R_upper"])
