@@ -164,6 +164,19 @@ def _slope_sentence(t: Any) -> str:
     return text
 
 
+def _ratio_text(comp: Any) -> str:
+    """``L=3: 1.82, L=4: 1.45``; a depth without a down-sampled network says why."""
+    parts = []
+    for (L, q), down in zip(comp.ratios(), comp.downsampled):
+        if q is not None:
+            parts.append(f"L={L}: {q:.3g}")
+        elif down.status == "infeasible":
+            parts.append(f"L={L}: no down-sampled network exists (certified infeasible)")
+        else:
+            parts.append(f"L={L}: —")
+    return ", ".join(parts)
+
+
 def _table_sentence(t: Any) -> str:
     a, b = t.rank_j, t.rank_cbn
     if t.kind == "operator" and t.activation == "linear":
@@ -198,8 +211,8 @@ def closing_note(items: Sequence[Item], state: State) -> list[str]:
     for t in state.tables.values():
         lines.append(_table_sentence(t))
     for c in state.comparisons:
-        ratios = ", ".join(f"L={L}: {'—' if q is None else f'{q:.3g}'}" for L, q in c.ratios())
-        lines.append(f"- T7, {c.target}, {c.aliasing}: R_down/R_plain (upper bounds) {ratios}.")
+        lines.append(f"- T7, {c.target}, {c.aliasing}: R_down/R_plain (upper bounds) "
+                     f"{_ratio_text(c)}.")
     if state.bottleneck:
         lines.append(f"- Bottleneck picture ({state.bottleneck.get('source')}): "
                      f"{state.bottleneck.get('summary')}.")

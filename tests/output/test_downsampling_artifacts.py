@@ -41,6 +41,7 @@ def test_downsampling_rows_are_saved_and_verify(tmp_path):
 def test_certified_infeasible_rows_complete_the_comparison():
     # stride 6 at width 4: the last layer's width cannot reach the data (certificate), so
     # the down-sampled row is infeasible at once; the item is done, and says why
+    from cbntheory.output.report_index import _ratio_text
     from cbntheory.output.report_items import _comparison_status
 
     comp = downsampling_comparison("shift_autoencoder_1d", 6, (3,), quick=True, width=4,
@@ -50,3 +51,4 @@ def test_certified_infeasible_rows_complete_the_comparison():
     status, message = _comparison_status([comp])
     assert status == ("done" if comp.plain[0].upper is not None else "incomplete")
     assert "1 rows certified infeasible" in message
+    assert _ratio_text(comp) == "L=3: no down-sampled network exists (certified infeasible)"
