@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -26,15 +27,19 @@ from ..nets.network import Network
 from ..theory.bounds import jacobian_cost
 
 __all__ = ["OPEN_SET_CONDITION", "LastLayerRank", "conditional_t2", "open_set_t2",
-           "last_layer_residual", "orbit_representatives", "orbit_residual", "t2_factor"]
+           "last_layer_residual", "orbit_representatives", "orbit_residual", "shift_steps",
+           "t2_factor"]
 
 
-def _canonical(x: np.ndarray, ndim: int) -> tuple[bytes, list[tuple[int, ...]]]:
-    """Smallest circular shift of ``x`` (bytes, lexicographic) and every shift reaching it."""
+def _canonical(x: np.ndarray, ndim: int, steps: tuple[int, ...]
+               ) -> tuple[bytes, list[tuple[int, ...]]]:
+    """Smallest circular shift of ``x`` by multiples of ``steps`` (bytes, lexicographic)
+    and every such shift reaching it."""
     spatial = x.shape[1:]
     best: bytes | None = None
     shifts: list[tuple[int, ...]] = []
-    for s in np.ndindex(*spatial):
+    for k in np.ndindex(*(d // st for d, st in zip(spatial, steps))):
+        s = tuple(kk * st for kk, st in zip(k, steps))
         key = np.ascontiguousarray(np.roll(x, s, axis=tuple(range(1, 1 + ndim)))).tobytes()
         if best is None or key < best:
             best, shifts = key, [s]
@@ -49,11 +54,41 @@ def _shifting(arch: Architecture) -> bool:
     return all(r == 1 for r in arch.resample)  # type: ignore[union-attr]
 
 
+def shift_steps(arch: Architecture) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The shifts every network of ``arch`` commutes with, per axis.
+
+    Returns ``(steps, moves)``: shifting the input by ``k * steps`` shifts the output by
+    ``k * moves`` (the output is invariant with the average-pool head).  Without
+    resampling both are 1.  A layer at ``d_l`` pixels sees an input shift ``t`` as the
+    shift ``t d_l / d_0``, which must be whole for stride-``s`` down-sampling (it keeps
+    pixels ``0, s, 2s, ...``) and zero insertion to commute with it, so ``steps`` is the
+    least common multiple of ``d_0 / gcd(d_0, d_l)`` over the layers.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> shift_steps(cbn.Architecture((12,), (1, 2, 2, 1), resample=(6, -6)))
+    ((6,), (6,))
+    >>> shift_steps(cbn.Architecture((8, 6), (1, 2, 2, 1), resample=(2, 1)))
+    ((2, 2), (1, 1))
+    """
+    steps, moves = [], []
+    for axis, d0 in enumerate(arch.spatial_shape):
+        step = 1
+        for shape in arch.layer_shapes:
+            step = math.lcm(step, d0 // math.gcd(d0, shape[axis]))
+        steps.append(step)
+        moves.append(step * arch.layer_shapes[-1][axis] // d0)
+    return tuple(steps), tuple(moves)
+
+
 def _orbit_keys(arch: Architecture, X: np.ndarray) -> list[tuple[bytes, list[tuple[int, ...]]]]:
-    """Per input, the key of its shift orbit and the shifts taking it to the orbit's key."""
-    if not _shifting(arch):
+    """Per input, the key of its orbit under the shifts of :func:`shift_steps` and the
+    shifts taking it to the orbit's key."""
+    steps = shift_steps(arch)[0]
+    if all(st == d for st, d in zip(steps, arch.spatial_shape)):  # only the identity
         return [(np.ascontiguousarray(x).tobytes(), [(0,) * arch.ndim]) for x in X]
-    return [_canonical(x, arch.ndim) for x in X]
+    return [_canonical(x, arch.ndim, steps) for x in X]
 
 
 def orbit_representatives(arch: Architecture, X: np.ndarray,
@@ -130,8 +165,9 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
     Parameters
     ----------
     arch : Architecture
-        Decides the symmetry: circular shifts act on inputs and (without head) on outputs
-        for architectures without resampling; with resampling only equal inputs count.
+        Decides the symmetry (:func:`shift_steps`): circular shifts act on inputs and
+        (without head) on outputs; with resampling only the shifts by multiples of the
+        strides, which move the output by the matching amount at its resolution.
     X : ndarray, shape (N, n_0, *spatial)
     Y : ndarray, shape (N, *output_shape)
 
@@ -144,7 +180,8 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
     Notes
     -----
     Inputs are grouped by their smallest circular shift ``z`` (exact comparison): if
-    ``x_j = shift_{-s} z`` then ``f(x_j) = shift_{-s} f(z)``, so each group fixes one
+    ``x_j = shift_{-s} z`` then ``f(x_j) = shift_{-s} f(z)`` (with resampling, ``s`` a
+    multiple of the steps and the output shift scaled to its resolution), so each group fixes one
     output ``f(z)``, which must also be invariant under the stabiliser of ``z``.  The
     best ``f(z)`` is the mean over the group and the stabiliser of the outputs shifted
     back, and the residual is the distance to it.
@@ -159,20 +196,27 @@ def orbit_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> float:
     True
     >>> bool(orbit_residual(arch, X, X[::-1]) > 0.1)            # this is not equivariant
     True
+    >>> strided = cbn.Architecture((4,), (1, 2, 2, 1), resample=(2, -2))
+    >>> bool(orbit_residual(strided, X, X[::-1]) == 0.0)        # a shift by 1: no constraint
+    True
+    >>> X2 = np.concatenate([x, np.roll(x, 2, axis=-1)])
+    >>> bool(orbit_residual(strided, X2, X2 * [[[1.0]], [[2.0]]]) > 0.1)  # a shift by 2 is one
+    True
     """
     scale = float(np.linalg.norm(Y))
     if scale == 0.0 or X.shape[0] == 0:
         return 0.0
-    shifting = _shifting(arch)
+    steps, moves = shift_steps(arch)
     pooled = arch.head == "avgpool"
     axes = tuple(range(1, 1 + arch.ndim))
     groups: dict[bytes, list[np.ndarray]] = {}
     for (key, shifts), y in zip(_orbit_keys(arch, X), Y):
-        if pooled or not shifting:
+        if pooled:
             groups.setdefault(key, []).append(y[None])
-        else:
-            groups.setdefault(key, []).append(np.stack([np.roll(y, s, axis=axes)
-                                                        for s in shifts]))
+        else:  # an input shift of k steps moves the output by k moves
+            groups.setdefault(key, []).append(np.stack([
+                np.roll(y, tuple(a // st * mv for a, st, mv in zip(s, steps, moves)), axis=axes)
+                for s in shifts]))
     total = 0.0
     for members in groups.values():
         centre = np.mean([m.mean(axis=0) for m in members], axis=0)
