@@ -2,9 +2,10 @@
 
 * :func:`orbit_residual`: every network of a translation-equivariant architecture maps a
   circular shift of an input to the same shift of its output (to the output itself with
-  the average-pool head), so inputs in one shift orbit constrain each other's outputs;
-  the smallest relative residual any network can reach on the data is at least the
-  distance of ``Y`` to the consistent outputs, computed here exactly;
+  the average-pool head; with resampling, for the shifts of :func:`shift_steps`), so
+  inputs in one shift orbit constrain each other's outputs; the smallest relative
+  residual any network can reach on the data is at least the distance of ``Y`` to the
+  consistent outputs, computed here exactly;
 * :func:`last_layer_residual`: the last layer is affine in its ``n_{L-1}`` input
   channels, so each output frequency (each class of frequencies that an up-sampling
   before it folds together; the pooled outputs of the average-pool head) carries at most
