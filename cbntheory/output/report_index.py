@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..results import INFEASIBLE
 from .progress import duration
 
 #: Item statuses besides the check verdicts.
@@ -170,7 +171,7 @@ def _ratio_text(comp: Any) -> str:
     for (L, q), down in zip(comp.ratios(), comp.downsampled):
         if q is not None:
             parts.append(f"L={L}: {q:.3g}")
-        elif down.status == "infeasible":
+        elif down.status == INFEASIBLE:
             parts.append(f"L={L}: no down-sampled network exists (certified infeasible)")
         else:
             parts.append(f"L={L}: —")

@@ -231,9 +231,6 @@ class LastLayerRank:
 
     Attributes
     ----------
-    residual : float
-        Certified: no network of the architecture reproduces the data to a smaller
-        relative residual ``||f(X) - Y|| / ||Y||`` (``residual_at(width)``).
     width : int
         ``n_{L-1}``, the channels the last layer reads.
     factor : int
@@ -253,7 +250,6 @@ class LastLayerRank:
         ``||Y||``.
     """
 
-    residual: float
     width: int
     factor: int
     coarse_shape: tuple[int, ...]
@@ -266,8 +262,14 @@ class LastLayerRank:
         return width + int(self.bias and not any(cls))
 
     def _lost(self, width: int, i: int) -> float:
-        return float(np.sum(np.square(self.singular_values[i][self._allowed(width,
-                                                                              self.classes[i]):])))
+        beyond = self.singular_values[i][self._allowed(width, self.classes[i]):]
+        return float(np.sum(np.square(beyond)))
+
+    @property
+    def residual(self) -> float:
+        """Certified: no network of the architecture reproduces the data to a smaller
+        relative residual ``||f(X) - Y|| / ||Y||`` (``residual_at(width)``)."""
+        return self.residual_at(self.width)
 
     def residual_at(self, width: int) -> float:
         """Certified least relative residual with ``width`` channels into the last layer."""
@@ -387,11 +389,9 @@ def last_layer_residual(arch: Architecture, X: np.ndarray, Y: np.ndarray) -> Las
     scale = float(np.linalg.norm(Y))
     coarse, blocks = _output_blocks(arch, Y, factor)
     values = tuple(tuple(float(v) for v in np.linalg.svd(b, compute_uv=False)) for _, b in blocks)
-    folded = LastLayerRank(residual=0.0, width=int(arch.channels[-2]), factor=factor,
-                        coarse_shape=coarse, bias=bool(arch.bias),
-                        classes=tuple(c for c, _ in blocks), singular_values=values,
-                        scale=scale if scale > 0 else 1.0)
-    return dataclasses.replace(folded, residual=folded.residual_at(folded.width))
+    return LastLayerRank(width=int(arch.channels[-2]), factor=factor, coarse_shape=coarse,
+                         bias=bool(arch.bias), classes=tuple(c for c, _ in blocks),
+                         singular_values=values, scale=scale if scale > 0 else 1.0)
 
 
 def t2_factor(arch: Architecture) -> float:
