@@ -50,11 +50,6 @@ def _canonical(x: np.ndarray, ndim: int, steps: tuple[int, ...]
     return best, shifts
 
 
-def _shifting(arch: Architecture) -> bool:
-    """True when every network of ``arch`` commutes with the circular shifts (no resampling)."""
-    return all(r == 1 for r in arch.resample)  # type: ignore[union-attr]
-
-
 def shift_steps(arch: Architecture) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The shifts every network of ``arch`` commutes with, per axis.
 
@@ -99,8 +94,8 @@ def orbit_representatives(arch: Architecture, X: np.ndarray,
     Parameters
     ----------
     arch : Architecture
-        Its networks commute with the circular shifts when it has no resampling (and
-        are invariant with the average-pool head).
+        Decides the shifts (:func:`shift_steps`): every circular shift without
+        resampling, the multiples of the steps with it.
     X : ndarray, shape (N, n_0, *spatial)
     Y : ndarray, shape (N, *output_shape)
 
@@ -108,15 +103,15 @@ def orbit_representatives(arch: Architecture, X: np.ndarray,
     -------
     (ndarray of int, ndarray of int) or None
         The first sample of every orbit (increasing indices) and the number of samples
-        of each orbit; None when no two samples share an orbit, the architecture has
-        resampling, or the outputs of an orbit are not the shifted outputs of its first
+        of each orbit; None when no two samples share an orbit or the outputs of an orbit are not the shifted outputs of its first
         sample (to :data:`cbntheory.settings.ORBIT_MATCH_RTOL` times the largest output
         entry: then fitting the representatives need not fit the rest).
 
     Notes
     -----
     A network ``f`` of ``arch`` satisfies ``f(shift_s x) = shift_s f(x)`` (``= f(x)`` with
-    the average-pool head).  Inputs are compared exactly (their smallest circular shift,
+    the average-pool head; with resampling ``s`` is a multiple of the steps and the output
+    moves by the matching amount at its resolution).  Inputs are compared exactly (their smallest circular shift,
     as in :func:`orbit_residual`).  When ``x_j = shift_s x_i`` and ``y_j = shift_s y_i``,
     ``||f(x_j) - y_j|| = ||f(x_i) - y_i||``, so the squared residual on all samples is the
     representatives' one weighted by the orbit sizes ``n_o``: the relative residual on
@@ -135,9 +130,14 @@ def orbit_representatives(arch: Architecture, X: np.ndarray,
     ([0, 2], [2, 1])
     >>> orbit_representatives(arch, X, X[[0, 0, 2]]) is None   # not equivariant
     True
+    >>> strided = cbn.Architecture((4,), (1, 2, 2, 1), resample=(2, -2))
+    >>> X3 = np.concatenate([x, np.roll(x, 1, axis=-1), np.roll(x, 2, axis=-1)])
+    >>> [r.tolist() for r in orbit_representatives(strided, X3, X3)]  # steps of 2 only
+    [[0, 1], [2, 1]]
     """
-    if not _shifting(arch) or X.shape[0] < 2:
+    if X.shape[0] < 2:
         return None
+    steps, moves = shift_steps(arch)
     axes = tuple(range(1, 1 + arch.ndim))
     pooled = arch.head == "avgpool"
     atol = settings.ORBIT_MATCH_RTOL * float(np.max(np.abs(Y), initial=0.0))
@@ -149,8 +149,10 @@ def orbit_representatives(arch: Architecture, X: np.ndarray,
             first[key] = (j, shifts[0])
             continue
         i, s_i = first[key]
-        # x_j = shift_{-s_j} z and x_i = shift_{-s_i} z, so x_j = shift_{s_i - s_j} x_i
-        move = tuple(a - b for a, b in zip(s_i, shifts[0]))
+        # x_j = shift_{-s_j} z and x_i = shift_{-s_i} z, so x_j = shift_{s_i - s_j} x_i;
+        # s_i - s_j is a whole number of steps, and the output moves as many `moves`
+        move = tuple((a - b) // st * mv
+                     for a, b, st, mv in zip(s_i, shifts[0], steps, moves))
         want = Y[i] if pooled else np.roll(Y[i], move, axis=axes)
         if np.max(np.abs(want - Y[j]), initial=0.0) > atol:
             return None

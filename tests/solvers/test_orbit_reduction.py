@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import cbntheory as cbn
+from cbntheory.output.artifacts import direct_forward
 from cbntheory.solvers.certificates import orbit_representatives
 
 
@@ -28,10 +29,57 @@ def test_representatives_match_explicit_shift_search():
     Y2[reps[0] + 1 if reps[0] + 1 not in reps else reps[0] + 2] += 1e-3
     assert orbit_representatives(arch, X, Y2) is None  # outputs no longer shifted copies
     assert orbit_representatives(arch, X[reps], Y[reps]) is None  # nothing to reduce
-    strided = cbn.Architecture((6,), (1, 3, 1), resample=(2,))
-    assert orbit_representatives(strided, X, strided.init(rng=1)(X)) is None
     pooled = cbn.Architecture((6,), (1, 3, 1), head="avgpool")
     assert orbit_representatives(pooled, X, pooled.init(rng=1)(X))[0].tolist() == first
+
+
+RESAMPLING = [  # architecture, the input shift step worked out by hand
+    (cbn.Architecture((6,), (1, 3, 1), resample=(2,)), 2),          # output at 3 pixels
+    (cbn.Architecture((6,), (1, 3, 3, 1), resample=(2, -2)), 2),    # back at 6 pixels
+    (cbn.Architecture((6,), (1, 3, 3, 1), resample=(3, -3)), 3),
+    (cbn.Architecture((6,), (1, 3, 3, 2), resample=(2, 1), head="avgpool"), 2),
+]
+
+
+@pytest.mark.parametrize("arch, step", RESAMPLING, ids=lambda c: str(getattr(c, "resample", c)))
+def test_resampling_orbits_are_the_shifts_by_whole_steps(arch, step):
+    rng = np.random.default_rng(2)
+    X = orbits(rng.standard_normal((2, 1, 6)), range(6))[rng.permutation(12)]
+    Y = direct_forward(arch.init(rng=1), X)           # a network's own outputs: consistent
+    reps, sizes = orbit_representatives(arch, X, Y)
+    first = [j for j in range(12)
+             if not any(np.array_equal(np.roll(X[i], t, axis=-1), X[j])
+                        for i in range(j) for t in range(0, 6, step))]
+    assert reps.tolist() == first and sizes.tolist() == [6 // step] * (2 * step)
+    # any other network's squared residual is the orbit-weighted one of the representatives
+    g = cbn.Network.from_vector(arch, rng.standard_normal(arch.n_free))
+    full = np.sum((direct_forward(g, X) - Y) ** 2)
+    weighted = np.sum(sizes * np.sum((direct_forward(g, X[reps]) - Y[reps]).reshape(
+        len(reps), -1) ** 2, axis=1))
+    assert np.isclose(full, weighted, rtol=1e-10)
+
+
+def test_shifts_between_the_steps_do_not_share_an_orbit():
+    # through a stride-2 layer a shift by one pixel is no symmetry: two orbits of one
+    arch = RESAMPLING[1][0]
+    x = np.random.default_rng(3).standard_normal((1, 1, 6))
+    X = orbits(x, (0, 1))
+    assert orbit_representatives(arch, X, arch.init(rng=0)(X)) is None
+    # the shifts by 1, 3 and 5 differ by whole steps: one orbit of three
+    X = orbits(x, (0, 1, 3, 5))
+    reps, sizes = orbit_representatives(arch, X, arch.init(rng=0)(X))
+    assert reps.tolist() == [0, 1] and sizes.tolist() == [1, 3]
+
+
+def test_reduced_solve_with_resampling_fits_every_sample():
+    arch = cbn.Architecture((6,), (1, 3, 3, 1), resample=(2, -2))
+    planted = arch.init(rng=3)
+    X = orbits(np.random.default_rng(4).standard_normal((1, 1, 6)), range(6))
+    Y = planted(X)
+    res = cbn.minimal_norm(arch, data=(X, Y), rng=0, max_iter=300, init=planted)
+    assert res.info["orbit_reduction"]["orbit_sizes"] == [3, 3]
+    assert np.linalg.norm(direct_forward(res.network, X) - Y) <= 1e-6 * np.linalg.norm(Y)
+    assert res.value <= planted.param_norm() * (1 + 1e-12)
 
 
 def test_reduced_solve_fits_every_sample_and_runs_every_warm_start():
