@@ -103,21 +103,22 @@ def orbit_representatives(arch: Architecture, X: np.ndarray,
     -------
     (ndarray of int, ndarray of int) or None
         The first sample of every orbit (increasing indices) and the number of samples
-        of each orbit; None when no two samples share an orbit or the outputs of an orbit are not the shifted outputs of its first
-        sample (to :data:`cbntheory.settings.ORBIT_MATCH_RTOL` times the largest output
-        entry: then fitting the representatives need not fit the rest).
+        of each orbit; None when no two samples share an orbit or the outputs of an
+        orbit are not the shifted outputs of its first sample (to
+        :data:`cbntheory.settings.ORBIT_MATCH_RTOL` times the largest output entry: then
+        fitting the representatives need not fit the rest).
 
     Notes
     -----
     A network ``f`` of ``arch`` satisfies ``f(shift_s x) = shift_s f(x)`` (``= f(x)`` with
     the average-pool head; with resampling ``s`` is a multiple of the steps and the output
-    moves by the matching amount at its resolution).  Inputs are compared exactly (their smallest circular shift,
-    as in :func:`orbit_residual`).  When ``x_j = shift_s x_i`` and ``y_j = shift_s y_i``,
-    ``||f(x_j) - y_j|| = ||f(x_i) - y_i||``, so the squared residual on all samples is the
-    representatives' one weighted by the orbit sizes ``n_o``: the relative residual on
-    all samples is at most ``sqrt(max n_o / min n_o)`` times the representatives' (equal
-    for a single orbit).  Callers re-verify on every sample anyway
-    (:mod:`cbntheory.solvers.verify`).
+    moves by the matching amount at its resolution).  Inputs are compared exactly (their
+    smallest circular shift, as in :func:`orbit_residual`).  When ``x_j = shift_s x_i``
+    and ``y_j = shift_s y_i``, ``||f(x_j) - y_j|| = ||f(x_i) - y_i||``, so the squared
+    residual on all samples is the representatives' one weighted by the orbit sizes
+    ``n_o``: the relative residual on all samples is at most ``sqrt(max n_o / min n_o)``
+    times the representatives' (equal for a single orbit).  Callers re-verify on every
+    sample anyway (:mod:`cbntheory.solvers.verify`).
 
     Examples
     --------
