@@ -33,6 +33,15 @@ def test_representatives_match_explicit_shift_search():
     assert orbit_representatives(pooled, X, pooled.init(rng=1)(X))[0].tolist() == first
 
 
+def assert_orbit_weighted(arch, X, Y, reps, sizes, rng):
+    """An unrelated network's squared residual on all samples is the representatives'
+    one weighted by the orbit sizes (forward passes by explicit loops)."""
+    g = cbn.Network.from_vector(arch, rng.standard_normal(arch.n_free))
+    full = np.sum((direct_forward(g, X) - Y) ** 2)
+    per_rep = np.sum((direct_forward(g, X[reps]) - Y[reps]).reshape(len(reps), -1) ** 2, axis=1)
+    assert np.isclose(full, np.sum(sizes * per_rep), rtol=1e-10)
+
+
 RESAMPLING = [  # architecture, the input shift step worked out by hand
     (cbn.Architecture((6,), (1, 3, 1), resample=(2,)), 2),          # output at 3 pixels
     (cbn.Architecture((6,), (1, 3, 3, 1), resample=(2, -2)), 2),    # back at 6 pixels
@@ -51,12 +60,22 @@ def test_resampling_orbits_are_the_shifts_by_whole_steps(arch, step):
              if not any(np.array_equal(np.roll(X[i], t, axis=-1), X[j])
                         for i in range(j) for t in range(0, 6, step))]
     assert reps.tolist() == first and sizes.tolist() == [6 // step] * (2 * step)
-    # any other network's squared residual is the orbit-weighted one of the representatives
-    g = cbn.Network.from_vector(arch, rng.standard_normal(arch.n_free))
-    full = np.sum((direct_forward(g, X) - Y) ** 2)
-    weighted = np.sum(sizes * np.sum((direct_forward(g, X[reps]) - Y[reps]).reshape(
-        len(reps), -1) ** 2, axis=1))
-    assert np.isclose(full, weighted, rtol=1e-10)
+    assert_orbit_weighted(arch, X, Y, reps, sizes, rng)
+
+
+def test_two_dimensional_resampling_orbits():
+    # every shift of one 4x4 image through a stride-2 layer on both axes: steps (2, 2),
+    # so four orbits of four, one per parity class of the shift
+    arch = cbn.Architecture((4, 4), (1, 2, 2, 1), resample=(2, -2))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 4, 4))
+    shifts = [(a, b) for a in range(4) for b in range(4)]
+    X = np.stack([np.roll(x, s, axis=(1, 2)) for s in shifts])
+    Y = direct_forward(arch.init(rng=2), X)
+    reps, sizes = orbit_representatives(arch, X, Y)
+    assert [shifts[i] for i in reps] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert sizes.tolist() == [4, 4, 4, 4]
+    assert_orbit_weighted(arch, X, Y, reps, sizes, rng)
 
 
 def test_shifts_between_the_steps_do_not_share_an_orbit():
