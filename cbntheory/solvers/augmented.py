@@ -64,7 +64,11 @@ class ConstrainedResult:
         Random perturbations applied in phase 1 to leave stalled saddles.
     anneal : tuple of dict
         Per stage of the annealed penalty phase (option ``anneal``): ``weight`` (the
-        absolute ``lam``), ``objective``, ``residual`` and ``iterations`` at its end.
+        absolute ``lam``), ``objective``, ``residual`` and ``iterations`` at its end, and
+        ``metric`` (whether it measured the residual in the metric).
+    before_metric : ndarray or None
+        The plain stages' last point when a metric stage followed them (option
+        ``metric``), so that a caller can finish both; None otherwise.
     """
 
     x: np.ndarray
@@ -82,6 +86,7 @@ class ConstrainedResult:
     wall_time: float
     perturbations: int = 0
     anneal: tuple[dict[str, Any], ...] = ()
+    before_metric: np.ndarray | None = None
 
 
 class _Budget(Exception):
@@ -153,6 +158,10 @@ class ALOptions:
     anneal: tuple[float, ...] = ()
     anneal_share: float = settings.AL_ANNEAL_SHARE
     polish_reserve: float = settings.AL_POLISH_RESERVE
+    metric: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
+    metric_weight: float = settings.RELU_METRIC_WEIGHT
+    metric_iterations: int = settings.RELU_METRIC_MAX_ITER
+    metric_refresh: int = settings.RELU_METRIC_REFRESH
 
 
 def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = None,
@@ -214,6 +223,19 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
     anneal_share : float
         Share of the iteration budget (before the polish reserve) given to the annealed
         phase, split evenly between its stages.
+    metric : callable, optional
+        Adds a last annealing stage that measures the residual in a metric:
+        ``metric(x)`` returns ``apply`` (a symmetric positive definite map of residual
+        vectors, made at ``x``), and the stage minimises ``r^T apply(r) + metric_weight
+        sum(w x^2)`` (the weight not divided by ``f_0``) for ``metric_iterations``
+        iterations taken from the annealing's share, with a new ``apply`` at the current
+        point every ``metric_refresh`` iterations (the ReLU solver's Gauss-Newton metric:
+        :func:`cbntheory.solvers.projection.gauss_newton_metric`).  The multiplier phase
+        that may follow it starts without a hand-over.
+    metric_weight, metric_iterations, metric_refresh : float, int, int
+        Defaults :data:`cbntheory.settings.RELU_METRIC_WEIGHT`,
+        :data:`~cbntheory.settings.RELU_METRIC_MAX_ITER` and
+        :data:`~cbntheory.settings.RELU_METRIC_REFRESH`.
     polish_reserve : float
         Share of the iteration and time budgets held back for the final least-squares
         polish (default :data:`cbntheory.settings.AL_POLISH_RESERVE`); 0 for a caller that
@@ -282,6 +304,13 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         raise V.fail("anneal_share", "lie in (0, 1]", opts.anneal_share)
     if not 0.0 <= opts.polish_reserve < 1.0:
         raise V.fail("polish_reserve", "lie in [0, 1)", opts.polish_reserve)
+    if opts.metric_refresh < 1:
+        raise V.fail("metric_refresh", "be a positive number of iterations", opts.metric_refresh)
+    if opts.metric_iterations < 0:
+        raise V.fail("metric_iterations", "be a non-negative number of iterations",
+                     opts.metric_iterations)
+    if not (np.isfinite(opts.metric_weight) and opts.metric_weight > 0):
+        raise V.fail("metric_weight", "be a finite positive weight", opts.metric_weight)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return _AugmentedLagrangian(constraint, x, w, opts, gen).run()
 
@@ -307,6 +336,8 @@ class _AugmentedLagrangian:
         self.fitting = True
         #: penalty ``mu = 2 / lam`` matching the annealed phase's last stage (None: none ran)
         self.handoff: float | None = None
+        #: the plain stages' last point, when a metric stage followed them
+        self.before_metric: np.ndarray | None = None
         #: residual a caller can still use
         self.accept = max(float(opts.accept_tol or 0.0), opts.feas_tol)
 
@@ -351,11 +382,11 @@ class _AugmentedLagrangian:
             n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=self.mu,
             history=tuple(self.history), interrupted=interrupted,
             wall_time=time.perf_counter() - track.start, perturbations=self.perturbations,
-            anneal=tuple(self.stages))
+            anneal=tuple(self.stages), before_metric=self.before_metric)
 
     def run(self) -> ConstrainedResult:
         try:
-            if self.o.anneal:
+            if self.o.anneal or self.o.metric:
                 self.x, self.handoff = self.annealed(self.x)
             else:
                 self.x = self.fit(self.x)
@@ -393,29 +424,76 @@ class _AugmentedLagrangian:
 
     def annealed(self, x: np.ndarray) -> tuple[np.ndarray, float | None]:
         """Phase 1 with ``anneal``: L-BFGS on ``||r||^2 + lam_k sum(w x^2)``, ``lam_k``
-        decreasing; the last point and the matching penalty ``2 / lam`` (None when the
-        budget ended before a stage ran)."""
+        decreasing; with ``metric``, then ``metric_iterations`` iterations (taken from the
+        stages' share) on ``r^T M r + metric_weight sum(w x^2)``.  The last point and the
+        penalty ``2 / lam`` matching the last plain stage (None when no plain stage ran
+        or the metric stage came last)."""
         o, track = self.o, self.track
         scale = 1.0 / max(1.0, self.start_objective)
-        per_stage = max(1, int(o.anneal_share * track.max_iter) // len(o.anneal))
+        total = int(o.anneal_share * track.max_iter)
+        closing = min(o.metric_iterations, total) if o.metric else 0
+        per_stage = (total - closing) // len(o.anneal) if o.anneal else 0
         handoff = None
         for c in o.anneal:
-            if track.out_of_budget():
+            if per_stage < 1 or track.out_of_budget():
                 break
-            lam = float(c) * scale
-            begun = track.iterations
-            cap, track.max_iter = track.max_iter, min(track.max_iter, begun + per_stage)
-            try:
-                x = track.lbfgs(functools.partial(self.penalised, lam), x, gtol=0.0,
-                                maxcor=o.maxcor, stop=functools.partial(
-                                    _settled, settings.AL_ANNEAL_STALL_WINDOW, []))
-            finally:
-                track.max_iter = cap
-            handoff = 2.0 / lam
-            self.stages.append({"weight": lam, "objective": self.objective(x),
-                                "residual": self.residual(x),
-                                "iterations": track.iterations - begun})
+            x = self.stage(float(c) * scale, x, per_stage, functools.partial(
+                track.lbfgs, functools.partial(self.penalised, float(c) * scale),
+                gtol=0.0, maxcor=o.maxcor,
+                stop=functools.partial(_settled, settings.AL_ANNEAL_STALL_WINDOW, [])),
+                metric=False)
+            handoff = 2.0 / (float(c) * scale)
+        if closing and not track.out_of_budget():
+            self.before_metric = x if self.stages else None
+            x = self.stage(o.metric_weight, x, closing,
+                           functools.partial(self.metric_stage, o.metric_weight), metric=True)
+            handoff = None
         return x, handoff
+
+    def stage(self, lam: float, x: np.ndarray, length: int,
+              run: Callable[[np.ndarray], np.ndarray], metric: bool) -> np.ndarray:
+        """One annealing stage of weight ``lam``: ``run`` from ``x`` with at most
+        ``length`` iterations; recorded in ``self.stages`` (``metric``: whether it
+        measured the residual in the metric)."""
+        track = self.track
+        begun = track.iterations
+        cap, track.max_iter = track.max_iter, min(track.max_iter, begun + length)
+        try:
+            x = run(x)
+        finally:
+            track.max_iter = cap
+        self.stages.append({"weight": lam, "objective": self.objective(x),
+                            "residual": self.residual(x), "iterations": track.iterations - begun,
+                            "metric": metric})
+        return x
+
+    def metric_stage(self, lam: float, x: np.ndarray) -> np.ndarray:
+        """One annealing stage in the metric: L-BFGS runs of ``metric_refresh``
+        iterations, each on the metric made at its starting point, until the stage's
+        budget is spent or a run ends early (settled, or its line search failed)."""
+        o, track = self.o, self.track
+        while not track.out_of_budget():
+            apply = o.metric(x)  # type: ignore[misc]
+            stage_cap, end = track.max_iter, track.iterations + o.metric_refresh
+            track.max_iter = min(stage_cap, end)
+            moved = functools.partial(_rescaled, self, self.objective(x))
+            settled = functools.partial(_settled, settings.AL_ANNEAL_STALL_WINDOW, [])
+            try:
+                x = track.lbfgs(functools.partial(self.metric_penalised, apply, lam), x,
+                                gtol=0.0, maxcor=o.maxcor,
+                                stop=functools.partial(_either, moved, settled))
+            finally:
+                track.max_iter = stage_cap
+            if track.iterations < min(stage_cap, end) and not moved():
+                break
+        return x
+
+    def metric_penalised(self, apply: Callable[[np.ndarray], np.ndarray], lam: float,
+                         z: np.ndarray) -> tuple[float, np.ndarray]:
+        """``r^T M r + lam sum(w z^2)`` and its gradient, ``M`` = ``apply`` (fixed)."""
+        r, vjp = self.evaluate(z)
+        m = apply(r)
+        return float(r @ m) + lam * self.objective(z), 2.0 * vjp(m) + 2.0 * lam * self.w * z
 
     def penalised(self, lam: float, z: np.ndarray) -> tuple[float, np.ndarray]:
         """``||r||^2 + lam sum(w z^2)`` and its gradient (one annealing stage)."""
@@ -540,6 +618,21 @@ class _AugmentedLagrangian:
                                f"above feas_tol = {o.feas_tol:.1e}{polish}")
         return self.result("solver_error", False, f"stopped by the {why} with residual "
                            f"{rfin:.2e} > {self.accept:.1e}: the constraint was not met{polish}")
+
+
+def _either(moved: Callable[[], bool], settled: Callable[[float], bool], fval: float) -> bool:
+    """Stop rule of a run in the metric: the metric is stale, or the run settled."""
+    return moved() or settled(fval)
+
+
+def _rescaled(run: _AugmentedLagrangian, start: float) -> bool:
+    """True when the last iterate's objective left ``[1/g, g] * start`` (``g`` =
+    :data:`cbntheory.settings.RELU_METRIC_RESCALE`): the metric, made at the start of an
+    L-BFGS run, no longer matches the network's scale, and must be made again."""
+    last = run.track.last
+    now = run.objective(last) if last is not None else start
+    g = settings.RELU_METRIC_RESCALE
+    return not start / g <= now <= start * g
 
 
 def _settled(window: int, seen: list[float], fval: float) -> bool:

@@ -122,6 +122,57 @@ def project(net: Network, X: np.ndarray, Y: np.ndarray, target: float, *,
     return best[1], best[0], steps
 
 
+def gauss_newton_metric(arch: Any, X: np.ndarray, Y: np.ndarray,
+                        damping: float | None = None
+                        ) -> Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """The metric of an annealed phase that penalises the distance to the data.
+
+    Returns ``metric``: ``metric(theta)`` linearises at ``theta`` and gives ``apply``,
+    ``apply(r) = (J J^T + d I)^{-1} r`` for the residual ``r = (f_theta(X) - Y) / ||Y||``
+    of :func:`cbntheory.solvers.constraints.network_constraint` (``J`` its Jacobian,
+    ``d`` = ``damping`` times the mean eigenvalue of ``J J^T``, default
+    :data:`cbntheory.settings.RELU_METRIC_DAMPING`).  ``r^T apply(r)`` is then the
+    squared length of the damped Gauss-Newton step from ``theta`` to the data, and its
+    gradient is ``2 J^T apply(r)`` at the point where ``apply`` was made.
+
+    ``J J^T`` is computed in float32 (as far from the data in :func:`project`); the
+    factorisation and the solves are float64.
+
+    Examples
+    --------
+    >>> import cbntheory as cbn
+    >>> arch = cbn.Architecture((4,), (1, 3, 1), kernel_size=3)
+    >>> net = arch.init(rng=0)
+    >>> X = np.random.default_rng(1).standard_normal((2, 1, 4))
+    >>> Y = 2.0 * net(X)
+    >>> r = ((net(X) - Y) / np.linalg.norm(Y)).ravel()
+    >>> apply = gauss_newton_metric(arch, X, Y, damping=0.0)(net.to_vector())
+    >>> from cbntheory.nets.jacobian import parameter_jacobian
+    >>> J = parameter_jacobian(net, X)[1] / np.linalg.norm(Y)
+    >>> bool(np.allclose(J @ J.T @ apply(r), r, rtol=1e-4, atol=1e-6))
+    True
+    """
+    scale = float(np.linalg.norm(Y)) or 1.0
+    relative = settings.RELU_METRIC_DAMPING if damping is None else float(damping)
+
+    def metric(theta: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        _, G = parameter_gram(Network.from_vector(arch, theta), X, dtype=np.float32)
+        G /= scale * scale
+        mean = float(np.trace(G)) / G.shape[0]
+        if not mean > 0.0:  # no parameter moves the outputs: the plain residual
+            return lambda r: r
+        for tries in range(settings.PROJECT_DAMPING_TRIES):
+            shift = relative * 10.0 ** tries * mean
+            try:  # float32 round-off can exceed a small damping: raise it
+                factor = scipy.linalg.cho_factor(G + shift * np.eye(G.shape[0]))
+            except np.linalg.LinAlgError:
+                continue
+            return lambda r: scipy.linalg.cho_solve(factor, r)
+        return lambda r: r / mean
+
+    return metric
+
+
 def _linearise(net: Network, X: np.ndarray, Y: np.ndarray, scale: float
                ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
     """At ``net``: the residual ``r`` (float64), the pullback ``c -> J^T c`` of its

@@ -11,10 +11,12 @@ Each restart starts from the target network written in the architecture or a ran
 network scaled to the data (:mod:`.starts`), runs the augmented Lagrangian
 (:mod:`.augmented`) for part of its budget (``max_iter`` iterations, its share of
 ``time_limit``) — from a random start an annealed penalty phase whose norm falls while
-the residual does (one stage, ``settings.RELU_ANNEAL_PROJECTED``, when the projection
-below closes the residual; the stages of ``settings.RELU_ANNEAL`` when the Jacobian is too
-large for it), from a warm start a light one (``settings.RELU_WARM_ANNEAL``) —, projects
-onto the data by Gauss-Newton steps
+the residual does (when the projection below closes the residual: one stage with the
+residual measured in the Gauss-Newton metric for budgets up to
+``settings.RELU_METRIC_MAX_ITER`` iterations, else the plain stage
+``settings.RELU_ANNEAL_PROJECTED``; the stages of ``settings.RELU_ANNEAL`` when the
+Jacobian is too large for it), from a warm start a
+light one (``settings.RELU_WARM_ANNEAL``) —, projects onto the data by Gauss-Newton steps
 (:mod:`.projection`) and rebalances; every candidate's last layer is then finished exactly
 (:mod:`.exact_fit`: a least-norm correction that brings the residual to round-off, its
 cost included) — unless the object is ``R_eps`` (``epsilon > 0``), whose networks need
@@ -42,6 +44,7 @@ A planted two-layer network: the solver reproduces its outputs with at most its 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -59,7 +62,7 @@ from .certificates import conditional_t2, last_layer_residual, orbit_representat
 from .constraints import network_constraint
 from .exact_fit import finish_candidate, finish_exactly
 from .problem import Candidate, Outcome, Problem, make_problem
-from .projection import project
+from .projection import gauss_newton_metric, project
 from .restarts import INTERRUPTED, OUT_OF_TIME, Restart, run_restarts
 from .starts import RANDOM_INITS, RELU_INITS, random_start, rebalance, start_kind, warm_starts
 from .verify import finish
@@ -276,6 +279,8 @@ class _Search:
         self.constraint = network_constraint(arch, self.X, self.Y)
         self.weights = arch.penalty_mask().astype(float)
         self.projectable = self.Y.size * arch.n_free <= settings.RELU_PROJECT_MAX_ENTRIES
+        self.metric = (gauss_newton_metric(arch, self.X, self.Y) if self.projectable
+                       else None)
 
     def run(self) -> tuple[tuple[Candidate, ...], str]:
         """Candidates (the verified warm starts first, then every restart) and the note."""
@@ -322,7 +327,7 @@ class _Search:
         schedule = self.schedule(how)
         res = self.minimise(theta0, r.seed, budget * (1.0 - reserve), schedule)
         res, (net, resid, note, stopped), iterations, annealed = self.closed(
-            res, how, r.seed, deadline, bool(schedule))
+            res, how, r.seed, deadline, bool(schedule), theta0)
         if self.X is not p.X:  # reduced to orbit representatives: the residual on all samples
             resid = relative_residual(net(p.X), p.Y)
         wall = time.perf_counter() - (deadline - budget)
@@ -340,39 +345,47 @@ class _Search:
                         converged=resid <= p.tol, options=self.used)
         return run, res.interrupted or stopped
 
-    def closed(self, res: Any, how: str, seed: int, deadline: float, annealed_run: bool
+    def closed(self, res: Any, how: str, seed: int, deadline: float, annealed_run: bool,
+               theta0: np.ndarray
                ) -> tuple[Any, tuple[Network, float, str, bool], int, list[dict[str, Any]]]:
         """The run ``res`` polished and, while the result misses the data, closed by the
-        runs of :meth:`closings` (an annealed run only), each from where the one before
-        ended with its own iteration budget.  Returns the last run, its polish (network,
-        residual, note, interrupted), the iterations of all runs and their annealing stages.
+        runs of :meth:`closings` (an annealed run only), each with its own iteration
+        budget, from the restart's start ``theta0`` or from where the one before ended.
+        Returns the last run, its polish (network, residual, note, interrupted), the
+        iterations of all runs and their annealing stages.
         """
         net, resid, note, stopped = self.polished(res, seed, deadline)
         iterations, stages = res.n_iterations, list(res.anneal)
-        for later, why in self.closings(res, how) if annealed_run else ():
+        for later, why, start in self.closings(how, res, theta0) if annealed_run else ():
             if resid <= self.aim or res.interrupted or stopped:
                 break
-            res = self.minimise(res.x, seed, max(deadline - time.perf_counter(), 0.0), later)
+            res = self.minimise(start(res), seed, max(deadline - time.perf_counter(), 0.0),
+                                later(res))
             net, resid, note, stopped = self.polished(res, seed, deadline)
             note += f"; the annealed run did not fit: {why}"
             iterations += res.n_iterations
             stages += list(res.anneal)
         return res, (net, resid, note, stopped), iterations, stages
 
-    def closings(self, first: Any, how: str) -> Any:
-        """What follows an annealed run that did not fit, in order, each from where the one
-        before ended: after a random start's one-stage annealing, the later stages of
-        ``settings.RELU_ANNEAL`` at the weights they would have had after ``first``'s
-        last stage; then the fit-first schedule.  Yields ``(schedule, note)``."""
-        if first.anneal and self.projectable and how in RANDOM_INITS:
-            last = settings.RELU_ANNEAL_PROJECTED[-1]
-            later = [c for c in settings.RELU_ANNEAL if c < last]
-            if later:  # absolute weights lam_k = lam_last c_k / c_last, rescaled to the new start
-                lam, scale = first.anneal[-1]["weight"], max(1.0, first.objective)
-                yield ({"anneal": tuple(lam * c / last * scale for c in later),
-                        "anneal_share": 1.0, "polish_reserve": 0.0},
-                       "continued by the later annealing stages")
-        yield {}, "closed by the fit-first schedule"
+    def closings(self, how: str, first: Any, theta0: np.ndarray) -> Any:
+        """What follows a random start's annealed run ``first`` that did not fit, in
+        order, each from where the one before ended.  After the metric stage (a short
+        budget; it can end at a degenerate point that no projection leaves), first the
+        start ``theta0`` again with the plain stage (``settings.RELU_ANNEAL_PROJECTED``).
+        After a plain stage, the later stages of ``settings.RELU_ANNEAL`` at the weights
+        they would have had after it; then the fit-first schedule.  Yields ``(schedule,
+        note, start)``, the first and last as functions of the previous run."""
+        if self.projectable and how in RANDOM_INITS:
+            top = settings.RELU_ANNEAL_PROJECTED[-1]
+            later = tuple(c for c in settings.RELU_ANNEAL if c < top)
+            if first.anneal and all(st.get("metric") for st in first.anneal):
+                yield (lambda prev: {"anneal": settings.RELU_ANNEAL_PROJECTED,
+                                     "anneal_share": 1.0, "polish_reserve": 0.0},
+                       "restarted with the plain annealing", lambda prev: theta0)
+            if later:
+                yield (functools.partial(_continued, top, later),
+                       "continued by the later annealing stages", lambda prev: prev.x)
+        yield (lambda prev: {}), "closed by the fit-first schedule", lambda prev: prev.x
 
     def minimise(self, theta0: np.ndarray, seed: int, time_limit: float,
                  schedule: dict[str, Any]) -> Any:
@@ -396,14 +409,24 @@ class _Search:
         A random start is far from the data: an annealed penalty lowers the norm while
         the residual falls, where a fit first would leave the norm where the start put
         it.  When the Gauss-Newton projection can close the residual, the annealing is one
-        stage with the whole budget (``settings.RELU_ANNEAL_PROJECTED``): the projection
-        replaces the later stages, the augmented Lagrangian's closing phase and its
-        norm-blind least-squares polish.  Without it, the stages of
-        ``settings.RELU_ANNEAL`` close the residual themselves.  A warm start fits
+        stage with the whole budget, and the projection replaces the later stages, the
+        augmented Lagrangian's closing phase and its norm-blind least-squares polish.
+        Up to ``settings.RELU_METRIC_MAX_ITER`` iterations the stage measures the residual
+        in the Gauss-Newton metric (:func:`.projection.gauss_newton_metric`), whose end is
+        a short Gauss-Newton step from the data; above, it is the plain stage
+        ``settings.RELU_ANNEAL_PROJECTED``, which lowers the norm further in long runs.
+        Without the projection, the stages of ``settings.RELU_ANNEAL`` close the residual
+        themselves.  A warm start fits
         already, or nearly: ``settings.RELU_WARM_ANNEAL``.
         """
         if how not in RANDOM_INITS:
             anneal = settings.RELU_WARM_ANNEAL
+        elif self.projectable and self.opts.max_iter <= settings.RELU_METRIC_MAX_ITER:
+            return {"anneal": (), "metric": self.metric,
+                    "metric_weight": settings.RELU_METRIC_WEIGHT,
+                    "metric_iterations": self.opts.max_iter,
+                    "metric_refresh": settings.RELU_METRIC_REFRESH,
+                    "anneal_share": 1.0, "polish_reserve": 0.0}
         elif self.projectable:
             anneal = settings.RELU_ANNEAL_PROJECTED
         else:
@@ -413,6 +436,19 @@ class _Search:
         if self.projectable:
             return {"anneal": anneal, "anneal_share": 1.0, "polish_reserve": 0.0}
         return {"anneal": anneal, "anneal_share": settings.AL_ANNEAL_SHARE}
+
+
+def _continued(first: float, later: tuple[float, ...], prev: Any) -> dict[str, Any]:
+    """The later annealing stages after ``prev``'s plain stage (of weight ``first`` before
+    scaling): the absolute weights ``lam_k = lam c_k / first`` it would have gone on with,
+    written relative to the norm where they start (the minimiser divides by it again);
+    the fit-first schedule when ``prev`` ran no plain stage."""
+    plain = [st for st in prev.anneal if not st.get("metric")]
+    if not plain:
+        return {}
+    lam, scale = plain[-1]["weight"], max(1.0, prev.objective)
+    return {"anneal": tuple(lam * c / first * scale for c in later), "anneal_share": 1.0,
+            "polish_reserve": 0.0}
 
 
 def polish(net: Network, X: np.ndarray, Y: np.ndarray, tol: float, deadline: float,

@@ -194,3 +194,73 @@ def test_bad_annealing_options_are_refused(options):
     with pytest.raises(ValueError):
         minimize_norm_subject_to(linear_constraint(np.eye(2), np.ones(2)), np.zeros(2),
                                  **options)
+
+
+# --- the annealed stage in a metric (session 11) -----------------------------------------
+
+def test_a_metric_stage_ends_at_the_metric_ridge_solution():
+    # r = A x - b has Jacobian A everywhere, so the Gauss-Newton metric is the constant
+    # M = (A A^T + d I)^{-1}; the minimiser of r^T M r + lam ||x||^2 solves
+    # (A^T M A + lam I) x = A^T M b.  The stage's weight is not divided by the start's norm.
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((3, 7)) @ np.diag(np.geomspace(1.0, 1e-2, 7))
+    b = rng.standard_normal(3)
+    M = np.linalg.inv(A @ A.T + 1e-3 * np.eye(3))
+    calls = []
+
+    def metric(x):
+        calls.append(x.copy())
+        return lambda r: M @ r
+
+    lam, x0 = 0.05, rng.standard_normal(7)
+    res = minimize_norm_subject_to(linear_constraint(A, b), x0, metric=metric, metric_weight=lam,
+                                   metric_iterations=300, metric_refresh=25, max_iter=600,
+                                   anneal_share=0.5)
+    expected = np.linalg.solve(A.T @ M @ A + lam * np.eye(7), A.T @ M @ b)
+    (stage,) = res.anneal
+    assert stage["weight"] == lam and stage["metric"] and stage["iterations"] <= 300
+    assert stage["objective"] == pytest.approx(float(expected @ expected), rel=1e-7)
+    # made at the start, then again after every run of at most 25 iterations
+    assert np.array_equal(calls[0], x0) and len(calls) >= stage["iterations"] / 25
+
+
+def test_the_gauss_newton_metric_solves_the_damped_gram_system():
+    # against the dense Jacobian from the definition (one reverse pass per output row)
+    from cbntheory.nets.jacobian import parameter_jacobian
+    from cbntheory.solvers.projection import gauss_newton_metric
+
+    arch = cbn.Architecture((6,), (1, 3, 3, 1))
+    net = arch.init(rng=2)
+    X = np.random.default_rng(3).standard_normal((4, 1, 6))
+    Y = np.random.default_rng(4).standard_normal((4, 1, 6))
+    scale = np.linalg.norm(Y)
+    J = parameter_jacobian(net, X)[1] / scale
+    G = J @ J.T
+    G += 1e-3 * np.trace(G) / G.shape[0] * np.eye(G.shape[0])
+    r = ((net(X) - Y) / scale).ravel()
+    apply = gauss_newton_metric(arch, X, Y)(net.to_vector())
+    exact = np.linalg.solve(G, r)  # the metric's J J^T is float32: errors ~1e-7 x cond
+    assert np.max(np.abs(apply(r) - exact)) <= 1e-5 * np.max(np.abs(exact))
+    # a bias-free network with zero weights moves no output to first order: the metric
+    # falls back to the plain residual
+    flat = cbn.Architecture((6,), (1, 3, 3, 1), bias=False)
+    assert np.array_equal(gauss_newton_metric(flat, X, Y)(np.zeros(flat.n_free))(r), r)
+
+
+def test_plain_stages_then_the_metric_stage_share_the_budget():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((3, 7))
+    res = minimize_norm_subject_to(linear_constraint(A, rng.standard_normal(3)), np.ones(7),
+                                   anneal=(1.0, 0.1), metric=lambda x: (lambda r: r),
+                                   metric_iterations=40, anneal_share=1.0, polish_reserve=0.0,
+                                   max_iter=100)
+    assert [st["metric"] for st in res.anneal] == [False, False, True]
+    assert [st["iterations"] <= cap for st, cap in zip(res.anneal, (30, 30, 40))] == [True] * 3
+
+
+@pytest.mark.parametrize("options", [{"metric_refresh": 0}, {"metric_iterations": -1},
+                                     {"metric_weight": 0.0}, {"metric_weight": np.inf}])
+def test_bad_metric_options_are_refused(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        minimize_norm_subject_to(linear_constraint(np.eye(2), np.ones(2)), np.zeros(2),
+                                 metric=lambda x: (lambda r: r), **options)

@@ -480,9 +480,11 @@ def small_identity_restart(planted_rng: int, data_rng: int):
 
 def test_random_restart_anneals_then_projects_onto_the_data():
     planted, X, Y, res, run = small_identity_restart(3, 4)
-    weights = [st["weight"] for st in run["anneal"]]
-    # projectable: one annealing stage, then the projection (no fit-first fallback)
-    assert len(weights) == len(cbn.settings.RELU_ANNEAL_PROJECTED) == 1
+    stages = run["anneal"]
+    # projectable, 900 iterations (at most RELU_METRIC_MAX_ITER): one stage in the
+    # Gauss-Newton metric, then the projection (no closing)
+    assert [st["metric"] for st in stages] == [True]
+    assert stages[0]["weight"] == cbn.settings.RELU_METRIC_WEIGHT
     assert run["message"].startswith("annealed penalty") and "fit-first" not in run["message"]
     assert sum(st["iterations"] for st in run["anneal"]) <= 900
     assert relative(res.network, X, Y) <= 1e-6  # independent forward pass
@@ -509,30 +511,55 @@ def test_polish_compares_candidates_as_they_will_be_finished():
     assert net.param_norm() <= finish_exactly(projected, X, Y).norm + 1e-12
 
 
-def test_a_one_stage_annealing_that_does_not_fit_continues_with_the_later_stages(monkeypatch):
-    # the first projection is made to fail (it returns its start unchanged), so the one
-    # stage ends where the projection cannot close the residual; the later stages of
-    # RELU_ANNEAL, at the weights they would have had after it (a geometric continuation),
-    # reach the data without the fit-first schedule.  Without the stub, whether the first
-    # projection closes this small problem depends on the machine's round-off.
+def stub_failing_projections(monkeypatch, count):
+    """The first ``count`` projections fail (return their start unchanged); the calls."""
     real, calls = solve_relu.project, []
 
-    def first_fails(net, X, Y, target, **kw):
+    def failing(net, X, Y, target, **kw):
         calls.append(target)
-        if len(calls) == 1:
+        if len(calls) <= count:
             return net, relative(net, X, Y), 0
         return real(net, X, Y, target, **kw)
 
-    monkeypatch.setattr(solve_relu, "project", first_fails)
+    monkeypatch.setattr(solve_relu, "project", failing)
+    return calls
+
+
+def test_a_metric_only_run_that_does_not_fit_restarts_with_the_plain_annealing(monkeypatch):
+    # the metric stage (a budget of at most RELU_METRIC_MAX_ITER) can end at a degenerate
+    # point that no projection leaves: when the projection fails (made to, here), the
+    # restart begins again from the same start with the plain stage (RELU_ANNEAL_PROJECTED,
+    # relative to the start's norm)
+    calls = stub_failing_projections(monkeypatch, 1)
     planted, X, Y, res, run = small_identity_restart(3, 4)
     assert len(calls) == 2
+    assert run["message"].endswith("restarted with the plain annealing")
+    assert run["verified"] and relative(res.network, X, Y) <= 1e-6
+    stages = run["anneal"]
+    assert [st["metric"] for st in stages] == [True, False]
+    assert stages[0]["weight"] == cbn.settings.RELU_METRIC_WEIGHT  # not scaled by the norm
+    arch = res.network.architecture
+    theta0 = starts.random_start(arch, run["seed"], X, Y, "identity")
+    f0 = float(np.dot(arch.penalty_mask(), theta0 * theta0))
+    first = cbn.settings.RELU_ANNEAL_PROJECTED[0] / max(1.0, f0)
+    assert stages[1]["weight"] == pytest.approx(first, rel=1e-12)
+    assert run["iterations"] > 900  # both runs are counted
+    assert res.value <= planted.param_norm()
+
+
+def test_the_later_stages_continue_the_plain_stage(monkeypatch):
+    # the metric stage's end and the plain restart's end both fail to project: from the
+    # plain restart's end, the later stages of RELU_ANNEAL go on at the weights they would
+    # have had after it (a geometric continuation of its absolute weight)
+    calls = stub_failing_projections(monkeypatch, 2)
+    planted, X, Y, res, run = small_identity_restart(3, 4)
+    assert len(calls) == 3
     assert run["message"].endswith("continued by the later annealing stages")
     assert run["verified"] and relative(res.network, X, Y) <= 1e-6
-    weights = [st["weight"] for st in run["anneal"]]
+    plain = [st["weight"] for st in run["anneal"] if not st["metric"]]
     ratios = [c / cbn.settings.RELU_ANNEAL[0] for c in cbn.settings.RELU_ANNEAL]
-    assert len(weights) == len(ratios)
-    assert np.allclose(weights, weights[0] * np.array(ratios), rtol=1e-12)
-    assert run["iterations"] > 900  # both runs are counted
+    assert len(plain) == len(ratios)
+    assert np.allclose(plain, plain[0] * np.array(ratios), rtol=1e-12)
     assert res.value <= planted.param_norm()
 
 
@@ -542,6 +569,7 @@ def test_an_annealed_run_that_does_not_fit_is_closed_by_the_fit_first_schedule(m
     # Widths 4, not 3: with 3 channels the fit-first schedule itself missed the data in up
     # to 6 of 9 runs whose inputs differed by 1e-13 (and so on some machines' round-off)
     monkeypatch.setattr(cbn.settings, "RELU_ANNEAL_PROJECTED", (1000.0,))
+    monkeypatch.setattr(cbn.settings, "RELU_ANNEAL", (1000.0, 100.0))  # the plain closings
     arch = cbn.Architecture((4,), (1, 4, 4, 1))
     planted = arch.init(rng=3)
     X = np.random.default_rng(4).standard_normal((5, 1, 4))
