@@ -17,7 +17,7 @@ are printed beside them with the load before and after.
   the same exact finishing;
 * **solver**: one restart of ``cbn.minimal_norm`` (from a random start: the annealed
   penalty, the Gauss-Newton projection, rebalancing, exact finishing), once per budget of
-  the ``--ladder`` (default 300, 400, ..., 3,000 L-BFGS iterations; ``--solver-iter N``:
+  the ``--ladder`` (default 50, 100, 150, ..., 3,000 L-BFGS iterations; ``--solver-iter N``:
   that budget only), in increasing order until a run's verified norm is at most the
   anchor's while using at most its budget (a run whose annealing does not fit continues
   with the fit-first schedule and uses more; such a run is printed, counted with the
@@ -65,7 +65,7 @@ from cbntheory.solvers.starts import random_start, rebalance  # noqa: E402
 
 D, WIDTH, DEPTH, SAMPLES = 16, 8, 12, 64
 #: Default solver budgets of the ladder (each a separate, deterministic run).
-LADDER = (300, 400, 500, 600, 800, 1000, 1500, 2000, 3000)
+LADDER = (50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000)
 
 
 def problem() -> tuple[cbn.Architecture, cbn.Network, np.ndarray, np.ndarray]:
