@@ -66,9 +66,6 @@ class ConstrainedResult:
         Per stage of the annealed penalty phase (option ``anneal``): ``weight`` (the
         absolute ``lam``), ``objective``, ``residual`` and ``iterations`` at its end, and
         ``metric`` (whether it measured the residual in the metric).
-    before_metric : ndarray or None
-        The plain stages' last point when a metric stage followed them (option
-        ``metric``), so that a caller can finish both; None otherwise.
     """
 
     x: np.ndarray
@@ -86,7 +83,6 @@ class ConstrainedResult:
     wall_time: float
     perturbations: int = 0
     anneal: tuple[dict[str, Any], ...] = ()
-    before_metric: np.ndarray | None = None
 
 
 class _Budget(Exception):
@@ -336,8 +332,6 @@ class _AugmentedLagrangian:
         self.fitting = True
         #: penalty ``mu = 2 / lam`` matching the annealed phase's last stage (None: none ran)
         self.handoff: float | None = None
-        #: the plain stages' last point, when a metric stage followed them
-        self.before_metric: np.ndarray | None = None
         #: residual a caller can still use
         self.accept = max(float(opts.accept_tol or 0.0), opts.feas_tol)
 
@@ -382,7 +376,7 @@ class _AugmentedLagrangian:
             n_iterations=track.iterations, n_evaluations=track.evaluations, penalty=self.mu,
             history=tuple(self.history), interrupted=interrupted,
             wall_time=time.perf_counter() - track.start, perturbations=self.perturbations,
-            anneal=tuple(self.stages), before_metric=self.before_metric)
+            anneal=tuple(self.stages))
 
     def run(self) -> ConstrainedResult:
         try:
@@ -444,7 +438,6 @@ class _AugmentedLagrangian:
                 metric=False)
             handoff = 2.0 / (float(c) * scale)
         if closing and not track.out_of_budget():
-            self.before_metric = x if self.stages else None
             x = self.stage(o.metric_weight, x, closing,
                            functools.partial(self.metric_stage, o.metric_weight), metric=True)
             handoff = None
