@@ -140,10 +140,11 @@ def gauss_newton_metric(arch: Any, X: np.ndarray, Y: np.ndarray,
 
     Examples
     --------
+    Without damping, ``apply`` inverts ``J J^T`` (here with ``J`` from its definition):
+
     >>> import cbntheory as cbn
-    >>> arch = cbn.Architecture((4,), (1, 3, 1), kernel_size=3)
-    >>> net = arch.init(rng=0)
-    >>> X = np.random.default_rng(1).standard_normal((2, 1, 4))
+    >>> arch = cbn.Architecture((5,), (1, 2, 2, 1), kernel_size=3)
+    >>> net, X = arch.init(rng=3), np.random.default_rng(4).standard_normal((3, 1, 5))
     >>> Y = 2.0 * net(X)
     >>> r = ((net(X) - Y) / np.linalg.norm(Y)).ravel()
     >>> apply = gauss_newton_metric(arch, X, Y, damping=0.0)(net.to_vector())
