@@ -15,8 +15,8 @@ the residual does (when the projection below closes the residual: one stage with
 residual measured in the Gauss-Newton metric for budgets up to
 ``settings.RELU_METRIC_MAX_ITER`` iterations, else the plain stage
 ``settings.RELU_ANNEAL_PROJECTED``; the stages of ``settings.RELU_ANNEAL`` when the
-Jacobian is too large for it), from a warm start a
-light one (``settings.RELU_WARM_ANNEAL``) —, projects onto the data by Gauss-Newton steps
+Jacobian is too large for it), from a warm start a light one
+(``settings.RELU_WARM_ANNEAL``) —, projects onto the data by Gauss-Newton steps
 (:mod:`.projection`) and rebalances; every candidate's last layer is then finished exactly
 (:mod:`.exact_fit`: a least-norm correction that brings the residual to round-off, its
 cost included) — unless the object is ``R_eps`` (``epsilon > 0``), whose networks need
@@ -382,7 +382,7 @@ class _Search:
                 yield (lambda prev: {"anneal": settings.RELU_ANNEAL_PROJECTED,
                                      "anneal_share": 1.0, "polish_reserve": 0.0},
                        "restarted with the plain annealing", lambda prev: theta0)
-            if later:
+            if later and first.anneal:
                 yield (functools.partial(_continued, top, later),
                        "continued by the later annealing stages", lambda prev: prev.x)
         yield (lambda prev: {}), "closed by the fit-first schedule", lambda prev: prev.x
@@ -416,8 +416,7 @@ class _Search:
         a short Gauss-Newton step from the data; above, it is the plain stage
         ``settings.RELU_ANNEAL_PROJECTED``, which lowers the norm further in long runs.
         Without the projection, the stages of ``settings.RELU_ANNEAL`` close the residual
-        themselves.  A warm start fits
-        already, or nearly: ``settings.RELU_WARM_ANNEAL``.
+        themselves.  A warm start fits already, or nearly: ``settings.RELU_WARM_ANNEAL``.
         """
         if how not in RANDOM_INITS:
             anneal = settings.RELU_WARM_ANNEAL
