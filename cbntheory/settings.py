@@ -596,8 +596,8 @@ RELU_METRIC_WEIGHT: float = 2e-2
 #: the digits classifier, shift_autoencoder_2d at L = 8 43.349 -> 44.103) and 3 fell;
 #: with it as the last 200 iterations of the plain stage's budget, 12 rose (the digits
 #: classifier at L = 4 by 24.6 %, shift_autoencoder_2d at L = 8 by 1.7 %) and 9 fell, by
-#: at most 1.6 %.  On the benchmark the metric stage was ahead at every budget measured
-#: (50-300); the boundary is not tuned.
+#: at most 1.6 %.  On the benchmark the metric stage was ahead at every budget compared
+#: (100-300); the boundary is not tuned.
 RELU_METRIC_MAX_ITER: int = 1_000
 #: Damping of ``J J^T`` in the metric, relative to its mean eigenvalue (the projection's
 #: accepted steps use 1e-4 to 1e-3).
