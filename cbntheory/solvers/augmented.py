@@ -156,7 +156,7 @@ class ALOptions:
     polish_reserve: float = settings.AL_POLISH_RESERVE
     metric: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
     metric_weight: float = settings.RELU_METRIC_WEIGHT
-    metric_iterations: int = settings.RELU_METRIC_MAX_ITER
+    metric_iterations: int | None = None
     metric_refresh: int = settings.RELU_METRIC_REFRESH
 
 
@@ -228,10 +228,13 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         point every ``metric_refresh`` iterations (the ReLU solver's Gauss-Newton metric:
         :func:`cbntheory.solvers.projection.gauss_newton_metric`).  The multiplier phase
         that may follow it starts without a hand-over.
-    metric_weight, metric_iterations, metric_refresh : float, int, int
-        Defaults :data:`cbntheory.settings.RELU_METRIC_WEIGHT`,
-        :data:`~cbntheory.settings.RELU_METRIC_MAX_ITER` and
-        :data:`~cbntheory.settings.RELU_METRIC_REFRESH`.
+    metric_weight : float
+        Default :data:`cbntheory.settings.RELU_METRIC_WEIGHT`.
+    metric_iterations : int, optional
+        Iterations of the metric stage, taken from the end of the annealing's share
+        (default: all of it, so the plain stages of ``anneal`` then get none).
+    metric_refresh : int
+        Default :data:`cbntheory.settings.RELU_METRIC_REFRESH`.
     polish_reserve : float
         Share of the iteration and time budgets held back for the final least-squares
         polish (default :data:`cbntheory.settings.AL_POLISH_RESERVE`); 0 for a caller that
@@ -302,7 +305,7 @@ def minimize_norm_subject_to(constraint: Constraint, x0: Any, *, weights: Any = 
         raise V.fail("polish_reserve", "lie in [0, 1)", opts.polish_reserve)
     if opts.metric_refresh < 1:
         raise V.fail("metric_refresh", "be a positive number of iterations", opts.metric_refresh)
-    if opts.metric_iterations < 0:
+    if opts.metric_iterations is not None and opts.metric_iterations < 0:
         raise V.fail("metric_iterations", "be a non-negative number of iterations",
                      opts.metric_iterations)
     if not (np.isfinite(opts.metric_weight) and opts.metric_weight > 0):
@@ -425,7 +428,8 @@ class _AugmentedLagrangian:
         o, track = self.o, self.track
         scale = 1.0 / max(1.0, self.start_objective)
         total = int(o.anneal_share * track.max_iter)
-        closing = min(o.metric_iterations, total) if o.metric else 0
+        closing = 0 if not o.metric else (
+            total if o.metric_iterations is None else min(o.metric_iterations, total))
         per_stage = (total - closing) // len(o.anneal) if o.anneal else 0
         handoff = None
         for c in o.anneal:
